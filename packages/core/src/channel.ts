@@ -1,0 +1,396 @@
+import { Deque } from './deque.js';
+import { ChannelClosedError } from './errors.js';
+import type { Waker } from './waker.js';
+
+/** Returned by {@link Channel.tryReceive} when nothing is buffered yet. */
+export const EMPTY: unique symbol = Symbol('q.channel.empty');
+/** Returned by {@link Channel.tryReceive} once the channel is closed and fully drained. */
+export const CLOSED: unique symbol = Symbol('q.channel.closed');
+
+/** Messages taken back out of a channel by {@link Channel.reclaim}, with the origin they came from. */
+export interface Reclaimed<T, O> {
+  readonly origin: O;
+  readonly messages: T[];
+}
+
+/** A sender waiting for room (or, at capacity 0, for a receiver), holding what it could not hand over yet. */
+interface ParkedSender<T, O> {
+  /** The batch being sent, or `undefined` for a single message in {@link ParkedSender.single}. */
+  readonly batch: readonly T[] | undefined;
+  readonly single: T | undefined;
+  start: number;
+  readonly end: number;
+  readonly origin: O;
+  readonly resolve: (delivered: boolean) => void;
+}
+
+const SINGLE = -1;
+
+/**
+ * A bounded, batch-aware FIFO between producer loops and consumer loops.
+ *
+ * - `capacity` counts messages, not batches. A sender whose messages do not fit keeps the rest in
+ *   hand and waits ({@link Channel.send} returns a promise); memory therefore never grows with the
+ *   backlog of the source. Capacity 0 is go-zero's unbuffered channel: a send completes only when a
+ *   receiver has taken the message.
+ * - Batches are stored as `(array, start, end)` slots, never copied on the way in; a receiver asking
+ *   for a batch gets the producer's own array when it is whole, so the batch path costs the same
+ *   per batch whatever its length.
+ * - Every slot remembers its origin (the producer loop that sent it) so the queue can settle each
+ *   message with the producer that produced it. A received batch never mixes origins.
+ * - Sends that succeed at once return `undefined` rather than a resolved promise: the common case
+ *   allocates nothing.
+ *
+ * Not safe for concurrent use from worker threads; it relies on the single-threaded event loop.
+ */
+export class Channel<T, O = unknown> {
+  /** Maximum number of messages buffered (0 = rendezvous). */
+  readonly capacity: number;
+  /**
+   * Waiting senders are let in only once the buffer has fallen to this level, so a producer that
+   * outruns its consumers parks once per quarter of the capacity instead of once per message.
+   */
+  readonly #lowWater: number;
+  /** Origin of the message(s) returned by the last successful receive. */
+  origin: O | undefined = undefined;
+
+  #values: (T | readonly T[] | undefined)[];
+  #origins: (O | undefined)[];
+  #starts: number[];
+  #ends: number[];
+  #head = 0;
+  #slots = 0;
+  #mask: number;
+  #count = 0;
+  /** Messages still in the hands of parked senders. */
+  #held = 0;
+  #closed = false;
+  readonly #senders = new Deque<ParkedSender<T, O>>();
+  readonly #readers = new Deque<Waker>();
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.#lowWater = capacity - Math.max(1, Math.floor(capacity / 4));
+    const size = 16;
+    this.#values = new Array(size);
+    this.#origins = new Array(size);
+    this.#starts = new Array<number>(size).fill(0);
+    this.#ends = new Array<number>(size).fill(0);
+    this.#mask = size - 1;
+  }
+
+  /** Messages buffered in the channel, excluding those still held by waiting senders. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Messages buffered plus those held by senders waiting for room. */
+  get pending(): number {
+    return this.#count + this.#held;
+  }
+
+  /** Whether {@link Channel.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends one message. Returns `undefined` when it was buffered at once, otherwise a promise that
+   * resolves `true` once a receiver or the buffer took it, or `false` if it was reclaimed instead.
+   *
+   * @throws {ChannelClosedError} when the channel is closed.
+   */
+  send(message: T, origin: O): Promise<boolean> | undefined {
+    if (this.#closed) throw new ChannelClosedError();
+    if (this.#count < this.capacity && this.#senders.length === 0) {
+      this.#pushSlot(message, origin, 0, SINGLE);
+      this.#count++;
+      if (this.#readers.length !== 0) this.#wakeReaders(1);
+      return undefined;
+    }
+    return this.#park(undefined, message, 0, 1, origin);
+  }
+
+  /**
+   * Sends a batch, in order. Returns `undefined` when all of it was buffered at once, otherwise a
+   * promise that resolves `true` once every message was taken, or `false` if the rest was reclaimed.
+   * The array is kept by reference until received: do not mutate it after sending.
+   *
+   * @throws {ChannelClosedError} when the channel is closed.
+   */
+  sendBatch(batch: readonly T[], origin: O): Promise<boolean> | undefined {
+    if (this.#closed) throw new ChannelClosedError();
+    const n = batch.length;
+    if (n === 0) return undefined;
+    let start = 0;
+    if (this.#senders.length === 0) {
+      const free = this.capacity - this.#count;
+      if (free >= n) {
+        this.#pushSlot(batch, origin, 0, n);
+        this.#count += n;
+        if (this.#readers.length !== 0) this.#wakeReaders(n);
+        return undefined;
+      }
+      if (free > 0) {
+        this.#pushSlot(batch, origin, 0, free);
+        this.#count += free;
+        start = free;
+      }
+    }
+    return this.#park(batch, undefined, start, n, origin);
+  }
+
+  /**
+   * Takes one message, or returns {@link EMPTY} / {@link CLOSED}. On success {@link Channel.origin}
+   * holds the message's origin.
+   */
+  tryReceive(): T | typeof EMPTY | typeof CLOSED {
+    if (this.#slots !== 0) {
+      const h = this.#head;
+      const end = this.#ends[h] as number;
+      let message: T;
+      this.origin = this.#origins[h];
+      if (end === SINGLE) {
+        message = this.#values[h] as T;
+        this.#popSlot();
+      } else {
+        const start = this.#starts[h] as number;
+        message = (this.#values[h] as readonly T[])[start] as T;
+        if (start + 1 === end) this.#popSlot();
+        else this.#starts[h] = start + 1;
+      }
+      this.#count--;
+      if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
+      return message;
+    }
+    const sender = this.#senders.peek();
+    if (sender !== undefined) {
+      this.origin = sender.origin;
+      this.#held--;
+      if (sender.batch === undefined) {
+        this.#senders.shift();
+        sender.resolve(true);
+        return sender.single as T;
+      }
+      const message = sender.batch[sender.start++] as T;
+      if (sender.start === sender.end) {
+        this.#senders.shift();
+        sender.resolve(true);
+      }
+      return message;
+    }
+    return this.#closed ? CLOSED : EMPTY;
+  }
+
+  /**
+   * Takes up to `max` messages from one origin, or returns {@link EMPTY} / {@link CLOSED}. A batch that
+   * was sent whole and fits is returned as the sender's own array.
+   */
+  tryReceiveBatch(max: number): readonly T[] | typeof EMPTY | typeof CLOSED {
+    if (this.#slots !== 0) {
+      const h = this.#head;
+      const end = this.#ends[h] as number;
+      const origin = this.#origins[h];
+      this.origin = origin;
+      let out: readonly T[];
+      if (end === SINGLE) {
+        const gathered: T[] = [];
+        while (
+          this.#slots !== 0 &&
+          gathered.length < max &&
+          this.#ends[this.#head] === SINGLE &&
+          this.#origins[this.#head] === origin
+        ) {
+          gathered.push(this.#values[this.#head] as T);
+          this.#popSlot();
+        }
+        out = gathered;
+      } else {
+        const start = this.#starts[h] as number;
+        const values = this.#values[h] as readonly T[];
+        const take = Math.min(max, end - start);
+        if (start === 0 && take === values.length) {
+          out = values;
+          this.#popSlot();
+        } else {
+          out = values.slice(start, start + take);
+          if (start + take === end) this.#popSlot();
+          else this.#starts[h] = start + take;
+        }
+      }
+      this.#count -= out.length;
+      if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
+      return out;
+    }
+    const sender = this.#senders.peek();
+    if (sender !== undefined) {
+      this.origin = sender.origin;
+      if (sender.batch === undefined) {
+        this.#held--;
+        this.#senders.shift();
+        sender.resolve(true);
+        return [sender.single as T];
+      }
+      const take = Math.min(max, sender.end - sender.start);
+      this.#held -= take;
+      const out =
+        sender.start === 0 && take === sender.batch.length
+          ? sender.batch
+          : sender.batch.slice(sender.start, sender.start + take);
+      sender.start += take;
+      if (sender.start === sender.end) {
+        this.#senders.shift();
+        sender.resolve(true);
+      }
+      return out;
+    }
+    return this.#closed ? CLOSED : EMPTY;
+  }
+
+  /**
+   * Lists `waker` to be woken when a message arrives or the channel closes, and returns its sleep.
+   * Call only after a receive returned {@link EMPTY}.
+   */
+  waitReadable(waker: Waker): Promise<void> {
+    const sleep = waker.arm();
+    if (!waker.listed) {
+      waker.listed = true;
+      this.#readers.push(waker);
+    }
+    return sleep;
+  }
+
+  /**
+   * Closes the channel: sends throw from now on, receivers drain what is left and then see
+   * {@link CLOSED}. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wakeReaders(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Takes every buffered and every waiting message back out, grouped by origin in FIFO order, and
+   * releases waiting senders with `false`. Used when a stop deadline expires, so those messages can be
+   * handed back to their producers instead of being dropped.
+   */
+  reclaim(): Reclaimed<T, O>[] {
+    const out: Reclaimed<T, O>[] = [];
+    const add = (origin: O, messages: readonly T[]): void => {
+      const last = out[out.length - 1];
+      if (last !== undefined && last.origin === origin) last.messages.push(...messages);
+      else out.push({ origin, messages: [...messages] });
+    };
+    while (this.#slots !== 0) {
+      const h = this.#head;
+      const end = this.#ends[h] as number;
+      if (end === SINGLE) add(this.#origins[h] as O, [this.#values[h] as T]);
+      else add(this.#origins[h] as O, (this.#values[h] as readonly T[]).slice(this.#starts[h], end));
+      this.#popSlot();
+    }
+    this.#count = 0;
+    this.#held = 0;
+    for (let s = this.#senders.shift(); s !== undefined; s = this.#senders.shift()) {
+      add(s.origin, s.batch === undefined ? [s.single as T] : s.batch.slice(s.start, s.end));
+      s.resolve(false);
+    }
+    return out;
+  }
+
+  #park(
+    batch: readonly T[] | undefined,
+    single: T | undefined,
+    start: number,
+    end: number,
+    origin: O,
+  ): Promise<boolean> {
+    this.#held += end - start;
+    return new Promise<boolean>((resolve) => {
+      this.#senders.push({ batch, single, start, end, origin, resolve });
+      // At capacity 0 a receiver takes straight from the parked sender, so someone must be told.
+      if (this.#readers.length !== 0) this.#wakeReaders(end - start);
+    });
+  }
+
+  /** Moves messages of waiting senders into the freed room, in FIFO order. */
+  #refill(): void {
+    let moved = 0;
+    while (this.#count < this.capacity) {
+      const s = this.#senders.peek();
+      if (s === undefined) break;
+      if (s.batch === undefined) {
+        this.#pushSlot(s.single as T, s.origin, 0, SINGLE);
+        this.#count++;
+        moved++;
+        this.#senders.shift();
+        s.resolve(true);
+        continue;
+      }
+      const free = this.capacity - this.#count;
+      const rest = s.end - s.start;
+      if (rest <= free) {
+        this.#pushSlot(s.batch, s.origin, s.start, s.end);
+        this.#count += rest;
+        moved += rest;
+        this.#senders.shift();
+        s.resolve(true);
+      } else {
+        this.#pushSlot(s.batch, s.origin, s.start, s.start + free);
+        this.#count += free;
+        moved += free;
+        s.start += free;
+      }
+    }
+    this.#held -= moved;
+    if (moved !== 0 && this.#readers.length !== 0) this.#wakeReaders(moved);
+  }
+
+  #wakeReaders(n: number): void {
+    while (n > 0) {
+      const w = this.#readers.shift();
+      if (w === undefined) return;
+      w.listed = false;
+      if (w.wake()) n--;
+    }
+  }
+
+  #pushSlot(value: T | readonly T[], origin: O, start: number, end: number): void {
+    if (this.#slots > this.#mask) this.#grow();
+    const i = (this.#head + this.#slots) & this.#mask;
+    this.#values[i] = value;
+    this.#origins[i] = origin;
+    this.#starts[i] = start;
+    this.#ends[i] = end;
+    this.#slots++;
+  }
+
+  #popSlot(): void {
+    const h = this.#head;
+    this.#values[h] = undefined;
+    this.#origins[h] = undefined;
+    this.#head = (h + 1) & this.#mask;
+    this.#slots--;
+  }
+
+  #grow(): void {
+    const size = (this.#mask + 1) << 1;
+    const values = new Array<T | readonly T[] | undefined>(size);
+    const origins = new Array<O | undefined>(size);
+    const starts = new Array<number>(size).fill(0);
+    const ends = new Array<number>(size).fill(0);
+    for (let k = 0; k < this.#slots; k++) {
+      const i = (this.#head + k) & this.#mask;
+      values[k] = this.#values[i];
+      origins[k] = this.#origins[i];
+      starts[k] = this.#starts[i] as number;
+      ends[k] = this.#ends[i] as number;
+    }
+    this.#values = values;
+    this.#origins = origins;
+    this.#starts = starts;
+    this.#ends = ends;
+    this.#head = 0;
+    this.#mask = size - 1;
+  }
+}

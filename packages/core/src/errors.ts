@@ -1,0 +1,80 @@
+/** Base class of every error thrown by `@q/core`, so callers can tell ours from their own. */
+export class QueueError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * An option (constructor argument, setter value or call argument) is outside its allowed values.
+ * Thrown synchronously, before anything runs.
+ */
+export class InvalidOptionError extends QueueError {
+  /** The option's name, as written in the options object (`producers`, `retry.attempts`, ...). */
+  readonly option: string;
+  /** The rejected value. */
+  readonly value: unknown;
+  /** The allowed values, in words (`an integer >= 1`). */
+  readonly allowed: string;
+
+  constructor(option: string, value: unknown, allowed: string) {
+    super(`Invalid option "${option}": got ${describe(value)}, expected ${allowed}`);
+    this.option = option;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+/** A method was called in a lifecycle state that does not allow it (`start()` twice, a setter after start). */
+export class QueueStateError extends QueueError {
+  /** The lifecycle state at the time of the call. */
+  readonly state: string;
+
+  constructor(message: string, state: string) {
+    super(`${message} (queue state: ${state})`);
+    this.state = state;
+  }
+}
+
+/** A handler (`consume`, `consumeBatch` or `onEvent`) did not settle within the queue's `timeoutMs`. */
+export class HandlerTimeoutError extends QueueError {
+  /** The limit that was exceeded, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(`Handler did not finish within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A send was attempted on a closed {@link Channel}. */
+export class ChannelClosedError extends QueueError {
+  constructor() {
+    super('Channel is closed');
+  }
+}
+
+/** go-zero's `ErrNoAvailablePusher`: a {@link BalancedPusher} has no pusher, or every pusher failed. */
+export class NoAvailablePusherError extends QueueError {
+  constructor(options?: ErrorOptions) {
+    super('no available pusher', options);
+  }
+}
+
+/** A {@link MultiPusher} push failed on one or more of its pushers; `errors` holds each cause. */
+export class MultiPushError extends AggregateError {
+  constructor(errors: readonly unknown[]) {
+    super(errors, `${errors.length} pusher(s) failed`);
+    this.name = 'MultiPushError';
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return 'an object';
+}

@@ -1,0 +1,25 @@
+export { backoffDelay, type RetryOptions, type RetryPolicy, retryPolicy, sleep } from './backoff.js';
+export { BalancedPusher, type BalancedPusherOptions } from './balanced-pusher.js';
+export { Channel, CLOSED, EMPTY, type Reclaimed } from './channel.js';
+export type { ConsumeContext, Consumer, ConsumerFactory } from './consumer.js';
+export {
+  ChannelClosedError,
+  HandlerTimeoutError,
+  InvalidOptionError,
+  MultiPushError,
+  NoAvailablePusherError,
+  QueueError,
+  QueueStateError,
+} from './errors.js';
+export { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
+export type { Listener } from './listener.js';
+export { consoleLogger, type Logger, silentLogger } from './logger.js';
+export { MultiPusher } from './multi-pusher.js';
+export { CONSUMED, isSettleable, type Outcome, type SettleableMessage } from './outcome.js';
+export type { Produced, ProduceListener, Producer, ProducerFactory } from './producer.js';
+export type { Pusher, PushInfo } from './pusher.js';
+export { Queue, type QueueErrorInfo, type QueueErrorStage, type QueueEvents, type StopOptions } from './queue.js';
+export { MAX_LOOPS, type QueueOptions } from './queue-options.js';
+export type { QueueState, QueueStats, QueueStatsReport } from './stats.js';
+export { generateName } from './util.js';
+export { Waker } from './waker.js';

@@ -1,0 +1,105 @@
+/** Percentiles of a set of durations, in milliseconds. */
+export interface LatencySummary {
+  /** Number of durations recorded. */
+  readonly count: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+const SUB_BITS = 4;
+const SUB = 1 << SUB_BITS;
+const BUCKETS = SUB + (32 - SUB_BITS) * SUB;
+
+/**
+ * A log-linear histogram of durations (HDR-style: 16 linear sub-buckets per power of two, about 6 %
+ * relative error) in microseconds. Recording is a handful of integer operations and never allocates,
+ * so it can sit on the per-message path; percentiles are computed only when asked for.
+ */
+export class LatencyHistogram {
+  readonly #counts = new Float64Array(BUCKETS);
+  #count = 0;
+  #sumUs = 0;
+  #maxUs = 0;
+
+  /** Records one duration given in milliseconds. */
+  record(ms: number): void {
+    let us = Math.round(ms * 1000);
+    if (!(us > 0)) us = 0;
+    else if (us > 0x7fffffff) us = 0x7fffffff;
+    const b = bucketOf(us);
+    this.#counts[b] = (this.#counts[b] as number) + 1;
+    this.#count++;
+    this.#sumUs += us;
+    if (us > this.#maxUs) this.#maxUs = us;
+  }
+
+  /** Number of durations recorded. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Returns a copy, for computing the summary of a window later with {@link LatencyHistogram.since}. */
+  snapshot(): LatencyHistogram {
+    const copy = new LatencyHistogram();
+    copy.#counts.set(this.#counts);
+    copy.#count = this.#count;
+    copy.#sumUs = this.#sumUs;
+    copy.#maxUs = this.#maxUs;
+    return copy;
+  }
+
+  /** The durations recorded since `earlier` (a snapshot of this histogram). Max is the lifetime max. */
+  since(earlier: LatencyHistogram): LatencyHistogram {
+    const diff = new LatencyHistogram();
+    for (let i = 0; i < BUCKETS; i++) diff.#counts[i] = (this.#counts[i] as number) - (earlier.#counts[i] as number);
+    diff.#count = this.#count - earlier.#count;
+    diff.#sumUs = this.#sumUs - earlier.#sumUs;
+    diff.#maxUs = this.#maxUs;
+    return diff;
+  }
+
+  /** Mean, percentiles and max in milliseconds; zeros when nothing was recorded. */
+  summary(): LatencySummary {
+    const count = this.#count;
+    if (count === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+    const targets = [0.5, 0.9, 0.99, 0.999].map((q) => Math.max(1, Math.ceil(q * count)));
+    const values: number[] = [];
+    let seen = 0;
+    let t = 0;
+    for (let i = 0; i < BUCKETS && t < targets.length; i++) {
+      seen += this.#counts[i] as number;
+      while (t < targets.length && seen >= (targets[t] as number)) {
+        values.push(Math.min(bucketMidpoint(i), this.#maxUs) / 1000);
+        t++;
+      }
+    }
+    return {
+      count,
+      mean: this.#sumUs / count / 1000,
+      p50: values[0] ?? 0,
+      p90: values[1] ?? 0,
+      p99: values[2] ?? 0,
+      p999: values[3] ?? 0,
+      max: this.#maxUs / 1000,
+    };
+  }
+}
+
+function bucketOf(us: number): number {
+  if (us < SUB) return us;
+  const exp = 31 - Math.clz32(us);
+  return SUB + (exp - SUB_BITS) * SUB + ((us >>> (exp - SUB_BITS)) & (SUB - 1));
+}
+
+/** Midpoint of a bucket, in microseconds. */
+function bucketMidpoint(bucket: number): number {
+  if (bucket < SUB) return bucket;
+  const exp = Math.floor((bucket - SUB) / SUB) + SUB_BITS;
+  const sub = (bucket - SUB) % SUB;
+  const width = 2 ** (exp - SUB_BITS);
+  return 2 ** exp + sub * width + width / 2;
+}

@@ -1,0 +1,6 @@
+import type { Pusher } from './pusher.js';
+
+/** go-zero's `generateName`: the pushers' names joined with ","; "" when there are none. */
+export function generateName(pushers: readonly Pusher<never>[]): string {
+  return pushers.map((p) => p.name()).join(',');
+}
