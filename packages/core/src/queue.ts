@@ -80,8 +80,9 @@ interface Broadcast {
 }
 
 interface ConsumerSlot<T> {
-  readonly consumer: Consumer<T>;
-  readonly batchMode: boolean;
+  /** Undefined while the factory is still being called; the slot already receives broadcasts. */
+  consumer: Consumer<T> | undefined;
+  batchMode: boolean;
   readonly waker: Waker;
   readonly inbox: Deque<Broadcast>;
   /** The context of first attempts when no timeout is set, shared so the hot path allocates nothing. */
@@ -104,7 +105,7 @@ const NO_ERROR: unique symbol = Symbol('q.no-error');
 const SLOW_HANDLER_MS = 0.05;
 const FAST_SAMPLE_MASK = 15;
 /** Messages a producer loop hands over between two yields to the macrotask queue. */
-const YIELD_EVERY = 8192;
+const YIELD_EVERY = 2048;
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null &&
@@ -154,6 +155,8 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
 
   readonly #producerSlots: ProducerSlot<T>[] = [];
   readonly #consumerSlots = new Set<ConsumerSlot<T>>();
+  /** Every consumer the factory made, for close() at the end. */
+  readonly #consumersMade: Consumer<T>[] = [];
   #activeProducers = 0;
   #paused = false;
   /** Producer loops holding messages they have not fully handed to the channel. */
@@ -339,18 +342,19 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     if (this.#state === 'stopped') return Promise.resolve(0);
     return new Promise<number>((resolve) => {
       const b: Broadcast = { event, remaining: 0, delivered: 0, resolve };
-      if (this.#state === 'idle') {
-        this.#earlyBroadcasts.push(b);
-        return;
-      }
-      for (const slot of this.#consumerSlots) {
-        b.remaining++;
-        slot.inbox.push(b);
-        slot.waker.wake();
-      }
-      if (b.remaining === 0) resolve(0);
-      else this.#openBroadcasts.add(b);
+      if (this.#state === 'idle') this.#earlyBroadcasts.push(b);
+      else this.#dispatch(b);
     });
+  }
+
+  #dispatch(b: Broadcast): void {
+    for (const slot of this.#consumerSlots) {
+      b.remaining++;
+      slot.inbox.push(b);
+      slot.waker.wake();
+    }
+    if (b.remaining === 0) b.resolve(0);
+    else this.#openBroadcasts.add(b);
   }
 
   /** Current counters, in-flight counts and handler latency percentiles. */
@@ -360,7 +364,7 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       state: this.#state,
       paused: this.#paused,
       producers: this.#producerSlots.filter((s) => !s.ended).length,
-      consumers: this.#consumerSlots.size,
+      consumers: [...this.#consumerSlots].filter((s) => s.consumer !== undefined).length,
       produced: this.#produced,
       consumed: this.#consumed,
       failed: this.#failed,
@@ -379,12 +383,10 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
 
   async #run(): Promise<void> {
     const { producers, consumers } = this.#options;
-    for (const b of this.#earlyBroadcasts) {
-      b.remaining = consumers;
-      this.#openBroadcasts.add(b);
-    }
     const consumerLoops: Promise<void>[] = [];
     for (let i = 0; i < consumers; i++) consumerLoops.push(this.#runConsumer());
+    // Every consumer loop has its slot by now (they register before their first await).
+    for (const b of this.#earlyBroadcasts.splice(0)) this.#dispatch(b);
     const producerLoops: Promise<void>[] = [];
     for (let i = 0; i < producers; i++) producerLoops.push(this.#runProducer());
     const statsTimer = this.#startStats();
@@ -464,7 +466,7 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       );
     };
     for (const p of new Set(this.#producerSlots.map((s) => s.producer))) close(p);
-    for (const slot of this.#consumerSlots) close(slot.consumer);
+    for (const c of new Set(this.#consumersMade)) close(c);
     if (closes.length === 0) return;
     const remaining = this.#stopDeadline - performance.now();
     if (this.#hardStopped || remaining <= 0) {
@@ -621,30 +623,10 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
   // Consumers
 
   async #runConsumer(): Promise<void> {
-    const early = [...this.#earlyBroadcasts];
-    const channel = this.#channel as Channel<T, ProducerSlot<T>>;
-    const hard = this.#hardStop.signal;
-    const hardOrClosing = AbortSignal.any([hard, this.#closing.signal]);
-    // A consumer is still worth making after close while there is something left to drain.
-    const consumer = await this.#create(
-      this.#consumerFactory,
-      'consumer-factory',
-      () => this.#hardStopped || (channel.closed && channel.pending === 0),
-      () => (channel.closed ? hard : hardOrClosing),
-    );
-    if (consumer === undefined || typeof consumer.consume !== 'function') {
-      if (consumer !== undefined) {
-        this.#emitError(new InvalidOptionError('consumerFactory', consumer, 'a function returning a Consumer'), {
-          queue: this.#options.name,
-          stage: 'consumer-factory',
-        });
-      }
-      for (const b of early) this.#broadcastDone(b, false);
-      return;
-    }
+    // The slot exists before the consumer does, so broadcasts made while it is being created reach it.
     const slot: ConsumerSlot<T> = {
-      consumer,
-      batchMode: typeof consumer.consumeBatch === 'function' && this.#options.keyOf === undefined,
+      consumer: undefined,
+      batchMode: false,
       waker: new Waker(),
       inbox: new Deque<Broadcast>(),
       firstContext: Object.freeze({ attempt: 1, signal: this.#hardStop.signal }),
@@ -653,9 +635,29 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       currentOrigin: undefined,
       abandoned: false,
     };
-    for (const b of early) slot.inbox.push(b);
     this.#consumerSlots.add(slot);
     try {
+      const channel = this.#channel as Channel<T, ProducerSlot<T>>;
+      const hard = this.#hardStop.signal;
+      const hardOrClosing = AbortSignal.any([hard, this.#closing.signal]);
+      // A consumer is still worth making after close while there is something left to drain.
+      const consumer = await this.#create(
+        this.#consumerFactory,
+        'consumer-factory',
+        () => this.#hardStopped || (channel.closed && channel.pending === 0),
+        () => (channel.closed ? hard : hardOrClosing),
+      );
+      if (consumer === undefined) return;
+      if (typeof consumer.consume !== 'function') {
+        this.#emitError(new InvalidOptionError('consumerFactory', consumer, 'a function returning a Consumer'), {
+          queue: this.#options.name,
+          stage: 'consumer-factory',
+        });
+        return;
+      }
+      slot.consumer = consumer;
+      this.#consumersMade.push(consumer);
+      slot.batchMode = typeof consumer.consumeBatch === 'function' && this.#options.keyOf === undefined;
       await this.#consume(slot);
     } finally {
       this.#consumerSlots.delete(slot);
@@ -799,7 +801,7 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     } else if (attempt !== 1) {
       context = { attempt, signal: this.#hardStop.signal };
     }
-    const consumer = slot.consumer;
+    const consumer = slot.consumer as Consumer<T>;
     const result = isBatch
       ? (consumer.consumeBatch as NonNullable<Consumer<T>['consumeBatch']>)(payload as readonly T[], context)
       : consumer.consume(payload as T, context);
@@ -914,7 +916,8 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
   }
 
   async #handleEvents(slot: ConsumerSlot<T>): Promise<void> {
-    const onEvent = slot.consumer.onEvent;
+    const consumer = slot.consumer as Consumer<T>;
+    const onEvent = consumer.onEvent;
     for (let b = slot.inbox.shift(); b !== undefined; b = slot.inbox.shift()) {
       if (this.#hardStopped) {
         this.#broadcastDone(b, false);
@@ -922,7 +925,7 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       }
       if (typeof onEvent === 'function') {
         try {
-          const result = onEvent.call(slot.consumer, b.event);
+          const result = onEvent.call(consumer, b.event);
           if (isThenable(result)) {
             const { timeoutMs } = this.#options;
             await (timeoutMs > 0 ? withTimeout(result, timeoutMs, new AbortController()) : result);

@@ -1,0 +1,79 @@
+import type { Consumer, Outcome, Producer } from '@q/core';
+
+/** Resolves after `ms` milliseconds. */
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `predicate()` holds, polling every few milliseconds; fails after `timeoutMs`. */
+export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(2);
+  }
+}
+
+/** The outcomes a producer was told, per message. */
+export class SettleLog<T> {
+  readonly outcomes = new Map<T, Outcome[]>();
+  record(message: T, outcome: Outcome): void {
+    const list = this.outcomes.get(message);
+    if (list === undefined) this.outcomes.set(message, [outcome]);
+    else list.push(outcome);
+  }
+  ofType(type: Outcome['type']): T[] {
+    return [...this.outcomes].filter(([, o]) => o.some((x) => x.type === type)).map(([m]) => m);
+  }
+  /** Messages settled more than once. */
+  duplicates(): T[] {
+    return [...this.outcomes].filter(([, o]) => o.length > 1).map(([m]) => m);
+  }
+}
+
+/**
+ * A finite source of the numbers 0..n-1, shared by every producer loop, in batches of `batch` (1 =
+ * single messages). Records every settlement.
+ */
+export function numberSource(
+  n: number,
+  options: { batch?: number; log?: SettleLog<number>; onProduce?: (count: number) => void } = {},
+): { producer: Producer<number>; produced: () => number; log: SettleLog<number> } {
+  const batch = options.batch ?? 1;
+  const log = options.log ?? new SettleLog<number>();
+  let next = 0;
+  const producer: Producer<number> = {
+    async produce(signal) {
+      if (next >= n) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 5);
+          signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        return undefined;
+      }
+      if (batch === 1) {
+        options.onProduce?.(1);
+        return next++;
+      }
+      const out: number[] = [];
+      while (out.length < batch && next < n) out.push(next++);
+      options.onProduce?.(out.length);
+      return out;
+    },
+    settle(message, outcome) {
+      log.record(message, outcome);
+    },
+  };
+  return { producer, produced: () => next, log };
+}
+
+/** A consumer that records what it consumed. */
+export function recordingConsumer<T>(seen: T[], handle?: (m: T) => void | Promise<void>): Consumer<T> {
+  return {
+    async consume(m) {
+      await handle?.(m);
+      seen.push(m);
+    },
+  };
+}
