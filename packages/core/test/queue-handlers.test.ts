@@ -137,7 +137,8 @@ describe('retry, dead letter and timeouts', () => {
     expect(dlq.pushed.map(([m]) => m).sort((a, b) => a - b)).toEqual(always);
     for (const [m, info] of dlq.pushed) {
       expect(info?.attempts).toBe(3);
-      expect((info?.cause as Error).message).toBe(`always ${m}`);
+      expect(info?.cause).toBeInstanceOf(Error);
+      expect((info?.cause as Error | undefined)?.message).toBe(`always ${m}`);
     }
     expect(deadEvents.sort((a, b) => a - b)).toEqual(always);
     expect(log.ofType('dead-lettered').sort((a, b) => a - b)).toEqual(always);

@@ -37,7 +37,12 @@ describe('Queue (ports of go-zero core/queue/queue_test.go)', () => {
     const consumers = 4;
     let events = 0;
     const q = new Queue<number>(
-      () => ({ produce: async () => (await delay(1), 1) }),
+      () => ({
+        async produce() {
+          await delay(1);
+          return 1;
+        },
+      }),
       () => ({
         consume() {},
         onEvent() {
@@ -305,7 +310,11 @@ describe('Queue lifecycle', () => {
       () => {
         let sent = false;
         return {
-          produce: () => (sent ? undefined : ((sent = true), 'secret-body')),
+          produce() {
+            if (sent) return undefined;
+            sent = true;
+            return 'secret-body';
+          },
         };
       },
       () => ({
