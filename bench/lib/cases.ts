@@ -9,19 +9,22 @@ export interface CaseResult {
 }
 
 /**
- * Runs a case in a fresh Node process so each peak RSS belongs to that case alone. The child prints
- * one JSON line.
+ * Runs cases in a fresh Node process (`<module> --case a|b`), so a peak RSS belongs to those cases
+ * alone. The child prints one JSON line per case.
  */
-export function runCaseInChild(moduleUrl: string, name: string, extraArgs: string[] = []): CaseResult {
+export function runCasesInChild(moduleUrl: string, names: readonly string[]): CaseResult[] {
   const file = fileURLToPath(moduleUrl);
-  const child = spawnSync(process.execPath, [...process.execArgv, file, '--case', name, ...extraArgs], {
+  const child = spawnSync(process.execPath, [...process.execArgv, file, '--case', names.join('|')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: 10 * 60_000,
   });
-  if (child.status !== 0) throw new Error(`case ${name} failed with status ${child.status}: ${child.stdout}`);
-  const line = child.stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(line) as CaseResult;
+  if (child.status !== 0) throw new Error(`cases ${names.join(', ')} failed with status ${child.status}`);
+  return child.stdout
+    .trim()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as CaseResult);
 }
 
 /** Formats a table of results with columns aligned. */

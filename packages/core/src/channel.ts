@@ -128,7 +128,7 @@ export class Channel<T, O = unknown> {
       if (free >= n) {
         this.#pushSlot(batch, origin, 0, n);
         this.#count += n;
-        if (this.#readers.length !== 0) this.#wakeReaders(n);
+        if (this.#readers.length !== 0) this.#wakeReaders(1);
         return undefined;
       }
       if (free > 0) {
@@ -161,6 +161,7 @@ export class Channel<T, O = unknown> {
       }
       this.#count--;
       if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
+      if (this.#readers.length !== 0) this.#passOn();
       return message;
     }
     const sender = this.#senders.peek();
@@ -177,6 +178,7 @@ export class Channel<T, O = unknown> {
         this.#senders.shift();
         sender.resolve(true);
       }
+      if (this.#readers.length !== 0) this.#passOn();
       return message;
     }
     return this.#closed ? CLOSED : EMPTY;
@@ -220,6 +222,7 @@ export class Channel<T, O = unknown> {
       }
       this.#count -= out.length;
       if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
+      if (this.#readers.length !== 0) this.#passOn();
       return out;
     }
     const sender = this.#senders.peek();
@@ -242,6 +245,7 @@ export class Channel<T, O = unknown> {
         this.#senders.shift();
         sender.resolve(true);
       }
+      if (this.#readers.length !== 0) this.#passOn();
       return out;
     }
     return this.#closed ? CLOSED : EMPTY;
@@ -309,7 +313,7 @@ export class Channel<T, O = unknown> {
     return new Promise<boolean>((resolve) => {
       this.#senders.push({ batch, single, start, end, origin, resolve });
       // At capacity 0 a receiver takes straight from the parked sender, so someone must be told.
-      if (this.#readers.length !== 0) this.#wakeReaders(end - start);
+      if (this.#readers.length !== 0) this.#wakeReaders(1);
     });
   }
 
@@ -343,7 +347,16 @@ export class Channel<T, O = unknown> {
       }
     }
     this.#held -= moved;
-    if (moved !== 0 && this.#readers.length !== 0) this.#wakeReaders(moved);
+    if (moved !== 0 && this.#readers.length !== 0) this.#wakeReaders(1);
+  }
+
+  /**
+   * Senders wake one reader, not one per message: a reader that took something and sees more left
+   * wakes the next one. Batch readers thus never wake in herds to find one batch, and single readers
+   * still fan out over a large batch.
+   */
+  #passOn(): void {
+    if (this.#count + this.#held !== 0 || this.#closed) this.#wakeReaders(1);
   }
 
   #wakeReaders(n: number): void {

@@ -104,8 +104,14 @@ const NO_ERROR: unique symbol = Symbol('q.no-error');
 /** Handler calls shorter than this are timed one in {@link FAST_SAMPLE_MASK} + 1; longer ones every time. */
 const SLOW_HANDLER_MS = 0.05;
 const FAST_SAMPLE_MASK = 15;
-/** Messages a producer loop hands over between two yields to the macrotask queue. */
-const YIELD_EVERY = 2048;
+/**
+ * A producer loop whose source and channel never make it wait would run on microtasks forever and
+ * starve timers and I/O, so it yields to the macrotask queue once it has run this long. An event-loop
+ * turn costs as much as moving thousands of messages, so it is done by time, not by count; the clock
+ * is read every {@link YIELD_CHECK_MASK} + 1 turns.
+ */
+const YIELD_AFTER_MS = 5;
+const YIELD_CHECK_MASK = 63;
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null &&
@@ -534,7 +540,8 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     }
     const channel = this.#channel as Channel<T, ProducerSlot<T>>;
     let empties = 0;
-    let sinceYield = 0;
+    let turns = 0;
+    let lastYield = performance.now();
     // `#state` is read instead of `signal.aborted`: the getter costs more than the rest of a turn.
     while (this.#state === 'running') {
       let produced: unknown;
@@ -569,10 +576,9 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
         this.#maybeCloseChannel();
         break;
       }
-      sinceYield += count;
-      if (sinceYield >= YIELD_EVERY) {
-        sinceYield = 0;
+      if ((++turns & YIELD_CHECK_MASK) === 0 && performance.now() - lastYield >= YIELD_AFTER_MS) {
         await nextTurn();
+        lastYield = performance.now();
       }
     }
     slot.ended = true;
@@ -639,13 +645,13 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     try {
       const channel = this.#channel as Channel<T, ProducerSlot<T>>;
       const hard = this.#hardStop.signal;
-      const hardOrClosing = AbortSignal.any([hard, this.#closing.signal]);
+      let hardOrClosing: AbortSignal | undefined;
       // A consumer is still worth making after close while there is something left to drain.
       const consumer = await this.#create(
         this.#consumerFactory,
         'consumer-factory',
         () => this.#hardStopped || (channel.closed && channel.pending === 0),
-        () => (channel.closed ? hard : hardOrClosing),
+        () => (channel.closed ? hard : (hardOrClosing ??= AbortSignal.any([hard, this.#closing.signal]))),
       );
       if (consumer === undefined) return;
       if (typeof consumer.consume !== 'function') {
@@ -679,40 +685,42 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
         await sleep;
         continue;
       }
-      if (slot.batchMode) {
+      let payload: T | readonly T[];
+      const isBatch = slot.batchMode;
+      if (isBatch) {
         const batch = channel.tryReceiveBatch(batchSize);
         if (batch === EMPTY) {
           await channel.waitReadable(slot.waker);
           continue;
         }
         if (batch === CLOSED) return;
-        await this.#handle(slot, batch, true, channel.origin as ProducerSlot<T>);
-        if (slot.abandoned) return;
-        continue;
+        payload = batch;
+      } else {
+        const message = channel.tryReceive();
+        if (message === EMPTY) {
+          await channel.waitReadable(slot.waker);
+          continue;
+        }
+        if (message === CLOSED) return;
+        if (keyOf !== undefined) {
+          await this.#handleKeyed(slot, message, channel.origin as ProducerSlot<T>, keyOf);
+          if (slot.abandoned) return;
+          continue;
+        }
+        payload = message;
       }
-      const message = channel.tryReceive();
-      if (message === EMPTY) {
-        await channel.waitReadable(slot.waker);
-        continue;
-      }
-      if (message === CLOSED) return;
+      // #handle, inlined: this runs for every message or batch.
       const origin = channel.origin as ProducerSlot<T>;
-      if (keyOf !== undefined) {
-        await this.#handleKeyed(slot, message, origin, keyOf);
-        if (slot.abandoned) return;
-        continue;
-      }
-      // #handle, inlined.
-      const timed = this.#enter(slot, message, false, origin);
+      const timed = this.#enter(slot, payload, isBatch, origin);
       const started = timed ? performance.now() : 0;
       let error: unknown = NO_ERROR;
       try {
-        const pending = this.#call(slot, message, false, 1);
+        const pending = this.#call(slot, payload, isBatch, 1);
         if (pending !== undefined) await pending;
       } catch (e) {
         error = e;
       }
-      const recovering = this.#afterFirstCall(slot, message, false, origin, error, started, timed);
+      const recovering = this.#afterFirstCall(slot, payload, isBatch, origin, error, started, timed);
       if (recovering !== undefined) await recovering;
       if (slot.abandoned) return;
     }
