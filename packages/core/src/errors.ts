@@ -78,3 +78,10 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return 'an object';
 }
+
+/** An executor was used after `close()`. */
+export class ExecutorClosedError extends QueueError {
+  constructor(executor: string) {
+    super(`${executor} is closed`);
+  }
+}

@@ -1,9 +1,14 @@
 export { backoffDelay, type RetryOptions, type RetryPolicy, retryPolicy, sleep } from './backoff.js';
 export { BalancedPusher, type BalancedPusherOptions } from './balanced-pusher.js';
+export { BulkExecutor, type BulkExecutorOptions, type Execute } from './bulk-executor.js';
 export { Channel, CLOSED, EMPTY, type Reclaimed } from './channel.js';
+export { ChunkExecutor, type ChunkExecutorOptions } from './chunk-executor.js';
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export type { ConsumeContext, Consumer, ConsumerFactory } from './consumer.js';
+export { DelayExecutor, type DelayExecutorOptions } from './delay-executor.js';
 export {
   ChannelClosedError,
+  ExecutorClosedError,
   HandlerTimeoutError,
   InvalidOptionError,
   MultiPushError,
@@ -12,14 +17,18 @@ export {
   QueueStateError,
 } from './errors.js';
 export { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
+export { LessExecutor } from './less-executor.js';
 export type { Listener } from './listener.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export { MultiPusher } from './multi-pusher.js';
 export { CONSUMED, isSettleable, type Outcome, type SettleableMessage } from './outcome.js';
+export { type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
 export type { Produced, ProduceListener, Producer, ProducerFactory } from './producer.js';
 export type { Pusher, PushInfo } from './pusher.js';
 export { Queue, type QueueErrorInfo, type QueueErrorStage, type QueueEvents, type StopOptions } from './queue.js';
 export { MAX_LOOPS, type QueueOptions } from './queue-options.js';
+export { type ShutdownInstallOptions, type ShutdownListener, ShutdownManager } from './shutdown-manager.js';
 export type { QueueState, QueueStats, QueueStatsReport } from './stats.js';
+export { hasTasks, type TaskContainer } from './task-container.js';
 export { generateName } from './util.js';
 export { Waker } from './waker.js';
