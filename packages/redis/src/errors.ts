@@ -1,0 +1,24 @@
+import { QueueError } from '@q/core';
+
+/** The Redis server is older than the commands a mode needs. */
+export class RedisVersionError extends QueueError {
+  /** The server's version, as INFO reports it. */
+  readonly version: string;
+  /** The lowest version that works. */
+  readonly required: string;
+
+  constructor(version: string, required: string, feature: string) {
+    super(`Redis ${version} is too old for ${feature}: it needs Redis ${required} or newer`);
+    this.version = version;
+    this.required = required;
+  }
+}
+
+/** A message that is neither a string nor a Buffer was given to a Redis pusher. */
+export class InvalidMessageError extends QueueError {
+  readonly value: unknown;
+  constructor(value: unknown) {
+    super(`Redis messages must be strings or Buffers, got ${value === null ? 'null' : typeof value}`);
+    this.value = value;
+  }
+}

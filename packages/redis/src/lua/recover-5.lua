@@ -1,0 +1,42 @@
+--[[
+  Returns the in-flight and staged messages of a consumer whose lease expired to the retry list,
+  oldest delivery first, and forgets the consumer. Does nothing while the lease is alive, so any
+  instance may call it for any consumer at any time. ARGV[2] = "force" skips the lease check (a
+  consumer releasing its own messages on close).
+
+  Input:
+    KEYS[1] lease of the consumer
+    KEYS[2] in-flight hash of the consumer
+    KEYS[3] staging list of the consumer
+    KEYS[4] retry list
+    KEYS[5] consumers set
+    ARGV[1] consumer id
+    ARGV[2] "force" or ""
+  Output:
+    the number of messages handed back, or -1 when the lease is still alive
+]]
+if ARGV[2] ~= 'force' and redis.call('EXISTS', KEYS[1]) == 1 then
+  return -1
+end
+local moved = 0
+local entries = redis.call('HGETALL', KEYS[2])
+local ids = {}
+local values = {}
+for i = 1, #entries, 2 do
+  local id = tonumber(entries[i])
+  ids[#ids + 1] = id
+  values[id] = entries[i + 1]
+end
+table.sort(ids)
+for _, id in ipairs(ids) do
+  redis.call('RPUSH', KEYS[4], values[id])
+  moved = moved + 1
+end
+local staged = redis.call('LRANGE', KEYS[3], 0, -1)
+for _, body in ipairs(staged) do
+  redis.call('RPUSH', KEYS[4], '0:' .. body)
+  moved = moved + 1
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('SREM', KEYS[5], ARGV[1])
+return moved

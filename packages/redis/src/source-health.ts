@@ -1,0 +1,65 @@
+import { LessExecutor, type Logger, type ProduceListener } from '@q/core';
+
+/**
+ * Turns the outcome of each Redis call into go-zero's producer pause/resume: the first failure
+ * pauses (once), the next success resumes. Failures are logged at most once a second (rq's
+ * `lessLogger`), and successive failures back off from 25 ms to 1 s.
+ */
+export class SourceHealth {
+  #listener: ProduceListener | undefined;
+  #paused = false;
+  #failures = 0;
+  readonly #throttle = new LessExecutor(1000);
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly what: string,
+  ) {}
+
+  set listener(listener: ProduceListener) {
+    this.#listener = listener;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  ok(): void {
+    this.#failures = 0;
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#listener?.onProducerResume();
+  }
+
+  /** Records a failure; returns how long to wait before the next try, in milliseconds. */
+  failed(error: unknown): number {
+    this.#failures++;
+    if (!this.#paused) {
+      this.#paused = true;
+      this.#listener?.onProducerPause();
+    }
+    this.#throttle.doOrDiscard(() =>
+      this.logger.error(`${this.what} failed`, { error: error instanceof Error ? error.message : String(error) }),
+    );
+    return Math.min(1000, 25 * 2 ** Math.min(this.#failures - 1, 6));
+  }
+}
+
+/** Resolves with the promise's value, or with `undefined` as soon as `signal` aborts. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
