@@ -12,6 +12,7 @@
  * | `<tag>:q:inflight:<id>` | hash | delivery id -> `<deliveries>:<body>`, per consumer |
  * | `<tag>:q:lease:<id>` | string with TTL | the consumer is alive while it exists |
  * | `<tag>:q:staging:<id>` | list | a message moved by a blocking `BLMOVE`, not yet claimed |
+ * | `<tag>:q:seq:<id>` | string | the consumer's last delivery id |
  */
 export interface QueueKeys {
   readonly list: string;
@@ -21,6 +22,7 @@ export interface QueueKeys {
   inflight(consumer: string): string;
   lease(consumer: string): string;
   staging(consumer: string): string;
+  seq(consumer: string): string;
 }
 
 /** The hash tag of a key as Redis Cluster reads it: the text in the first `{...}`, if not empty. */
@@ -45,5 +47,6 @@ export function queueKeys(list: string): QueueKeys {
     inflight: (c) => `${prefix}:inflight:${c}`,
     lease: (c) => `${prefix}:lease:${c}`,
     staging: (c) => `${prefix}:staging:${c}`,
+    seq: (c) => `${prefix}:seq:${c}`,
   };
 }

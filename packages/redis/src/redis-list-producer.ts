@@ -171,17 +171,35 @@ function resolve(options: RedisListProducerOptions): Resolved {
   };
 }
 
+/**
+ * Pause/resume from the connection's state: the client losing its connection pauses the producer,
+ * the client being ready again resumes it. Returns the function that stops watching.
+ */
+function watchConnection(redis: Redis | Cluster, health: SourceHealth, blocking: Redis | Cluster): () => void {
+  // The blocking connection is ours: its errors are the source's state, not an unhandled event.
+  blocking.on('error', () => health.down());
+  const down = (): void => health.down();
+  const up = (): void => health.ok();
+  redis.on('close', down);
+  redis.on('ready', up);
+  return () => {
+    redis.off('close', down);
+    redis.off('ready', up);
+  };
+}
+
 /** go-zero rq's producer, batched: `LPOP key n` while there is data, `BLMPOP` while there is none. */
 class AtMostOnceProducer implements Producer<string | Buffer> {
   readonly #o: Resolved;
   readonly #blocking: Redis | Cluster;
   readonly #health: SourceHealth;
+  readonly #unwatch: () => void;
 
   constructor(o: Resolved) {
     this.#o = o;
     this.#blocking = o.redis.duplicate();
-    // A blocking connection must not queue commands while down: the producer retries by itself.
     this.#health = new SourceHealth(o.logger, `reading ${o.keys.list}`);
+    this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking);
   }
 
   addListener(listener: ProduceListener): void {
@@ -223,6 +241,7 @@ class AtMostOnceProducer implements Producer<string | Buffer> {
   }
 
   async close(): Promise<void> {
+    this.#unwatch();
     this.#blocking.disconnect();
   }
 
@@ -252,8 +271,20 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
   readonly #inflight: string;
   readonly #lease: string;
   readonly #staging: string;
-  #nextId = 1;
+  readonly #unwatch: () => void;
+  readonly #seq: string;
   #beats = 0;
+  /** The heartbeat in progress, so close() does not race it (a late SADD would re-register us). */
+  #beating: Promise<void> | undefined;
+  /** Delivery ids handed to the queue and not yet settled. */
+  readonly #held = new Set<number>();
+  /** Settles that could not be sent (Redis down); sent again before the next claim. */
+  #unsent: number[] = [];
+  /**
+   * Set when a claim failed: it may have run without its reply reaching us (or twice, re-sent by the
+   * client after a reconnect). Before the next claim, in-flight entries we do not hold go back.
+   */
+  #reconcile = false;
 
   constructor(o: Resolved) {
     this.#o = o;
@@ -263,13 +294,22 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
     this.#inflight = o.keys.inflight(this.id);
     this.#lease = o.keys.lease(this.id);
     this.#staging = o.keys.staging(this.id);
+    this.#seq = o.keys.seq(this.id);
+    this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking);
     this.#settles = new BulkExecutor<number>((tasks) => this.#flushSettles(tasks), {
       bulkTasks: o.settleBatch,
       flushIntervalMs: o.settleIntervalMs,
-      onError: (error) => this.#health.failed(error),
+      onError: (error, tasks) => {
+        this.#health.failed(error);
+        this.#unsent.push(...tasks);
+      },
     });
     const beatMs = Math.max(50, Math.floor(o.leaseMs / 3));
-    this.#heartbeat = setInterval(() => void this.#beat(), beatMs);
+    this.#heartbeat = setInterval(() => {
+      this.#beating ??= this.#beat().finally(() => {
+        this.#beating = undefined;
+      });
+    }, beatMs);
     this.#heartbeat.unref();
     void this.#recoverOthers();
   }
@@ -280,6 +320,12 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
 
   async produce(signal: AbortSignal): Promise<RedisMessage<string | Buffer>[] | undefined> {
     try {
+      if (this.#unsent.length > 0) {
+        const unsent = this.#unsent;
+        this.#unsent = [];
+        await this.#flushSettles(unsent);
+      }
+      if (this.#reconcile) await this.#handBackUnknown();
       const claimed = await this.#claim();
       this.#health.ok();
       if (claimed.length > 0 || signal.aborted) return claimed.length > 0 ? claimed : undefined;
@@ -305,13 +351,17 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
         : outcome.type === 'failed'
           ? REQUEUE
           : UNDO;
+    this.#held.delete(message.id);
     return this.#settles.add(message.id * 4 + kind);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#unwatch();
+    await this.#beating;
     try {
       await this.#settles.close();
+      if (this.#unsent.length > 0) await this.#flushSettles(this.#unsent.splice(0));
       // Anything still held (a staged message, settles that failed) goes back now, not after the lease.
       const { keys } = this.#o;
       await this.#redis.qRecover(
@@ -320,6 +370,7 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
         this.#staging,
         keys.retry,
         keys.consumers,
+        this.#seq,
         this.id,
         'force',
       );
@@ -340,20 +391,34 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
       keys.consumers,
       this.#staging,
       keys.dead,
+      this.#seq,
       batchSize,
       leaseMs,
       this.id,
-      this.#nextId,
       maxDeliveries,
     ];
-    const flat = buffers ? await this.#redis.qClaimBuffer(...args) : await this.#redis.qClaim(...args);
+    let flat: (string | Buffer | number)[];
+    try {
+      flat = buffers ? await this.#redis.qClaimBuffer(...args) : await this.#redis.qClaim(...args);
+    } catch (error) {
+      this.#reconcile = true;
+      throw error;
+    }
     const out: RedisMessage<string | Buffer>[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       const id = Number(flat[i]);
+      this.#held.add(id);
       out.push({ body: flat[i + 2] as string | Buffer, id, deliveries: Number(flat[i + 1]) });
-      this.#nextId = id + 1;
     }
     return out;
+  }
+
+  /** Hands back (uncounted) every in-flight entry of ours that the queue does not hold. */
+  async #handBackUnknown(): Promise<void> {
+    const ids = await this.#redis.hkeys(this.#inflight);
+    const unknown = ids.filter((id) => !this.#held.has(Number(id)));
+    if (unknown.length > 0) await this.#redis.qRequeue(this.#inflight, this.#o.keys.retry, 'undo', ...unknown);
+    this.#reconcile = false;
   }
 
   async #flushSettles(tasks: number[]): Promise<void> {
@@ -395,7 +460,16 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
       const consumers = await this.#redis.smembers(keys.consumers);
       for (const c of consumers) {
         if (c === this.id) continue;
-        await this.#redis.qRecover(keys.lease(c), keys.inflight(c), keys.staging(c), keys.retry, keys.consumers, c, '');
+        await this.#redis.qRecover(
+          keys.lease(c),
+          keys.inflight(c),
+          keys.staging(c),
+          keys.retry,
+          keys.consumers,
+          keys.seq(c),
+          c,
+          '',
+        );
       }
     } catch (error) {
       this.#health.failed(error);

@@ -1,8 +1,9 @@
 import { LessExecutor, type Logger, type ProduceListener } from '@q/core';
 
 /**
- * Turns the outcome of each Redis call into go-zero's producer pause/resume: the first failure
- * pauses (once), the next success resumes. Failures are logged at most once a second (rq's
+ * Turns the connection's state and the outcome of each Redis call into go-zero's producer
+ * pause/resume: the connection closing or a call failing pauses (once), the connection being ready
+ * again or a call succeeding resumes. Failures are logged at most once a second (rq's
  * `lessLogger`), and successive failures back off from 25 ms to 1 s.
  */
 export class SourceHealth {
@@ -29,6 +30,13 @@ export class SourceHealth {
     if (!this.#paused) return;
     this.#paused = false;
     this.#listener?.onProducerResume();
+  }
+
+  /** The connection is down: pause (once) without counting a failure. */
+  down(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#listener?.onProducerPause();
   }
 
   /** Records a failure; returns how long to wait before the next try, in milliseconds. */

@@ -1,5 +1,7 @@
 --[[
   Moves up to ARGV[1] messages into this consumer's in-flight record, atomically, and renews its lease.
+  Delivery ids come from the consumer's own counter, never from the client, so a script that runs
+  twice (a client re-sending it after a reconnect) cannot overwrite the first run's entries.
   Sources, in order: the consumer's staging list (filled by a blocking BLMOVE), the retry list
   (messages handed back, kept as "<deliveries>:<body>"), the main list.
   A message about to be delivered more than ARGV[5] times goes to the dead-letter list instead.
@@ -12,11 +14,11 @@
     KEYS[5] consumers set
     KEYS[6] staging list of this consumer
     KEYS[7] dead-letter list
+    KEYS[8] delivery id counter of this consumer
     ARGV[1] most messages to take
     ARGV[2] lease time in milliseconds
     ARGV[3] consumer id
-    ARGV[4] first delivery id to assign
-    ARGV[5] most deliveries per message (0 = no limit)
+    ARGV[4] most deliveries per message (0 = no limit)
   Output:
     a flat array: delivery id, deliveries, body, delivery id, deliveries, body, ...
 ]]
@@ -24,8 +26,8 @@ redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[3])
 
 local want = tonumber(ARGV[1])
-local id = tonumber(ARGV[4])
-local maxDeliveries = tonumber(ARGV[5])
+local id = tonumber(redis.call('GET', KEYS[8]) or '0') + 1
+local maxDeliveries = tonumber(ARGV[4])
 local out = {}
 local taken = 0
 
@@ -67,4 +69,5 @@ if taken < want then
     for _, body in ipairs(fresh) do deliver(0, body) end
   end
 end
+redis.call('SET', KEYS[8], id - 1)
 return out

@@ -10,6 +10,7 @@
     KEYS[3] staging list of the consumer
     KEYS[4] retry list
     KEYS[5] consumers set
+    KEYS[6] delivery id counter of the consumer
     ARGV[1] consumer id
     ARGV[2] "force" or ""
   Output:
@@ -37,6 +38,6 @@ for _, body in ipairs(staged) do
   redis.call('RPUSH', KEYS[4], '0:' .. body)
   moved = moved + 1
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6])
 redis.call('SREM', KEYS[5], ARGV[1])
 return moved
