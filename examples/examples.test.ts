@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -24,4 +24,17 @@ describe('examples run as written', () => {
     );
     expect(r.status).toBe(0);
   }, 120_000);
+
+  it('batch-writes: every record written, confirms resolved', () => {
+    const r = runExample('examples/batch-writes.ts');
+    expect(r.stdout).toContain('batch writes: 100000 records in');
+    expect(r.stdout).toContain('50000 confirmed');
+    expect(r.status).toBe(0);
+  }, 60_000);
+
+  it("redis-at-least-once: every pushed message consumed (against the run's redis-server)", () => {
+    const r = runExample('examples/redis-at-least-once.ts', { REDIS_URL: inject('redisUrl') });
+    expect(r.stdout).toContain('redis example: 10000 of 10000 messages consumed at least once');
+    expect(r.status).toBe(0);
+  }, 60_000);
 });

@@ -479,7 +479,9 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       // Past the deadline nobody waits for close(); failures are still reported.
       return;
     }
-    await Promise.race([Promise.all(closes), sleep(remaining)]);
+    const giveUp = new AbortController();
+    await Promise.race([Promise.all(closes), sleep(remaining, giveUp.signal)]);
+    giveUp.abort(); // the deadline's timer must not outlive the queue
   }
 
   #startStats(): NodeJS.Timeout | undefined {

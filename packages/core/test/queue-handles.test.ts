@@ -29,11 +29,13 @@ describe('no handles left behind', () => {
       const source = numberSource(50, { batch: cycle % 2 === 0 ? 1 : 10 });
       let consumed = 0;
       const q = new Queue<number>(
-        () => source.producer,
+        // close() on both sides: waiting for them (bounded by the deadline) must leave no timer.
+        () => ({ ...source.producer, close: async () => {} }),
         () => ({
           async consume() {
             consumed++;
           },
+          close: async () => {},
         }),
         {
           producers: 2,
