@@ -1,0 +1,18 @@
+export type { ApiDefinition, RequestContext } from './api.js';
+export { Broker } from './broker.js';
+export {
+  Cluster,
+  type HookDecision,
+  type KafkaBrokerOptions,
+  type Partition,
+  type RequestHook,
+  type RequestInfo,
+} from './cluster.js';
+export { GroupCoordinator, type GroupState } from './group-coordinator.js';
+export { PartitionLog } from './partition-log.js';
+export { crc32c } from './protocol/crc32c.js';
+export { ErrorCode } from './protocol/error-codes.js';
+export { MalformedRequestError, Reader } from './protocol/reader.js';
+export { Writer } from './protocol/writer.js';
+export { parseBatches } from './record-batch.js';
+export { type KafkaTestBroker, startKafkaBroker } from './start-kafka-broker.js';

@@ -1,0 +1,75 @@
+/** Builds a response body: Kafka's primitive types, big-endian, in a growing buffer. */
+export class Writer {
+  #buffer: Buffer;
+  #length = 0;
+
+  constructor(initial = 256) {
+    this.#buffer = Buffer.allocUnsafe(initial);
+  }
+
+  #room(n: number): number {
+    if (this.#length + n > this.#buffer.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + n));
+      this.#buffer.copy(next, 0, 0, this.#length);
+      this.#buffer = next;
+    }
+    const at = this.#length;
+    this.#length += n;
+    return at;
+  }
+
+  int8(v: number): this {
+    this.#buffer.writeInt8(v, this.#room(1));
+    return this;
+  }
+  int16(v: number): this {
+    this.#buffer.writeInt16BE(v, this.#room(2));
+    return this;
+  }
+  int32(v: number): this {
+    this.#buffer.writeInt32BE(v, this.#room(4));
+    return this;
+  }
+  int64(v: bigint | number): this {
+    this.#buffer.writeBigInt64BE(BigInt(v), this.#room(8));
+    return this;
+  }
+  boolean(v: boolean): this {
+    return this.int8(v ? 1 : 0);
+  }
+  string(v: string): this {
+    const n = Buffer.byteLength(v);
+    this.int16(n);
+    this.#buffer.write(v, this.#room(n), 'utf8');
+    return this;
+  }
+  nullableString(v: string | null): this {
+    return v === null ? this.int16(-1) : this.string(v);
+  }
+  bytes(v: Uint8Array): this {
+    this.int32(v.length);
+    this.#buffer.set(v, this.#room(v.length));
+    return this;
+  }
+  nullableBytes(v: Uint8Array | null): this {
+    return v === null ? this.int32(-1) : this.bytes(v);
+  }
+  /** Raw bytes without a length prefix. */
+  raw(v: Uint8Array): this {
+    this.#buffer.set(v, this.#room(v.length));
+    return this;
+  }
+  array<T>(items: readonly T[], item: (w: Writer, value: T) => void): this {
+    this.int32(items.length);
+    for (const value of items) item(this, value);
+    return this;
+  }
+  nullableArray<T>(items: readonly T[] | null, item: (w: Writer, value: T) => void): this {
+    return items === null ? this.int32(-1) : this.array(items, item);
+  }
+
+  /** The bytes written so far (a view, valid until the next write). */
+  toBuffer(): Buffer {
+    return this.#buffer.subarray(0, this.#length);
+  }
+}

@@ -1,0 +1,98 @@
+import { Cluster, type KafkaBrokerOptions, type RequestHook } from './cluster.js';
+
+/** A running test cluster. */
+export interface KafkaTestBroker {
+  /** `host:port` of every broker, for the client's `brokers` option. */
+  readonly bootstrap: string[];
+  /** The cluster state and fault controls (leaders, coordinators, groups, injected errors). */
+  readonly cluster: Cluster;
+  /** Stops every broker; data is kept for `restart()`. */
+  stop(): Promise<void>;
+  /** Stops and starts again (all brokers, or one) on the same ports, with data kept. */
+  restart(brokerId?: number): Promise<void>;
+  /** Stops one broker (clients see it leave Metadata). */
+  stopBroker(brokerId: number): Promise<void>;
+  /** Starts a stopped broker again. */
+  startBroker(brokerId: number): Promise<void>;
+  /** Destroys open connections (all brokers, or one); clients reconnect. */
+  dropConnections(brokerId?: number): void;
+  /**
+   * Closes connections after `requests` more requests (of `apiKey`, when given); `midResponse`
+   * writes half of the response first. Returns the remover.
+   */
+  dropAfter(options: { requests: number; apiKey?: number; brokerId?: number; midResponse?: boolean }): () => void;
+  /** Delays requests (of `apiKey`, on `brokerId`, when given) by `ms`. Returns the remover. */
+  delay(options: { ms: number; apiKey?: number; brokerId?: number }): () => void;
+  /** Never answers requests (of `apiKey`, on `brokerId`, when given). Returns the remover. */
+  blackHole(options?: { apiKey?: number; brokerId?: number }): () => void;
+  /** Fails requests with an error code, once or `times` times. Returns the remover. */
+  injectError(options: {
+    apiKey: number;
+    errorCode: number;
+    topic?: string;
+    partition?: number;
+    times?: number;
+  }): () => void;
+  /** Sees every request before it is handled. Returns the remover. */
+  onRequest(hook: RequestHook): () => void;
+}
+
+/**
+ * Starts an in-process cluster that speaks the Kafka wire protocol on loopback ports.
+ *
+ * ```ts
+ * const kafka = await startKafkaBroker({ brokers: 3, topics: [{ name: 'orders', partitions: 6 }] });
+ * const client = new Kafka({ brokers: kafka.bootstrap });
+ * // ...
+ * await kafka.stop();
+ * ```
+ */
+export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaTestBroker> {
+  const cluster = new Cluster(options);
+  for (const b of cluster.brokers) await b.start();
+  for (const t of options.topics ?? []) {
+    if (typeof t === 'string') cluster.createTopic(t);
+    else cluster.createTopic(t.name, t.partitions);
+  }
+  const matches = (filter: { apiKey?: number; brokerId?: number }, r: { apiKey: number; brokerId: number }): boolean =>
+    (filter.apiKey === undefined || filter.apiKey === r.apiKey) &&
+    (filter.brokerId === undefined || filter.brokerId === r.brokerId);
+  const each = (brokerId: number | undefined) =>
+    brokerId === undefined ? cluster.brokers : cluster.brokers.filter((b) => b.id === brokerId);
+  return {
+    bootstrap: cluster.brokers.map((b) => `${b.host}:${b.port}`),
+    cluster,
+    async stop() {
+      for (const b of cluster.brokers) await b.stop();
+      cluster.groups.close();
+    },
+    async restart(brokerId) {
+      for (const b of each(brokerId)) await b.stop();
+      for (const b of each(brokerId)) await b.start();
+    },
+    async stopBroker(brokerId) {
+      await cluster.broker(brokerId)?.stop();
+    },
+    async startBroker(brokerId) {
+      await cluster.broker(brokerId)?.start();
+    },
+    dropConnections(brokerId) {
+      for (const b of each(brokerId)) b.dropConnections();
+    },
+    dropAfter({ requests, apiKey, brokerId, midResponse }) {
+      let left = requests;
+      return cluster.onRequest((r) => {
+        if (!matches({ apiKey, brokerId }, r) || left <= 0) return undefined;
+        return --left === 0 ? { action: midResponse ? 'close-mid-response' : 'close' } : undefined;
+      });
+    },
+    delay({ ms, apiKey, brokerId }) {
+      return cluster.onRequest((r) => (matches({ apiKey, brokerId }, r) ? { delayMs: ms } : undefined));
+    },
+    blackHole(filter = {}) {
+      return cluster.onRequest((r) => (matches(filter, r) ? { action: 'black-hole' } : undefined));
+    },
+    injectError: (o) => cluster.injectError(o),
+    onRequest: (hook) => cluster.onRequest(hook),
+  };
+}
