@@ -1,5 +1,7 @@
 /** Builds a response body: Kafka's primitive types, big-endian, in a growing buffer. */
 export class Writer {
+  // Every write reserves room first and only then reads #buffer: reserving may replace the buffer,
+  // and `this.#buffer.writeX(v, this.#room(n))` would write into the old one.
   #buffer: Buffer;
   #length = 0;
 
@@ -19,19 +21,23 @@ export class Writer {
   }
 
   int8(v: number): this {
-    this.#buffer.writeInt8(v, this.#room(1));
+    const at = this.#room(1);
+    this.#buffer.writeInt8(v, at);
     return this;
   }
   int16(v: number): this {
-    this.#buffer.writeInt16BE(v, this.#room(2));
+    const at = this.#room(2);
+    this.#buffer.writeInt16BE(v, at);
     return this;
   }
   int32(v: number): this {
-    this.#buffer.writeInt32BE(v, this.#room(4));
+    const at = this.#room(4);
+    this.#buffer.writeInt32BE(v, at);
     return this;
   }
   int64(v: bigint | number): this {
-    this.#buffer.writeBigInt64BE(BigInt(v), this.#room(8));
+    const at = this.#room(8);
+    this.#buffer.writeBigInt64BE(BigInt(v), at);
     return this;
   }
   boolean(v: boolean): this {
@@ -40,7 +46,8 @@ export class Writer {
   string(v: string): this {
     const n = Buffer.byteLength(v);
     this.int16(n);
-    this.#buffer.write(v, this.#room(n), 'utf8');
+    const at = this.#room(n);
+    this.#buffer.write(v, at, 'utf8');
     return this;
   }
   nullableString(v: string | null): this {
@@ -48,7 +55,8 @@ export class Writer {
   }
   bytes(v: Uint8Array): this {
     this.int32(v.length);
-    this.#buffer.set(v, this.#room(v.length));
+    const at = this.#room(v.length);
+    this.#buffer.set(v, at);
     return this;
   }
   nullableBytes(v: Uint8Array | null): this {
@@ -56,7 +64,8 @@ export class Writer {
   }
   /** Raw bytes without a length prefix. */
   raw(v: Uint8Array): this {
-    this.#buffer.set(v, this.#room(v.length));
+    const at = this.#room(v.length);
+    this.#buffer.set(v, at);
     return this;
   }
   array<T>(items: readonly T[], item: (w: Writer, value: T) => void): this {
