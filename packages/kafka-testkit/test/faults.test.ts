@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { crc32c, ErrorCode, parseBatches, startKafkaBroker } from '@q/kafka-testkit';
+import { ErrorCode, parseBatches, startKafkaBroker } from '@q/kafka-testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { buildBatch } from './support/batches.js';
 
 const until = async (predicate: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
@@ -167,24 +168,3 @@ describe('bad input from clients', () => {
     await broker.stop();
   });
 });
-
-/** A minimal valid record batch (magic 2, one record), built by hand with our CRC-32C. */
-function buildBatch(): Buffer {
-  const record = Buffer.from([0x0e, 0, 0, 0, 1, 0x02, 0x61, 0]); // length 7 (zigzag 14), attrs, ts delta, offset delta, key -1, value "a", headers 0
-  const batch = Buffer.alloc(61 + record.length);
-  batch.writeBigInt64BE(0n, 0);
-  batch.writeInt32BE(batch.length - 12, 8);
-  batch.writeInt32BE(0, 12);
-  batch.writeInt8(2, 16);
-  batch.writeInt16BE(0, 21);
-  batch.writeInt32BE(0, 23);
-  batch.writeBigInt64BE(0n, 27);
-  batch.writeBigInt64BE(0n, 35);
-  batch.writeBigInt64BE(-1n, 43);
-  batch.writeInt16BE(-1, 51);
-  batch.writeInt32BE(-1, 53);
-  batch.writeInt32BE(1, 57);
-  record.copy(batch, 61);
-  batch.writeUInt32BE(crc32c(batch, 21), 17);
-  return batch;
-}
