@@ -134,7 +134,11 @@ export class Broker {
     }
     if (api === undefined) return 'close';
     if (version < api.minImplemented || version > api.maxVersion) return 'close';
-    const fault = await cluster.faultFor(this, apiKey, signal);
+    const fault = await cluster.faultFor(
+      this,
+      { apiKey, version, clientId, body: frame.subarray(header.offset) },
+      signal,
+    );
     if (fault === 'close' || fault === 'black-hole') return fault === 'close' ? 'close' : await blackHole(signal);
     const ctx: RequestContext = {
       apiKey,

@@ -17,6 +17,10 @@ export interface RequestInfo {
   readonly brokerId: number;
   readonly apiKey: number;
   readonly apiName: string;
+  readonly version: number;
+  readonly clientId: string | null;
+  /** The request body after the header; decode it with {@link Reader} to assert on fields. */
+  readonly body: Buffer;
 }
 
 /** What a request hook may decide. `undefined`: go on as usual. */
@@ -234,12 +238,17 @@ export class Cluster {
   /** @internal Runs the hooks; waits out delays; returns the strongest action. */
   async faultFor(
     broker: Broker,
-    apiKey: number,
+    request: { apiKey: number; version: number; clientId: string | null; body: Buffer },
     signal: AbortSignal,
   ): Promise<'close' | 'close-mid-response' | 'black-hole' | undefined> {
     let delayMs = 0;
     let action: 'close' | 'close-mid-response' | 'black-hole' | undefined;
-    const info: RequestInfo = { brokerId: broker.id, apiKey, apiName: this.#apis.get(apiKey)?.name ?? String(apiKey) };
+    if (this.#hooks.size === 0) return undefined;
+    const info: RequestInfo = {
+      brokerId: broker.id,
+      apiName: this.#apis.get(request.apiKey)?.name ?? String(request.apiKey),
+      ...request,
+    };
     for (const hook of this.#hooks) {
       const d = hook(info);
       if (d === undefined) continue;

@@ -127,6 +127,18 @@ describe('bad input from clients', () => {
     const v3 = await raw(port, frame(18, 3, Buffer.from([0, 0])));
     expect(v3.data.readInt32BE(4)).toBe(7);
     expect(v3.data.readInt16BE(8)).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    // A black hole never answers until removed; the hook sees the decoded header and the body.
+    const seen: string[] = [];
+    const watch = broker.onRequest((r) => {
+      seen.push(`${r.apiName} v${r.version} ${r.clientId} ${r.body.length}`);
+      return undefined;
+    });
+    const hole = broker.blackHole({ apiKey: 18 });
+    expect((await raw(port, frame(18, 0, Buffer.alloc(0)))).data.length).toBe(0);
+    hole();
+    expect((await raw(port, frame(18, 0, Buffer.alloc(0)))).data.readInt32BE(4)).toBe(7);
+    watch();
+    expect(seen).toEqual(['ApiVersions v0 null 0', 'ApiVersions v0 null 0']);
     // Still serving.
     const kafka = new Kafka({ brokers: broker.bootstrap, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
