@@ -198,7 +198,9 @@ export class GroupCoordinator {
     if (generation >= 0 || memberId !== '') {
       const member = g.members.get(memberId);
       if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-      if (g.state === 'PreparingRebalance' || g.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+      // As Kafka: members of the current generation may still commit while the group prepares a
+      // rebalance (that is when a consumer commits what it finished before giving partitions up).
+      if (g.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
       if (generation !== g.generation) return ErrorCode.ILLEGAL_GENERATION;
       this.#touch(g, member);
     } else if (g.members.size > 0) {

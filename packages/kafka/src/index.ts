@@ -1,0 +1,16 @@
+export type {
+  Compression,
+  FetchedBatch,
+  GroupConsumerClient,
+  KafkaClientFactory,
+  KafkaConnection,
+  KafkaMessage,
+  OutgoingMessage,
+  ProducerClient,
+  TopicPartition,
+} from './client.js';
+export { MessageTooLargeError } from './errors.js';
+export { KafkaPusher, type KafkaPusherOptions } from './kafka-pusher.js';
+export { type KafkaHandler, KafkaQueue, type KafkaQueueConfig, type Ordering } from './kafka-queue.js';
+export { kafkajsClient } from './kafkajs-client.js';
+export { PartitionTracker, type TrackedMessage } from './offset-tracker.js';

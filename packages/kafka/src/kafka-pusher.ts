@@ -1,0 +1,186 @@
+import {
+  ChunkExecutor,
+  consoleLogger,
+  InvalidOptionError,
+  type Logger,
+  type Pusher,
+  type PushInfo,
+  type ShutdownManager,
+} from '@q/core';
+import type { Compression, KafkaClientFactory, KafkaConnection, OutgoingMessage, ProducerClient } from './client.js';
+import { MessageTooLargeError } from './errors.js';
+import { kafkajsClient } from './kafkajs-client.js';
+
+/** Options of {@link KafkaPusher}. */
+export interface KafkaPusherOptions extends KafkaConnection {
+  /** The topic to write to. */
+  topic: string;
+  /**
+   * Bytes of values per `send`: messages go out together once this many are buffered.
+   * @default 1048576 (1 MiB, kq's chunk)
+   */
+  chunkBytes?: number;
+  /**
+   * Longest wait of a message for its chunk, in milliseconds. kq waits up to 1 s; a queue's latency
+   * matters more than the last percent of batching.
+   * @default 100
+   */
+  flushIntervalMs?: number;
+  /**
+   * Broker acknowledgements: -1 = all in-sync replicas (kq's writer defaults to none, and loses
+   * messages silently when a broker fails).
+   * @default -1
+   */
+  acks?: -1 | 0 | 1;
+  /**
+   * Idempotent producer: retries never write a message twice.
+   * @default false
+   */
+  idempotent?: boolean;
+  /** @default "none" */
+  compression?: Compression;
+  /**
+   * Every push resolves once the broker acknowledged its chunk and rejects if the write failed
+   * (kq's `WithSyncPush`, but still batched). Otherwise push resolves once accepted and failures go
+   * to `onError`.
+   * @default false
+   */
+  syncPush?: boolean;
+  /**
+   * Largest value accepted, in bytes (the broker's `message.max.bytes`).
+   * @default 1048576
+   */
+  maxMessageBytes?: number;
+  /** Told about every failed write with its messages. @default logs through `logger` */
+  onError?: (error: unknown, messages: OutgoingMessage[]) => void;
+  /** Returns the W3C `traceparent` to write into each message's headers, if any. */
+  traceparent?: () => string | undefined;
+  /** Flushes on SIGTERM/SIGINT through this manager; `close()` unregisters. */
+  shutdown?: ShutdownManager;
+  /** @default kafkajs */
+  client?: KafkaClientFactory;
+  /** @default consoleLogger */
+  logger?: Logger;
+}
+
+let sequence = 0n;
+
+/**
+ * go-queue's kq `Pusher`, fixed: broker acks by default, errors that reach the caller (`syncPush`)
+ * or `onError` (never only a log), `close()` that flushes. Messages are batched through
+ * {@link ChunkExecutor}: one `send` per chunk.
+ */
+export class KafkaPusher
+  implements Pusher<string | Buffer | { key?: Buffer | null; value: Buffer | null; headers?: Record<string, unknown> }>
+{
+  readonly #topic: string;
+  readonly #producer: ProducerClient;
+  readonly #executor: ChunkExecutor<OutgoingMessage>;
+  readonly #syncPush: boolean;
+  readonly #maxMessageBytes: number;
+  readonly #traceparent: (() => string | undefined) | undefined;
+  #connected: Promise<void> | undefined;
+
+  /** @throws {InvalidOptionError} without brokers or topic, or with bad sizes. */
+  constructor(options: KafkaPusherOptions) {
+    if (!Array.isArray(options?.brokers) || options.brokers.length === 0) {
+      throw new InvalidOptionError('brokers', options?.brokers, 'a non-empty array of "host:port"');
+    }
+    if (typeof options.topic !== 'string' || options.topic === '')
+      throw new InvalidOptionError('topic', options.topic, 'a non-empty string');
+    const acks = options.acks ?? -1;
+    if (acks !== -1 && acks !== 0 && acks !== 1) throw new InvalidOptionError('acks', acks, '-1, 0 or 1');
+    const compression = options.compression ?? 'none';
+    if (compression !== 'none' && compression !== 'gzip')
+      throw new InvalidOptionError('compression', compression, '"none" or "gzip"');
+    this.#maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+    this.#topic = options.topic;
+    this.#syncPush = options.syncPush ?? false;
+    this.#traceparent = options.traceparent;
+    const client = options.client ?? kafkajsClient;
+    this.#producer = client.producer(options, { idempotent: options.idempotent ?? false });
+    const logger = options.logger ?? consoleLogger;
+    this.#executor = new ChunkExecutor<OutgoingMessage>(
+      async (messages) => {
+        this.#connected ??= this.#producer.connect();
+        await this.#connected;
+        await this.#producer.send(this.#topic, messages, { acks, compression });
+      },
+      {
+        chunkBytes: options.chunkBytes ?? 1024 * 1024,
+        flushIntervalMs: options.flushIntervalMs ?? 100,
+        onError:
+          options.onError ??
+          ((error, messages) => logger.error(`send to ${this.#topic} failed`, { error, messages: messages.length })),
+        shutdown: options.shutdown,
+        logger,
+      },
+    );
+  }
+
+  /** go-zero's `Name()`: the topic. */
+  name(): string {
+    return this.#topic;
+  }
+
+  /**
+   * kq's `Push`: the key is a nanosecond time stamp, which spreads messages over partitions. Also the
+   * `Pusher` contract, so a KafkaPusher can be a queue's dead-letter target: a `{ key, value, headers }`
+   * message keeps its key and headers, and `info.cause` / `info.attempts` are added as headers.
+   */
+  push(
+    message: string | Buffer | { key?: Buffer | null; value: Buffer | null; headers?: Record<string, unknown> },
+    info?: PushInfo,
+  ): Promise<void> {
+    if (typeof message === 'string' || Buffer.isBuffer(message)) return this.#add({ key: nextKey(), value: message });
+    const headers: Record<string, Buffer | string> = {};
+    for (const [k, v] of Object.entries(message.headers ?? {}))
+      if (typeof v === 'string' || Buffer.isBuffer(v)) headers[k] = v;
+    if (info?.cause !== undefined)
+      headers['x-q-error'] = info.cause instanceof Error ? info.cause.message : String(info.cause);
+    if (info?.attempts !== undefined) headers['x-q-attempts'] = String(info.attempts);
+    return this.#add({ key: message.key ?? null, value: message.value, headers });
+  }
+
+  /** kq's `PushWithKey`: same key, same partition. */
+  pushWithKey(key: string | Buffer, value: string | Buffer): Promise<void> {
+    return this.#add({ key, value });
+  }
+
+  /** kq's `KPush` (which, unlike here, forgot the trace headers). */
+  kPush(key: string | Buffer, value: string | Buffer): Promise<void> {
+    return this.#add({ key, value });
+  }
+
+  /** go-queue PR #94's `BatchPush`. */
+  async batchPush(values: readonly (string | Buffer)[]): Promise<void> {
+    await Promise.all(values.map((v) => this.#add({ key: nextKey(), value: v })));
+  }
+
+  /** Writes what is buffered now. */
+  flush(): Promise<boolean> {
+    return this.#executor.flush();
+  }
+
+  /** Flushes, waits for every write, disconnects. */
+  async close(): Promise<void> {
+    await this.#executor.close();
+    if (this.#connected !== undefined) await this.#producer.disconnect();
+  }
+
+  #add(message: OutgoingMessage): Promise<void> {
+    const value = message.value;
+    const bytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+    if (bytes > this.#maxMessageBytes) return Promise.reject(new MessageTooLargeError(bytes, this.#maxMessageBytes));
+    const traceparent = this.#traceparent?.();
+    const out: OutgoingMessage =
+      traceparent === undefined ? message : { ...message, headers: { ...message.headers, traceparent } };
+    if (this.#syncPush) return this.#executor.addAndConfirm(out, bytes);
+    return this.#executor.add(out, bytes) ?? Promise.resolve();
+  }
+}
+
+function nextKey(): string {
+  sequence++;
+  return `${process.hrtime.bigint()}-${sequence}`;
+}

@@ -1,0 +1,460 @@
+import {
+  type ConsumeContext,
+  consoleLogger,
+  InvalidOptionError,
+  type Logger,
+  type Outcome,
+  type Producer,
+  type Pusher,
+  Queue,
+  type QueueStats,
+  type RetryOptions,
+} from '@q/core';
+import type {
+  GroupConsumerClient,
+  KafkaClientFactory,
+  KafkaConnection,
+  KafkaMessage,
+  TopicPartition,
+} from './client.js';
+import { KafkaPusher } from './kafka-pusher.js';
+import { kafkajsClient } from './kafkajs-client.js';
+import { PartitionTracker, type TrackedMessage } from './offset-tracker.js';
+
+/** How messages of one partition may run at once. */
+export type Ordering = 'partition' | 'key' | 'unordered';
+
+/** The handler: a function, or an object with `consume` (kq's `ConsumeHandler`). */
+export type KafkaHandler =
+  | ((message: KafkaMessage, context: ConsumeContext) => void | Promise<void>)
+  | { consume(message: KafkaMessage, context: ConsumeContext): void | Promise<void> };
+
+/** kq's `KqConf` and options, with the same names and defaults where they exist. */
+export interface KafkaQueueConfig extends KafkaConnection {
+  /** The consumer group. */
+  group: string;
+  /** One topic (kq), or use `topics`. */
+  topic?: string;
+  topics?: string[];
+  /**
+   * Where a partition without a committed offset starts.
+   * @default "last"
+   */
+  offset?: 'first' | 'last';
+  /**
+   * Independent group members (each a client and a pipeline) in this process.
+   * @default 1
+   */
+  conns?: number;
+  /**
+   * Partitions fetched and handed over concurrently per member (kq's fetch goroutines).
+   * @default 8
+   */
+  consumers?: number;
+  /**
+   * Handler calls running at once per member (kq's processors).
+   * @default 8
+   */
+  processors?: number;
+  /** @default 10240 */
+  minBytes?: number;
+  /** @default 10485760 */
+  maxBytes?: number;
+  /** @default 1000 */
+  maxWaitMs?: number;
+  /**
+   * Commits are sent at most this often (and at stop and before a rebalance).
+   * @default 1000
+   */
+  commitIntervalMs?: number;
+  /**
+   * kq's meaning: commit a message whose handler failed for good (after retries and dead letter).
+   * With false, its partition's commit point stops there, so it is read again after a restart.
+   * @default true
+   */
+  forceCommit?: boolean;
+  /**
+   * `partition`: one message at a time per partition, in order (kq with one processor, but
+   * partitions in parallel). `key`: one at a time per key, keys of a partition in parallel
+   * (Confluent Parallel Consumer's KEY mode). `unordered`: everything in parallel.
+   * @default "partition"
+   */
+  ordering?: Ordering;
+  /**
+   * Back-pressure: above this many messages fetched and not settled, the partitions delivering more
+   * are paused; they resume below `lowWaterMark`.
+   * @default 10000
+   */
+  highWaterMark?: number;
+  /** @default half of highWaterMark */
+  lowWaterMark?: number;
+  /** Per-attempt handler timeout in milliseconds (0: none). @default 0 */
+  timeoutMs?: number;
+  /** Retries of failed handler calls. By default none (kq). */
+  retry?: RetryOptions;
+  /** Dead-letter target for messages that failed every attempt: a topic, or any Pusher. */
+  deadLetter?: string | Pusher<KafkaMessage>;
+  /** @default 10000 */
+  sessionTimeoutMs?: number;
+  /** @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** @default kafkajs */
+  client?: KafkaClientFactory;
+  /** @default consoleLogger */
+  logger?: Logger;
+}
+
+interface Resolved {
+  connection: KafkaConnection;
+  group: string;
+  topics: string[];
+  fromBeginning: boolean;
+  conns: number;
+  consumers: number;
+  processors: number;
+  minBytes: number;
+  maxBytes: number;
+  maxWaitMs: number;
+  commitIntervalMs: number;
+  forceCommit: boolean;
+  ordering: Ordering;
+  highWaterMark: number;
+  lowWaterMark: number;
+  timeoutMs: number;
+  retry: RetryOptions | undefined;
+  deadLetter: Pusher<KafkaMessage> | undefined;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  client: KafkaClientFactory;
+  logger: Logger;
+}
+
+const ORDERINGS: readonly Ordering[] = ['partition', 'key', 'unordered'];
+
+function resolve(config: KafkaQueueConfig): Resolved {
+  if (config === null || typeof config !== 'object') throw new InvalidOptionError('config', config, 'an object');
+  if (!Array.isArray(config.brokers) || config.brokers.length === 0) {
+    throw new InvalidOptionError('brokers', config.brokers, 'a non-empty array of "host:port"');
+  }
+  if (typeof config.group !== 'string' || config.group === '')
+    throw new InvalidOptionError('group', config.group, 'a non-empty string');
+  const topics = config.topics ?? (config.topic === undefined ? [] : [config.topic]);
+  if (topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '')) {
+    throw new InvalidOptionError(
+      'topic',
+      config.topic ?? config.topics,
+      'a topic name (topic) or a non-empty list (topics)',
+    );
+  }
+  const int = (name: string, value: unknown, min: number): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+      throw new InvalidOptionError(name, value, `an integer >= ${min}`);
+    return value;
+  };
+  const ordering = config.ordering ?? 'partition';
+  if (!ORDERINGS.includes(ordering))
+    throw new InvalidOptionError('ordering', ordering, '"partition", "key" or "unordered"');
+  const offset = config.offset ?? 'last';
+  if (offset !== 'first' && offset !== 'last') throw new InvalidOptionError('offset', offset, '"first" or "last"');
+  const highWaterMark = int('highWaterMark', config.highWaterMark ?? 10_000, 1);
+  const deadLetter =
+    typeof config.deadLetter === 'string'
+      ? (new KafkaPusher({
+          ...config,
+          topic: config.deadLetter,
+          acks: -1,
+          client: config.client,
+        }) as unknown as Pusher<KafkaMessage>)
+      : config.deadLetter;
+  return {
+    connection: {
+      brokers: config.brokers,
+      clientId: config.clientId,
+      ssl: config.ssl,
+      sasl: config.sasl,
+      requestTimeoutMs: config.requestTimeoutMs,
+    },
+    group: config.group,
+    topics,
+    fromBeginning: offset === 'first',
+    conns: Math.max(1, int('conns', config.conns ?? 1, -Number.MAX_SAFE_INTEGER)),
+    consumers: int('consumers', config.consumers ?? 8, 1),
+    processors: int('processors', config.processors ?? 8, 1),
+    minBytes: int('minBytes', config.minBytes ?? 10_240, 1),
+    maxBytes: int('maxBytes', config.maxBytes ?? 10_485_760, 1),
+    maxWaitMs: int('maxWaitMs', config.maxWaitMs ?? 1000, 0),
+    commitIntervalMs: int('commitIntervalMs', config.commitIntervalMs ?? 1000, 1),
+    forceCommit: config.forceCommit ?? true,
+    ordering,
+    highWaterMark,
+    lowWaterMark: int('lowWaterMark', config.lowWaterMark ?? Math.floor(highWaterMark / 2), 0),
+    timeoutMs: config.timeoutMs ?? 0,
+    retry: config.retry,
+    deadLetter,
+    sessionTimeoutMs: int('sessionTimeoutMs', config.sessionTimeoutMs ?? 10_000, 1),
+    heartbeatIntervalMs: int('heartbeatIntervalMs', config.heartbeatIntervalMs ?? 1000, 1),
+    client: config.client ?? kafkajsClient,
+    logger: config.logger ?? consoleLogger,
+  };
+}
+
+/**
+ * One group member: a client fetching batches, a buffer, a {@link Queue} running the handler, and
+ * per-partition offset trackers that commit only what is settled.
+ */
+class Member implements Producer<TrackedMessage> {
+  readonly queue: Queue<TrackedMessage>;
+  readonly #o: Resolved;
+  readonly #client: GroupConsumerClient;
+  readonly #trackers = new Map<string, PartitionTracker>();
+  readonly #buffer: TrackedMessage[][] = [];
+  #buffered = 0;
+  #inFlight = 0;
+  readonly #paused = new Map<string, TopicPartition>();
+  #wake: (() => void) | undefined;
+  #stopping = false;
+  #commitTimer: NodeJS.Timeout | undefined;
+  #committing: Promise<void> = Promise.resolve();
+
+  constructor(o: Resolved, handler: KafkaHandler) {
+    this.#o = o;
+    this.#client = o.client.groupConsumer(o.connection, {
+      groupId: o.group,
+      minBytes: o.minBytes,
+      maxBytes: o.maxBytes,
+      maxWaitMs: o.maxWaitMs,
+      sessionTimeoutMs: o.sessionTimeoutMs,
+      heartbeatIntervalMs: o.heartbeatIntervalMs,
+    });
+    const consume = typeof handler === 'function' ? handler : handler.consume.bind(handler);
+    const keyOf =
+      o.ordering === 'partition'
+        ? (m: TrackedMessage) => `${m.message.topic}\u0000${m.message.partition}`
+        : o.ordering === 'key'
+          ? (m: TrackedMessage) =>
+              m.message.key === null
+                ? undefined
+                : `${m.message.topic}\u0000${m.message.partition}\u0000${m.message.key.toString('latin1')}`
+          : undefined;
+    this.queue = new Queue<TrackedMessage>(
+      () => this,
+      () => ({ consume: (m, context) => consume(m.message, context) }),
+      {
+        name: `kafka:${o.group}`,
+        producers: 1,
+        consumers: o.processors,
+        capacity: Math.max(1, Math.min(o.highWaterMark, 4096)),
+        keyOf,
+        timeoutMs: o.timeoutMs,
+        retry: o.retry,
+        deadLetter: o.deadLetter
+          ? { name: () => o.deadLetter?.name() ?? '', push: (m, info) => o.deadLetter?.push(m.message, info) }
+          : undefined,
+        logger: o.logger,
+        statsIntervalMs: 0,
+      },
+    );
+  }
+
+  async start(): Promise<void> {
+    this.#client.onGroupChange({
+      rebalancing: () => this.commit(),
+      assigned: (partitions) => this.#assigned(partitions),
+    });
+    await this.#client.connect();
+    await this.#client.subscribe(this.#o.topics, this.#o.fromBeginning);
+    await this.#client.run((batch) => this.#onBatch(batch), this.#o.consumers);
+    this.#commitTimer = setInterval(() => void this.commit(), this.#o.commitIntervalMs);
+    this.#commitTimer.unref();
+  }
+
+  // Producer side of the Queue: hands over what the fetch loop delivered.
+  async produce(signal: AbortSignal): Promise<TrackedMessage[] | undefined> {
+    for (;;) {
+      const batch = this.#buffer.shift();
+      if (batch !== undefined) {
+        this.#buffered -= batch.length;
+        const live = batch.filter((m) => !m.tracker.revoked);
+        this.#inFlight += live.length;
+        this.#maybeResume();
+        if (live.length > 0) return live;
+        continue;
+      }
+      if (signal.aborted) return undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  settle(m: TrackedMessage, outcome: Outcome): void {
+    this.#inFlight--;
+    if (
+      outcome.type === 'consumed' ||
+      outcome.type === 'dead-lettered' ||
+      (outcome.type === 'failed' && this.#o.forceCommit)
+    ) {
+      m.tracker.settle(m);
+    }
+    this.#maybeResume();
+  }
+
+  /** Commits every partition whose commit point moved. Serialized; errors are retried next time. */
+  commit(): Promise<void> {
+    this.#committing = this.#committing.then(async () => {
+      const offsets: (TopicPartition & { offset: string })[] = [];
+      const moved: [PartitionTracker, bigint][] = [];
+      for (const t of this.#trackers.values()) {
+        if (t.revoked) continue;
+        const point = t.commitPoint();
+        if (point === undefined || point === t.committed) continue;
+        offsets.push({ topic: t.topic, partition: t.partition, offset: point.toString() });
+        moved.push([t, point]);
+      }
+      if (offsets.length === 0) return;
+      try {
+        await this.#client.commit(offsets);
+        for (const [t, point] of moved) t.committed = point;
+      } catch (error) {
+        this.#o.logger.warn('offset commit failed; retrying at the next interval', {
+          group: this.#o.group,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    });
+    return this.#committing;
+  }
+
+  /** What was committed, per partition (for tests and monitoring). */
+  committed(): (TopicPartition & { offset: bigint | undefined })[] {
+    return [...this.#trackers.values()].map((t) => ({ topic: t.topic, partition: t.partition, offset: t.committed }));
+  }
+
+  async stop(timeoutMs?: number): Promise<void> {
+    this.#stopping = true;
+    // Stop fetching first: what is already fetched drains, nothing new comes in.
+    const owned = [...this.#trackers.values()].map((t) => ({ topic: t.topic, partition: t.partition }));
+    if (owned.length > 0) this.#client.pause(owned);
+    this.#wake?.();
+    await this.queue.stop(timeoutMs === undefined ? {} : { timeoutMs });
+    clearInterval(this.#commitTimer);
+    await this.commit();
+    await this.#client.disconnect();
+  }
+
+  async #onBatch(batch: {
+    topic: string;
+    partition: number;
+    messages: readonly KafkaMessage[];
+    resolveOffset(offset: string): void;
+    heartbeat(): Promise<void>;
+  }): Promise<void> {
+    // While stopping, fetched batches are not taken (nor resolved): they stay for the next owner.
+    if (this.#stopping || batch.messages.length === 0) return;
+    const key = `${batch.topic}\u0000${batch.partition}`;
+    let tracker = this.#trackers.get(key);
+    if (tracker === undefined || tracker.revoked) {
+      tracker = new PartitionTracker(batch.topic, batch.partition);
+      this.#trackers.set(key, tracker);
+    }
+    const t = tracker;
+    const entries = batch.messages.map((m) => t.add(m));
+    batch.resolveOffset((batch.messages[batch.messages.length - 1] as KafkaMessage).offset);
+    this.#buffer.push(entries);
+    this.#buffered += entries.length;
+    this.#wake?.();
+    if (this.#buffered + this.#inFlight >= this.#o.highWaterMark && !this.#paused.has(key)) {
+      const tp = { topic: batch.topic, partition: batch.partition };
+      this.#paused.set(key, tp);
+      this.#client.pause([tp]);
+    }
+    await batch.heartbeat();
+  }
+
+  #maybeResume(): void {
+    if (this.#paused.size === 0 || this.#buffered + this.#inFlight > this.#o.lowWaterMark) return;
+    const partitions = [...this.#paused.values()];
+    this.#paused.clear();
+    this.#client.resume(partitions);
+  }
+
+  #assigned(partitions: readonly TopicPartition[]): void {
+    const owned = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+    for (const [key, t] of this.#trackers) {
+      if (owned.has(key)) continue;
+      // Revoked: its settlements no longer commit (the new owner resumes from the last commit).
+      t.revoked = true;
+      this.#trackers.delete(key);
+      this.#paused.delete(key);
+    }
+  }
+}
+
+/**
+ * go-queue's kq, done right: a consumer group whose messages run through a {@link Queue} (retries,
+ * dead letter, timeouts, ordering by partition or key) and whose commits never pass a message that is
+ * not settled.
+ *
+ * ```ts
+ * const queue = new KafkaQueue({ brokers, group: 'billing', topic: 'orders', ordering: 'key' }, async (m) => bill(m));
+ * const done = queue.start();
+ * // ...
+ * await queue.stop();
+ * ```
+ */
+export class KafkaQueue {
+  readonly #o: Resolved;
+  readonly #members: Member[] = [];
+  #started: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  /** @throws {InvalidOptionError} for missing brokers, group or topic, or bad numbers or modes. */
+  constructor(config: KafkaQueueConfig, handler: KafkaHandler) {
+    this.#o = resolve(config);
+    if (typeof handler !== 'function' && (handler === null || typeof handler?.consume !== 'function')) {
+      throw new InvalidOptionError('handler', handler, 'a function or an object with consume()');
+    }
+    for (let i = 0; i < this.#o.conns; i++) this.#members.push(new Member(this.#o, handler));
+  }
+
+  /** Joins the group and runs until `stop()`; resolves when everything has drained and committed. */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      const running = this.#members.map((m) => m.queue.start());
+      await Promise.all(this.#members.map((m) => m.start()));
+      await Promise.all(running);
+    })();
+    return this.#started;
+  }
+
+  /** Stops fetching, drains and commits what was settled, leaves the group. A second call is harmless. */
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.all(this.#members.map((m) => m.stop(options.timeoutMs)));
+      const dlq = this.#o.deadLetter as { close?: () => Promise<void> } | undefined;
+      await dlq?.close?.();
+    })();
+    return this.#stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /** The queues' stats, one per member. */
+  stats(): QueueStats[] {
+    return this.#members.map((m) => m.queue.stats());
+  }
+
+  /** Committed offsets per partition, per member. */
+  committed(): (TopicPartition & { offset: bigint | undefined })[] {
+    return this.#members.flatMap((m) => m.committed());
+  }
+
+  /** The Queue of each member, for events (`error`, `dead-letter`, `stats`, ...). */
+  get queues(): Queue<TrackedMessage>[] {
+    return this.#members.map((m) => m.queue);
+  }
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidOptionError } from '@q/core';
+import { type KafkaMessage, KafkaPusher, KafkaQueue, MessageTooLargeError } from '@q/kafka';
+import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const brokers: KafkaTestBroker[] = [];
+afterEach(async () => {
+  await Promise.all(brokers.splice(0).map((b) => b.stop()));
+});
+
+async function cluster(count = 1, partitions = 8): Promise<{ broker: KafkaTestBroker; topic: string }> {
+  const broker = await startKafkaBroker({ brokers: count });
+  brokers.push(broker);
+  const topic = `t-${randomUUID()}`;
+  broker.cluster.createTopic(topic, partitions);
+  return { broker, topic };
+}
+
+const until = async (predicate: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+const jitter = () => new Promise((r) => setTimeout(r, Math.random() < 0.3 ? Math.floor(Math.random() * 3) : 0));
+
+describe('KafkaQueue and KafkaPusher end to end', () => {
+  for (const ordering of ['partition', 'key', 'unordered'] as const) {
+    it(`everything pushed is consumed once; ${ordering} order holds under random handler delays; commits reach the end`, async () => {
+      const { broker, topic } = await cluster(1, 8);
+      const pusher = new KafkaPusher({ brokers: broker.bootstrap, topic, flushIntervalMs: 5, syncPush: true });
+      const total = 4000;
+      await Promise.all(Array.from({ length: total }, (_, i) => pusher.pushWithKey(`key-${i % 37}`, String(i))));
+      await pusher.close();
+
+      const seen = new Map<string, number>();
+      const byPartition = new Map<number, number[]>();
+      const byKey = new Map<string, number[]>();
+      const runningKeys = new Set<string>();
+      const runningPartitions = new Set<number>();
+      let keyOverlap = 0;
+      let partitionOverlap = 0;
+      const queue = new KafkaQueue(
+        {
+          brokers: broker.bootstrap,
+          group: `g-${randomUUID()}`,
+          topic,
+          offset: 'first',
+          ordering,
+          processors: 16,
+          commitIntervalMs: 50,
+          maxWaitMs: 50,
+        },
+        async (m: KafkaMessage) => {
+          const key = String(m.key);
+          if (runningKeys.has(key)) keyOverlap++;
+          if (runningPartitions.has(m.partition)) partitionOverlap++;
+          runningKeys.add(key);
+          runningPartitions.add(m.partition);
+          await jitter();
+          runningKeys.delete(key);
+          runningPartitions.delete(m.partition);
+          const v = String(m.value);
+          seen.set(v, (seen.get(v) ?? 0) + 1);
+          byPartition.set(m.partition, [...(byPartition.get(m.partition) ?? []), Number(m.offset)]);
+          byKey.set(key, [...(byKey.get(key) ?? []), Number(v)]);
+        },
+      );
+      const done = queue.start();
+      await until(() => seen.size === total, 30_000, 'all consumed');
+      await queue.stop();
+      await done;
+      await queue.stop(); // harmless
+      expect([...seen.values()].every((n) => n === 1)).toBe(true);
+      if (ordering === 'partition') {
+        expect(partitionOverlap).toBe(0);
+        for (const offsets of byPartition.values()) expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+      }
+      if (ordering === 'key') {
+        expect(keyOverlap).toBe(0);
+        for (const values of byKey.values()) expect(values).toEqual([...values].sort((a, b) => a - b));
+        expect(partitionOverlap).toBeGreaterThan(0); // keys of one partition ran in parallel
+      }
+      // After stop every partition is committed up to its end.
+      for (const p of broker.cluster.topics.get(topic) ?? []) {
+        const committed = queue.committed().find((c) => c.partition === p.index)?.offset;
+        expect(committed).toBe(p.log.endOffset);
+      }
+    }, 60_000);
+  }
+
+  it('retries, then dead-letters to a topic with the cause in headers; forceCommit commits past it', async () => {
+    const { broker, topic } = await cluster(1, 2);
+    const dlq = `${topic}-dlq`;
+    broker.cluster.createTopic(dlq, 1);
+    const pusher = new KafkaPusher({ brokers: broker.bootstrap, topic, flushIntervalMs: 5, syncPush: true });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => pusher.pushWithKey(`k${i}`, String(i))));
+    await pusher.close();
+    const attempts = new Map<string, number>();
+    const queue = new KafkaQueue(
+      {
+        brokers: broker.bootstrap,
+        group: `g-${randomUUID()}`,
+        topic,
+        offset: 'first',
+        retry: { attempts: 3, minDelayMs: 1, maxDelayMs: 5 },
+        deadLetter: dlq,
+        commitIntervalMs: 20,
+        maxWaitMs: 50,
+        logger: { error() {}, warn() {}, info() {}, debug() {} },
+      },
+      (m) => {
+        const v = String(m.value);
+        attempts.set(v, (attempts.get(v) ?? 0) + 1);
+        if (v === '7') throw new Error('seven is bad');
+      },
+    );
+    const done = queue.start();
+    await until(() => attempts.size === 20 && (broker.cluster.partition(dlq, 0)?.log.endOffset ?? 0n) === 1n, 30_000);
+    await queue.stop();
+    await done;
+    expect(attempts.get('7')).toBe(3);
+    const stored = broker.cluster.partition(dlq, 0)?.log.read(0n, 1 << 20)[0];
+    expect(stored?.toString('latin1')).toContain('x-q-error');
+    expect(stored?.toString('latin1')).toContain('seven is bad');
+    for (const p of broker.cluster.topics.get(topic) ?? []) {
+      expect(queue.committed().find((c) => c.partition === p.index)?.offset).toBe(p.log.endOffset);
+    }
+  }, 60_000);
+
+  it('bad input gets typed errors', async () => {
+    const h = () => {};
+    const bad = (config: object, option: string) => {
+      let error: unknown;
+      try {
+        new KafkaQueue(config as never, h);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as InvalidOptionError).option).toBe(option);
+    };
+    bad({ brokers: [], group: 'g', topic: 't' }, 'brokers');
+    bad({ brokers: ['b:1'], group: '', topic: 't' }, 'group');
+    bad({ brokers: ['b:1'], group: 'g' }, 'topic');
+    bad({ brokers: ['b:1'], group: 'g', topic: 't', processors: 0 }, 'processors');
+    bad({ brokers: ['b:1'], group: 'g', topic: 't', ordering: 'random' }, 'ordering');
+    bad({ brokers: ['b:1'], group: 'g', topic: 't', offset: 'middle' }, 'offset');
+    expect(() => new KafkaQueue({ brokers: ['b:1'], group: 'g', topic: 't' }, {} as never)).toThrow(/handler/);
+    expect(() => new KafkaPusher({ brokers: [], topic: 't' })).toThrow(/brokers/);
+    expect(() => new KafkaPusher({ brokers: ['b:1'], topic: '' })).toThrow(/topic/);
+    const pusher = new KafkaPusher({ brokers: ['127.0.0.1:1'], topic: 't', maxMessageBytes: 10 });
+    await expect(pusher.push('x'.repeat(11))).rejects.toBeInstanceOf(MessageTooLargeError);
+    await pusher.close();
+  });
+});
