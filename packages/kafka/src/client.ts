@@ -93,6 +93,7 @@ export interface KafkaClientFactory {
       maxBytes: number;
       maxWaitMs: number;
       sessionTimeoutMs: number;
+      rebalanceTimeoutMs: number;
       heartbeatIntervalMs: number;
     },
   ): GroupConsumerClient;

@@ -96,6 +96,8 @@ export interface KafkaQueueConfig extends KafkaConnection {
   deadLetter?: string | Pusher<KafkaMessage>;
   /** @default 10000 */
   sessionTimeoutMs?: number;
+  /** How long a rebalance waits for members to rejoin. @default 30000 */
+  rebalanceTimeoutMs?: number;
   /** @default 1000 */
   heartbeatIntervalMs?: number;
   /** @default kafkajs */
@@ -124,6 +126,7 @@ interface Resolved {
   retry: RetryOptions | undefined;
   deadLetter: Pusher<KafkaMessage> | undefined;
   sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
   heartbeatIntervalMs: number;
   client: KafkaClientFactory;
   logger: Logger;
@@ -192,6 +195,7 @@ function resolve(config: KafkaQueueConfig): Resolved {
     retry: config.retry,
     deadLetter,
     sessionTimeoutMs: int('sessionTimeoutMs', config.sessionTimeoutMs ?? 10_000, 1),
+    rebalanceTimeoutMs: int('rebalanceTimeoutMs', config.rebalanceTimeoutMs ?? 30_000, 1),
     heartbeatIntervalMs: int('heartbeatIntervalMs', config.heartbeatIntervalMs ?? 1000, 1),
     client: config.client ?? kafkajsClient,
     logger: config.logger ?? consoleLogger,
@@ -224,6 +228,7 @@ class Member implements Producer<TrackedMessage> {
       maxBytes: o.maxBytes,
       maxWaitMs: o.maxWaitMs,
       sessionTimeoutMs: o.sessionTimeoutMs,
+      rebalanceTimeoutMs: o.rebalanceTimeoutMs,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
     });
     const consume = typeof handler === 'function' ? handler : handler.consume.bind(handler);

@@ -133,7 +133,7 @@ export const kafkajsClient: KafkaClientFactory = {
         maxWaitTimeInMs: o.maxWaitMs,
         sessionTimeout: o.sessionTimeoutMs,
         heartbeatInterval: o.heartbeatIntervalMs,
-        rebalanceTimeout: Math.max(o.sessionTimeoutMs, 10_000),
+        rebalanceTimeout: o.rebalanceTimeoutMs,
         retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
       }),
     );
