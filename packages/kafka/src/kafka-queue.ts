@@ -219,6 +219,7 @@ class Member implements Producer<TrackedMessage> {
   #stopping = false;
   #commitTimer: NodeJS.Timeout | undefined;
   #committing: Promise<void> = Promise.resolve();
+  #starting: Promise<void> | undefined;
 
   constructor(o: Resolved, handler: KafkaHandler) {
     this.#o = o;
@@ -261,16 +262,19 @@ class Member implements Producer<TrackedMessage> {
     );
   }
 
-  async start(): Promise<void> {
-    this.#client.onGroupChange({
-      rebalancing: () => this.commit(),
-      assigned: (partitions) => this.#assigned(partitions),
-    });
-    await this.#client.connect();
-    await this.#client.subscribe(this.#o.topics, this.#o.fromBeginning);
-    await this.#client.run((batch) => this.#onBatch(batch), this.#o.consumers);
-    this.#commitTimer = setInterval(() => void this.commit(), this.#o.commitIntervalMs);
-    this.#commitTimer.unref();
+  start(): Promise<void> {
+    this.#starting ??= (async () => {
+      this.#client.onGroupChange({
+        rebalancing: () => this.commit(),
+        assigned: (partitions) => this.#assigned(partitions),
+      });
+      this.#commitTimer = setInterval(() => void this.commit(), this.#o.commitIntervalMs);
+      this.#commitTimer.unref();
+      await this.#client.connect();
+      await this.#client.subscribe(this.#o.topics, this.#o.fromBeginning);
+      await this.#client.run((batch) => this.#onBatch(batch), this.#o.consumers);
+    })();
+    return this.#starting;
   }
 
   // Producer side of the Queue: hands over what the fetch loop delivered.
@@ -339,6 +343,9 @@ class Member implements Producer<TrackedMessage> {
 
   async stop(timeoutMs?: number): Promise<void> {
     this.#stopping = true;
+    // A member still joining must finish joining before it can leave: a client disconnected in the
+    // middle of run() keeps rejoining the group as a zombie.
+    await this.#starting?.catch(() => {});
     // Stop fetching first: what is already fetched drains, nothing new comes in.
     const owned = [...this.#trackers.values()].map((t) => ({ topic: t.topic, partition: t.partition }));
     if (owned.length > 0) this.#client.pause(owned);
