@@ -17,11 +17,21 @@ export interface KafkaMessage {
   readonly timestamp: string;
 }
 
+/** A record as the client fetched it, before it is tied to its topic and partition. */
+export interface FetchedRecord {
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, Buffer | string | undefined>>;
+  readonly timestamp: string;
+}
+
 /** A batch of one partition handed over by the client's fetch loop. */
 export interface FetchedBatch {
   readonly topic: string;
   readonly partition: number;
-  readonly messages: readonly KafkaMessage[];
+  /** The records, in offset order (kafkajs's own objects: no copy per message). */
+  readonly messages: readonly FetchedRecord[];
   /** Advances the client's fetch position past `offset` (commits are separate). */
   resolveOffset(offset: string): void;
   /** Keeps the group session alive while a batch is held. */

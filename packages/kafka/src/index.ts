@@ -1,6 +1,7 @@
 export type {
   Compression,
   FetchedBatch,
+  FetchedRecord,
   GroupConsumerClient,
   KafkaClientFactory,
   KafkaConnection,

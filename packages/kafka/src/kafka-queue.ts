@@ -11,6 +11,7 @@ import {
   type RetryOptions,
 } from '@q/core';
 import type {
+  FetchedRecord,
   GroupConsumerClient,
   KafkaClientFactory,
   KafkaConnection,
@@ -235,16 +236,16 @@ class Member implements Producer<TrackedMessage> {
     const consume = typeof handler === 'function' ? handler : handler.consume.bind(handler);
     const keyOf =
       o.ordering === 'partition'
-        ? (m: TrackedMessage) => `${m.message.topic}\u0000${m.message.partition}`
+        ? (m: TrackedMessage) => m.tracker.key
         : o.ordering === 'key'
-          ? (m: TrackedMessage) =>
-              m.message.key === null
-                ? undefined
-                : `${m.message.topic}\u0000${m.message.partition}\u0000${m.message.key.toString('latin1')}`
+          ? (m: TrackedMessage) => {
+              const key = m.key;
+              return key === null ? undefined : `${m.tracker.key}\u0000${key.toString('latin1')}`;
+            }
           : undefined;
     this.queue = new Queue<TrackedMessage>(
       () => this,
-      () => ({ consume: (m, context) => consume(m.message, context) }),
+      () => ({ consume: (m, context) => consume(m, context) }),
       {
         name: `kafka:${o.group}`,
         producers: 1,
@@ -254,7 +255,7 @@ class Member implements Producer<TrackedMessage> {
         timeoutMs: o.timeoutMs,
         retry: o.retry,
         deadLetter: o.deadLetter
-          ? { name: () => o.deadLetter?.name() ?? '', push: (m, info) => o.deadLetter?.push(m.message, info) }
+          ? { name: () => o.deadLetter?.name() ?? '', push: (m, info) => o.deadLetter?.push(m, info) }
           : undefined,
         logger: o.logger,
         statsIntervalMs: 0,
@@ -291,10 +292,14 @@ class Member implements Producer<TrackedMessage> {
       }
       if (signal.aborted) return undefined;
       await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
+        const done = (): void => {
+          signal.removeEventListener('abort', done);
+          this.#wake = undefined;
+          resolve();
+        };
+        this.#wake = done;
+        signal.addEventListener('abort', done, { once: true });
       });
-      this.#wake = undefined;
     }
   }
 
@@ -359,7 +364,7 @@ class Member implements Producer<TrackedMessage> {
   async #onBatch(batch: {
     topic: string;
     partition: number;
-    messages: readonly KafkaMessage[];
+    messages: readonly FetchedRecord[];
     resolveOffset(offset: string): void;
     heartbeat(): Promise<void>;
   }): Promise<void> {
@@ -373,7 +378,7 @@ class Member implements Producer<TrackedMessage> {
     }
     const t = tracker;
     const entries = batch.messages.map((m) => t.add(m));
-    batch.resolveOffset((batch.messages[batch.messages.length - 1] as KafkaMessage).offset);
+    batch.resolveOffset((batch.messages[batch.messages.length - 1] as FetchedRecord).offset);
     this.#buffer.push(entries);
     this.#buffered += entries.length;
     this.#wake?.();

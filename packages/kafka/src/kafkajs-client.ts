@@ -1,10 +1,10 @@
 import { CompressionTypes, type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
 import type {
   FetchedBatch,
+  FetchedRecord,
   GroupConsumerClient,
   KafkaClientFactory,
   KafkaConnection,
-  KafkaMessage,
   ProducerClient,
   TopicPartition,
 } from './client.js';
@@ -43,16 +43,13 @@ class KafkajsGroupConsumer implements GroupConsumerClient {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        const messages: KafkaMessage[] = batch.messages.map((m) => ({
+        await eachBatch({
           topic: batch.topic,
           partition: batch.partition,
-          offset: m.offset,
-          key: m.key ?? null,
-          value: m.value ?? null,
-          headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
-          timestamp: m.timestamp,
-        }));
-        await eachBatch({ topic: batch.topic, partition: batch.partition, messages, resolveOffset, heartbeat });
+          messages: batch.messages as unknown as FetchedRecord[],
+          resolveOffset,
+          heartbeat,
+        });
       },
     });
   }

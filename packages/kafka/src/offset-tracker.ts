@@ -1,11 +1,46 @@
-import type { KafkaMessage } from './client.js';
+import type { FetchedRecord, KafkaMessage } from './client.js';
 
-/** A fetched message and the partition tracker that owns it. */
-export interface TrackedMessage {
-  readonly message: KafkaMessage;
+const NO_HEADERS: Readonly<Record<string, Buffer | string | undefined>> = Object.freeze({});
+
+/**
+ * A fetched record tied to its partition tracker: what the handler receives (it is a
+ * {@link KafkaMessage}) and what settlement marks. One object per message, reading through to the
+ * client's record rather than copying it.
+ */
+export class TrackedMessage implements KafkaMessage {
   readonly tracker: PartitionTracker;
-  readonly offset: bigint;
-  done: boolean;
+  readonly #record: FetchedRecord;
+  done = false;
+
+  constructor(tracker: PartitionTracker, record: FetchedRecord) {
+    this.tracker = tracker;
+    this.#record = record;
+  }
+  get topic(): string {
+    return this.tracker.topic;
+  }
+  get partition(): number {
+    return this.tracker.partition;
+  }
+  get offset(): string {
+    return this.#record.offset;
+  }
+  get key(): Buffer | null {
+    return this.#record.key ?? null;
+  }
+  get value(): Buffer | null {
+    return this.#record.value ?? null;
+  }
+  get headers(): Readonly<Record<string, Buffer | string | undefined>> {
+    return this.#record.headers ?? NO_HEADERS;
+  }
+  get timestamp(): string {
+    return this.#record.timestamp;
+  }
+  /** Itself: kept so code written against `{ message }` wrappers reads naturally. */
+  get message(): KafkaMessage {
+    return this;
+  }
 }
 
 /**
@@ -25,13 +60,17 @@ export class PartitionTracker {
   /** What was last committed (the next offset to read). */
   committed: bigint | undefined;
 
+  /** `topic NUL partition`: the ordering key of the partition, made once. */
+  readonly key: string;
+
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;
+    this.key = `${topic}\u0000${partition}`;
   }
 
-  add(message: KafkaMessage): TrackedMessage {
-    const entry: TrackedMessage = { message, tracker: this, offset: BigInt(message.offset), done: false };
+  add(record: FetchedRecord): TrackedMessage {
+    const entry = new TrackedMessage(this, record);
     this.#entries.push(entry);
     return entry;
   }
@@ -54,9 +93,10 @@ export class PartitionTracker {
     while (this.#head < this.#entries.length) {
       const e = this.#entries[this.#head] as TrackedMessage;
       if (!e.done) break;
-      this.#settledUpTo = e.offset + 1n;
       this.#head++;
     }
+    // Offsets are parsed only here, once per commit, not once per message.
+    if (this.#head > 0) this.#settledUpTo = BigInt((this.#entries[this.#head - 1] as TrackedMessage).offset) + 1n;
     if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
       this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;

@@ -1,0 +1,189 @@
+/**
+ * `pnpm bench kafka`: the testkit broker as its own process; 500,000 messages of 100 bytes on 8
+ * partitions consumed by raw kafkajs eachMessage, raw kafkajs eachBatch, and KafkaQueue in
+ * `partition` and `key` modes (ordered commits); then an async handler that waits 1 ms, on 1
+ * partition with 100 keys and processors 100, `partition` vs `key` mode. Writes
+ * bench/results/kafka.json.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type KafkaMessage, KafkaQueue, type Ordering } from '@q/kafka';
+import { Kafka, logLevel } from 'kafkajs';
+import { fmt, table } from './lib/cases.js';
+import { machineLine } from './lib/machine.js';
+
+const N = 500_000;
+const SLOW_PARTITION_N = 2_000;
+const SLOW_KEY_N = 20_000;
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const build = spawnSync('tsc', ['-p', 'packages/kafka-testkit/tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) throw new Error('building @q/kafka-testkit failed');
+const broker: ChildProcess = spawn(process.execPath, ['packages/kafka-testkit/dist/cli.js'], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const bootstrap = (
+  await new Promise<string>((resolve) => broker.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim())))
+).split(',');
+const kafka = new Kafka({ clientId: 'bench', brokers: bootstrap, logLevel: logLevel.NOTHING });
+
+async function fill(topic: string, partitions: number, n: number, keys: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  const value = Buffer.alloc(100, 'x');
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (sent < n) {
+        const from = sent;
+        sent += 1000;
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: Array.from({ length: Math.min(1000, n - from) }, (_, i) => ({
+            key: `k${(from + i) % keys}`,
+            value,
+          })),
+        });
+      }
+    }),
+  );
+  await producer.disconnect();
+}
+
+let groups = 0;
+async function raw(topic: string, n: number, mode: 'eachMessage' | 'eachBatch'): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `raw-${groups++}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let got = 0;
+  let t0 = 0;
+  let done!: () => void;
+  const all = new Promise<void>((r) => {
+    done = r;
+  });
+  const count = (k: number): void => {
+    if (t0 === 0) t0 = performance.now();
+    got += k;
+    if (got >= n) done();
+  };
+  await consumer.run(
+    mode === 'eachMessage'
+      ? { partitionsConsumedConcurrently: 8, eachMessage: async () => count(1) }
+      : { partitionsConsumedConcurrently: 8, eachBatch: async ({ batch }) => count(batch.messages.length) },
+  );
+  await all;
+  const ms = performance.now() - t0;
+  await consumer.disconnect();
+  return (n / ms) * 1000;
+}
+
+async function ours(
+  topic: string,
+  n: number,
+  ordering: Ordering,
+  handler: (m: KafkaMessage) => Promise<void>,
+  processors: number,
+): Promise<number> {
+  let got = 0;
+  let t0 = 0;
+  let done!: () => void;
+  const all = new Promise<void>((r) => {
+    done = r;
+  });
+  const queue = new KafkaQueue(
+    {
+      brokers: bootstrap,
+      group: `ours-${groups++}`,
+      topic,
+      offset: 'first',
+      ordering,
+      processors,
+      consumers: 8,
+      maxWaitMs: 100,
+    },
+    async (m) => {
+      if (t0 === 0) t0 = performance.now();
+      await handler(m);
+      if (++got === n) done();
+    },
+  );
+  const running = queue.start();
+  await all;
+  const ms = performance.now() - t0;
+  await queue.stop();
+  await running;
+  return (n / ms) * 1000;
+}
+
+const noop = async (): Promise<void> => {};
+const oneMs = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
+
+await fill('bench8', 8, N, 1000);
+await fill('bench1', 1, SLOW_KEY_N, 100);
+const rates: Record<string, number> = {};
+for (let round = 1; round <= 2; round++) {
+  const take = (name: string, rate: number): void => {
+    console.error(`  round ${round}, ${name}: ${fmt(rate)} msg/s`);
+    rates[name] = Math.max(rates[name] ?? 0, rate);
+  };
+  take('raw kafkajs eachMessage (8 partitions)', await raw('bench8', N, 'eachMessage'));
+  take('raw kafkajs eachBatch (8 partitions)', await raw('bench8', N, 'eachBatch'));
+  take('KafkaQueue, partition mode (ordered commits)', await ours('bench8', N, 'partition', noop, 8));
+  take('KafkaQueue, key mode (ordered commits)', await ours('bench8', N, 'key', noop, 8));
+}
+rates['1 ms handler, 1 partition, 100 keys: partition mode'] = await ours(
+  'bench1',
+  SLOW_PARTITION_N,
+  'partition',
+  oneMs,
+  100,
+);
+rates['1 ms handler, 1 partition, 100 keys: key mode, processors 100'] = await ours(
+  'bench1',
+  SLOW_KEY_N,
+  'key',
+  oneMs,
+  100,
+);
+broker.kill('SIGTERM');
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+const results = Object.entries(rates).map(([name, rate]) => ({ name, messagesPerSecond: Math.round(rate) }));
+const ratios = {
+  'partition mode / raw eachBatch (target >= 0.9)': r2(
+    (rates['KafkaQueue, partition mode (ordered commits)'] as number) /
+      (rates['raw kafkajs eachBatch (8 partitions)'] as number),
+  ),
+  'key mode / raw eachBatch (target >= 0.9)': r2(
+    (rates['KafkaQueue, key mode (ordered commits)'] as number) /
+      (rates['raw kafkajs eachBatch (8 partitions)'] as number),
+  ),
+  'partition mode / raw eachMessage': r2(
+    (rates['KafkaQueue, partition mode (ordered commits)'] as number) /
+      (rates['raw kafkajs eachMessage (8 partitions)'] as number),
+  ),
+  '1 ms handler: key / partition mode (target >= 50)': r2(
+    (rates['1 ms handler, 1 partition, 100 keys: key mode, processors 100'] as number) /
+      (rates['1 ms handler, 1 partition, 100 keys: partition mode'] as number),
+  ),
+};
+const report = {
+  suite: 'kafka',
+  machine: machineLine(),
+  node: process.version,
+  date: new Date().toISOString(),
+  results,
+  ratios,
+};
+writeFileSync(new URL('./results/kafka.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\nkafka — ${report.machine}, node ${report.node}, broker: @q/kafka-testkit in its own process`);
+console.log(table([['case', 'msg/s'], ...results.map((r) => [r.name, fmt(r.messagesPerSecond)])]));
+console.log(`\n${table([['ratio', 'value'], ...Object.entries(ratios).map(([k, v]) => [k, String(v)])])}`);
+process.exit(0);
