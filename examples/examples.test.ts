@@ -16,12 +16,14 @@ function runExample(file: string, env: Record<string, string> = {}): { status: n
 }
 
 describe('examples run as written', () => {
-  it('quickstart: 1,000,000 messages, zero-loss check OK', () => {
-    const r = runExample('examples/quickstart.ts');
+  it('quickstart: 1,000,000 messages through a Queue, then 20,000 through Kafka, zero-loss checks OK', () => {
+    const r = runExample('examples/quickstart.ts', { DEMO_KAFKA_MESSAGES: '20000' });
     expect(r.stdout).toContain('zero-loss check: OK');
     expect(r.stdout).toMatch(
       /produced 1000000, consumed 1000000, settled back to the source 1000000, missing 0, duplicates 0/,
     );
+    expect(r.stdout).toContain('Kafka zero-loss check: OK');
+    expect(r.stdout).toContain('consumed 20000, missing 0, duplicates 0');
     expect(r.status).toBe(0);
   }, 120_000);
 

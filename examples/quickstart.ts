@@ -3,9 +3,12 @@
  * exactly once and settled back to the source. Prints a progress bar, the throughput, and the
  * zero-loss check; exits non-zero if a message was lost or duplicated.
  *
- * Set DEMO_MESSAGES to change the count.
+ * Then the same through Kafka (KafkaPusher -> topic -> KafkaQueue) on an in-process test broker, or
+ * on KAFKA_BROKERS. Set DEMO_MESSAGES / DEMO_KAFKA_MESSAGES to change the counts.
  */
 import { type Outcome, type Producer, Queue } from '@q/core';
+import { runKafkaDemo } from './demo-kafka.js';
+import { progressBar } from './progress.js';
 
 const total = Number(process.env.DEMO_MESSAGES ?? 1_000_000);
 const batch = 256;
@@ -50,32 +53,14 @@ const queue = new Queue<number>(
   { name: 'quickstart', capacity: 1024 },
 );
 
-const tty = process.stderr.isTTY;
-let lastDecile = -1;
-function progress(): void {
-  const share = received / total;
-  if (tty) {
-    const width = 40;
-    const filled = Math.round(share * width);
-    process.stderr.write(
-      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(share * 100).toFixed(1).padStart(5)}%`,
-    );
-  } else if (Math.floor(share * 10) > lastDecile) {
-    lastDecile = Math.floor(share * 10);
-    process.stderr.write(`${lastDecile * 10}% `);
-  }
-}
-
 const started = performance.now();
 const running = queue.start();
-const bar = setInterval(progress, 100);
+const bar = progressBar(total, () => received);
 await finished;
 const elapsed = performance.now() - started;
-clearInterval(bar);
-progress();
+bar.stop();
 await queue.stop();
 await running;
-process.stderr.write('\n');
 
 let missing = 0;
 for (let id = 0; id < total; id++) if (seen[id] !== 1) missing++;
@@ -89,4 +74,6 @@ console.log(
 );
 const ok = missing === 0 && duplicates === 0 && source.acked === total && source.notAcked === 0;
 console.log(ok ? 'zero-loss check: OK, every message arrived exactly once' : 'zero-loss check: FAILED');
-process.exitCode = ok ? 0 : 1;
+
+const kafkaOk = await runKafkaDemo(Number(process.env.DEMO_KAFKA_MESSAGES ?? 1_000_000));
+process.exitCode = ok && kafkaOk ? 0 : 1;
