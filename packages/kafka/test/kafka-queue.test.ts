@@ -131,6 +131,36 @@ describe('KafkaQueue and KafkaPusher end to end', () => {
     }
   }, 60_000);
 
+  it('forceCommit false: the commit point stops at a message that failed for good', async () => {
+    const { broker, topic } = await cluster(1, 1);
+    const pusher = new KafkaPusher({ brokers: broker.bootstrap, topic, flushIntervalMs: 5, syncPush: true });
+    for (let i = 0; i < 10; i++) await pusher.pushWithKey('same', String(i));
+    await pusher.close();
+    const handled: string[] = [];
+    const queue = new KafkaQueue(
+      {
+        brokers: broker.bootstrap,
+        group: `g-${randomUUID()}`,
+        topic,
+        offset: 'first',
+        forceCommit: false,
+        commitIntervalMs: 20,
+        maxWaitMs: 50,
+        logger: { error() {}, warn() {}, info() {}, debug() {} },
+      },
+      (m) => {
+        handled.push(String(m.value));
+        if (String(m.value) === '3') throw new Error('fails for good');
+      },
+    );
+    const done = queue.start();
+    await until(() => handled.length === 10);
+    await queue.stop();
+    await done;
+    // Offsets 0-2 settled, 3 failed: the committed offset stays at 3 so it is read again later.
+    expect(queue.committed()[0]?.offset).toBe(3n);
+  }, 60_000);
+
   it('bad input gets typed errors', async () => {
     const h = () => {};
     const bad = (config: object, option: string) => {
