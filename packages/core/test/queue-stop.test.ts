@@ -34,6 +34,7 @@ async function runOnce(seed: number): Promise<Run> {
   const stopAfter = Math.floor(random() * 300);
   const stopTimeoutMs = random() < 0.4 ? 0 : random() < 0.5 ? 1 : 50;
   const slow = random() < 0.3;
+  const keyed = random() < 0.3;
 
   let next = 0;
   let stopping: Promise<void> | undefined;
@@ -69,7 +70,14 @@ async function runOnce(seed: number): Promise<Run> {
         ? { consumeBatch: async (ms: readonly number[]) => void (await Promise.all(ms.map(work))) }
         : {}),
     }),
-    { producers, consumers, capacity, logger: silentLogger, statsIntervalMs: 0 },
+    {
+      producers,
+      consumers,
+      capacity,
+      logger: silentLogger,
+      statsIntervalMs: 0,
+      ...(keyed ? { keyOf: (m: number) => m % 5 } : {}),
+    },
   );
   const done = q.start();
   if (stopAfter === 0) stopping = q.stop({ timeoutMs: stopTimeoutMs });
