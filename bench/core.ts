@@ -12,6 +12,7 @@ import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import { type CaseResult, fmt, runCasesInChild, table } from './lib/cases.js';
 import { BatchChannel, PromiseChannel } from './lib/channels.js';
+import { counter } from './lib/counter.js';
 import { machineLine, peakRssMiB } from './lib/machine.js';
 
 const N = 1_000_000;
@@ -28,22 +29,6 @@ function makeBatch(start: number, size: number): number[] {
   const out = new Array<number>(size);
   for (let k = 0; k < size; k++) out[k] = start + k;
   return out;
-}
-
-function counter(n: number): { hit(k: number): void; done: Promise<void> } {
-  let left = n;
-  let resolve!: () => void;
-  const done = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return {
-    hit(k) {
-      left -= k;
-      if (left === 0) resolve();
-      if (left < 0) throw new Error('more messages than sent');
-    },
-    done,
-  };
 }
 
 /**

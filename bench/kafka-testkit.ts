@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { fmt, table } from './lib/cases.js';
+import { counter } from './lib/counter.js';
 import { machineLine } from './lib/machine.js';
 
 const N = 1_000_000;
@@ -71,21 +72,14 @@ const consumer = kafka.consumer({
 });
 await consumer.connect();
 await consumer.subscribe({ topic: 'bench', fromBeginning: true });
-let received = 0;
-let done!: () => void;
-const all = new Promise<void>((r) => {
-  done = r;
-});
+const received = counter(N, { strict: false });
 b0 = cpuOf(broker.pid as number);
 c0 = selfCpu();
 t0 = performance.now();
 await consumer.run({
-  eachBatch: async ({ batch }) => {
-    received += batch.messages.length;
-    if (received >= N) done();
-  },
+  eachBatch: async ({ batch }) => received.hit(batch.messages.length),
 });
-await all;
+await received.done;
 const consumeMs = performance.now() - t0;
 const consume = { brokerCpu: cpuOf(broker.pid as number) - b0, clientCpu: selfCpu() - c0 };
 await consumer.disconnect();

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type KafkaMessage, KafkaQueue, type Ordering } from '@q/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { fmt, table } from './lib/cases.js';
+import { counter } from './lib/counter.js';
 import { machineLine } from './lib/machine.js';
 
 const N = 500_000;
@@ -62,24 +63,14 @@ async function raw(topic: string, n: number, mode: 'eachMessage' | 'eachBatch'):
   const consumer = kafka.consumer({ groupId: `raw-${groups++}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  let got = 0;
-  let t0 = 0;
-  let done!: () => void;
-  const all = new Promise<void>((r) => {
-    done = r;
-  });
-  const count = (k: number): void => {
-    if (t0 === 0) t0 = performance.now();
-    got += k;
-    if (got >= n) done();
-  };
+  const c = counter(n, { strict: false });
   await consumer.run(
     mode === 'eachMessage'
-      ? { partitionsConsumedConcurrently: 8, eachMessage: async () => count(1) }
-      : { partitionsConsumedConcurrently: 8, eachBatch: async ({ batch }) => count(batch.messages.length) },
+      ? { partitionsConsumedConcurrently: 8, eachMessage: async () => c.hit(1) }
+      : { partitionsConsumedConcurrently: 8, eachBatch: async ({ batch }) => c.hit(batch.messages.length) },
   );
-  await all;
-  const ms = performance.now() - t0;
+  await c.done;
+  const ms = performance.now() - c.firstAt;
   await consumer.disconnect();
   return (n / ms) * 1000;
 }
@@ -91,12 +82,7 @@ async function ours(
   handler: (m: KafkaMessage) => Promise<void>,
   processors: number,
 ): Promise<number> {
-  let got = 0;
-  let t0 = 0;
-  let done!: () => void;
-  const all = new Promise<void>((r) => {
-    done = r;
-  });
+  const c = counter(n, { strict: false });
   const queue = new KafkaQueue(
     {
       brokers: bootstrap,
@@ -109,14 +95,13 @@ async function ours(
       maxWaitMs: 100,
     },
     async (m) => {
-      if (t0 === 0) t0 = performance.now();
       await handler(m);
-      if (++got === n) done();
+      c.hit(1);
     },
   );
   const running = queue.start();
-  await all;
-  const ms = performance.now() - t0;
+  await c.done;
+  const ms = performance.now() - c.firstAt;
   await queue.stop();
   await running;
   return (n / ms) * 1000;

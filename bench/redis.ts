@@ -11,6 +11,7 @@ import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../packages/redis/test/support/redis-server.js';
 import { type CaseResult, fmt, table } from './lib/cases.js';
+import { counter } from './lib/counter.js';
 import { machineLine, peakRssMiB } from './lib/machine.js';
 
 const N = 1_000_000;
@@ -97,17 +98,11 @@ const cases: Record<string, Case> = {
     for (let i = 0; i < N_BULLMQ; i += 1000) {
       await queue.addBulk(Array.from({ length: 1000 }, () => ({ name: 'job', data: BODY })));
     }
-    let done = 0;
-    let finished!: () => void;
-    const all = new Promise<void>((r) => {
-      finished = r;
-    });
+    const c = counter(N_BULLMQ);
     const t0 = performance.now();
     const worker = new BullWorker(name, async () => {}, { connection, concurrency: 50 });
-    worker.on('completed', () => {
-      if (++done === N_BULLMQ) finished();
-    });
-    await all;
+    worker.on('completed', () => c.hit(1));
+    await c.done;
     const ms = performance.now() - t0;
     await worker.close();
     await queue.obliterate({ force: true });
@@ -119,25 +114,20 @@ const cases: Record<string, Case> = {
 async function ourQueue(mode: 'at-most-once' | 'at-least-once'): Promise<{ messages: number; ms: number }> {
   const key = freshKey();
   await fill(key, N);
-  let left = N;
-  let finished!: () => void;
-  const all = new Promise<void>((r) => {
-    finished = r;
-  });
+  const c = counter(N);
   const queue = new Queue<string | RedisMessage>(
     redisListProducerFactory({ redis, key, mode, batchSize: 256, blockTimeoutMs: 100 }) as never,
     () => ({
       consume: async () => {},
       async consumeBatch(messages: readonly unknown[]) {
-        left -= messages.length;
-        if (left === 0) finished();
+        c.hit(messages.length);
       },
     }),
     { producers: 4, consumers: 8, capacity: 2048, batchSize: 256, statsIntervalMs: 0 },
   );
   const t0 = performance.now();
   const running = queue.start();
-  await all;
+  await c.done;
   const ms = performance.now() - t0;
   await queue.stop();
   await running;

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { KafkaPusher, KafkaQueue } from '@q/kafka';
 import { startKafkaBroker } from '@q/kafka-testkit';
+import { DeliveryCheck } from './delivery-check.js';
 import { progressBar } from './progress.js';
 
 export async function runKafkaDemo(total: number): Promise<boolean> {
@@ -17,41 +18,32 @@ export async function runKafkaDemo(total: number): Promise<boolean> {
     `\nKafka pipeline on ${external ? `KAFKA_BROKERS=${external}` : 'an in-process @q/kafka-testkit broker'}: ${total.toLocaleString('en-US')} messages`,
   );
 
-  const seen = new Uint8Array(total);
-  let received = 0;
-  let duplicates = 0;
-  let allIn!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    allIn = resolve;
-  });
+  const check = new DeliveryCheck(total);
   const queue = new KafkaQueue(
     { brokers, group: `demo-${randomUUID()}`, topic, offset: 'first', ordering: 'key', processors: 16, maxWaitMs: 100 },
     (message) => {
       const id = Number(message.value);
-      if (seen[id] === 1) duplicates++;
-      seen[id] = 1;
-      if (++received === total) allIn();
+      check.arrived(id);
     },
   );
   const running = queue.start();
-  const bar = progressBar(total, () => received);
+  const bar = progressBar(total, () => check.received);
   const started = performance.now();
   const pusher = new KafkaPusher({ brokers, topic, chunkBytes: 256 * 1024, flushIntervalMs: 20 });
   for (let i = 0; i < total; i++) await pusher.pushWithKey(`customer-${i % 1000}`, String(i));
   await pusher.close(); // every push confirmed by the broker (acks -1)
-  await finished;
+  await check.allIn;
   const elapsed = performance.now() - started;
   bar.stop();
   await queue.stop();
   await running;
   await broker?.stop();
-  let missing = 0;
-  for (let id = 0; id < total; id++) if (seen[id] !== 1) missing++;
+  const missing = check.missing();
   console.log(
     `throughput, push to handler: ${Math.round((total / elapsed) * 1000).toLocaleString('en-US')} messages/s`,
   );
-  console.log(`consumed ${received}, missing ${missing}, duplicates ${duplicates}`);
-  const ok = missing === 0 && duplicates === 0;
+  console.log(`consumed ${check.received}, missing ${missing}, duplicates ${check.duplicates}`);
+  const ok = missing === 0 && check.duplicates === 0;
   console.log(ok ? 'Kafka zero-loss check: OK, every message arrived exactly once' : 'Kafka zero-loss check: FAILED');
   return ok;
 }

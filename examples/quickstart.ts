@@ -7,6 +7,7 @@
  * on KAFKA_BROKERS. Set DEMO_MESSAGES / DEMO_KAFKA_MESSAGES to change the counts.
  */
 import { type Outcome, type Producer, Queue } from '@q/core';
+import { DeliveryCheck } from './delivery-check.js';
 import { runKafkaDemo } from './demo-kafka.js';
 import { progressBar } from './progress.js';
 
@@ -33,21 +34,13 @@ class MemorySource implements Producer<number> {
 }
 
 const source = new MemorySource();
-const seen = new Uint8Array(total);
-let received = 0;
-let duplicates = 0;
-let allIn!: () => void;
-const finished = new Promise<void>((resolve) => {
-  allIn = resolve;
-});
+const check = new DeliveryCheck(total);
 
 const queue = new Queue<number>(
   () => source,
   () => ({
     async consume(id) {
-      if (seen[id] === 1) duplicates++;
-      seen[id] = 1;
-      if (++received === total) allIn();
+      check.arrived(id);
     },
   }),
   { name: 'quickstart', capacity: 1024 },
@@ -55,24 +48,23 @@ const queue = new Queue<number>(
 
 const started = performance.now();
 const running = queue.start();
-const bar = progressBar(total, () => received);
-await finished;
+const bar = progressBar(total, () => check.received);
+await check.allIn;
 const elapsed = performance.now() - started;
 bar.stop();
 await queue.stop();
 await running;
 
-let missing = 0;
-for (let id = 0; id < total; id++) if (seen[id] !== 1) missing++;
+const missing = check.missing();
 const stats = queue.stats();
 const rate = Math.round((total / elapsed) * 1000);
 console.log(`@q/core quickstart: ${total.toLocaleString('en-US')} messages in ${elapsed.toFixed(0)} ms`);
 console.log(`throughput: ${rate.toLocaleString('en-US')} messages/s`);
 console.log(
   `produced ${stats.produced}, consumed ${stats.consumed}, settled back to the source ${source.acked}, ` +
-    `missing ${missing}, duplicates ${duplicates}`,
+    `missing ${missing}, duplicates ${check.duplicates}`,
 );
-const ok = missing === 0 && duplicates === 0 && source.acked === total && source.notAcked === 0;
+const ok = missing === 0 && check.duplicates === 0 && source.acked === total && source.notAcked === 0;
 console.log(ok ? 'zero-loss check: OK, every message arrived exactly once' : 'zero-loss check: FAILED');
 
 const kafkaOk = await runKafkaDemo(Number(process.env.DEMO_KAFKA_MESSAGES ?? 1_000_000));

@@ -40,11 +40,22 @@ export interface RetryPolicy {
   readonly jitter: boolean;
 }
 
-/** Validates retry options; throws {@link InvalidOptionError} naming `<prefix>.<field>`. */
-export function retryPolicy(value: unknown, prefix = 'retry'): RetryPolicy {
+/**
+ * Validates retry options, filling the delays from `defaults` (a default maximum never undercuts a
+ * given minimum); throws {@link InvalidOptionError} naming `<prefix>.<field>`.
+ */
+export function retryPolicy(
+  value: unknown,
+  prefix = 'retry',
+  defaults: { minDelayMs: number; maxDelayMs: number } = { minDelayMs: 100, maxDelayMs: 30_000 },
+): RetryPolicy {
   const o = value === undefined ? {} : object(prefix, value);
-  const minDelayMs = duration(`${prefix}.minDelayMs`, o.minDelayMs ?? 100);
-  const maxDelayMs = duration(`${prefix}.maxDelayMs`, o.maxDelayMs ?? Math.max(30_000, minDelayMs), minDelayMs);
+  const minDelayMs = duration(`${prefix}.minDelayMs`, o.minDelayMs ?? defaults.minDelayMs);
+  const maxDelayMs = duration(
+    `${prefix}.maxDelayMs`,
+    o.maxDelayMs ?? Math.max(defaults.maxDelayMs, minDelayMs),
+    minDelayMs,
+  );
   const jitter = o.jitter ?? true;
   if (typeof jitter !== 'boolean') throw new InvalidOptionError(`${prefix}.jitter`, jitter, 'a boolean');
   return {

@@ -31,4 +31,5 @@ export { type ShutdownInstallOptions, type ShutdownListener, ShutdownManager } f
 export type { QueueState, QueueStats, QueueStatsReport } from './stats.js';
 export { hasTasks, type TaskContainer } from './task-container.js';
 export { generateName } from './util.js';
+export { duration, integerAtLeast, nonEmptyString } from './validate.js';
 export { Waker } from './waker.js';

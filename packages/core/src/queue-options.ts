@@ -131,7 +131,6 @@ export function resolveQueueOptions<T>(input: unknown): ResolvedQueueOptions<T> 
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidOptionError('signal', signal, 'an AbortSignal');
   }
-  const fb = o.factoryBackoff === undefined ? {} : object('factoryBackoff', o.factoryBackoff);
   return {
     name: nonEmptyString('name', o.name ?? 'queue'),
     producers: integerAtLeast('producers', o.producers ?? cores, 1, MAX_LOOPS),
@@ -145,10 +144,7 @@ export function resolveQueueOptions<T>(input: unknown): ResolvedQueueOptions<T> 
     logger: logger as Logger,
     statsIntervalMs: duration('statsIntervalMs', o.statsIntervalMs ?? 60_000),
     stopTimeoutMs: duration('stopTimeoutMs', o.stopTimeoutMs ?? 30_000, 0, true),
-    factoryBackoff: retryPolicy(
-      { minDelayMs: fb.minDelayMs ?? 100, maxDelayMs: fb.maxDelayMs ?? Math.max(5000, Number(fb.minDelayMs ?? 0)) },
-      'factoryBackoff',
-    ),
+    factoryBackoff: retryPolicy(o.factoryBackoff, 'factoryBackoff', { minDelayMs: 100, maxDelayMs: 5000 }),
     idleDelayMs: duration('idleDelayMs', o.idleDelayMs ?? 100, 1),
     signal,
   };

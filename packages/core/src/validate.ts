@@ -1,6 +1,9 @@
 import { InvalidOptionError } from './errors.js';
 
-/** Validators shared by every options parser; each throws {@link InvalidOptionError} naming the option. */
+/**
+ * Validators shared by every options parser, the adapters' included; each throws
+ * {@link InvalidOptionError} naming the option and the allowed values.
+ */
 
 export function integerAtLeast(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

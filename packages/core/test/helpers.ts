@@ -1,16 +1,6 @@
 import type { Consumer, Outcome, Producer } from '@q/core';
 
-/** Resolves after `ms` milliseconds. */
-export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `predicate()` holds, polling every few milliseconds; fails after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(2);
-  }
-}
+export { delay, until } from '../../../test-support/wait.js';
 
 /** The outcomes a producer was told, per message. */
 export class SettleLog<T> {

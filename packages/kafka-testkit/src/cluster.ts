@@ -68,6 +68,15 @@ export interface KafkaBrokerOptions {
   log?: (line: string) => void;
 }
 
+/** An error to inject: for `apiKey`, optionally one topic and partition, `times` times (default once). */
+export interface ErrorInjectionOptions {
+  readonly apiKey: number;
+  readonly errorCode: number;
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly times?: number;
+}
+
 interface Injection {
   readonly apiKey: number;
   readonly topic: string | undefined;
@@ -203,13 +212,7 @@ export class Cluster {
    * Makes requests of `apiKey` (or all, when undefined) fail with `errorCode` — for the given topic
    * and partition only, when given — `times` times (Infinity: until removed). Returns its remover.
    */
-  injectError(options: {
-    apiKey: number;
-    errorCode: number;
-    topic?: string;
-    partition?: number;
-    times?: number;
-  }): () => void {
+  injectError(options: ErrorInjectionOptions): () => void {
     const injection: Injection = {
       apiKey: options.apiKey,
       topic: options.topic,

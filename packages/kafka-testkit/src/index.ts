@@ -2,6 +2,7 @@ export type { ApiDefinition, RequestContext } from './api.js';
 export { Broker } from './broker.js';
 export {
   Cluster,
+  type ErrorInjectionOptions,
   type HookDecision,
   type KafkaBrokerOptions,
   type Partition,

@@ -1,4 +1,4 @@
-import { Cluster, type KafkaBrokerOptions, type RequestHook } from './cluster.js';
+import { Cluster, type ErrorInjectionOptions, type KafkaBrokerOptions, type RequestHook } from './cluster.js';
 
 /** A running test cluster. */
 export interface KafkaTestBroker {
@@ -26,13 +26,7 @@ export interface KafkaTestBroker {
   /** Never answers requests (of `apiKey`, on `brokerId`, when given). Returns the remover. */
   blackHole(options?: { apiKey?: number; brokerId?: number }): () => void;
   /** Fails requests with an error code, once or `times` times. Returns the remover. */
-  injectError(options: {
-    apiKey: number;
-    errorCode: number;
-    topic?: string;
-    partition?: number;
-    times?: number;
-  }): () => void;
+  injectError(options: ErrorInjectionOptions): () => void;
   /** Sees every request before it is handled. Returns the remover. */
   onRequest(hook: RequestHook): () => void;
 }

@@ -3,15 +3,8 @@ import { connect } from 'node:net';
 import { ErrorCode, parseBatches, startKafkaBroker } from '@q/kafka-testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { until } from '../../../test-support/wait.js';
 import { buildBatch } from './support/batches.js';
-
-const until = async (predicate: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('fault run', () => {
   it('producer and group consumer through a restart, dropped connections, slow responses and injected errors: every message once', async () => {

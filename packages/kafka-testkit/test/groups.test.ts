@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../../test-support/wait.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -36,14 +37,6 @@ function consumer(kafka: Kafka, groupId: string): Consumer {
   cleanup.push(() => c.disconnect());
   return c;
 }
-
-const until = async (predicate: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 async function send(producer: Producer, topic: string, from: number, to: number): Promise<void> {
   for (let i = from; i < to; i += 50) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { CompressionTypes, type Consumer, Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../../test-support/wait.js';
 
 const brokers: KafkaTestBroker[] = [];
 const consumers: Consumer[] = [];
@@ -24,14 +25,6 @@ async function start(
   });
   return { kafka, broker };
 }
-
-const until = async (predicate: () => boolean, timeoutMs = 20_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 for (const count of [1, 3]) {
   describe(`kafkajs 2.2.4 against ${count} broker(s)`, () => {

@@ -3,6 +3,7 @@ import {
   consoleLogger,
   InvalidOptionError,
   type Logger,
+  nonEmptyString,
   type Pusher,
   type PushInfo,
   type ShutdownManager,
@@ -86,8 +87,7 @@ export class KafkaPusher
     if (!Array.isArray(options?.brokers) || options.brokers.length === 0) {
       throw new InvalidOptionError('brokers', options?.brokers, 'a non-empty array of "host:port"');
     }
-    if (typeof options.topic !== 'string' || options.topic === '')
-      throw new InvalidOptionError('topic', options.topic, 'a non-empty string');
+    nonEmptyString('topic', options.topic);
     const acks = options.acks ?? -1;
     if (acks !== -1 && acks !== 0 && acks !== 1) throw new InvalidOptionError('acks', acks, '-1, 0 or 1');
     const compression = options.compression ?? 'none';

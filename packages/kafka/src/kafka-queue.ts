@@ -2,7 +2,9 @@ import {
   type ConsumeContext,
   consoleLogger,
   InvalidOptionError,
+  integerAtLeast,
   type Logger,
+  nonEmptyString,
   type Outcome,
   type Producer,
   type Pusher,
@@ -140,8 +142,7 @@ function resolve(config: KafkaQueueConfig): Resolved {
   if (!Array.isArray(config.brokers) || config.brokers.length === 0) {
     throw new InvalidOptionError('brokers', config.brokers, 'a non-empty array of "host:port"');
   }
-  if (typeof config.group !== 'string' || config.group === '')
-    throw new InvalidOptionError('group', config.group, 'a non-empty string');
+  nonEmptyString('group', config.group);
   const topics = config.topics ?? (config.topic === undefined ? [] : [config.topic]);
   if (topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '')) {
     throw new InvalidOptionError(
@@ -150,17 +151,12 @@ function resolve(config: KafkaQueueConfig): Resolved {
       'a topic name (topic) or a non-empty list (topics)',
     );
   }
-  const int = (name: string, value: unknown, min: number): number => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
-      throw new InvalidOptionError(name, value, `an integer >= ${min}`);
-    return value;
-  };
   const ordering = config.ordering ?? 'partition';
   if (!ORDERINGS.includes(ordering))
     throw new InvalidOptionError('ordering', ordering, '"partition", "key" or "unordered"');
   const offset = config.offset ?? 'last';
   if (offset !== 'first' && offset !== 'last') throw new InvalidOptionError('offset', offset, '"first" or "last"');
-  const highWaterMark = int('highWaterMark', config.highWaterMark ?? 10_000, 1);
+  const highWaterMark = integerAtLeast('highWaterMark', config.highWaterMark ?? 10_000, 1);
   const deadLetter =
     typeof config.deadLetter === 'string'
       ? (new KafkaPusher({
@@ -181,23 +177,23 @@ function resolve(config: KafkaQueueConfig): Resolved {
     group: config.group,
     topics,
     fromBeginning: offset === 'first',
-    conns: Math.max(1, int('conns', config.conns ?? 1, -Number.MAX_SAFE_INTEGER)),
-    consumers: int('consumers', config.consumers ?? 8, 1),
-    processors: int('processors', config.processors ?? 8, 1),
-    minBytes: int('minBytes', config.minBytes ?? 10_240, 1),
-    maxBytes: int('maxBytes', config.maxBytes ?? 10_485_760, 1),
-    maxWaitMs: int('maxWaitMs', config.maxWaitMs ?? 1000, 0),
-    commitIntervalMs: int('commitIntervalMs', config.commitIntervalMs ?? 1000, 1),
+    conns: Math.max(1, integerAtLeast('conns', config.conns ?? 1, Number.MIN_SAFE_INTEGER)),
+    consumers: integerAtLeast('consumers', config.consumers ?? 8, 1),
+    processors: integerAtLeast('processors', config.processors ?? 8, 1),
+    minBytes: integerAtLeast('minBytes', config.minBytes ?? 10_240, 1),
+    maxBytes: integerAtLeast('maxBytes', config.maxBytes ?? 10_485_760, 1),
+    maxWaitMs: integerAtLeast('maxWaitMs', config.maxWaitMs ?? 1000, 0),
+    commitIntervalMs: integerAtLeast('commitIntervalMs', config.commitIntervalMs ?? 1000, 1),
     forceCommit: config.forceCommit ?? true,
     ordering,
     highWaterMark,
-    lowWaterMark: int('lowWaterMark', config.lowWaterMark ?? Math.floor(highWaterMark / 2), 0),
+    lowWaterMark: integerAtLeast('lowWaterMark', config.lowWaterMark ?? Math.floor(highWaterMark / 2), 0),
     timeoutMs: config.timeoutMs ?? 0,
     retry: config.retry,
     deadLetter,
-    sessionTimeoutMs: int('sessionTimeoutMs', config.sessionTimeoutMs ?? 10_000, 1),
-    rebalanceTimeoutMs: int('rebalanceTimeoutMs', config.rebalanceTimeoutMs ?? 30_000, 1),
-    heartbeatIntervalMs: int('heartbeatIntervalMs', config.heartbeatIntervalMs ?? 1000, 1),
+    sessionTimeoutMs: integerAtLeast('sessionTimeoutMs', config.sessionTimeoutMs ?? 10_000, 1),
+    rebalanceTimeoutMs: integerAtLeast('rebalanceTimeoutMs', config.rebalanceTimeoutMs ?? 30_000, 1),
+    heartbeatIntervalMs: integerAtLeast('heartbeatIntervalMs', config.heartbeatIntervalMs ?? 1000, 1),
     client: config.client ?? kafkajsClient,
     logger: config.logger ?? consoleLogger,
   };
@@ -284,11 +280,12 @@ class Member implements Producer<TrackedMessage> {
       const batch = this.#buffer.shift();
       if (batch !== undefined) {
         this.#buffered -= batch.length;
-        const live = batch.filter((m) => !m.tracker.revoked);
-        this.#inFlight += live.length;
         this.#maybeResume();
-        if (live.length > 0) return live;
-        continue;
+        // A fetched batch is one partition's: if that partition was taken away meanwhile, all of it
+        // stays for the new owner.
+        if ((batch[0] as TrackedMessage).tracker.revoked) continue;
+        this.#inFlight += batch.length;
+        return batch;
       }
       if (signal.aborted) return undefined;
       await new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,20 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { KafkaPusher } from '@q/kafka';
 import { startKafkaBroker } from '@q/kafka-testkit';
 import { describe, expect, it } from 'vitest';
+import { forkWorker } from '../../../test-support/fork-worker.js';
 
 const worker = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 function start(config: object): Promise<ChildProcess> {
-  const child = fork(worker, [JSON.stringify(config)], {
-    cwd: root,
-    execArgv: ['--conditions=@q/source', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`worker exited early: ${code}`)));
-  });
+  return forkWorker(worker, [JSON.stringify(config)]);
 }
 
 /** Finished (partition, offset) pairs as the workers reported them, with how often. */

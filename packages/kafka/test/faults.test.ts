@@ -2,14 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type KafkaMessage, KafkaPusher, KafkaQueue } from '@q/kafka';
 import { ErrorCode, startKafkaBroker } from '@q/kafka-testkit';
 import { describe, expect, it } from 'vitest';
+import { until } from '../../../test-support/wait.js';
 
-const until = async (predicate: () => boolean, timeoutMs = 60_000, what = 'condition'): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 const silent = { error() {}, warn() {}, info() {}, debug() {} };
 
 describe('KafkaQueue under group changes and faults', () => {

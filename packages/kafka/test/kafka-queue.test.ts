@@ -3,6 +3,7 @@ import { InvalidOptionError } from '@q/core';
 import { type KafkaMessage, KafkaPusher, KafkaQueue, MessageTooLargeError } from '@q/kafka';
 import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../../test-support/wait.js';
 
 const brokers: KafkaTestBroker[] = [];
 afterEach(async () => {
@@ -16,14 +17,6 @@ async function cluster(count = 1, partitions = 8): Promise<{ broker: KafkaTestBr
   broker.cluster.createTopic(topic, partitions);
   return { broker, topic };
 }
-
-const until = async (predicate: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 const jitter = () => new Promise((r) => setTimeout(r, Math.random() < 0.3 ? Math.floor(Math.random() * 3) : 0));
 

@@ -3,7 +3,9 @@ import {
   BulkExecutor,
   consoleLogger,
   InvalidOptionError,
+  integerAtLeast,
   type Logger,
+  nonEmptyString,
   type Outcome,
   type ProduceListener,
   type Producer,
@@ -142,31 +144,23 @@ function resolve(options: RedisListProducerOptions): Resolved {
   if (redis === null || typeof redis !== 'object' || typeof (redis as Redis).duplicate !== 'function') {
     throw new InvalidOptionError('redis', redis, 'an ioredis Redis or Cluster client');
   }
-  if (typeof options.key !== 'string' || options.key.length === 0) {
-    throw new InvalidOptionError('key', options.key, 'a non-empty string');
-  }
+  nonEmptyString('key', options.key);
   const mode = options.mode ?? 'at-least-once';
   if (mode !== 'at-most-once' && mode !== 'at-least-once') {
     throw new InvalidOptionError('mode', mode, '"at-most-once" or "at-least-once"');
   }
-  const int = (name: string, value: unknown, min: number): number => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      throw new InvalidOptionError(name, value, `an integer >= ${min}`);
-    }
-    return value;
-  };
-  const leaseMs = int('leaseMs', options.leaseMs ?? 30_000, 100);
+  const leaseMs = integerAtLeast('leaseMs', options.leaseMs ?? 30_000, 100);
   return {
     redis,
     keys: queueKeys(options.key),
     mode,
-    batchSize: int('batchSize', options.batchSize ?? 256, 1),
-    blockTimeoutMs: int('blockTimeoutMs', options.blockTimeoutMs ?? 1000, 1),
+    batchSize: integerAtLeast('batchSize', options.batchSize ?? 256, 1),
+    blockTimeoutMs: integerAtLeast('blockTimeoutMs', options.blockTimeoutMs ?? 1000, 1),
     buffers: options.buffers ?? false,
     leaseMs,
-    maxDeliveries: int('maxDeliveries', options.maxDeliveries ?? 5, 0),
-    settleBatch: int('settleBatch', options.settleBatch ?? 512, 1),
-    settleIntervalMs: int('settleIntervalMs', options.settleIntervalMs ?? 10, 1),
+    maxDeliveries: integerAtLeast('maxDeliveries', options.maxDeliveries ?? 5, 0),
+    settleBatch: integerAtLeast('settleBatch', options.settleBatch ?? 512, 1),
+    settleIntervalMs: integerAtLeast('settleIntervalMs', options.settleIntervalMs ?? 10, 1),
     logger: options.logger ?? consoleLogger,
   };
 }

@@ -3,6 +3,7 @@ import {
   consoleLogger,
   InvalidOptionError,
   type Logger,
+  nonEmptyString,
   type Pusher,
   type ShutdownManager,
 } from '@q/core';
@@ -63,7 +64,7 @@ export class RedisListPusher implements Pusher<PushableMessage> {
     if (redis === null || typeof redis !== 'object' || typeof (redis as Redis).rpush !== 'function') {
       throw new InvalidOptionError('redis', redis, 'an ioredis Redis or Cluster client');
     }
-    if (typeof key !== 'string' || key.length === 0) throw new InvalidOptionError('key', key, 'a non-empty string');
+    nonEmptyString('key', key);
     const logger = options.logger ?? consoleLogger;
     this.#executor = new ChunkExecutor<string | Buffer>(
       async (messages) => {

@@ -1,4 +1,7 @@
-import { LessExecutor, type Logger, type ProduceListener } from '@q/core';
+import { backoffDelay, LessExecutor, type Logger, type ProduceListener, retryPolicy } from '@q/core';
+
+/** Successive failures wait 25, 50, 100 ... ms, at most 1 s. */
+const RECONNECT = retryPolicy({ minDelayMs: 25, maxDelayMs: 1000, jitter: false });
 
 /**
  * Turns the connection's state and the outcome of each Redis call into go-zero's producer
@@ -49,7 +52,7 @@ export class SourceHealth {
     this.#throttle.doOrDiscard(() =>
       this.logger.error(`${this.what} failed`, { error: error instanceof Error ? error.message : String(error) }),
     );
-    return Math.min(1000, 25 * 2 ** Math.min(this.#failures - 1, 6));
+    return backoffDelay(RECONNECT, this.#failures);
   }
 }
 

@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RedisVersionError } from './errors.js';
 
-/** What each mode needs: `LPOP key count` (6.2), `BLMPOP` (7.0), `BLMOVE` (6.2). */
-export const REQUIRED_VERSION = { 'at-most-once': '7.0.0', 'at-least-once': '6.2.0', pusher: '2.4.0' } as const;
+/** What each mode needs: `BLMPOP` (7.0) for at-most-once; `LPOP key count` and `BLMOVE` (6.2) for at-least-once. */
+export const REQUIRED_VERSION = { 'at-most-once': '7.0.0', 'at-least-once': '6.2.0' } as const;
 
 const checked = new WeakMap<object, Promise<string>>();
 

@@ -1,15 +1,8 @@
 import { InvalidOptionError, type ProducerFactory, Queue, silentLogger } from '@q/core';
 import { InvalidMessageError, queueKeys, RedisListPusher, type RedisMessage, redisListProducerFactory } from '@q/redis';
 import { describe, expect, it } from 'vitest';
+import { until } from '../../../test-support/wait.js';
 import { client, uniqueKey } from './support/clients.js';
-
-const until = async (predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 describe('rq XOR test: 1,000 messages, every one delivered once', () => {
   for (const mode of ['at-most-once', 'at-least-once'] as const) {

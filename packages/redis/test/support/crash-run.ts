@@ -1,10 +1,10 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { queueKeys } from '@q/redis';
 import type { Cluster, Redis } from 'ioredis';
+import { forkWorker } from '../../../../test-support/fork-worker.js';
 
 const worker = fileURLToPath(new URL('../fixtures/worker.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 export interface CrashRunReport {
   /** Messages sent, per key. */
@@ -19,15 +19,7 @@ export interface CrashRunReport {
 }
 
 function startWorker(config: object): Promise<ChildProcess> {
-  const child = fork(worker, [JSON.stringify(config)], {
-    cwd: root,
-    execArgv: ['--conditions=@q/source', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`worker exited before it was ready: ${code}`)));
-  });
+  return forkWorker(worker, [JSON.stringify(config)]);
 }
 
 /**

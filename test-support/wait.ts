@@ -1,0 +1,20 @@
+/** Helpers shared by every package's tests. */
+
+/** Resolves after `ms` milliseconds. */
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until `predicate()` holds (it may be async), polling every few milliseconds; fails after
+ * `timeoutMs` naming `what`.
+ */
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(5);
+  }
+}
