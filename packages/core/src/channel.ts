@@ -53,6 +53,8 @@ export class Channel<T, O = unknown> {
   readonly #lowWater: number;
   /** Origin of the message(s) returned by the last successful receive. */
   origin: O | undefined = undefined;
+  /** Key of the run returned by the last successful {@link Channel.tryReceiveRun}. */
+  runKey: unknown = undefined;
 
   #values: (T | readonly T[] | undefined)[];
   #origins: (O | undefined)[];
@@ -252,6 +254,67 @@ export class Channel<T, O = unknown> {
   }
 
   /**
+   * Takes the message at the head and every message directly behind it that has the same origin and
+   * the same key under `keyOf`, up to `max`; or returns {@link EMPTY} / {@link CLOSED}. On success
+   * {@link Channel.origin} and {@link Channel.runKey} describe the run. A message whose key is
+   * `undefined` is a run of its own. Keyed consumers take whole runs so that a partition's or a key's
+   * consecutive messages cost one hand-over instead of one per message.
+   */
+  tryReceiveRun(keyOf: (message: T) => unknown, max: number): T[] | typeof EMPTY | typeof CLOSED {
+    const first = this.tryReceive();
+    if (first === EMPTY || first === CLOSED) return first as typeof EMPTY | typeof CLOSED;
+    const key = keyOf(first);
+    this.runKey = key;
+    const run = [first];
+    if (key === undefined) return run;
+    const origin = this.origin;
+    while (run.length < max) {
+      if (this.#slots !== 0) {
+        const h = this.#head;
+        if (this.#origins[h] !== origin) break;
+        const end = this.#ends[h] as number;
+        if (end === SINGLE) {
+          const message = this.#values[h] as T;
+          if (keyOf(message) !== key) break;
+          run.push(message);
+          this.#popSlot();
+          this.#count--;
+          continue;
+        }
+        const values = this.#values[h] as readonly T[];
+        const start = this.#starts[h] as number;
+        const i = takeRun(values, start, Math.min(end, start + max - run.length), keyOf, key, run);
+        this.#count -= i - start;
+        if (i === end) {
+          this.#popSlot();
+          continue;
+        }
+        this.#starts[h] = i;
+        break;
+      }
+      const sender = this.#senders.peek();
+      if (sender === undefined || sender.origin !== origin) break;
+      if (sender.batch === undefined) {
+        if (keyOf(sender.single as T) !== key) break;
+        run.push(sender.single as T);
+        this.#held--;
+        this.#senders.shift();
+        sender.resolve(true);
+        continue;
+      }
+      const start = sender.start;
+      const i = takeRun(sender.batch, start, Math.min(sender.end, start + max - run.length), keyOf, key, run);
+      this.#held -= i - start;
+      sender.start = i;
+      if (i !== sender.end) break;
+      this.#senders.shift();
+      sender.resolve(true);
+    }
+    if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
+    return run;
+  }
+
+  /**
    * Lists `waker` to be woken when a message arrives or the channel closes, and returns its sleep.
    * Call only after a receive returned {@link EMPTY}.
    */
@@ -406,4 +469,23 @@ export class Channel<T, O = unknown> {
     this.#head = 0;
     this.#mask = size - 1;
   }
+}
+
+/** Appends `values[start..limit)` to `run` while their key is `key`; returns where it stopped. */
+function takeRun<T>(
+  values: readonly T[],
+  start: number,
+  limit: number,
+  keyOf: (message: T) => unknown,
+  key: unknown,
+  run: T[],
+): number {
+  let i = start;
+  while (i < limit) {
+    const message = values[i] as T;
+    if (keyOf(message) !== key) break;
+    run.push(message);
+    i++;
+  }
+  return i;
 }

@@ -32,7 +32,8 @@ export interface QueueOptions<T> {
    */
   capacity?: number;
   /**
-   * Most messages handed to one `consumeBatch` call.
+   * Most messages handed to one `consumeBatch` call; with `keyOf`, the longest run of consecutive
+   * same-key messages a consumer loop takes from the channel at once.
    * @default 256
    */
   batchSize?: number;
@@ -52,7 +53,10 @@ export interface QueueOptions<T> {
   /**
    * Orders by key: messages with the same key are handled one at a time, in channel order; messages
    * with different keys run in parallel. Return `undefined` for messages that need no ordering.
-   * With `keyOf`, consumers are called through `consume`, one message at a time.
+   * With `keyOf`, consumers are called through `consume`, one message at a time. A consumer loop
+   * takes a run of consecutive messages with the same key and producer at once (up to `batchSize`)
+   * and works through it; runs whose key is busy wait parked behind its holder, at most `consumers`
+   * of them. So memory is bounded by the capacity plus two runs per consumer.
    */
   keyOf?: (message: T) => string | number | undefined;
   /**

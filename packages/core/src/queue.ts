@@ -93,10 +93,15 @@ interface ConsumerSlot<T> {
   currentOrigin: ProducerSlot<T> | undefined;
   /** Set when the stop deadline nacked `current`: whatever the handler does later is ignored. */
   abandoned: boolean;
+  /** The run of one key being worked through (keyed mode); `run[runNext..]` is not started yet. */
+  run: readonly T[] | undefined;
+  runNext: number;
+  runOrigin: ProducerSlot<T> | undefined;
 }
 
+/** A run of consecutive same-key messages waiting behind the consumer that holds their key. */
 interface Parked<T> {
-  readonly message: T;
+  readonly run: readonly T[];
   readonly origin: ProducerSlot<T>;
 }
 
@@ -171,8 +176,13 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
   readonly #earlyBroadcasts: Broadcast[] = [];
   readonly #openBroadcasts = new Set<Broadcast>();
 
-  readonly #keys = new Map<string | number, Deque<Parked<T>> | null>();
+  readonly #keys = new Map<unknown, Deque<Parked<T>> | null>();
+  /** Messages taken by keyed consumers and not started yet: parked runs and the rest of held runs. */
   #parked = 0;
+  /** Runs waiting in key backlogs: what the park limit counts. */
+  #parkedRuns = 0;
+  /** The last message whose `keyOf` threw, so a run boundary asking again does not report it twice. */
+  #keyFailed: unknown = NO_ERROR;
   readonly #parkWaiters = new Deque<Waker>();
 
   #produced = 0;
@@ -423,6 +433,15 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     channel.close();
     this.#closing.abort();
     for (const slot of this.#consumerSlots) {
+      const run = slot.run;
+      if (run !== undefined) {
+        slot.abandoned = true;
+        slot.run = undefined;
+        for (let i = slot.runNext; i < run.length; i++) {
+          this.#parked--;
+          this.#nack(slot.runOrigin as ProducerSlot<T>, run[i] as T, NACK_STOP_TIMEOUT);
+        }
+      }
       const current = slot.current;
       if (current === undefined) continue;
       slot.abandoned = true;
@@ -440,8 +459,11 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     for (const backlog of this.#keys.values()) {
       if (backlog === null) continue;
       for (let p = backlog.shift(); p !== undefined; p = backlog.shift()) {
-        this.#parked--;
-        this.#nack(p.origin, p.message, NACK_STOP_TIMEOUT);
+        this.#parkedRuns--;
+        for (const m of p.run) {
+          this.#parked--;
+          this.#nack(p.origin, m, NACK_STOP_TIMEOUT);
+        }
       }
     }
     this.#hardStop.abort();
@@ -642,6 +664,9 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       currentIsBatch: false,
       currentOrigin: undefined,
       abandoned: false,
+      run: undefined,
+      runNext: 0,
+      runOrigin: undefined,
     };
     this.#consumerSlots.add(slot);
     try {
@@ -681,10 +706,21 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     for (;;) {
       if (slot.inbox.length !== 0) await this.#handleEvents(slot);
       if (this.#hardStopped) return;
-      if (keyOf !== undefined && this.#parked >= parkLimit) {
-        const sleep = slot.waker.arm();
-        this.#parkWaiters.push(slot.waker);
-        await sleep;
+      if (keyOf !== undefined) {
+        if (this.#parkedRuns >= parkLimit) {
+          const sleep = slot.waker.arm();
+          this.#parkWaiters.push(slot.waker);
+          await sleep;
+          continue;
+        }
+        const run = channel.tryReceiveRun(this.#keyOf, batchSize);
+        if (run === EMPTY) {
+          await channel.waitReadable(slot.waker);
+          continue;
+        }
+        if (run === CLOSED) return;
+        await this.#handleRun(slot, run, channel.runKey, channel.origin as ProducerSlot<T>);
+        if (slot.abandoned) return;
         continue;
       }
       let payload: T | readonly T[];
@@ -704,11 +740,6 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
           continue;
         }
         if (message === CLOSED) return;
-        if (keyOf !== undefined) {
-          await this.#handleKeyed(slot, message, channel.origin as ProducerSlot<T>, keyOf);
-          if (slot.abandoned) return;
-          continue;
-        }
         payload = message;
       }
       // #handle, inlined: this runs for every message or batch.
@@ -886,41 +917,69 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     }
   }
 
-  async #handleKeyed(
-    slot: ConsumerSlot<T>,
-    message: T,
-    origin: ProducerSlot<T>,
-    keyOf: (message: T) => string | number | undefined,
-  ): Promise<void> {
-    let key: string | number | undefined;
+  /** `keyOf` as the channel calls it when cutting runs: a throwing `keyOf` means "no key", reported once. */
+  readonly #keyOf = (message: T): unknown => {
     try {
-      key = keyOf(message);
+      return (this.#options.keyOf as NonNullable<ResolvedQueueOptions<T>['keyOf']>)(message);
     } catch (error) {
-      this.#emitError(error, { queue: this.#options.name, stage: 'key', messages: [message] });
-      key = undefined;
+      if (this.#keyFailed !== message) {
+        this.#keyFailed = message;
+        this.#emitError(error, { queue: this.#options.name, stage: 'key', messages: [message] });
+      }
+      return undefined;
     }
-    if (key === undefined) return this.#handle(slot, message, false, origin);
+  };
+
+  /**
+   * Runs a run of same-key messages (one message when the key is `undefined`), then whatever queued
+   * up behind the key meanwhile; parks the run if another consumer holds the key. Each message still
+   * goes through its own attempts, retries, dead letter and settlement, with the steps of
+   * {@link Queue.#handle} written out to save an async frame per message.
+   */
+  async #handleRun(slot: ConsumerSlot<T>, run: readonly T[], key: unknown, origin: ProducerSlot<T>): Promise<void> {
+    if (key === undefined) return this.#handle(slot, run[0] as T, false, origin);
+    this.#parked += run.length;
     if (this.#keys.has(key)) {
-      // The key is busy: its owner runs this message after the current one, keeping channel order.
+      // The key is busy: its owner runs these after what it holds, keeping channel order.
       let backlog = this.#keys.get(key);
       if (backlog === null || backlog === undefined) {
         backlog = new Deque<Parked<T>>();
         this.#keys.set(key, backlog);
       }
-      backlog.push({ message, origin });
-      this.#parked++;
+      backlog.push({ run, origin });
+      this.#parkedRuns++;
       return;
     }
     this.#keys.set(key, null);
-    await this.#handle(slot, message, false, origin);
+    let messages = run;
+    let from = origin;
     for (;;) {
-      if (slot.abandoned) return;
-      const backlog = this.#keys.get(key);
-      const next = backlog?.shift();
+      slot.run = messages;
+      slot.runOrigin = from;
+      for (let i = 0; i < messages.length; i++) {
+        slot.runNext = i + 1;
+        this.#parked--;
+        const message = messages[i] as T;
+        const timed = this.#enter(slot, message, false, from);
+        const started = timed ? performance.now() : 0;
+        let error: unknown = NO_ERROR;
+        try {
+          const pending = this.#call(slot, message, false, 1);
+          if (pending !== undefined) await pending;
+        } catch (e) {
+          error = e;
+        }
+        const recovering = this.#afterFirstCall(slot, message, false, from, error, started, timed);
+        if (recovering !== undefined) await recovering;
+        if (slot.abandoned) return;
+      }
+      slot.run = undefined;
+      const next = this.#keys.get(key)?.shift();
       if (next === undefined) break;
-      this.#parked--;
+      this.#parkedRuns--;
       for (let w = this.#parkWaiters.shift(); w !== undefined; w = this.#parkWaiters.shift()) if (w.wake()) break;
-      await this.#handle(slot, next.message, false, next.origin);
+      messages = next.run;
+      from = next.origin;
     }
     this.#keys.delete(key);
   }

@@ -43,6 +43,53 @@ describe('Channel', () => {
     expect(ch.tryReceiveBatch(5)).toEqual([4, 5]);
   });
 
+  it('tryReceiveRun takes consecutive same-key messages of one origin, up to max', () => {
+    const ch = new Channel<number, string>(100);
+    const key = (m: number): number | undefined => (m >= 100 ? undefined : Math.floor(m / 10));
+    ch.sendBatch([10, 11, 12, 20, 21], 'a');
+    ch.send(22, 'a');
+    ch.send(23, 'b');
+    ch.sendBatch([30, 31, 32, 33, 34], 'b');
+    ch.sendBatch([100, 101], 'b');
+    expect(ch.tryReceiveRun(key, 10)).toEqual([10, 11, 12]);
+    expect([ch.runKey, ch.origin]).toEqual([1, 'a']);
+    // The run goes on across slots of the same origin, and stops where the origin changes.
+    expect(ch.tryReceiveRun(key, 10)).toEqual([20, 21, 22]);
+    expect(ch.tryReceiveRun(key, 10)).toEqual([23]);
+    expect(ch.origin).toBe('b');
+    expect(ch.tryReceiveRun(key, 3)).toEqual([30, 31, 32]);
+    expect(ch.size).toBe(4);
+    expect(ch.tryReceiveRun(key, 10)).toEqual([33, 34]);
+    // An undefined key is a run of one: such messages are meant to run in parallel.
+    expect(ch.tryReceiveRun(key, 10)).toEqual([100]);
+    expect(ch.runKey).toBeUndefined();
+    expect(ch.tryReceiveRun(key, 10)).toEqual([101]);
+    expect(ch.tryReceiveRun(key, 10)).toBe(EMPTY);
+    expect(ch.size).toBe(0);
+    ch.close();
+    expect(ch.tryReceiveRun(key, 10)).toBe(CLOSED);
+  });
+
+  it('tryReceiveRun takes from waiting senders too and lets the next ones in', async () => {
+    const ch = new Channel<number, string>(2);
+    const first = ch.sendBatch([1, 1, 1, 1, 2], 'a');
+    const second = ch.sendBatch([2, 2], 'a');
+    expect(ch.pending).toBe(7);
+    expect(ch.tryReceiveRun((m) => m, 100)).toEqual([1, 1, 1, 1]);
+    expect(ch.size).toBeLessThanOrEqual(2);
+    expect(ch.tryReceiveRun((m) => m, 100)).toEqual([2, 2, 2]);
+    expect(await first).toBe(true);
+    expect(await second).toBe(true);
+    expect(ch.pending).toBe(0);
+
+    const rendezvous = new Channel<number, string>(0);
+    const sent = rendezvous.sendBatch([5, 5, 6], 'r');
+    expect(rendezvous.tryReceiveRun((m) => m, 100)).toEqual([5, 5]);
+    expect(rendezvous.pending).toBe(1);
+    expect(rendezvous.tryReceiveRun((m) => m, 100)).toEqual([6]);
+    expect(await sent).toBe(true);
+  });
+
   it('never buffers more than its capacity; a sender waits with the rest in hand', async () => {
     const ch = new Channel<number>(4);
     const pending = ch.sendBatch([1, 2, 3, 4, 5, 6], 'o');
@@ -134,9 +181,17 @@ describe('Channel', () => {
         const batch = Array.from({ length: n }, () => next++);
         if (n === 1) ch.send(batch[0] as number, 'o');
         else ch.sendBatch(batch, 'o');
-      } else {
+      } else if (random() < 0.5) {
         const m = ch.tryReceive();
         if (m !== EMPTY && m !== CLOSED) expect(m).toBe(expected++);
+      } else {
+        const pendingBefore = ch.pending;
+        const run = ch.tryReceiveRun((m) => Math.floor(m / 3), 1 + Math.floor(random() * 4));
+        if (run !== EMPTY && run !== CLOSED) {
+          for (const m of run) expect(m).toBe(expected++);
+          expect(new Set(run.map((m) => Math.floor(m / 3))).size).toBe(1);
+          expect(ch.pending).toBe(pendingBefore - run.length);
+        }
       }
       expect(ch.size).toBeLessThanOrEqual(7);
     }
