@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
+import { ErrorCode, startKafkaBroker } from '@q/kafka-testkit';
 import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';

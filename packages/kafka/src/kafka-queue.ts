@@ -23,6 +23,7 @@ import type {
 import { KafkaPusher } from './kafka-pusher.js';
 import { kafkajsClient } from './kafkajs-client.js';
 import { PartitionTracker, type TrackedMessage } from './offset-tracker.js';
+import { keyOrderKey, partitionOrderKey } from './order-key.js';
 
 /** How messages of one partition may run at once. */
 export type Ordering = 'partition' | 'key' | 'unordered';
@@ -85,8 +86,10 @@ export interface KafkaQueueConfig extends KafkaConnection {
   ordering?: Ordering;
   /**
    * Back-pressure: above this many messages fetched and not settled, the partitions delivering more
-   * are paused; they resume below `lowWaterMark`.
-   * @default 10000
+   * are paused; they resume below `lowWaterMark`. The default holds about two fetch responses of
+   * small messages at the default `maxBytes`, so the next fetch runs while the last one is handled;
+   * much lower values pause after every fetch and leave the handlers idle while the next one comes.
+   * @default 100000
    */
   highWaterMark?: number;
   /** @default half of highWaterMark */
@@ -156,7 +159,7 @@ function resolve(config: KafkaQueueConfig): Resolved {
     throw new InvalidOptionError('ordering', ordering, '"partition", "key" or "unordered"');
   const offset = config.offset ?? 'last';
   if (offset !== 'first' && offset !== 'last') throw new InvalidOptionError('offset', offset, '"first" or "last"');
-  const highWaterMark = integerAtLeast('highWaterMark', config.highWaterMark ?? 10_000, 1);
+  const highWaterMark = integerAtLeast('highWaterMark', config.highWaterMark ?? 100_000, 1);
   const deadLetter =
     typeof config.deadLetter === 'string'
       ? (new KafkaPusher({
@@ -208,6 +211,7 @@ class Member implements Producer<TrackedMessage> {
   readonly #o: Resolved;
   readonly #client: GroupConsumerClient;
   readonly #trackers = new Map<string, PartitionTracker>();
+  #nextTrackerId = 0;
   readonly #buffer: TrackedMessage[][] = [];
   #buffered = 0;
   #inFlight = 0;
@@ -230,15 +234,6 @@ class Member implements Producer<TrackedMessage> {
       heartbeatIntervalMs: o.heartbeatIntervalMs,
     });
     const consume = typeof handler === 'function' ? handler : handler.consume.bind(handler);
-    const keyOf =
-      o.ordering === 'partition'
-        ? (m: TrackedMessage) => m.tracker.key
-        : o.ordering === 'key'
-          ? (m: TrackedMessage) => {
-              const key = m.key;
-              return key === null ? undefined : `${m.tracker.key}\u0000${key.toString('latin1')}`;
-            }
-          : undefined;
     this.queue = new Queue<TrackedMessage>(
       () => this,
       () => ({ consume: (m, context) => consume(m, context) }),
@@ -247,7 +242,10 @@ class Member implements Producer<TrackedMessage> {
         producers: 1,
         consumers: o.processors,
         capacity: Math.max(1, Math.min(o.highWaterMark, 4096)),
-        keyOf,
+        keyOf: o.ordering === 'unordered' ? undefined : (m) => m.orderKey,
+        // A consumer loop takes all it can of one key at once (a fetched batch in partition mode):
+        // shorter runs would only park behind the loop holding the key, and cost a hand-over each.
+        batchSize: o.highWaterMark,
         timeoutMs: o.timeoutMs,
         retry: o.retry,
         deadLetter: o.deadLetter
@@ -338,6 +336,11 @@ class Member implements Producer<TrackedMessage> {
     return this.#committing;
   }
 
+  /** Messages fetched and not settled yet: what back-pressure bounds. */
+  get unsettled(): number {
+    return this.#buffered + this.#inFlight;
+  }
+
   /** What was committed, per partition (for tests and monitoring). */
   committed(): (TopicPartition & { offset: bigint | undefined })[] {
     return [...this.#trackers.values()].map((t) => ({ topic: t.topic, partition: t.partition, offset: t.committed }));
@@ -370,11 +373,10 @@ class Member implements Producer<TrackedMessage> {
     const key = `${batch.topic}\u0000${batch.partition}`;
     let tracker = this.#trackers.get(key);
     if (tracker === undefined || tracker.revoked) {
-      tracker = new PartitionTracker(batch.topic, batch.partition);
+      tracker = new PartitionTracker(batch.topic, batch.partition, this.#nextTrackerId++);
       this.#trackers.set(key, tracker);
     }
-    const t = tracker;
-    const entries = batch.messages.map((m) => t.add(m));
+    const entries = this.#track(tracker, batch.messages);
     batch.resolveOffset((batch.messages[batch.messages.length - 1] as FetchedRecord).offset);
     this.#buffer.push(entries);
     this.#buffered += entries.length;
@@ -385,6 +387,37 @@ class Member implements Producer<TrackedMessage> {
       this.#client.pause([tp]);
     }
     await batch.heartbeat();
+  }
+
+  /**
+   * Wraps fetched records for the queue. In key mode the batch is regrouped by key (stable within a
+   * key): consecutive messages of a key then reach one consumer loop as one run, while the tracker
+   * still commits in offset order.
+   */
+  #track(tracker: PartitionTracker, records: readonly FetchedRecord[]): TrackedMessage[] {
+    const ordering = this.#o.ordering;
+    if (ordering === 'partition') {
+      const orderKey = partitionOrderKey(tracker.id);
+      return records.map((r) => tracker.add(r, orderKey));
+    }
+    if (ordering === 'unordered') return records.map((r) => tracker.add(r));
+    const byKey = new Map<number, TrackedMessage[]>();
+    const unkeyed: TrackedMessage[] = [];
+    for (const r of records) {
+      if (r.key === null || r.key === undefined) {
+        unkeyed.push(tracker.add(r));
+        continue;
+      }
+      const orderKey = keyOrderKey(tracker.id, r.key);
+      const entry = tracker.add(r, orderKey);
+      const run = byKey.get(orderKey);
+      if (run === undefined) byKey.set(orderKey, [entry]);
+      else run.push(entry);
+    }
+    const out: TrackedMessage[] = [];
+    for (const run of byKey.values()) for (const entry of run) out.push(entry);
+    for (const entry of unkeyed) out.push(entry);
+    return out;
   }
 
   #maybeResume(): void {
@@ -460,6 +493,16 @@ export class KafkaQueue {
   /** The queues' stats, one per member. */
   stats(): QueueStats[] {
     return this.#members.map((m) => m.queue.stats());
+  }
+
+  /**
+   * Messages fetched and not settled yet, over all members: kept near `highWaterMark` at most by
+   * pausing fetches (plus what fetches already under way deliver).
+   */
+  unsettled(): number {
+    let n = 0;
+    for (const m of this.#members) n += m.unsettled;
+    return n;
   }
 
   /** Committed offsets per partition, per member. */

@@ -10,11 +10,14 @@ const NO_HEADERS: Readonly<Record<string, Buffer | string | undefined>> = Object
 export class TrackedMessage implements KafkaMessage {
   readonly tracker: PartitionTracker;
   readonly #record: FetchedRecord;
+  /** What the queue orders by (partition, partition and key, or nothing), worked out once. */
+  readonly orderKey: number | undefined;
   done = false;
 
-  constructor(tracker: PartitionTracker, record: FetchedRecord) {
+  constructor(tracker: PartitionTracker, record: FetchedRecord, orderKey: number | undefined) {
     this.tracker = tracker;
     this.#record = record;
+    this.orderKey = orderKey;
   }
   get topic(): string {
     return this.tracker.topic;
@@ -60,17 +63,17 @@ export class PartitionTracker {
   /** What was last committed (the next offset to read). */
   committed: bigint | undefined;
 
-  /** `topic NUL partition`: the ordering key of the partition, made once. */
-  readonly key: string;
+  /** A number unique among the partitions its consumer holds: the seed of its messages' order keys. */
+  readonly id: number;
 
-  constructor(topic: string, partition: number) {
+  constructor(topic: string, partition: number, id = 0) {
     this.topic = topic;
     this.partition = partition;
-    this.key = `${topic}\u0000${partition}`;
+    this.id = id;
   }
 
-  add(record: FetchedRecord): TrackedMessage {
-    const entry = new TrackedMessage(this, record);
+  add(record: FetchedRecord, orderKey?: number): TrackedMessage {
+    const entry = new TrackedMessage(this, record, orderKey);
     this.#entries.push(entry);
     return entry;
   }
