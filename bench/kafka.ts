@@ -191,6 +191,7 @@ const report = {
   date: new Date().toISOString(),
   results,
   ratios,
+  rounds: Object.fromEntries(Object.entries(rounds).map(([name, list]) => [name, list.map(Math.round)])),
 };
 writeFileSync(new URL('./results/kafka.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\nkafka — ${report.machine}, node ${report.node}, broker: @q/kafka-testkit in its own process`);
