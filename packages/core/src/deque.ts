@@ -4,8 +4,7 @@
  * `Array#shift` is O(n) once V8 leaves its fast path, and the queue's waiter lists, inboxes and
  * per-key backlogs are shifted on every message, so they live in a power-of-two ring instead.
  * Popped slots are cleared so the ring never keeps a message alive for the garbage collector.
- *
- * @internal
+ * Exported for adapters that keep per-partition FIFOs on their hot path (`@q/kafka`'s offset tracker).
  */
 export class Deque<T> {
   #items: (T | undefined)[];

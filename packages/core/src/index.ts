@@ -6,6 +6,7 @@ export { ChunkExecutor, type ChunkExecutorOptions } from './chunk-executor.js';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export type { ConsumeContext, Consumer, ConsumerFactory } from './consumer.js';
 export { DelayExecutor, type DelayExecutorOptions } from './delay-executor.js';
+export { Deque } from './deque.js';
 export {
   ChannelClosedError,
   ExecutorClosedError,

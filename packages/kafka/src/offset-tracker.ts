@@ -1,3 +1,4 @@
+import { Deque } from '@q/core';
 import type { FetchedRecord, KafkaMessage } from './client.js';
 
 const NO_HEADERS: Readonly<Record<string, Buffer | string | undefined>> = Object.freeze({});
@@ -56,10 +57,14 @@ export class PartitionTracker {
   readonly partition: number;
   /** Set when the partition was taken away by a rebalance: its settlements no longer commit. */
   revoked = false;
-  #entries: TrackedMessage[] = [];
-  #head = 0;
-  /** The next offset after every settled message at the head, once any has settled. */
-  #settledUpTo: bigint | undefined;
+  /**
+   * Fetched messages from the first unsettled one on, in offset order. Settled messages at the head
+   * leave at once: holding a partition's settled messages until the next commit tick kept hundreds
+   * of thousands of records alive into the old generation, and garbage collection ate the throughput.
+   */
+  readonly #entries = new Deque<TrackedMessage>(1024);
+  /** Offset of the last message that left the head settled (parsed only when a commit asks). */
+  #lastSettled: string | undefined;
   /** What was last committed (the next offset to read). */
   committed: bigint | undefined;
 
@@ -78,32 +83,27 @@ export class PartitionTracker {
     return entry;
   }
 
-  /** Marks a message settled. */
+  /** Marks a message settled; settled messages at the head are let go. */
   settle(entry: TrackedMessage): void {
     entry.done = true;
+    if (this.#entries.peek() !== entry) return;
+    const entries = this.#entries;
+    for (let head = entries.peek(); head?.done === true; head = entries.peek()) {
+      this.#lastSettled = head.offset;
+      entries.shift();
+    }
   }
 
   /** Messages fetched and not yet settled at the head. */
   get pending(): number {
-    return this.#entries.length - this.#head;
+    return this.#entries.length;
   }
 
   /**
    * The offset to commit now: the first unsettled message's offset, or one past the last settled
-   * one. Undefined when nothing was settled since the last commit point moved.
+   * one. Undefined while nothing has settled yet.
    */
   commitPoint(): bigint | undefined {
-    while (this.#head < this.#entries.length) {
-      const e = this.#entries[this.#head] as TrackedMessage;
-      if (!e.done) break;
-      this.#head++;
-    }
-    // Offsets are parsed only here, once per commit, not once per message.
-    if (this.#head > 0) this.#settledUpTo = BigInt((this.#entries[this.#head - 1] as TrackedMessage).offset) + 1n;
-    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#head);
-      this.#head = 0;
-    }
-    return this.#settledUpTo;
+    return this.#lastSettled === undefined ? undefined : BigInt(this.#lastSettled) + 1n;
   }
 }
