@@ -110,10 +110,11 @@ const NO_ERROR: unique symbol = Symbol('q.no-error');
 const SLOW_HANDLER_MS = 0.05;
 const FAST_SAMPLE_MASK = 15;
 /**
- * A producer loop whose source and channel never make it wait would run on microtasks forever and
- * starve timers and I/O, so it yields to the macrotask queue once it has run this long. An event-loop
- * turn costs as much as moving thousands of messages, so it is done by time, not by count; the clock
- * is read every {@link YIELD_CHECK_MASK} + 1 turns.
+ * A producer loop whose source and channel never make it wait, or a consumer loop with synchronous
+ * handlers and a backlog, would run on microtasks forever and starve timers and I/O (heartbeats,
+ * socket reads, the stop deadline), so it yields to the macrotask queue once the queue has run this
+ * long. An event-loop turn costs as much as moving thousands of messages, so it is done by time, not
+ * by count; the clock is read every {@link YIELD_CHECK_MASK} + 1 turns.
  */
 const YIELD_AFTER_MS = 5;
 const YIELD_CHECK_MASK = 63;
@@ -195,6 +196,9 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
   readonly #latency = new LatencyHistogram();
   #timingTick = 0;
   #timingMask = 0;
+  /** Consumer loops share one clock for yielding: when one yields, the others soon follow. */
+  #consumerTurns = 0;
+  #lastConsumerYield = 0;
 
   /**
    * @param producerFactory makes one producer per producer loop (go-zero's `ProducerFactory`).
@@ -705,6 +709,7 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     const parkLimit = Math.max(1, this.#options.consumers);
     for (;;) {
       if (slot.inbox.length !== 0) await this.#handleEvents(slot);
+      if (this.#consumerMustYield()) await this.#consumerYield();
       if (this.#hardStopped) return;
       if (keyOf !== undefined) {
         if (this.#parkedRuns >= parkLimit) {
@@ -917,6 +922,17 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     }
   }
 
+  #consumerMustYield(): boolean {
+    return (
+      (++this.#consumerTurns & YIELD_CHECK_MASK) === 0 && performance.now() - this.#lastConsumerYield >= YIELD_AFTER_MS
+    );
+  }
+
+  async #consumerYield(): Promise<void> {
+    await nextTurn();
+    this.#lastConsumerYield = performance.now();
+  }
+
   /** `keyOf` as the channel calls it when cutting runs: a throwing `keyOf` means "no key", reported once. */
   readonly #keyOf = (message: T): unknown => {
     try {
@@ -971,6 +987,7 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
         }
         const recovering = this.#afterFirstCall(slot, message, false, from, error, started, timed);
         if (recovering !== undefined) await recovering;
+        if (this.#consumerMustYield()) await this.#consumerYield();
         if (slot.abandoned) return;
       }
       slot.run = undefined;

@@ -270,3 +270,56 @@ describe('retry, dead letter and timeouts', () => {
     expect(stages).toEqual(['settle', 'settle']);
   });
 });
+
+describe('event-loop fairness', () => {
+  for (const keyed of [false, true]) {
+    it(`synchronous handlers with a backlog still let timers run${keyed ? ' (keyed runs)' : ''}`, async () => {
+      const total = 1_500_000;
+      let next = 0;
+      let handled = 0;
+      let sink = 0;
+      const q = new Queue<number>(
+        () => ({
+          produce() {
+            if (next >= total) return undefined;
+            const out: number[] = [];
+            for (let i = 0; i < 10_000; i++) out.push(next++);
+            return out;
+          },
+        }),
+        () => ({
+          consume(m) {
+            // About a microsecond of work, and never a promise: the loop itself must yield.
+            for (let i = 0; i < 50; i++) sink += Math.sqrt(m + i);
+            handled++;
+          },
+        }),
+        {
+          producers: 1,
+          consumers: 4,
+          capacity: 100_000,
+          statsIntervalMs: 0,
+          ...(keyed ? { keyOf: () => 1, batchSize: 100_000 } : {}),
+        },
+      );
+      let last = performance.now();
+      let maxGap = 0;
+      let ticks = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        maxGap = Math.max(maxGap, now - last);
+        last = now;
+        ticks++;
+      }, 1);
+      const done = q.start();
+      await until(() => handled === total, 60_000, 'all handled');
+      clearInterval(timer);
+      await q.stop();
+      await done;
+      expect(sink).toBeGreaterThan(0);
+      expect(ticks).toBeGreaterThan(10);
+      // The queue yields every 5 ms of work; a loaded 2-core CI machine gets generous slack.
+      expect(maxGap).toBeLessThan(150);
+    }, 90_000);
+  }
+});
