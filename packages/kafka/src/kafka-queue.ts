@@ -166,6 +166,9 @@ function resolve(config: KafkaQueueConfig): Resolved {
           ...config,
           topic: config.deadLetter,
           acks: -1,
+          // A message counts as dead-lettered (and its offset may be committed) only once the broker
+          // has it: otherwise a crash between the two would lose it.
+          syncPush: true,
           client: config.client,
         }) as unknown as Pusher<KafkaMessage>)
       : config.deadLetter;

@@ -3,55 +3,59 @@ import { type KafkaMessage, KafkaPusher, KafkaQueue } from '@q/kafka';
 import { ErrorCode, startKafkaBroker } from '@q/kafka-testkit';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
+import { kafkaTargets } from './support/target.js';
 
 const silent = { error() {}, warn() {}, info() {}, debug() {} };
 
-describe('KafkaQueue under group changes and faults', () => {
-  it('a group going 1 -> 3 -> 1 members during consumption loses nothing', async () => {
-    const broker = await startKafkaBroker({ brokers: 3 });
-    const topic = `grow-${randomUUID()}`;
-    broker.cluster.createTopic(topic, 6);
-    const group = `g-${randomUUID()}`;
-    const seen = new Set<string>();
-    const member = () =>
-      new KafkaQueue(
-        {
-          brokers: broker.bootstrap,
-          group,
-          topic,
-          offset: 'first',
-          commitIntervalMs: 20,
-          maxWaitMs: 50,
-          sessionTimeoutMs: 3000,
-          rebalanceTimeoutMs: 3000,
-          heartbeatIntervalMs: 100,
-          logger: silent,
-        },
-        (m: KafkaMessage) => void seen.add(String(m.value)),
-      );
-    const pusher = new KafkaPusher({ brokers: broker.bootstrap, topic, flushIntervalMs: 5, syncPush: true });
-    const push = (from: number, to: number) =>
-      Promise.all(Array.from({ length: to - from }, (_, i) => pusher.pushWithKey(`k${from + i}`, `m${from + i}`)));
-    const first = member();
-    const runs = [first.start()];
-    await push(0, 1000);
-    await until(() => seen.size >= 300, 30_000, 'first member');
-    const second = member();
-    const third = member();
-    runs.push(second.start(), third.start());
-    await push(1000, 2000);
-    await until(() => seen.size >= 1500, 30_000, 'three members');
-    await second.stop();
-    await third.stop();
-    await push(2000, 3000);
-    await until(() => seen.size === 3000, 30_000, 'back to one member');
-    await first.stop();
-    await Promise.all(runs);
-    await pusher.close();
-    await broker.stop();
-    expect(seen.size).toBe(3000);
-  }, 90_000);
+for (const { name, open } of kafkaTargets()) {
+  describe(`KafkaQueue under group changes (${name})`, () => {
+    it('a group going 1 -> 3 -> 1 members during consumption loses nothing', async () => {
+      const broker = await open(3);
+      const topic = await broker.createTopic(6, 'grow');
+      const group = `g-${randomUUID()}`;
+      const seen = new Set<string>();
+      const member = () =>
+        new KafkaQueue(
+          {
+            brokers: broker.bootstrap,
+            group,
+            topic,
+            offset: 'first',
+            commitIntervalMs: 20,
+            maxWaitMs: 50,
+            sessionTimeoutMs: 3000,
+            rebalanceTimeoutMs: 3000,
+            heartbeatIntervalMs: 100,
+            logger: silent,
+          },
+          (m: KafkaMessage) => void seen.add(String(m.value)),
+        );
+      const pusher = new KafkaPusher({ brokers: broker.bootstrap, topic, flushIntervalMs: 5, syncPush: true });
+      const push = (from: number, to: number) =>
+        Promise.all(Array.from({ length: to - from }, (_, i) => pusher.pushWithKey(`k${from + i}`, `m${from + i}`)));
+      const first = member();
+      const runs = [first.start()];
+      await push(0, 1000);
+      await until(() => seen.size >= 300, 30_000, 'first member');
+      const second = member();
+      const third = member();
+      runs.push(second.start(), third.start());
+      await push(1000, 2000);
+      await until(() => seen.size >= 1500, 30_000, 'three members');
+      await second.stop();
+      await third.stop();
+      await push(2000, 3000);
+      await until(() => seen.size === 3000, 30_000, 'back to one member');
+      await first.stop();
+      await Promise.all(runs);
+      await pusher.close();
+      await broker.close();
+      expect(seen.size).toBe(3000);
+    }, 90_000);
+  });
+}
 
+describe('KafkaQueue under faults (testkit only: they are injected through it)', () => {
   it('broker restart, dropped connections and injected errors mid-run: confirmed pushes all arrive', async () => {
     const broker = await startKafkaBroker();
     const topic = `faulty-${randomUUID()}`;
