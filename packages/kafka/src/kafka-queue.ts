@@ -214,7 +214,11 @@ class Member implements Producer<TrackedMessage> {
   readonly #o: Resolved;
   readonly #client: GroupConsumerClient;
   readonly #trackers = new Map<string, PartitionTracker>();
-  #nextTrackerId = 0;
+  /**
+   * One id per topic-partition for the member's life, not per tracker: when a partition comes back
+   * after a rebalance, its new messages must still queue behind the old owner's messages running.
+   */
+  readonly #partitionIds = new Map<string, number>();
   readonly #buffer: TrackedMessage[][] = [];
   #buffered = 0;
   #inFlight = 0;
@@ -376,7 +380,12 @@ class Member implements Producer<TrackedMessage> {
     const key = `${batch.topic}\u0000${batch.partition}`;
     let tracker = this.#trackers.get(key);
     if (tracker === undefined || tracker.revoked) {
-      tracker = new PartitionTracker(batch.topic, batch.partition, this.#nextTrackerId++);
+      let id = this.#partitionIds.get(key);
+      if (id === undefined) {
+        id = this.#partitionIds.size;
+        this.#partitionIds.set(key, id);
+      }
+      tracker = new PartitionTracker(batch.topic, batch.partition, id);
       this.#trackers.set(key, tracker);
     }
     const entries = this.#track(tracker, batch.messages);

@@ -68,7 +68,10 @@ export class PartitionTracker {
   /** What was last committed (the next offset to read). */
   committed: bigint | undefined;
 
-  /** A number unique among the partitions its consumer holds: the seed of its messages' order keys. */
+  /**
+   * The partition's number within its consumer (the same for every tracker of that partition): the
+   * seed of its messages' order keys.
+   */
   readonly id: number;
 
   constructor(topic: string, partition: number, id = 0) {
