@@ -994,7 +994,9 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       const next = this.#keys.get(key)?.shift();
       if (next === undefined) break;
       this.#parkedRuns--;
-      for (let w = this.#parkWaiters.shift(); w !== undefined; w = this.#parkWaiters.shift()) if (w.wake()) break;
+      // Every waiter re-checks the limit: waking only the first armed one could hit a stale entry (a
+      // consumer woken meanwhile by a broadcast and now asleep on the channel) and leave a real one asleep.
+      for (let w = this.#parkWaiters.shift(); w !== undefined; w = this.#parkWaiters.shift()) w.wake();
       messages = next.run;
       from = next.origin;
     }

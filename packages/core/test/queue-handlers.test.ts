@@ -19,6 +19,8 @@ describe('ordering by key', () => {
   it('same key: one at a time and in order; different keys: in parallel (random handler delays)', async () => {
     const total = 1500;
     const keys = 12;
+    // Three consecutive messages share a key, so runs (cut at batchSize 2) and parked runs are exercised.
+    const keyOf = (m: number): number => Math.floor(m / 3) % keys;
     const source = numberSource(total, { batch: 7 });
     const order = new Map<number, number[]>();
     const running = new Set<number>();
@@ -28,7 +30,7 @@ describe('ordering by key', () => {
       () => source.producer,
       () => ({
         async consume(m) {
-          const key = m % keys;
+          const key = keyOf(m);
           expect(running.has(key)).toBe(false);
           running.add(key);
           parallel++;
@@ -39,7 +41,7 @@ describe('ordering by key', () => {
           parallel--;
         },
       }),
-      { producers: 1, consumers: 6, capacity: 32, keyOf: (m) => m % keys },
+      { producers: 1, consumers: 6, capacity: 32, batchSize: 2, keyOf },
     );
     const done = q.start();
     await until(() => q.stats().consumed === total, 20_000);
@@ -47,7 +49,7 @@ describe('ordering by key', () => {
     await done;
     for (const [key, list] of order) {
       expect(list).toEqual([...list].sort((a, b) => a - b));
-      expect(list.every((m) => m % keys === key)).toBe(true);
+      expect(list.every((m) => keyOf(m) === key)).toBe(true);
     }
     expect([...order.values()].reduce((n, l) => n + l.length, 0)).toBe(total);
     expect(maxParallel).toBeGreaterThan(1);
@@ -318,8 +320,9 @@ describe('event-loop fairness', () => {
       await done;
       expect(sink).toBeGreaterThan(0);
       expect(ticks).toBeGreaterThan(10);
-      // The queue yields every 5 ms of work; a loaded 2-core CI machine gets generous slack.
-      expect(maxGap).toBeLessThan(150);
+      // The queue yields every 5 ms of work; a loaded 2-core CI machine gets generous slack (before
+      // consumers yielded, the timer fired 2-4 times in the whole run).
+      expect(maxGap).toBeLessThan(500);
     }, 90_000);
   }
 });

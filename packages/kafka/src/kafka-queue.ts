@@ -169,6 +169,9 @@ function resolve(config: KafkaQueueConfig): Resolved {
           // A message counts as dead-lettered (and its offset may be committed) only once the broker
           // has it: otherwise a crash between the two would lose it.
           syncPush: true,
+          // ...and without waiting for the default 100 ms flush: dead-lettering runs one message at a
+          // time while its key (its partition, by default) waits.
+          flushIntervalMs: 1,
           client: config.client,
         }) as unknown as Pusher<KafkaMessage>)
       : config.deadLetter;
@@ -325,7 +328,9 @@ class Member implements Producer<TrackedMessage> {
       for (const t of this.#trackers.values()) {
         if (t.revoked) continue;
         const point = t.commitPoint();
-        if (point === undefined || point === t.committed) continue;
+        // Never backwards: a partition fetched again from its last commit (a client re-seek) appends
+        // offsets already settled, and their copies would otherwise pull the commit point back.
+        if (point === undefined || (t.committed !== undefined && point <= t.committed)) continue;
         offsets.push({ topic: t.topic, partition: t.partition, offset: point.toString() });
         moved.push([t, point]);
       }
