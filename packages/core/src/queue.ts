@@ -747,7 +747,7 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
         if (message === CLOSED) return;
         payload = message;
       }
-      // #handle, inlined: this runs for every message or batch.
+      // One handler call, written out: this runs for every message or batch.
       const origin = channel.origin as ProducerSlot<T>;
       const timed = this.#enter(slot, payload, isBatch, origin);
       const started = timed ? performance.now() : 0;
@@ -762,30 +762,6 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       if (recovering !== undefined) await recovering;
       if (slot.abandoned) return;
     }
-  }
-
-  /**
-   * Runs one message (or one batch) through its first attempt and, on failure, its retries and the
-   * dead-letter path; settles it with its producer. {@link Queue.#consume} inlines the same steps for
-   * its hot path, to save an async frame per message.
-   */
-  async #handle(
-    slot: ConsumerSlot<T>,
-    payload: T | readonly T[],
-    isBatch: boolean,
-    origin: ProducerSlot<T>,
-  ): Promise<void> {
-    const timed = this.#enter(slot, payload, isBatch, origin);
-    const started = timed ? performance.now() : 0;
-    let error: unknown = NO_ERROR;
-    try {
-      const pending = this.#call(slot, payload, isBatch, 1);
-      if (pending !== undefined) await pending;
-    } catch (e) {
-      error = e;
-    }
-    const recovering = this.#afterFirstCall(slot, payload, isBatch, origin, error, started, timed);
-    if (recovering !== undefined) await recovering;
   }
 
   /** Marks `payload` as held by `slot`; returns whether this call should be timed. */
@@ -948,13 +924,14 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
 
   /**
    * Runs a run of same-key messages (one message when the key is `undefined`), then whatever queued
-   * up behind the key meanwhile; parks the run if another consumer holds the key. Each message still
-   * goes through its own attempts, retries, dead letter and settlement, with the steps of
-   * {@link Queue.#handle} written out to save an async frame per message.
+   * up behind the key meanwhile; parks the run if another consumer holds the key.
    */
   async #handleRun(slot: ConsumerSlot<T>, run: readonly T[], key: unknown, origin: ProducerSlot<T>): Promise<void> {
-    if (key === undefined) return this.#handle(slot, run[0] as T, false, origin);
     this.#parked += run.length;
+    if (key === undefined) {
+      await this.#workThrough(slot, run, origin);
+      return;
+    }
     if (this.#keys.has(key)) {
       // The key is busy: its owner runs these after what it holds, keeping channel order.
       let backlog = this.#keys.get(key);
@@ -967,40 +944,46 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       return;
     }
     this.#keys.set(key, null);
-    let messages = run;
-    let from = origin;
-    for (;;) {
-      slot.run = messages;
-      slot.runOrigin = from;
-      for (let i = 0; i < messages.length; i++) {
-        slot.runNext = i + 1;
-        this.#parked--;
-        const message = messages[i] as T;
-        const timed = this.#enter(slot, message, false, from);
-        const started = timed ? performance.now() : 0;
-        let error: unknown = NO_ERROR;
-        try {
-          const pending = this.#call(slot, message, false, 1);
-          if (pending !== undefined) await pending;
-        } catch (e) {
-          error = e;
-        }
-        const recovering = this.#afterFirstCall(slot, message, false, from, error, started, timed);
-        if (recovering !== undefined) await recovering;
-        if (this.#consumerMustYield()) await this.#consumerYield();
-        if (slot.abandoned) return;
-      }
-      slot.run = undefined;
-      const next = this.#keys.get(key)?.shift();
-      if (next === undefined) break;
+    for (let next: Parked<T> | undefined = { run, origin }; next !== undefined; ) {
+      if (!(await this.#workThrough(slot, next.run, next.origin))) return;
+      next = this.#keys.get(key)?.shift();
+      if (next === undefined) continue;
       this.#parkedRuns--;
       // Every waiter re-checks the limit: waking only the first armed one could hit a stale entry (a
       // consumer woken meanwhile by a broadcast and now asleep on the channel) and leave a real one asleep.
       for (let w = this.#parkWaiters.shift(); w !== undefined; w = this.#parkWaiters.shift()) w.wake();
-      messages = next.run;
-      from = next.origin;
     }
     this.#keys.delete(key);
+  }
+
+  /**
+   * Works through a run held by `slot`, one message at a time (attempts, retries, dead letter,
+   * settlement), with the steps of a handler call written out as in {@link Queue.#consume} to save an
+   * async frame per message. Returns false if the stop deadline took the rest.
+   */
+  async #workThrough(slot: ConsumerSlot<T>, messages: readonly T[], from: ProducerSlot<T>): Promise<boolean> {
+    slot.run = messages;
+    slot.runOrigin = from;
+    for (let i = 0; i < messages.length; i++) {
+      slot.runNext = i + 1;
+      this.#parked--;
+      const message = messages[i] as T;
+      const timed = this.#enter(slot, message, false, from);
+      const started = timed ? performance.now() : 0;
+      let error: unknown = NO_ERROR;
+      try {
+        const pending = this.#call(slot, message, false, 1);
+        if (pending !== undefined) await pending;
+      } catch (e) {
+        error = e;
+      }
+      const recovering = this.#afterFirstCall(slot, message, false, from, error, started, timed);
+      if (recovering !== undefined) await recovering;
+      if (this.#consumerMustYield()) await this.#consumerYield();
+      if (slot.abandoned) return false;
+    }
+    slot.run = undefined;
+    return true;
   }
 
   async #handleEvents(slot: ConsumerSlot<T>): Promise<void> {
