@@ -1,6 +1,6 @@
 import { NoAvailablePusherError } from './errors.js';
 import { consoleLogger, type Logger } from './logger.js';
-import type { Pusher, PushInfo } from './pusher.js';
+import { isConfirmingPusher, type Pusher, type PushInfo } from './pusher.js';
 import { generateName } from './util.js';
 
 /** Options of {@link BalancedPusher}. */
@@ -16,32 +16,44 @@ export interface BalancedPusherOptions {
  * go-zero's `BalancedPusher`: round-robin over its pushers with failover. Each push starts at the next
  * pusher of a counter shared by all callers (the first push goes to `pushers[1 % n]`, as in go-zero),
  * tries at most every pusher once, and resolves on the first success. When all fail, or there are
- * none, it rejects with {@link NoAvailablePusherError} whose `cause` holds every failure.
+ * none, it rejects with {@link NoAvailablePusherError} whose `cause` holds every failure. It has
+ * `pushAndConfirm` exactly when every one of its pushers has it (then it fails over on confirms).
  */
 export class BalancedPusher<T = string> implements Pusher<T> {
   readonly #pushers: readonly Pusher<T>[];
   readonly #name: string;
   readonly #logger: Logger;
   #index = 0;
+  /** Present when every pusher confirms: resolves once one of them confirmed the message. */
+  readonly pushAndConfirm?: (message: T, info?: PushInfo) => Promise<void>;
 
   constructor(pushers: readonly Pusher<T>[], options: BalancedPusherOptions = {}) {
     this.#pushers = [...pushers];
     this.#name = generateName(this.#pushers);
     this.#logger = options.logger ?? consoleLogger;
+    if (this.#pushers.length > 0 && this.#pushers.every(isConfirmingPusher)) {
+      this.pushAndConfirm = (message, info) => this.#pushOne(message, info, true);
+    }
   }
 
   name(): string {
     return this.#name;
   }
 
-  async push(message: T, info?: PushInfo): Promise<void> {
+  push(message: T, info?: PushInfo): Promise<void> {
+    return this.#pushOne(message, info, false);
+  }
+
+  async #pushOne(message: T, info: PushInfo | undefined, confirm: boolean): Promise<void> {
     const size = this.#pushers.length;
     const errors: unknown[] = [];
     for (let i = 0; i < size; i++) {
       this.#index = (this.#index + 1) % Number.MAX_SAFE_INTEGER;
       const target = this.#pushers[this.#index % size] as Pusher<T>;
       try {
-        await target.push(message, info);
+        await (confirm
+          ? (target.pushAndConfirm as NonNullable<Pusher<T>['pushAndConfirm']>).call(target, message, info)
+          : target.push(message, info));
         return;
       } catch (error) {
         errors.push(error);

@@ -25,7 +25,7 @@ export { MultiPusher } from './multi-pusher.js';
 export { CONSUMED, isSettleable, type Outcome, type SettleableMessage } from './outcome.js';
 export { type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
 export type { Produced, ProduceListener, Producer, ProducerFactory } from './producer.js';
-export type { Pusher, PushInfo } from './pusher.js';
+export { type ConfirmingPusher, isConfirmingPusher, type Pusher, type PushInfo } from './pusher.js';
 export { Queue, type QueueErrorInfo, type QueueErrorStage, type QueueEvents, type StopOptions } from './queue.js';
 export { MAX_LOOPS, type QueueOptions } from './queue-options.js';
 export { type ShutdownInstallOptions, type ShutdownListener, ShutdownManager } from './shutdown-manager.js';

@@ -1,30 +1,42 @@
 import { MultiPushError } from './errors.js';
-import type { Pusher, PushInfo } from './pusher.js';
+import { isConfirmingPusher, type Pusher, type PushInfo } from './pusher.js';
 import { generateName } from './util.js';
 
 /**
  * go-zero's `MultiPusher`: pushes every message to all of its pushers, one after another, going on
  * after failures. Resolves when all succeeded; otherwise rejects with {@link MultiPushError} listing
- * each failure (go-zero's joined `BatchError`).
+ * each failure (go-zero's joined `BatchError`). It has `pushAndConfirm` exactly when every one of its
+ * pushers has it (then it confirms through each of them).
  */
 export class MultiPusher<T = string> implements Pusher<T> {
   readonly #pushers: readonly Pusher<T>[];
   readonly #name: string;
+  /** Present when every pusher confirms: resolves once all of them confirmed the message. */
+  readonly pushAndConfirm?: (message: T, info?: PushInfo) => Promise<void>;
 
   constructor(pushers: readonly Pusher<T>[]) {
     this.#pushers = [...pushers];
     this.#name = generateName(this.#pushers);
+    if (this.#pushers.every(isConfirmingPusher)) {
+      this.pushAndConfirm = (message, info) => this.#pushAll(message, info, true);
+    }
   }
 
   name(): string {
     return this.#name;
   }
 
-  async push(message: T, info?: PushInfo): Promise<void> {
+  push(message: T, info?: PushInfo): Promise<void> {
+    return this.#pushAll(message, info, false);
+  }
+
+  async #pushAll(message: T, info: PushInfo | undefined, confirm: boolean): Promise<void> {
     const errors: unknown[] = [];
     for (const pusher of this.#pushers) {
       try {
-        await pusher.push(message, info);
+        await (confirm
+          ? (pusher.pushAndConfirm as NonNullable<Pusher<T>['pushAndConfirm']>).call(pusher, message, info)
+          : pusher.push(message, info));
       } catch (error) {
         errors.push(error);
       }

@@ -14,4 +14,21 @@ export interface Pusher<T = string> {
   /** A name for logs and metrics; composite pushers join their parts' names with ",". */
   name(): string;
   push(message: T, info?: PushInfo): void | Promise<void>;
+  /**
+   * Resolves only once the destination confirmed the message (Redis replied to its write, the Kafka
+   * broker acknowledged it with the pusher's acks), and rejects when it did not. Pushers that batch
+   * implement it so that a caller who must not lose a message (the Queue's dead letter) can wait for
+   * the write itself rather than for the buffer. Optional: a pusher without it cannot confirm.
+   */
+  pushAndConfirm?(message: T, info?: PushInfo): Promise<void>;
+}
+
+/** A {@link Pusher} that can confirm each message. */
+export type ConfirmingPusher<T = string> = Pusher<T> & {
+  pushAndConfirm(message: T, info?: PushInfo): Promise<void>;
+};
+
+/** Whether `pusher` offers {@link Pusher.pushAndConfirm}. */
+export function isConfirmingPusher<T>(pusher: Pusher<T>): pusher is ConfirmingPusher<T> {
+  return typeof pusher.pushAndConfirm === 'function';
 }

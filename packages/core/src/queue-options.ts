@@ -48,8 +48,21 @@ export interface QueueOptions<T> {
   /**
    * Where messages go after their last failed attempt. It receives the message and
    * `{ cause, attempts }`. Without it, such messages are settled as `failed`.
+   *
+   * A message is settled as `dead-lettered` (and so leaves its source) only once this pusher took it:
+   * through {@link Pusher.pushAndConfirm} when the pusher has it (the destination confirmed the
+   * write), otherwise through `push` (the queue warns once: a batching pusher's `push` resolves when
+   * the message is buffered, so a crash before its flush loses it). A failed dead-letter push is
+   * retried with `deadLetterBackoff` while the queue runs, holding the message (and its key); at the
+   * stop deadline it is nacked back to its source, and a late push result is ignored.
    */
   deadLetter?: Pusher<T>;
+  /**
+   * Back-off between failed dead-letter pushes of one message (exponential with full jitter between
+   * the two bounds). The push is retried until it succeeds or the stop deadline nacks the message.
+   * @default { minDelayMs: 100, maxDelayMs: 5000 }
+   */
+  deadLetterBackoff?: { minDelayMs?: number; maxDelayMs?: number };
   /**
    * Orders by key: messages with the same key are handled one at a time, in channel order; messages
    * with different keys run in parallel. Return `undefined` for messages that need no ordering.
@@ -106,6 +119,7 @@ export interface ResolvedQueueOptions<T> {
   statsIntervalMs: number;
   stopTimeoutMs: number;
   factoryBackoff: RetryPolicy;
+  deadLetterBackoff: RetryPolicy;
   idleDelayMs: number;
   signal: AbortSignal | undefined;
 }
@@ -149,6 +163,7 @@ export function resolveQueueOptions<T>(input: unknown): ResolvedQueueOptions<T> 
     statsIntervalMs: duration('statsIntervalMs', o.statsIntervalMs ?? 60_000),
     stopTimeoutMs: duration('stopTimeoutMs', o.stopTimeoutMs ?? 30_000, 0, true),
     factoryBackoff: retryPolicy(o.factoryBackoff, 'factoryBackoff', { minDelayMs: 100, maxDelayMs: 5000 }),
+    deadLetterBackoff: retryPolicy(o.deadLetterBackoff, 'deadLetterBackoff', { minDelayMs: 100, maxDelayMs: 5000 }),
     idleDelayMs: duration('idleDelayMs', o.idleDelayMs ?? 100, 1),
     signal,
   };

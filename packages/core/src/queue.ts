@@ -8,6 +8,7 @@ import { LatencyHistogram } from './latency-histogram.js';
 import type { Listener } from './listener.js';
 import { CONSUMED, isSettleable, NACK_STOP_TIMEOUT, NACK_STOPPED, type Outcome } from './outcome.js';
 import type { ProduceListener, Producer, ProducerFactory } from './producer.js';
+import type { Pusher } from './pusher.js';
 import { MAX_LOOPS, type QueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './queue-options.js';
 import type { QueueState, QueueStats, QueueStatsReport } from './stats.js';
 import { duration, integerAtLeast, nonEmptyString, object } from './validate.js';
@@ -217,6 +218,13 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     this.#producerFactory = producerFactory;
     this.#consumerFactory = consumerFactory;
     this.#options = resolveQueueOptions<T>(options);
+    const deadLetter = this.#options.deadLetter;
+    if (deadLetter !== undefined && deadLetter.pushAndConfirm === undefined) {
+      this.#options.logger.warn('the dead-letter pusher cannot confirm: a message may be lost after its push', {
+        queue: this.#options.name,
+        pusher: deadLetter.name(),
+      });
+    }
     this.#hardStopPromise = new Promise<void>((resolve) => {
       this.#hardStop.signal.addEventListener('abort', () => resolve(), { once: true });
     });
@@ -866,27 +874,54 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
         return;
       }
     }
-    const deadLetter = this.#options.deadLetter;
-    for (const m of messages) {
-      let outcome: Outcome = { type: 'failed', error, attempts: attempt };
-      if (deadLetter !== undefined) {
-        try {
-          await deadLetter.push(m, { cause: error, attempts: attempt });
-          outcome = { type: 'dead-lettered', error, attempts: attempt };
-        } catch (pushError) {
-          this.#emitError(pushError, { queue: this.#options.name, stage: 'dead-letter', messages: [m] });
-        }
-        if (slot.abandoned) return;
-      }
-      if (outcome.type === 'dead-lettered') {
-        this.#deadLettered++;
-        this.emit('dead-letter', m, error, attempt);
-      } else {
+    if (this.#options.deadLetter === undefined) {
+      for (const m of messages) {
         this.#failed++;
+        this.#settle(origin, m, { type: 'failed', error, attempts: attempt });
       }
-      this.#settle(origin, m, outcome);
+      this.#release(slot, messages.length);
+      return;
     }
-    this.#release(slot, messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i] as T;
+      await this.#deadLetter(slot, m, error, attempt);
+      // The stop deadline nacked this message and the rest; a late push result is ignored.
+      if (slot.abandoned) return;
+      // From here on a stop deadline must not nack `m` again: only the rest stays in its hands.
+      this.#inFlight--;
+      slot.current = i + 1 < messages.length ? messages.slice(i + 1) : undefined;
+      slot.currentIsBatch = true;
+      this.#deadLettered++;
+      this.#settle(origin, m, { type: 'dead-lettered', error, attempts: attempt });
+      this.#callListener(() => this.emit('dead-letter', m, error, attempt));
+    }
+    this.#release(slot, 0);
+  }
+
+  /**
+   * Pushes `m` to the dead letter, confirmed when the pusher can confirm, until it succeeds or the
+   * stop deadline abandons the slot: a message leaves its source only once its destination has it.
+   */
+  async #deadLetter(slot: ConsumerSlot<T>, m: T, cause: unknown, attempts: number): Promise<void> {
+    const pusher = this.#options.deadLetter as Pusher<T>;
+    const info = { cause, attempts };
+    for (let failures = 1; ; failures++) {
+      try {
+        const pushed = pusher.pushAndConfirm !== undefined ? pusher.pushAndConfirm(m, info) : pusher.push(m, info);
+        if (pushed !== undefined) await pushed;
+        return;
+      } catch (pushError) {
+        if (slot.abandoned) return;
+        this.#emitError(pushError, {
+          queue: this.#options.name,
+          stage: 'dead-letter',
+          messages: [m],
+          attempt: failures,
+        });
+      }
+      await sleep(backoffDelay(this.#options.deadLetterBackoff, failures), this.#hardStop.signal);
+      if (slot.abandoned) return;
+    }
   }
 
   #release(slot: ConsumerSlot<T>, count: number): void {

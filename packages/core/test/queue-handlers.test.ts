@@ -151,31 +151,6 @@ describe('retry, dead letter and timeouts', () => {
     expect(q.stats()).toMatchObject({ consumed: 20, deadLettered: 10, failed: 0, retries: 10 * 2 + 10 * 2 });
   });
 
-  it('a failing dead-letter push settles the message as failed and is reported', async () => {
-    const log = new SettleLog<number>();
-    const source = numberSource(6, { log });
-    const stages: string[] = [];
-    const q = new Queue<number>(
-      () => source.producer,
-      () => ({
-        consume(m) {
-          if (m < 4) throw new Error('bad');
-        },
-      }),
-      { producers: 1, consumers: 2, deadLetter: new CollectingPusher((m) => m % 2 === 0) },
-    );
-    q.on('error', (_e, info) => stages.push(info.stage));
-    const done = q.start();
-    await until(() => log.outcomes.size === 6);
-    await q.stop();
-    await done;
-    expect(log.ofType('failed').sort()).toEqual([0, 2]);
-    expect(log.ofType('dead-lettered').sort()).toEqual([1, 3]);
-    expect(stages.filter((s) => s === 'dead-letter')).toHaveLength(2);
-    const failed = log.outcomes.get(0)?.[0] as Extract<Outcome, { type: 'failed' }>;
-    expect((failed.error as Error).message).toBe('bad');
-  });
-
   it('a batch that fails is retried whole, then each message is dead-lettered', async () => {
     const log = new SettleLog<number>();
     const source = numberSource(20, { batch: 5, log });
