@@ -1,0 +1,187 @@
+import {
+  type ConsumeContext,
+  consoleLogger,
+  InvalidOptionError,
+  integerAtLeast,
+  type Logger,
+  nonEmptyString,
+  type Pusher,
+  type RetryOptions,
+} from '@q/core';
+import type { KafkaClientFactory, KafkaConnection, KafkaMessage } from './client.js';
+import { deadLetterPusher } from './dead-letter.js';
+import { kafkajsClient } from './kafkajs-client.js';
+
+/** How messages of one partition may run at once. */
+export type Ordering = 'partition' | 'key' | 'unordered';
+
+/** The handler: a function, or an object with `consume` (kq's `ConsumeHandler`). */
+export type KafkaHandler =
+  | ((message: KafkaMessage, context: ConsumeContext) => void | Promise<void>)
+  | { consume(message: KafkaMessage, context: ConsumeContext): void | Promise<void> };
+
+/** kq's `KqConf` and options, with the same names and defaults where they exist. */
+export interface KafkaQueueConfig extends KafkaConnection {
+  /** The consumer group. */
+  group: string;
+  /** One topic (kq), or use `topics`. */
+  topic?: string;
+  /** Several topics, instead of `topic`. */
+  topics?: string[];
+  /**
+   * Where a partition without a committed offset starts.
+   * @default "last"
+   */
+  offset?: 'first' | 'last';
+  /**
+   * Independent group members (each a client and a pipeline) in this process.
+   * @default 1
+   */
+  conns?: number;
+  /**
+   * Partitions fetched and handed over concurrently per member (kq's fetch goroutines).
+   * @default 8
+   */
+  consumers?: number;
+  /**
+   * Handler calls running at once per member (kq's processors).
+   * @default 8
+   */
+  processors?: number;
+  /** @default 10240 */
+  minBytes?: number;
+  /** @default 10485760 */
+  maxBytes?: number;
+  /** @default 1000 */
+  maxWaitMs?: number;
+  /**
+   * Commits are sent at most this often (and at stop and before a rebalance).
+   * @default 1000
+   */
+  commitIntervalMs?: number;
+  /**
+   * kq's meaning: commit a message whose handler failed for good (after retries and dead letter).
+   * With false, its partition's commit point stops there, so it is read again after a restart.
+   * @default true
+   */
+  forceCommit?: boolean;
+  /**
+   * `partition`: one message at a time per partition, in order (kq with one processor, but
+   * partitions in parallel). `key`: one at a time per key, keys of a partition in parallel
+   * (Confluent Parallel Consumer's KEY mode). `unordered`: everything in parallel.
+   * @default "partition"
+   */
+  ordering?: Ordering;
+  /**
+   * Back-pressure: above this many messages fetched and not settled, the partitions delivering more
+   * are paused; they resume below `lowWaterMark`. The default holds about two fetch responses of
+   * small messages at the default `maxBytes`, so the next fetch runs while the last one is handled;
+   * much lower values pause after every fetch and leave the handlers idle while the next one comes.
+   * @default 100000
+   */
+  highWaterMark?: number;
+  /** @default half of highWaterMark */
+  lowWaterMark?: number;
+  /** Per-attempt handler timeout in milliseconds (0: none). @default 0 */
+  timeoutMs?: number;
+  /** Retries of failed handler calls. @default none (kq) */
+  retry?: RetryOptions;
+  /** Dead-letter target for messages that failed every attempt: a topic, or any Pusher. @default none */
+  deadLetter?: string | Pusher<KafkaMessage>;
+  /** @default 10000 */
+  sessionTimeoutMs?: number;
+  /** How long a rebalance waits for members to rejoin. @default 30000 */
+  rebalanceTimeoutMs?: number;
+  /** @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** @default kafkajs */
+  client?: KafkaClientFactory;
+  /** @default consoleLogger */
+  logger?: Logger;
+}
+
+/** {@link KafkaQueueConfig} validated, with every default filled in. */
+export interface ResolvedKafkaQueueConfig {
+  readonly connection: KafkaConnection;
+  readonly group: string;
+  readonly topics: string[];
+  readonly fromBeginning: boolean;
+  readonly conns: number;
+  readonly consumers: number;
+  readonly processors: number;
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  readonly maxWaitMs: number;
+  readonly commitIntervalMs: number;
+  readonly forceCommit: boolean;
+  readonly ordering: Ordering;
+  readonly highWaterMark: number;
+  readonly lowWaterMark: number;
+  readonly timeoutMs: number;
+  readonly retry: RetryOptions | undefined;
+  readonly deadLetter: Pusher<KafkaMessage> | undefined;
+  readonly sessionTimeoutMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly client: KafkaClientFactory;
+  readonly logger: Logger;
+}
+
+const ORDERINGS: readonly Ordering[] = ['partition', 'key', 'unordered'];
+
+/**
+ * Validates a {@link KafkaQueueConfig} and fills in its defaults.
+ * @throws {InvalidOptionError} naming the option and the allowed values.
+ */
+export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafkaQueueConfig {
+  if (config === null || typeof config !== 'object') throw new InvalidOptionError('config', config, 'an object');
+  if (!Array.isArray(config.brokers) || config.brokers.length === 0) {
+    throw new InvalidOptionError('brokers', config.brokers, 'a non-empty array of "host:port"');
+  }
+  nonEmptyString('group', config.group);
+  const topics = config.topics ?? (config.topic === undefined ? [] : [config.topic]);
+  if (topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '')) {
+    throw new InvalidOptionError(
+      'topic',
+      config.topic ?? config.topics,
+      'a topic name (topic) or a non-empty list (topics)',
+    );
+  }
+  const ordering = config.ordering ?? 'partition';
+  if (!ORDERINGS.includes(ordering))
+    throw new InvalidOptionError('ordering', ordering, '"partition", "key" or "unordered"');
+  const offset = config.offset ?? 'last';
+  if (offset !== 'first' && offset !== 'last') throw new InvalidOptionError('offset', offset, '"first" or "last"');
+  const highWaterMark = integerAtLeast('highWaterMark', config.highWaterMark ?? 100_000, 1);
+  return {
+    connection: {
+      brokers: config.brokers,
+      clientId: config.clientId,
+      ssl: config.ssl,
+      sasl: config.sasl,
+      requestTimeoutMs: config.requestTimeoutMs,
+    },
+    group: config.group,
+    topics,
+    fromBeginning: offset === 'first',
+    conns: Math.max(1, integerAtLeast('conns', config.conns ?? 1, Number.MIN_SAFE_INTEGER)),
+    consumers: integerAtLeast('consumers', config.consumers ?? 8, 1),
+    processors: integerAtLeast('processors', config.processors ?? 8, 1),
+    minBytes: integerAtLeast('minBytes', config.minBytes ?? 10_240, 1),
+    maxBytes: integerAtLeast('maxBytes', config.maxBytes ?? 10_485_760, 1),
+    maxWaitMs: integerAtLeast('maxWaitMs', config.maxWaitMs ?? 1000, 0),
+    commitIntervalMs: integerAtLeast('commitIntervalMs', config.commitIntervalMs ?? 1000, 1),
+    forceCommit: config.forceCommit ?? true,
+    ordering,
+    highWaterMark,
+    lowWaterMark: integerAtLeast('lowWaterMark', config.lowWaterMark ?? Math.floor(highWaterMark / 2), 0),
+    timeoutMs: config.timeoutMs ?? 0,
+    retry: config.retry,
+    deadLetter: typeof config.deadLetter === 'string' ? deadLetterPusher(config, config.deadLetter) : config.deadLetter,
+    sessionTimeoutMs: integerAtLeast('sessionTimeoutMs', config.sessionTimeoutMs ?? 10_000, 1),
+    rebalanceTimeoutMs: integerAtLeast('rebalanceTimeoutMs', config.rebalanceTimeoutMs ?? 30_000, 1),
+    heartbeatIntervalMs: integerAtLeast('heartbeatIntervalMs', config.heartbeatIntervalMs ?? 1000, 1),
+    client: config.client ?? kafkajsClient,
+    logger: config.logger ?? consoleLogger,
+  };
+}

@@ -1,0 +1,139 @@
+import { type Outcome, type Producer, Queue } from '@q/core';
+import type { FetchedBatch, FetchedRecord, GroupConsumerClient, TopicPartition } from './client.js';
+import { queueDeadLetter } from './dead-letter.js';
+import { FetchBuffer } from './fetch-buffer.js';
+import type { KafkaHandler, ResolvedKafkaQueueConfig } from './kafka-queue-config.js';
+import type { TrackedMessage } from './offset-tracker.js';
+import { PartitionCommits, partitionKey } from './partition-commits.js';
+import { trackBatch } from './track-batch.js';
+
+/**
+ * One group member: a client fetching batches into a {@link FetchBuffer}, a {@link Queue} running the
+ * handler, and {@link PartitionCommits} committing only what is settled. This class is the group
+ * membership: joining, rebalances, leaving.
+ */
+export class Member implements Producer<TrackedMessage> {
+  /** The Queue running this member's messages. */
+  readonly queue: Queue<TrackedMessage>;
+  readonly #o: ResolvedKafkaQueueConfig;
+  readonly #client: GroupConsumerClient;
+  readonly #partitions: PartitionCommits;
+  readonly #buffer: FetchBuffer;
+  #stopping = false;
+  #commitTimer: NodeJS.Timeout | undefined;
+  #starting: Promise<void> | undefined;
+
+  constructor(o: ResolvedKafkaQueueConfig, handler: KafkaHandler) {
+    this.#o = o;
+    this.#client = o.client.groupConsumer(o.connection, {
+      groupId: o.group,
+      minBytes: o.minBytes,
+      maxBytes: o.maxBytes,
+      maxWaitMs: o.maxWaitMs,
+      sessionTimeoutMs: o.sessionTimeoutMs,
+      rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+      heartbeatIntervalMs: o.heartbeatIntervalMs,
+    });
+    this.#partitions = new PartitionCommits(this.#client, o.group, o.logger);
+    this.#buffer = new FetchBuffer(this.#client, o.highWaterMark, o.lowWaterMark);
+    const consume = typeof handler === 'function' ? handler : handler.consume.bind(handler);
+    this.queue = new Queue<TrackedMessage>(
+      () => this,
+      () => ({ consume: (m, context) => consume(m, context) }),
+      {
+        name: `kafka:${o.group}`,
+        producers: 1,
+        consumers: o.processors,
+        capacity: Math.max(1, Math.min(o.highWaterMark, 4096)),
+        keyOf: o.ordering === 'unordered' ? undefined : (m) => m.orderKey,
+        // A consumer loop takes all it can of one key at once (a fetched batch in partition mode):
+        // shorter runs would only park behind the loop holding the key, and cost a hand-over each.
+        batchSize: o.highWaterMark,
+        timeoutMs: o.timeoutMs,
+        retry: o.retry,
+        deadLetter: queueDeadLetter<TrackedMessage>(o.deadLetter),
+        logger: o.logger,
+        statsIntervalMs: 0,
+      },
+    );
+  }
+
+  /** Joins the group and starts fetching; resolves once the fetch loop runs. */
+  start(): Promise<void> {
+    this.#starting ??= (async () => {
+      this.#client.onGroupChange({
+        rebalancing: () => this.commit(),
+        assigned: (partitions) => this.#assigned(partitions),
+      });
+      this.#commitTimer = setInterval(() => void this.commit(), this.#o.commitIntervalMs);
+      this.#commitTimer.unref();
+      await this.#client.connect();
+      await this.#client.subscribe(this.#o.topics, this.#o.fromBeginning);
+      await this.#client.run((batch) => this.#onBatch(batch), this.#o.consumers);
+    })();
+    return this.#starting;
+  }
+
+  /** Producer side of the Queue: hands over what the fetch loop delivered. */
+  produce(signal: AbortSignal): Promise<TrackedMessage[] | undefined> {
+    return this.#buffer.take(signal);
+  }
+
+  /** Settlement from the Queue: what may be committed moves the partition's commit point. */
+  settle(m: TrackedMessage, outcome: Outcome): void {
+    if (
+      outcome.type === 'consumed' ||
+      outcome.type === 'dead-lettered' ||
+      (outcome.type === 'failed' && this.#o.forceCommit)
+    ) {
+      m.tracker.settle(m);
+    }
+    this.#buffer.settled();
+  }
+
+  /** Commits every partition whose commit point moved. Serialized; errors are retried next time. */
+  commit(): Promise<void> {
+    return this.#partitions.commit();
+  }
+
+  /** Messages fetched and not settled yet: what back-pressure bounds. */
+  get unsettled(): number {
+    return this.#buffer.unsettled;
+  }
+
+  /** What was committed, per partition (for tests and monitoring). */
+  committed(): (TopicPartition & { offset: bigint | undefined })[] {
+    return this.#partitions.committed();
+  }
+
+  /** Stops fetching, drains, commits, leaves the group. */
+  async stop(timeoutMs?: number): Promise<void> {
+    this.#stopping = true;
+    // A member still joining must finish joining before it can leave: a client disconnected in the
+    // middle of run() keeps rejoining the group as a zombie.
+    await this.#starting?.catch(() => {});
+    // Stop fetching first: what is already fetched drains, nothing new comes in.
+    const owned = this.#partitions.owned();
+    if (owned.length > 0) this.#client.pause(owned);
+    this.#buffer.wake();
+    await this.queue.stop(timeoutMs === undefined ? {} : { timeoutMs });
+    clearInterval(this.#commitTimer);
+    await this.commit();
+    await this.#client.disconnect();
+  }
+
+  async #onBatch(batch: FetchedBatch): Promise<void> {
+    // While stopping, fetched batches are not taken (nor resolved): they stay for the next owner.
+    if (this.#stopping || batch.messages.length === 0) return;
+    const key = partitionKey(batch.topic, batch.partition);
+    const tracker = this.#partitions.trackerFor(key, batch.topic, batch.partition);
+    const entries = trackBatch(tracker, batch.messages, this.#o.ordering);
+    batch.resolveOffset((batch.messages[batch.messages.length - 1] as FetchedRecord).offset);
+    this.#buffer.add(key, batch.topic, batch.partition, entries);
+    await batch.heartbeat();
+  }
+
+  #assigned(partitions: readonly TopicPartition[]): void {
+    for (const key of this.#partitions.assigned(partitions)) this.#buffer.revoked(key);
+  }
+}

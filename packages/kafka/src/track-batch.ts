@@ -1,0 +1,38 @@
+import type { FetchedRecord } from './client.js';
+import type { Ordering } from './kafka-queue-config.js';
+import type { PartitionTracker, TrackedMessage } from './offset-tracker.js';
+import { keyOrderKey, partitionOrderKey } from './order-key.js';
+
+/**
+ * Wraps one partition's fetched records for the queue, in the tracker's offset order. In key mode the
+ * batch is regrouped by key (stable within a key): consecutive messages of a key then reach one
+ * consumer loop as one run, while the tracker still commits in offset order.
+ */
+export function trackBatch(
+  tracker: PartitionTracker,
+  records: readonly FetchedRecord[],
+  ordering: Ordering,
+): TrackedMessage[] {
+  if (ordering === 'partition') {
+    const orderKey = partitionOrderKey(tracker.id);
+    return records.map((r) => tracker.add(r, orderKey));
+  }
+  if (ordering === 'unordered') return records.map((r) => tracker.add(r));
+  const byKey = new Map<number, TrackedMessage[]>();
+  const unkeyed: TrackedMessage[] = [];
+  for (const r of records) {
+    if (r.key === null || r.key === undefined) {
+      unkeyed.push(tracker.add(r));
+      continue;
+    }
+    const orderKey = keyOrderKey(tracker.id, r.key);
+    const entry = tracker.add(r, orderKey);
+    const run = byKey.get(orderKey);
+    if (run === undefined) byKey.set(orderKey, [entry]);
+    else run.push(entry);
+  }
+  const out: TrackedMessage[] = [];
+  for (const run of byKey.values()) for (const entry of run) out.push(entry);
+  for (const entry of unkeyed) out.push(entry);
+  return out;
+}
