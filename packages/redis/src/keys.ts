@@ -12,16 +12,30 @@
  * | `<tag>:q:inflight:<id>` | hash | delivery id -> `<deliveries>:<body>`, per consumer |
  * | `<tag>:q:lease:<id>` | string with TTL | the consumer is alive while it exists |
  * | `<tag>:q:staging:<id>` | list | a message moved by a blocking `BLMOVE`, not yet claimed |
- * | `<tag>:q:seq:<id>` | string | the consumer's last delivery id |
+ * | `<tag>:q:ids` | string | the queue's last delivery id; never deleted, so ids never repeat |
  */
 export interface QueueKeys {
+  /** The list itself. */
   readonly list: string;
+  /** Messages handed back, as `<deliveries>:<body>`; claimed before the list. */
   readonly retry: string;
+  /** Messages over `maxDeliveries`. */
   readonly dead: string;
+  /** Ids of the at-least-once consumers that may hold messages. */
   readonly consumers: string;
+  /** The queue's last delivery id: one counter for every consumer, never deleted. */
+  readonly ids: string;
+  /** A consumer's in-flight hash: delivery id -> `<deliveries>:<body>`. */
   inflight(consumer: string): string;
+  /** A consumer's lease: alive while the key exists. */
   lease(consumer: string): string;
+  /** A consumer's staging list: a message moved by a blocking `BLMOVE`, not yet claimed. */
   staging(consumer: string): string;
+  /**
+   * The per-consumer delivery id counter of earlier versions, which recovery deleted, so ids
+   * repeated after a lease ran out while its holder lived. No longer written: see {@link QueueKeys.ids}.
+   * @deprecated delivery ids come from the queue-wide {@link QueueKeys.ids}.
+   */
   seq(consumer: string): string;
 }
 
@@ -44,6 +58,7 @@ export function queueKeys(list: string): QueueKeys {
     retry: `${prefix}:retry`,
     dead: `${prefix}:dead`,
     consumers: `${prefix}:consumers`,
+    ids: `${prefix}:ids`,
     inflight: (c) => `${prefix}:inflight:${c}`,
     lease: (c) => `${prefix}:lease:${c}`,
     staging: (c) => `${prefix}:staging:${c}`,

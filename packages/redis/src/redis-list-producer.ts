@@ -24,7 +24,10 @@ export type DeliveryMode = 'at-most-once' | 'at-least-once';
 /** A message of an at-least-once producer: its body and how often it was delivered. */
 export interface RedisMessage<B extends string | Buffer = string> {
   readonly body: B;
-  /** This delivery's id within its consumer (for logs; settlement uses it). */
+  /**
+   * This delivery's id: unique within the queue and never handed out again (settlement uses it, so
+   * a late settle can only touch the delivery it names).
+   */
   readonly id: number;
   /** 1 on the first delivery; more after a crash or a hand-back. */
   readonly deliveries: number;
@@ -266,7 +269,6 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
   readonly #lease: string;
   readonly #staging: string;
   readonly #unwatch: () => void;
-  readonly #seq: string;
   #beats = 0;
   /** The heartbeat in progress, so close() does not race it (a late SADD would re-register us). */
   #beating: Promise<void> | undefined;
@@ -288,7 +290,6 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
     this.#inflight = o.keys.inflight(this.id);
     this.#lease = o.keys.lease(this.id);
     this.#staging = o.keys.staging(this.id);
-    this.#seq = o.keys.seq(this.id);
     this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking);
     this.#settles = new BulkExecutor<number>((tasks) => this.#flushSettles(tasks), {
       bulkTasks: o.settleBatch,
@@ -364,7 +365,6 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
         this.#staging,
         keys.retry,
         keys.consumers,
-        this.#seq,
         this.id,
         'force',
       );
@@ -385,7 +385,7 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
       keys.consumers,
       this.#staging,
       keys.dead,
-      this.#seq,
+      keys.ids,
       batchSize,
       leaseMs,
       this.id,
@@ -454,16 +454,7 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
       const consumers = await this.#redis.smembers(keys.consumers);
       for (const c of consumers) {
         if (c === this.id) continue;
-        await this.#redis.qRecover(
-          keys.lease(c),
-          keys.inflight(c),
-          keys.staging(c),
-          keys.retry,
-          keys.consumers,
-          keys.seq(c),
-          c,
-          '',
-        );
+        await this.#redis.qRecover(keys.lease(c), keys.inflight(c), keys.staging(c), keys.retry, keys.consumers, c, '');
       }
     } catch (error) {
       this.#health.failed(error);

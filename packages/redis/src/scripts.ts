@@ -5,7 +5,7 @@ import type { Cluster, Redis } from 'ioredis';
 const SCRIPTS = {
   qClaim: { file: 'claim-8.lua', numberOfKeys: 8 },
   qRequeue: { file: 'requeue-2.lua', numberOfKeys: 2 },
-  qRecover: { file: 'recover-6.lua', numberOfKeys: 6 },
+  qRecover: { file: 'recover-5.lua', numberOfKeys: 5 },
 } as const;
 
 const sources = new Map<string, string>();

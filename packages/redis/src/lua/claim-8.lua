@@ -1,10 +1,15 @@
 --[[
   Moves up to ARGV[1] messages into this consumer's in-flight record, atomically, and renews its lease.
-  Delivery ids come from the consumer's own counter, never from the client, so a script that runs
-  twice (a client re-sending it after a reconnect) cannot overwrite the first run's entries.
+  Delivery ids come from one counter for the whole queue, never from the client, and that counter is
+  never deleted: an id is never handed out twice, so a settle naming it (an ack's HDEL, a hand-back)
+  can only ever touch the delivery it was given for, even when its consumer's records were recovered
+  in between (a lease that ran out while its holder lived). A counter that is missing (first use, or a
+  Redis that lost its data) starts from the server's clock in microseconds since 2023-11-14, so ids
+  handed out before such a loss are not handed out again unless the queue averaged more than a
+  million deliveries a second.
   Sources, in order: the consumer's staging list (filled by a blocking BLMOVE), the retry list
   (messages handed back, kept as "<deliveries>:<body>"), the main list.
-  A message about to be delivered more than ARGV[5] times goes to the dead-letter list instead.
+  A message about to be delivered more than ARGV[4] times goes to the dead-letter list instead.
 
   Input:
     KEYS[1] main list
@@ -14,7 +19,7 @@
     KEYS[5] consumers set
     KEYS[6] staging list of this consumer
     KEYS[7] dead-letter list
-    KEYS[8] delivery id counter of this consumer
+    KEYS[8] delivery id counter of the queue  (never deleted)
     ARGV[1] most messages to take
     ARGV[2] lease time in milliseconds
     ARGV[3] consumer id
@@ -26,7 +31,13 @@ redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[3])
 
 local want = tonumber(ARGV[1])
-local id = tonumber(redis.call('GET', KEYS[8]) or '0') + 1
+local last = redis.call('GET', KEYS[8])
+if not last then
+  local now = redis.call('TIME')
+  last = (tonumber(now[1]) - 1700000000) * 1000000 + tonumber(now[2])
+  redis.call('SET', KEYS[8], last)
+end
+local id = tonumber(last) + 1
 local maxDeliveries = tonumber(ARGV[4])
 local out = {}
 local taken = 0
@@ -69,5 +80,5 @@ if taken < want then
     for _, body in ipairs(fresh) do deliver(0, body) end
   end
 end
-redis.call('SET', KEYS[8], id - 1)
+if taken > 0 then redis.call('INCRBY', KEYS[8], taken) end
 return out

@@ -2,7 +2,9 @@
   Returns the in-flight and staged messages of a consumer whose lease expired to the retry list,
   oldest delivery first, and forgets the consumer. Does nothing while the lease is alive, so any
   instance may call it for any consumer at any time. ARGV[2] = "force" skips the lease check (a
-  consumer releasing its own messages on close).
+  consumer releasing its own messages on close). Delivery ids are queue-wide and never reused, so a
+  consumer that lost its lease while alive cannot, with a late ack or hand-back of a message recovered
+  here, touch an entry it claimed afterwards.
 
   Input:
     KEYS[1] lease of the consumer
@@ -10,7 +12,6 @@
     KEYS[3] staging list of the consumer
     KEYS[4] retry list
     KEYS[5] consumers set
-    KEYS[6] delivery id counter of the consumer
     ARGV[1] consumer id
     ARGV[2] "force" or ""
   Output:
@@ -38,6 +39,6 @@ for _, body in ipairs(staged) do
   redis.call('RPUSH', KEYS[4], '0:' .. body)
   moved = moved + 1
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('SREM', KEYS[5], ARGV[1])
 return moved
