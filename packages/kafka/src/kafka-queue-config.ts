@@ -34,7 +34,7 @@ export interface KafkaQueueConfig extends KafkaConnection {
    */
   offset?: 'first' | 'last';
   /**
-   * Independent group members (each a client and a pipeline) in this process.
+   * Independent group members (each a client and a pipeline) in this process; an integer >= 1.
    * @default 1
    */
   conns?: number;
@@ -80,7 +80,11 @@ export interface KafkaQueueConfig extends KafkaConnection {
    * @default 100000
    */
   highWaterMark?: number;
-  /** @default half of highWaterMark */
+  /**
+   * Paused partitions resume once the messages fetched and not settled are down to this many; an
+   * integer from 0 to `highWaterMark`.
+   * @default half of highWaterMark
+   */
   lowWaterMark?: number;
   /** Per-attempt handler timeout in milliseconds (0: none). @default 0 */
   timeoutMs?: number;
@@ -164,7 +168,7 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
     group: config.group,
     topics,
     fromBeginning: offset === 'first',
-    conns: Math.max(1, integerAtLeast('conns', config.conns ?? 1, Number.MIN_SAFE_INTEGER)),
+    conns: integerAtLeast('conns', config.conns ?? 1, 1),
     consumers: integerAtLeast('consumers', config.consumers ?? 8, 1),
     processors: integerAtLeast('processors', config.processors ?? 8, 1),
     minBytes: integerAtLeast('minBytes', config.minBytes ?? 10_240, 1),
@@ -174,7 +178,13 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
     forceCommit: config.forceCommit ?? true,
     ordering,
     highWaterMark,
-    lowWaterMark: integerAtLeast('lowWaterMark', config.lowWaterMark ?? Math.floor(highWaterMark / 2), 0),
+    // Above the high mark, a paused partition would resume while the buffer is still over it.
+    lowWaterMark: integerAtLeast(
+      'lowWaterMark',
+      config.lowWaterMark ?? Math.floor(highWaterMark / 2),
+      0,
+      highWaterMark,
+    ),
     timeoutMs: config.timeoutMs ?? 0,
     retry: config.retry,
     deadLetter: typeof config.deadLetter === 'string' ? deadLetterPusher(config, config.deadLetter) : config.deadLetter,

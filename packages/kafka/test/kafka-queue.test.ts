@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidOptionError } from '@q/core';
-import { type KafkaMessage, KafkaPusher, KafkaQueue, MessageTooLargeError } from '@q/kafka';
+import { type KafkaMessage, KafkaPusher, KafkaQueue } from '@q/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
@@ -248,31 +247,3 @@ for (const { name, open } of kafkaTargets()) {
     }, 60_000);
   });
 }
-
-describe('KafkaQueue and KafkaPusher configuration', () => {
-  it('bad input gets typed errors', async () => {
-    const h = () => {};
-    const bad = (config: object, option: string) => {
-      let error: unknown;
-      try {
-        new KafkaQueue(config as never, h);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(InvalidOptionError);
-      expect((error as InvalidOptionError).option).toBe(option);
-    };
-    bad({ brokers: [], group: 'g', topic: 't' }, 'brokers');
-    bad({ brokers: ['b:1'], group: '', topic: 't' }, 'group');
-    bad({ brokers: ['b:1'], group: 'g' }, 'topic');
-    bad({ brokers: ['b:1'], group: 'g', topic: 't', processors: 0 }, 'processors');
-    bad({ brokers: ['b:1'], group: 'g', topic: 't', ordering: 'random' }, 'ordering');
-    bad({ brokers: ['b:1'], group: 'g', topic: 't', offset: 'middle' }, 'offset');
-    expect(() => new KafkaQueue({ brokers: ['b:1'], group: 'g', topic: 't' }, {} as never)).toThrow(/handler/);
-    expect(() => new KafkaPusher({ brokers: [], topic: 't' })).toThrow(/brokers/);
-    expect(() => new KafkaPusher({ brokers: ['b:1'], topic: '' })).toThrow(/topic/);
-    const pusher = new KafkaPusher({ brokers: ['127.0.0.1:1'], topic: 't', maxMessageBytes: 10 });
-    await expect(pusher.push('x'.repeat(11))).rejects.toBeInstanceOf(MessageTooLargeError);
-    await pusher.close();
-  });
-});
