@@ -5,12 +5,13 @@
  * eachBatch body does, and partition mode with an async handler; five alternating rounds, best
  * and median reported (this shared 2-core machine swings by a third between runs). Then an async
  * handler that waits 1 ms, on 1 partition with 100 keys and processors 100, `partition` vs `key`
- * mode. Writes bench/results/kafka.json.
+ * mode. Then producing: KafkaPusher (push each message, close) against raw kafkajs `send` of the
+ * same 1 MiB batches with the same acks, three alternating rounds. Writes bench/results/kafka.json.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type KafkaMessage, KafkaQueue, type Ordering } from '@q/kafka';
+import { type KafkaMessage, KafkaPusher, KafkaQueue, type Ordering } from '@q/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { fmt, table } from './lib/cases.js';
 import { counter } from './lib/counter.js';
@@ -116,6 +117,55 @@ async function ours(
   return (n / ms) * 1000;
 }
 
+/** Messages per send: what a KafkaPusher's default 1 MiB chunk holds of 100-byte values. */
+const CHUNK = Math.floor((1024 * 1024) / 100) + 1;
+const PUSH_N = 200_000;
+const RAW_SEND = 'raw kafkajs send, 1 MiB batches, acks -1';
+const PUSHER = 'KafkaPusher.push, 1 MiB chunks, acks -1, then close()';
+let pushTopics = 0;
+
+/** kafkajs `send` of the batches a KafkaPusher would make (same keys, values, acks), one at a time. */
+async function rawSend(n: number): Promise<number> {
+  const topic = `push-raw-${pushTopics++}`;
+  await createTopic(topic, 8);
+  const producer = kafka.producer();
+  await producer.connect();
+  const value = Buffer.alloc(100, 'x');
+  const started = performance.now();
+  for (let from = 0; from < n; from += CHUNK) {
+    const messages = Array.from({ length: Math.min(CHUNK, n - from) }, (_, i) => ({
+      key: `${process.hrtime.bigint()}-${from + i}`,
+      value,
+    }));
+    await producer.send({ topic, acks: -1, messages });
+  }
+  const ms = performance.now() - started;
+  await producer.disconnect();
+  return (n / ms) * 1000;
+}
+
+/** KafkaPusher: `push` every message (resolves on acceptance), then `close()` waits for the last ack. */
+async function pusherSend(n: number): Promise<number> {
+  const topic = `push-ours-${pushTopics++}`;
+  await createTopic(topic, 8);
+  const pusher = new KafkaPusher({ brokers: bootstrap, topic, acks: -1 });
+  await pusher.pushWithKey('warm', 'x');
+  await pusher.flush();
+  const value = Buffer.alloc(100, 'x');
+  const started = performance.now();
+  for (let i = 0; i < n; i++) await pusher.push(value);
+  await pusher.close();
+  const ms = performance.now() - started;
+  return (n / ms) * 1000;
+}
+
+async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+  await admin.disconnect();
+}
+
 const noop = async (): Promise<void> => {};
 const oneMs = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 
@@ -148,6 +198,20 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (let i = 0; i < cases.length; i++) {
     const [name, run] = cases[(i + round - 1) % cases.length] as [string, () => Promise<number>];
     take(name, await run());
+  }
+}
+await rawSend(CHUNK * 4);
+await pusherSend(CHUNK * 4);
+for (let round = 1; round <= 3; round++) {
+  const pair: [string, () => Promise<number>][] = [
+    [RAW_SEND, () => rawSend(PUSH_N)],
+    [PUSHER, () => pusherSend(PUSH_N)],
+  ];
+  for (const [name, run] of round % 2 === 1 ? pair : pair.reverse()) {
+    const rate = await run();
+    console.error(`  push round ${round}, ${name}: ${fmt(rate)} msg/s`);
+    rates[name] = Math.max(rates[name] ?? 0, rate);
+    (rounds[name] ??= []).push(rate);
   }
 }
 rates['1 ms handler, 1 partition, 100 keys: partition mode'] = await ours(
@@ -184,6 +248,7 @@ const ratios = {
   'key mode / raw eachBatch, median of per-round ratios (target >= 0.9)': r2(pairedMedian(KEY, RAW_BATCH)),
   'partition mode / raw eachBatch, best rounds': best(PARTITION, RAW_BATCH),
   'key mode / raw eachBatch, best rounds': best(KEY, RAW_BATCH),
+  'KafkaPusher / raw kafkajs send, median of per-round ratios (target >= 0.8)': r2(pairedMedian(PUSHER, RAW_SEND)),
   'partition mode / raw eachMessage': best(PARTITION, 'raw kafkajs eachMessage (8 partitions)'),
   '1 ms handler: key / partition mode (target >= 50)': best(
     '1 ms handler, 1 partition, 100 keys: key mode, processors 100',
