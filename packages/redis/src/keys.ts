@@ -12,6 +12,7 @@
  * | `<tag>:q:inflight:<id>` | hash | delivery id -> `<deliveries>:<body>`, per consumer |
  * | `<tag>:q:lease:<id>` | string with TTL | the consumer is alive while it exists |
  * | `<tag>:q:staging:<id>` | list | a message moved by a blocking `BLMOVE`, not yet claimed |
+ * | `<tag>:q:claim:<id>` | hash | the consumer's last claim: nonce, first id, count (a re-sent claim replays it) |
  * | `<tag>:q:ids` | string | the queue's last delivery id; never deleted, so ids never repeat |
  */
 export interface QueueKeys {
@@ -31,6 +32,8 @@ export interface QueueKeys {
   lease(consumer: string): string;
   /** A consumer's staging list: a message moved by a blocking `BLMOVE`, not yet claimed. */
   staging(consumer: string): string;
+  /** A consumer's last claim (`nonce`, `first` id, `count`), so a claim re-sent after a lost reply replays it. */
+  claim(consumer: string): string;
   /**
    * The per-consumer delivery id counter of earlier versions, which recovery deleted, so ids
    * repeated after a lease ran out while its holder lived. No longer written: see {@link QueueKeys.ids}.
@@ -62,6 +65,7 @@ export function queueKeys(list: string): QueueKeys {
     inflight: (c) => `${prefix}:inflight:${c}`,
     lease: (c) => `${prefix}:lease:${c}`,
     staging: (c) => `${prefix}:staging:${c}`,
+    claim: (c) => `${prefix}:claim:${c}`,
     seq: (c) => `${prefix}:seq:${c}`,
   };
 }

@@ -272,15 +272,12 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
   #beats = 0;
   /** The heartbeat in progress, so close() does not race it (a late SADD would re-register us). */
   #beating: Promise<void> | undefined;
-  /** Delivery ids handed to the queue and not yet settled. */
-  readonly #held = new Set<number>();
   /** Settles that could not be sent (Redis down); sent again before the next claim. */
   #unsent: number[] = [];
-  /**
-   * Set when a claim failed: it may have run without its reply reaching us (or twice, re-sent by the
-   * client after a reconnect). Before the next claim, in-flight entries we do not hold go back.
-   */
-  #reconcile = false;
+  /** The number of this consumer's latest claim (its nonce): a claim that failed is sent again with it. */
+  #nonce = 0;
+  /** Whether the latest claim failed: it may have run without its reply reaching us, so it is repeated as is. */
+  #repeatClaim = false;
 
   constructor(o: Resolved) {
     this.#o = o;
@@ -320,7 +317,6 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
         this.#unsent = [];
         await this.#flushSettles(unsent);
       }
-      if (this.#reconcile) await this.#handBackUnknown();
       const claimed = await this.#claim();
       this.#health.ok();
       if (claimed.length > 0 || signal.aborted) return claimed.length > 0 ? claimed : undefined;
@@ -346,7 +342,6 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
         : outcome.type === 'failed'
           ? REQUEUE
           : UNDO;
-    this.#held.delete(message.id);
     return this.#settles.add(message.id * 4 + kind);
   }
 
@@ -365,6 +360,7 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
         this.#staging,
         keys.retry,
         keys.consumers,
+        keys.claim(this.id),
         this.id,
         'force',
       );
@@ -386,33 +382,29 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
       this.#staging,
       keys.dead,
       keys.ids,
+      keys.claim(this.id),
       batchSize,
       leaseMs,
       this.id,
       maxDeliveries,
+      this.#repeatClaim ? this.#nonce : ++this.#nonce,
     ];
     let flat: (string | Buffer | number)[];
     try {
       flat = buffers ? await this.#redis.qClaimBuffer(...args) : await this.#redis.qClaim(...args);
     } catch (error) {
-      this.#reconcile = true;
+      // It may have run with its reply lost (and ioredis gave up re-sending it): the same nonce makes
+      // the next claim return what this one took, or take afresh if it never ran.
+      this.#repeatClaim = true;
       throw error;
     }
+    this.#repeatClaim = false;
     const out: RedisMessage<string | Buffer>[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       const id = Number(flat[i]);
-      this.#held.add(id);
       out.push({ body: flat[i + 2] as string | Buffer, id, deliveries: Number(flat[i + 1]) });
     }
     return out;
-  }
-
-  /** Hands back (uncounted) every in-flight entry of ours that the queue does not hold. */
-  async #handBackUnknown(): Promise<void> {
-    const ids = await this.#redis.hkeys(this.#inflight);
-    const unknown = ids.filter((id) => !this.#held.has(Number(id)));
-    if (unknown.length > 0) await this.#redis.qRequeue(this.#inflight, this.#o.keys.retry, 'undo', ...unknown);
-    this.#reconcile = false;
   }
 
   async #flushSettles(tasks: number[]): Promise<void> {
@@ -454,7 +446,16 @@ class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
       const consumers = await this.#redis.smembers(keys.consumers);
       for (const c of consumers) {
         if (c === this.id) continue;
-        await this.#redis.qRecover(keys.lease(c), keys.inflight(c), keys.staging(c), keys.retry, keys.consumers, c, '');
+        await this.#redis.qRecover(
+          keys.lease(c),
+          keys.inflight(c),
+          keys.staging(c),
+          keys.retry,
+          keys.consumers,
+          keys.claim(c),
+          c,
+          '',
+        );
       }
     } catch (error) {
       this.#health.failed(error);

@@ -3,9 +3,9 @@ import type { Cluster, Redis } from 'ioredis';
 
 /** The Lua scripts, read once from `lua/<name>-<numKeys>.lua` (see each file's header). */
 const SCRIPTS = {
-  qClaim: { file: 'claim-8.lua', numberOfKeys: 8 },
+  qClaim: { file: 'claim-9.lua', numberOfKeys: 9 },
   qRequeue: { file: 'requeue-2.lua', numberOfKeys: 2 },
-  qRecover: { file: 'recover-5.lua', numberOfKeys: 5 },
+  qRecover: { file: 'recover-6.lua', numberOfKeys: 6 },
 } as const;
 
 const sources = new Map<string, string>();

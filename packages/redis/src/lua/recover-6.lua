@@ -2,9 +2,9 @@
   Returns the in-flight and staged messages of a consumer whose lease expired to the retry list,
   oldest delivery first, and forgets the consumer. Does nothing while the lease is alive, so any
   instance may call it for any consumer at any time. ARGV[2] = "force" skips the lease check (a
-  consumer releasing its own messages on close). Delivery ids are queue-wide and never reused, so a
-  consumer that lost its lease while alive cannot, with a late ack or hand-back of a message recovered
-  here, touch an entry it claimed afterwards.
+  consumer releasing its own messages on close, which also forgets its last claim). Delivery ids are
+  queue-wide and never reused, so a consumer that lost its lease while alive cannot, with a late ack
+  or hand-back of a message recovered here, touch an entry it claimed afterwards.
 
   Input:
     KEYS[1] lease of the consumer
@@ -12,6 +12,7 @@
     KEYS[3] staging list of the consumer
     KEYS[4] retry list
     KEYS[5] consumers set
+    KEYS[6] last claim of the consumer (see claim-9.lua)
     ARGV[1] consumer id
     ARGV[2] "force" or ""
   Output:
@@ -40,5 +41,12 @@ for _, body in ipairs(staged) do
   moved = moved + 1
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+if ARGV[2] == 'force' then
+  redis.call('DEL', KEYS[6])
+else
+  -- The consumer may be alive (its lease ran out in a pause): keep its last claim's number a while,
+  -- so a re-send of that claim still finds it and cannot take new messages nobody will see.
+  redis.call('PEXPIRE', KEYS[6], 86400000)
+end
 redis.call('SREM', KEYS[5], ARGV[1])
 return moved

@@ -7,6 +7,12 @@
   Redis that lost its data) starts from the server's clock in microseconds since 2023-11-14, so ids
   handed out before such a loss are not handed out again unless the queue averaged more than a
   million deliveries a second.
+  A claim is idempotent: the client numbers its claims (ARGV[5], rising), and the script records the
+  last number with the ids it handed out. ioredis re-sends a command whose reply was lost in a
+  reconnect; the re-sent claim, carrying the same number, returns the same messages again (those still
+  in flight: none are settled, since the client never saw them) instead of taking new ones and
+  stranding the first. A claim numbered below the record (a re-send overtaken by a later claim) takes
+  nothing.
   Sources, in order: the consumer's staging list (filled by a blocking BLMOVE), the retry list
   (messages handed back, kept as "<deliveries>:<body>"), the main list.
   A message about to be delivered more than ARGV[4] times goes to the dead-letter list instead.
@@ -20,15 +26,41 @@
     KEYS[6] staging list of this consumer
     KEYS[7] dead-letter list
     KEYS[8] delivery id counter of the queue  (never deleted)
+    KEYS[9] last claim of this consumer       (hash: nonce, first id, count)
     ARGV[1] most messages to take
     ARGV[2] lease time in milliseconds
     ARGV[3] consumer id
     ARGV[4] most deliveries per message (0 = no limit)
+    ARGV[5] this claim's number, rising per consumer (the nonce)
   Output:
     a flat array: delivery id, deliveries, body, delivery id, deliveries, body, ...
 ]]
+local function envelope(value)
+  local sep = string.find(value, ':', 1, true)
+  return tonumber(string.sub(value, 1, sep - 1)), string.sub(value, sep + 1)
+end
+
+local nonce = tonumber(ARGV[5])
+local record = redis.call('HMGET', KEYS[9], 'nonce', 'first', 'count')
+if record[1] and nonce < tonumber(record[1]) then
+  return {}
+end
 redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[3])
+if record[1] and nonce == tonumber(record[1]) then
+  local replay = {}
+  local first = tonumber(record[2])
+  for id = first, first + tonumber(record[3]) - 1 do
+    local value = redis.call('HGET', KEYS[3], id)
+    if value then
+      local deliveries, body = envelope(value)
+      replay[#replay + 1] = id
+      replay[#replay + 1] = deliveries
+      replay[#replay + 1] = body
+    end
+  end
+  return replay
+end
 
 local want = tonumber(ARGV[1])
 local last = redis.call('GET', KEYS[8])
@@ -38,6 +70,7 @@ if not last then
   redis.call('SET', KEYS[8], last)
 end
 local id = tonumber(last) + 1
+local first = id
 local maxDeliveries = tonumber(ARGV[4])
 local out = {}
 local taken = 0
@@ -54,11 +87,6 @@ local function deliver(previous, body)
   out[#out + 1] = body
   id = id + 1
   taken = taken + 1
-end
-
-local function envelope(value)
-  local sep = string.find(value, ':', 1, true)
-  return tonumber(string.sub(value, 1, sep - 1)), string.sub(value, sep + 1)
 end
 
 local staged = redis.call('LPOP', KEYS[6], want)
@@ -81,4 +109,5 @@ if taken < want then
   end
 end
 if taken > 0 then redis.call('INCRBY', KEYS[8], taken) end
+redis.call('HSET', KEYS[9], 'nonce', nonce, 'first', first, 'count', taken)
 return out
