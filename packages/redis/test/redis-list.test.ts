@@ -219,13 +219,21 @@ describe('at-least-once', () => {
     await redis.rpush(key, 'x', 'y');
     const producer = await redisListProducerFactory({ redis, key, blockTimeoutMs: 20 })();
     const first = (await producer.produce(new AbortController().signal)) as RedisMessage[];
+    const keys = queueKeys(key);
+    const [id] = await redis.smembers(keys.consumers);
+    expect(await redis.hlen(keys.inflight(id as string))).toBe(2);
     await redis.script('FLUSH');
     await redis.rpush(key, 'z');
     const second = (await producer.produce(new AbortController().signal)) as RedisMessage[];
     expect([...first, ...second].map((m) => m.body)).toEqual(['x', 'y', 'z']);
     for (const m of [...first, ...second]) await producer.settle?.(m, { type: 'consumed' });
+    // The acks (sent in a batch) empty this consumer's in-flight record while it lives...
+    await until(async () => (await redis.hlen(keys.inflight(id as string))) === 0, 10_000, 'acks applied');
     await producer.close?.();
-    expect(await redis.exists(queueKeys(key).inflight('any'))).toBe(0);
+    // ...so close() has nothing to hand back, and forgets the consumer.
+    expect(await redis.llen(keys.retry)).toBe(0);
+    expect(await redis.exists(keys.inflight(id as string), keys.lease(id as string), keys.claim(id as string))).toBe(0);
+    expect(await redis.sismember(keys.consumers, id as string)).toBe(0);
   });
 });
 
