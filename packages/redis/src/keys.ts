@@ -69,3 +69,21 @@ export function queueKeys(list: string): QueueKeys {
     seq: (c) => `${prefix}:seq:${c}`,
   };
 }
+
+/** The keys of one at-least-once consumer, named once. */
+export interface ConsumerKeys {
+  readonly inflight: string;
+  readonly lease: string;
+  readonly staging: string;
+  readonly claim: string;
+}
+
+/** The keys of `consumer` in the queue of `keys`. */
+export function consumerKeys(keys: QueueKeys, consumer: string): ConsumerKeys {
+  return {
+    inflight: keys.inflight(consumer),
+    lease: keys.lease(consumer),
+    staging: keys.staging(consumer),
+    claim: keys.claim(consumer),
+  };
+}

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
+import type { Cluster, Redis } from 'ioredis';
+import { Claims } from './claims.js';
+import { watchConnection } from './connection-watch.js';
+import { type ConsumerKeys, consumerKeys } from './keys.js';
+import { Lease } from './lease.js';
+import type { RedisMessage, ResolvedOptions } from './producer-options.js';
+import { recover } from './recovery.js';
+import { type ScriptedRedis, withScripts } from './scripts.js';
+import { Settlements } from './settlements.js';
+import { SourceHealth } from './source-health.js';
+
+/**
+ * At-least-once: a claim script moves messages into this consumer's in-flight hash ({@link Claims});
+ * settling removes them or hands them back, in batches ({@link Settlements}); a heartbeat keeps the
+ * consumer's lease alive and recovers consumers whose lease expired ({@link Lease}).
+ */
+export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffer>> {
+  /** This consumer's id: random per producer, it names its keys. */
+  readonly id = randomBytes(6).toString('hex');
+  readonly #o: ResolvedOptions;
+  readonly #redis: (Redis | Cluster) & ScriptedRedis;
+  readonly #own: ConsumerKeys;
+  readonly #blocking: Redis | Cluster;
+  readonly #health: SourceHealth;
+  readonly #unwatch: () => void;
+  readonly #claims: Claims;
+  readonly #settlements: Settlements;
+  readonly #lease: Lease;
+
+  constructor(o: ResolvedOptions) {
+    this.#o = o;
+    this.#redis = withScripts(o.redis);
+    this.#own = consumerKeys(o.keys, this.id);
+    this.#blocking = o.redis.duplicate();
+    this.#health = new SourceHealth(o.logger, `reading ${o.keys.list}`);
+    this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking);
+    this.#claims = new Claims(this.#redis, o, this.id, this.#own);
+    this.#settlements = new Settlements(
+      {
+        redis: this.#redis,
+        inflight: this.#own.inflight,
+        retry: o.keys.retry,
+        settleBatch: o.settleBatch,
+        settleIntervalMs: o.settleIntervalMs,
+      },
+      this.#health,
+    );
+    this.#lease = new Lease(this.#redis, o.keys, this.#own, this.id, o.leaseMs, this.#health);
+  }
+
+  addListener(listener: ProduceListener): void {
+    this.#health.listener = listener;
+  }
+
+  async produce(signal: AbortSignal): Promise<RedisMessage<string | Buffer>[] | undefined> {
+    try {
+      await this.#settlements.sendUnsent();
+      const claimed = await this.#claims.take();
+      this.#health.ok();
+      if (claimed.length > 0 || signal.aborted) return claimed.length > 0 ? claimed : undefined;
+      // Nothing there: wait on the list. A message moved here sits in our staging list, which the
+      // next claim empties first and which recovery returns if we die before that.
+      const { keys, blockTimeoutMs } = this.#o;
+      const moved = await this.#blocking.blmove(keys.list, this.#own.staging, 'LEFT', 'RIGHT', blockTimeoutMs / 1000);
+      if (moved === null || signal.aborted) return undefined;
+      const more = await this.#claims.take();
+      return more.length > 0 ? more : undefined;
+    } catch (error) {
+      if (!signal.aborted) await sleep(this.#health.failed(error), signal);
+      return undefined;
+    }
+  }
+
+  settle(message: RedisMessage<string | Buffer>, outcome: Outcome): Promise<void> | undefined {
+    return this.#settlements.add(message.id, outcome);
+  }
+
+  async close(): Promise<void> {
+    this.#unwatch();
+    await this.#lease.stop();
+    try {
+      await this.#settlements.close();
+      // Anything still held (a staged message, settles that failed) goes back now, not after the lease.
+      await recover(this.#redis, this.#o.keys, this.id, true);
+    } catch (error) {
+      this.#health.failed(error);
+    } finally {
+      this.#blocking.disconnect();
+    }
+  }
+}
