@@ -4,6 +4,10 @@ export class Tally {
   add(id: string): void {
     this.#counts.set(id, (this.#counts.get(id) ?? 0) + 1);
   }
+  /** Whether `id` was seen at least once. */
+  has(id: string): boolean {
+    return this.#counts.has(id);
+  }
   /** Distinct messages seen. */
   get size(): number {
     return this.#counts.size;
