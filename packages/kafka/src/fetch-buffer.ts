@@ -1,5 +1,6 @@
 import type { GroupConsumerClient, TopicPartition } from './client.js';
 import type { TrackedMessage } from './offset-tracker.js';
+import { partitionKey } from './partition-key.js';
 
 /**
  * Fetched batches waiting for the member's Queue, and the back-pressure on the fetch loop: above
@@ -73,9 +74,16 @@ export class FetchBuffer {
     this.#maybeResume();
   }
 
-  /** A partition was revoked: its pause is forgotten. */
-  revoked(key: string): void {
-    this.#paused.delete(key);
+  /**
+   * The group's new assignment (`revoked`: the keys of partitions no longer owned). Their pauses are
+   * forgotten here; and since the client keeps its paused set across assignments, every owned
+   * partition not paused here is resumed: a partition paused, revoked and assigned again would
+   * otherwise stay paused for good, with nothing left here to resume it.
+   */
+  assigned(partitions: readonly TopicPartition[], revoked: readonly string[]): void {
+    for (const key of revoked) this.#paused.delete(key);
+    const resume = partitions.filter((p) => !this.#paused.has(partitionKey(p.topic, p.partition)));
+    if (resume.length > 0) this.#client.resume(resume);
   }
 
   /** Wakes a waiting {@link take} (at stop, so that it sees its aborted signal). */

@@ -4,7 +4,8 @@ import { queueDeadLetter } from './dead-letter.js';
 import { FetchBuffer } from './fetch-buffer.js';
 import type { KafkaHandler, ResolvedKafkaQueueConfig } from './kafka-queue-config.js';
 import type { TrackedMessage } from './offset-tracker.js';
-import { PartitionCommits, partitionKey } from './partition-commits.js';
+import { PartitionCommits } from './partition-commits.js';
+import { partitionKey } from './partition-key.js';
 import { trackBatch } from './track-batch.js';
 
 /**
@@ -134,6 +135,6 @@ export class Member implements Producer<TrackedMessage> {
   }
 
   #assigned(partitions: readonly TopicPartition[]): void {
-    for (const key of this.#partitions.assigned(partitions)) this.#buffer.revoked(key);
+    this.#buffer.assigned(partitions, this.#partitions.assigned(partitions));
   }
 }

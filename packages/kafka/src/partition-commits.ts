@@ -1,11 +1,7 @@
 import type { Logger } from '@q/core';
 import type { GroupConsumerClient, TopicPartition } from './client.js';
 import { PartitionTracker } from './offset-tracker.js';
-
-/** The key of a topic-partition in a member's maps. */
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
+import { partitionKey } from './partition-key.js';
 
 /**
  * The partitions one member owns now, each with its offset tracker, and their commits: what is
