@@ -65,36 +65,42 @@ function target(bootstrap: string[], stop: () => Promise<void>): KafkaTarget {
       const offsets = await admin.fetchTopicOffsets(topic);
       return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
     },
-    async read(topic, count) {
-      const consumer = kafka.consumer({ groupId: `read-${randomUUID()}`, maxWaitTimeInMs: 50 });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      const out: ReadRecord[] = [];
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`read ${out.length} of ${count} from ${topic}`)), 30_000);
-        void consumer.run({
-          eachMessage: async ({ partition, message }) => {
-            const headers: Record<string, string> = {};
-            for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-            out.push({
-              partition,
-              key: message.key === null ? null : message.key.toString(),
-              value: String(message.value),
-              headers,
-            });
-            if (out.length >= count) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        });
-      });
-      await consumer.disconnect();
-      return out;
-    },
+    read: (topic, count) => readTopic(kafka, topic, count),
     async close() {
       if (connected !== undefined) await admin.disconnect();
       await stop();
     },
   };
+}
+
+/** Reads `count` records from the beginning of `topic` through a kafkajs group consumer. */
+export async function readTopic(kafka: Kafka, topic: string, count: number): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({ groupId: `read-${randomUUID()}`, maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const out: ReadRecord[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${out.length} of ${count} from ${topic}`)), 30_000);
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+          out.push({
+            partition,
+            key: message.key === null ? null : message.key.toString(),
+            value: String(message.value),
+            headers,
+          });
+          if (out.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
 }
