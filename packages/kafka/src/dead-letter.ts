@@ -1,4 +1,4 @@
-import type { Pusher } from '@q/core';
+import { isConfirmingPusher, type Pusher } from '@q/core';
 import type { KafkaConnection, KafkaMessage } from './client.js';
 import { KafkaPusher } from './kafka-pusher.js';
 import type { KafkaQueueConfig } from './kafka-queue-config.js';
@@ -31,12 +31,16 @@ export function deadLetterPusher(config: KafkaQueueConfig, topic: string): Pushe
 }
 
 /**
- * What a member's Queue gets as its dead letter: reads the pusher through the config at each call
- * (the same pusher is shared by every member and closed once by the KafkaQueue).
+ * What a member's Queue gets as its dead letter: the shared pusher behind a wrapper that forwards
+ * `name`, `push` and, when the pusher can confirm, `pushAndConfirm` — the Queue settles a message as
+ * dead-lettered (and the member commits past it) only once that resolved. Nothing else is forwarded:
+ * the pusher is shared by every member and closed once, by the KafkaQueue.
  */
 export function queueDeadLetter<T extends KafkaMessage>(
   pusher: Pusher<KafkaMessage> | undefined,
 ): Pusher<T> | undefined {
   if (pusher === undefined) return undefined;
-  return { name: () => pusher.name(), push: (m, info) => pusher.push(m, info) };
+  const wrapper: Pusher<T> = { name: () => pusher.name(), push: (m, info) => pusher.push(m, info) };
+  if (isConfirmingPusher(pusher)) wrapper.pushAndConfirm = (m, info) => pusher.pushAndConfirm(m, info);
+  return wrapper;
 }

@@ -11,7 +11,7 @@ export type {
   TopicPartition,
 } from './client.js';
 export { MessageTooLargeError } from './errors.js';
-export { KafkaPusher, type KafkaPusherOptions } from './kafka-pusher.js';
+export { KafkaPusher, type KafkaPusherMessage, type KafkaPusherOptions } from './kafka-pusher.js';
 export { type KafkaHandler, KafkaQueue, type KafkaQueueConfig, type Ordering } from './kafka-queue.js';
 export { kafkajsClient } from './kafkajs-client.js';
 export { PartitionTracker, type TrackedMessage } from './offset-tracker.js';

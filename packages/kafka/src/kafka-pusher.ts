@@ -1,16 +1,19 @@
 import {
   ChunkExecutor,
+  type ConfirmingPusher,
   consoleLogger,
   InvalidOptionError,
   type Logger,
   nonEmptyString,
-  type Pusher,
   type PushInfo,
+  type RetryOptions,
+  retryPolicy,
   type ShutdownManager,
 } from '@q/core';
 import type { Compression, KafkaClientFactory, KafkaConnection, OutgoingMessage, ProducerClient } from './client.js';
 import { MessageTooLargeError } from './errors.js';
 import { kafkajsClient } from './kafkajs-client.js';
+import { ProducerConnection } from './producer-connection.js';
 
 /** Options of {@link KafkaPusher}. */
 export interface KafkaPusherOptions extends KafkaConnection {
@@ -52,6 +55,14 @@ export interface KafkaPusherOptions extends KafkaConnection {
    * @default 1048576
    */
   maxMessageBytes?: number;
+  /**
+   * Connecting again after a failed connect: each write that finds the producer unconnected tries up
+   * to `attempts` connects (the client's own retries inside each), with exponential back-off and
+   * jitter between `minDelayMs` and `maxDelayMs`; then its messages fail (rejected pushes, `onError`)
+   * and the next write starts over. `close()` cuts the back-off short.
+   * @default { attempts: 3, minDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: true }
+   */
+  reconnect?: RetryOptions;
   /** Told about every failed write with its messages. @default logs through `logger` */
   onError?: (error: unknown, messages: OutgoingMessage[]) => void;
   /** Returns the W3C `traceparent` to write into each message's headers, if any. */
@@ -71,16 +82,14 @@ let sequence = 0n;
  * or `onError` (never only a log), `close()` that flushes. Messages are batched through
  * {@link ChunkExecutor}: one `send` per chunk.
  */
-export class KafkaPusher
-  implements Pusher<string | Buffer | { key?: Buffer | null; value: Buffer | null; headers?: Record<string, unknown> }>
-{
+export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   readonly #topic: string;
   readonly #producer: ProducerClient;
+  readonly #connection: ProducerConnection;
   readonly #executor: ChunkExecutor<OutgoingMessage>;
   readonly #syncPush: boolean;
   readonly #maxMessageBytes: number;
   readonly #traceparent: (() => string | undefined) | undefined;
-  #connected: Promise<void> | undefined;
 
   /** @throws {InvalidOptionError} without brokers or topic, or with bad sizes. */
   constructor(options: KafkaPusherOptions) {
@@ -98,12 +107,19 @@ export class KafkaPusher
     this.#syncPush = options.syncPush ?? false;
     this.#traceparent = options.traceparent;
     const client = options.client ?? kafkajsClient;
+    if (options.reconnect !== undefined && (options.reconnect === null || typeof options.reconnect !== 'object')) {
+      throw new InvalidOptionError('reconnect', options.reconnect, 'an object');
+    }
+    const reconnect = retryPolicy({ attempts: 3, ...options.reconnect }, 'reconnect', {
+      minDelayMs: 100,
+      maxDelayMs: 5000,
+    });
     this.#producer = client.producer(options, { idempotent: options.idempotent ?? false });
+    this.#connection = new ProducerConnection(this.#producer, reconnect);
     const logger = options.logger ?? consoleLogger;
     this.#executor = new ChunkExecutor<OutgoingMessage>(
       async (messages) => {
-        this.#connected ??= this.#producer.connect();
-        await this.#connected;
+        await this.#connection.ready();
         await this.#producer.send(this.#topic, messages, { acks, compression });
       },
       {
@@ -128,33 +144,32 @@ export class KafkaPusher
    * `Pusher` contract, so a KafkaPusher can be a queue's dead-letter target: a `{ key, value, headers }`
    * message keeps its key and headers, and `info.cause` / `info.attempts` are added as headers.
    */
-  push(
-    message: string | Buffer | { key?: Buffer | null; value: Buffer | null; headers?: Record<string, unknown> },
-    info?: PushInfo,
-  ): Promise<void> {
-    if (typeof message === 'string' || Buffer.isBuffer(message)) return this.#add({ key: nextKey(), value: message });
-    const headers: Record<string, Buffer | string> = {};
-    for (const [k, v] of Object.entries(message.headers ?? {}))
-      if (typeof v === 'string' || Buffer.isBuffer(v)) headers[k] = v;
-    if (info?.cause !== undefined)
-      headers['x-q-error'] = info.cause instanceof Error ? info.cause.message : String(info.cause);
-    if (info?.attempts !== undefined) headers['x-q-attempts'] = String(info.attempts);
-    return this.#add({ key: message.key ?? null, value: message.value, headers });
+  push(message: KafkaPusherMessage, info?: PushInfo): Promise<void> {
+    return this.#add(outgoing(message, info), this.#syncPush);
+  }
+
+  /**
+   * Like {@link push}, but resolves only once the broker acknowledged the message (with `acks`) and
+   * rejects when the write failed, whatever `syncPush` says: what a queue's dead letter needs before
+   * the message may leave its source.
+   */
+  pushAndConfirm(message: KafkaPusherMessage, info?: PushInfo): Promise<void> {
+    return this.#add(outgoing(message, info), true);
   }
 
   /** kq's `PushWithKey`: same key, same partition. */
   pushWithKey(key: string | Buffer, value: string | Buffer): Promise<void> {
-    return this.#add({ key, value });
+    return this.#add({ key, value }, this.#syncPush);
   }
 
   /** kq's `KPush` (which, unlike here, forgot the trace headers). */
   kPush(key: string | Buffer, value: string | Buffer): Promise<void> {
-    return this.#add({ key, value });
+    return this.#add({ key, value }, this.#syncPush);
   }
 
   /** go-queue PR #94's `BatchPush`. */
   async batchPush(values: readonly (string | Buffer)[]): Promise<void> {
-    await Promise.all(values.map((v) => this.#add({ key: nextKey(), value: v })));
+    await Promise.all(values.map((v) => this.#add({ key: nextKey(), value: v }, this.#syncPush)));
   }
 
   /** Writes what is buffered now. */
@@ -162,22 +177,48 @@ export class KafkaPusher
     return this.#executor.flush();
   }
 
-  /** Flushes, waits for every write, disconnects. */
+  /**
+   * Flushes, waits for every write, disconnects. Writes waiting to reconnect get one last try without
+   * back-off; what still cannot be written is rejected (or goes to `onError`), never dropped silently.
+   */
   async close(): Promise<void> {
+    // Every chunk still gets a try (a first connect is always made); only the waits are cut.
+    this.#connection.stopRetrying();
     await this.#executor.close();
-    if (this.#connected !== undefined) await this.#producer.disconnect();
+    await this.#connection.close();
   }
 
-  #add(message: OutgoingMessage): Promise<void> {
+  #add(message: OutgoingMessage, confirm: boolean): Promise<void> {
     const value = message.value;
     const bytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
     if (bytes > this.#maxMessageBytes) return Promise.reject(new MessageTooLargeError(bytes, this.#maxMessageBytes));
     const traceparent = this.#traceparent?.();
     const out: OutgoingMessage =
       traceparent === undefined ? message : { ...message, headers: { ...message.headers, traceparent } };
-    if (this.#syncPush) return this.#executor.addAndConfirm(out, bytes);
+    if (confirm) return this.#executor.addAndConfirm(out, bytes);
     return this.#executor.add(out, bytes) ?? Promise.resolve();
   }
+}
+
+/** What {@link KafkaPusher.push} takes: a value, or a record with key and headers. */
+export type KafkaPusherMessage =
+  | string
+  | Buffer
+  | { key?: Buffer | null; value: Buffer | null; headers?: Record<string, unknown> };
+
+/**
+ * A pushed message as written: a bare value gets kq's time-stamp key; a record keeps its key and
+ * string or Buffer headers, and a dead letter's `info` adds `x-q-error` and `x-q-attempts`.
+ */
+function outgoing(message: KafkaPusherMessage, info: PushInfo | undefined): OutgoingMessage {
+  if (typeof message === 'string' || Buffer.isBuffer(message)) return { key: nextKey(), value: message };
+  const headers: Record<string, Buffer | string> = {};
+  for (const [k, v] of Object.entries(message.headers ?? {}))
+    if (typeof v === 'string' || Buffer.isBuffer(v)) headers[k] = v;
+  if (info?.cause !== undefined)
+    headers['x-q-error'] = info.cause instanceof Error ? info.cause.message : String(info.cause);
+  if (info?.attempts !== undefined) headers['x-q-attempts'] = String(info.attempts);
+  return { key: message.key ?? null, value: message.value, headers };
 }
 
 function nextKey(): string {

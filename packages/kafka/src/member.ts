@@ -20,12 +20,15 @@ export class Member implements Producer<TrackedMessage> {
   readonly #client: GroupConsumerClient;
   readonly #partitions: PartitionCommits;
   readonly #buffer: FetchBuffer;
+  /** Whether a message that failed for good may be committed past: kq's forceCommit, without a dead letter. */
+  readonly #commitFailed: boolean;
   #stopping = false;
   #commitTimer: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
 
   constructor(o: ResolvedKafkaQueueConfig, handler: KafkaHandler) {
     this.#o = o;
+    this.#commitFailed = o.forceCommit && o.deadLetter === undefined;
     this.#client = o.client.groupConsumer(o.connection, {
       groupId: o.group,
       minBytes: o.minBytes,
@@ -80,12 +83,16 @@ export class Member implements Producer<TrackedMessage> {
     return this.#buffer.take(signal);
   }
 
-  /** Settlement from the Queue: what may be committed moves the partition's commit point. */
+  /**
+   * Settlement from the Queue: what may be committed moves the partition's commit point. A message
+   * that `failed` while there is a dead letter failed its dead-letter push too: whatever
+   * `forceCommit` says, it is never committed past (it is read again after a restart or rebalance).
+   */
   settle(m: TrackedMessage, outcome: Outcome): void {
     if (
       outcome.type === 'consumed' ||
       outcome.type === 'dead-lettered' ||
-      (outcome.type === 'failed' && this.#o.forceCommit)
+      (outcome.type === 'failed' && this.#commitFailed)
     ) {
       m.tracker.settle(m);
     }
