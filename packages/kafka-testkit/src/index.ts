@@ -16,4 +16,5 @@ export { ErrorCode } from './protocol/error-codes.js';
 export { MalformedRequestError, Reader } from './protocol/reader.js';
 export { Writer } from './protocol/writer.js';
 export { parseBatches } from './record-batch.js';
+export { type SpawnedKafkaBroker, type SpawnKafkaBrokerOptions, spawnKafkaBroker } from './spawn-kafka-broker.js';
 export { type KafkaTestBroker, startKafkaBroker } from './start-kafka-broker.js';
