@@ -54,4 +54,22 @@ describe('KafkaQueue and KafkaPusher configuration', () => {
     expect(() => new KafkaQueue({ ...base, highWaterMark: 200, lowWaterMark: 200 }, handler)).not.toThrow();
     expect(() => new KafkaQueue({ ...base, highWaterMark: 200, lowWaterMark: 0 }, handler)).not.toThrow();
   });
+
+  it('KafkaPusher: bad reconnect and maxMessageBytes are refused, naming the option', () => {
+    const pusher = (extra: object) => () => new KafkaPusher({ brokers: ['127.0.0.1:1'], topic: 't', ...extra });
+    expect(rejected(pusher({ reconnect: 3 })).option).toBe('reconnect');
+    expect(rejected(pusher({ reconnect: { attempts: 0 } })).option).toBe('reconnect.attempts');
+    expect(rejected(pusher({ reconnect: { minDelayMs: -1 } })).option).toBe('reconnect.minDelayMs');
+    for (const maxMessageBytes of [0, -1, 1.5, '1mb']) {
+      const error = rejected(pusher({ maxMessageBytes }));
+      expect(error.option).toBe('maxMessageBytes');
+      expect(error.allowed).toBe('an integer >= 1');
+    }
+  });
+
+  it('KafkaQueue: forceCommit must be a boolean', () => {
+    const error = rejected(() => new KafkaQueue({ ...base, forceCommit: 'false' as never }, handler));
+    expect(error.option).toBe('forceCommit');
+    expect(error.allowed).toBe('a boolean');
+  });
 });
