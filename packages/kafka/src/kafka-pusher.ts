@@ -3,6 +3,7 @@ import {
   type ConfirmingPusher,
   consoleLogger,
   InvalidOptionError,
+  integerAtLeast,
   type Logger,
   nonEmptyString,
   type PushInfo,
@@ -102,7 +103,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     const compression = options.compression ?? 'none';
     if (compression !== 'none' && compression !== 'gzip')
       throw new InvalidOptionError('compression', compression, '"none" or "gzip"');
-    this.#maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+    this.#maxMessageBytes = integerAtLeast('maxMessageBytes', options.maxMessageBytes ?? 1024 * 1024, 1);
     this.#topic = options.topic;
     this.#syncPush = options.syncPush ?? false;
     this.#traceparent = options.traceparent;

@@ -133,6 +133,11 @@ export interface ResolvedKafkaQueueConfig {
 
 const ORDERINGS: readonly Ordering[] = ['partition', 'key', 'unordered'];
 
+function boolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, value, 'a boolean');
+  return value;
+}
+
 /**
  * Validates a {@link KafkaQueueConfig} and fills in its defaults.
  * @throws {InvalidOptionError} naming the option and the allowed values.
@@ -175,7 +180,7 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
     maxBytes: integerAtLeast('maxBytes', config.maxBytes ?? 10_485_760, 1),
     maxWaitMs: integerAtLeast('maxWaitMs', config.maxWaitMs ?? 1000, 0),
     commitIntervalMs: integerAtLeast('commitIntervalMs', config.commitIntervalMs ?? 1000, 1),
-    forceCommit: config.forceCommit ?? true,
+    forceCommit: boolean('forceCommit', config.forceCommit ?? true),
     ordering,
     highWaterMark,
     // Above the high mark, a paused partition would resume while the buffer is still over it.
