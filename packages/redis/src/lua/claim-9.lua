@@ -16,6 +16,12 @@
   Sources, in order: the consumer's staging list (filled by a blocking BLMOVE), the retry list
   (messages handed back, kept as "<deliveries>:<body>"), the main list.
   A message about to be delivered more than ARGV[4] times goes to the dead-letter list instead.
+  Redis does not roll a script back when a command in it fails: the writes before the error stay. So
+  every key is checked for its type before the first write (a key of the wrong type fails the claim
+  with nothing touched), and the ids are reserved (INCRBY) before any in-flight entry is written, so
+  even a failure after that cannot make the next claim reuse an id and overwrite an entry.
+  The last-claim record lives a day after the latest claim (renewed by each), so a consumer that
+  keeps claiming keeps it, and the record of one that died goes away by itself.
 
   Input:
     KEYS[1] main list
@@ -40,6 +46,18 @@ local function envelope(value)
   return tonumber(string.sub(value, 1, sep - 1)), string.sub(value, sep + 1)
 end
 
+local types = {
+  { KEYS[1], 'list' }, { KEYS[2], 'list' }, { KEYS[3], 'hash' }, { KEYS[5], 'set' },
+  { KEYS[6], 'list' }, { KEYS[7], 'list' }, { KEYS[8], 'string' }, { KEYS[9], 'hash' },
+}
+for _, expected in ipairs(types) do
+  local found = redis.call('TYPE', expected[1])['ok']
+  if found ~= 'none' and found ~= expected[2] then
+    return redis.error_reply('WRONGTYPE ' .. expected[1] .. ' is a ' .. found .. ', not a ' .. expected[2]
+      .. ': the claim took nothing')
+  end
+end
+
 local nonce = tonumber(ARGV[5])
 local record = redis.call('HMGET', KEYS[9], 'nonce', 'first', 'count')
 if record[1] and nonce < tonumber(record[1]) then
@@ -62,52 +80,69 @@ if record[1] and nonce == tonumber(record[1]) then
   return replay
 end
 
+-- Take first, then write: sources popped in order, each message either delivered or dead-lettered.
 local want = tonumber(ARGV[1])
-local last = redis.call('GET', KEYS[8])
-if not last then
-  local now = redis.call('TIME')
-  last = (tonumber(now[1]) - 1700000000) * 1000000 + tonumber(now[2])
-  redis.call('SET', KEYS[8], last)
-end
-local id = tonumber(last) + 1
-local first = id
 local maxDeliveries = tonumber(ARGV[4])
-local out = {}
+local bodies, counts, dead = {}, {}, {}
 local taken = 0
-
-local function deliver(previous, body)
+local function take(previous, body)
   local deliveries = previous + 1
   if maxDeliveries > 0 and deliveries > maxDeliveries then
-    redis.call('RPUSH', KEYS[7], body)
-    return
+    dead[#dead + 1] = body
+  else
+    bodies[#bodies + 1] = body
+    counts[#counts + 1] = deliveries
   end
-  redis.call('HSET', KEYS[3], id, deliveries .. ':' .. body)
-  out[#out + 1] = id
-  out[#out + 1] = deliveries
-  out[#out + 1] = body
-  id = id + 1
   taken = taken + 1
 end
-
 local staged = redis.call('LPOP', KEYS[6], want)
 if staged then
-  for _, body in ipairs(staged) do deliver(0, body) end
+  for _, body in ipairs(staged) do take(0, body) end
 end
 if taken < want then
   local retried = redis.call('LPOP', KEYS[2], want - taken)
   if retried then
     for _, value in ipairs(retried) do
       local previous, body = envelope(value)
-      deliver(previous, body)
+      take(previous, body)
     end
   end
 end
 if taken < want then
   local fresh = redis.call('LPOP', KEYS[1], want - taken)
   if fresh then
-    for _, body in ipairs(fresh) do deliver(0, body) end
+    for _, body in ipairs(fresh) do take(0, body) end
   end
 end
-if taken > 0 then redis.call('INCRBY', KEYS[8], taken) end
-redis.call('HSET', KEYS[9], 'nonce', nonce, 'first', first, 'count', taken)
+
+-- One variadic command per 1000 arguments: unpack() is bounded by the Lua C stack.
+local function variadic(command, key, args)
+  for i = 1, #args, 1000 do
+    redis.call(command, key, unpack(args, i, math.min(i + 999, #args)))
+  end
+end
+
+local n = #bodies
+local first = 0
+local out = {}
+if n > 0 then
+  if redis.call('EXISTS', KEYS[8]) == 0 then
+    local now = redis.call('TIME')
+    redis.call('SET', KEYS[8], (tonumber(now[1]) - 1700000000) * 1000000 + tonumber(now[2]))
+  end
+  first = redis.call('INCRBY', KEYS[8], n) - n + 1
+  local fields = {}
+  for i = 1, n do
+    local id = first + i - 1
+    fields[#fields + 1] = id
+    fields[#fields + 1] = counts[i] .. ':' .. bodies[i]
+    out[#out + 1] = id
+    out[#out + 1] = counts[i]
+    out[#out + 1] = bodies[i]
+  end
+  variadic('HSET', KEYS[3], fields)
+end
+if #dead > 0 then variadic('RPUSH', KEYS[7], dead) end
+redis.call('HSET', KEYS[9], 'nonce', nonce, 'first', first, 'count', n)
+redis.call('PEXPIRE', KEYS[9], 86400000)
 return out
