@@ -1,7 +1,11 @@
+import { InvalidOptionError } from '@q/core';
+
 /**
  * The keys of one queue. Every key shares the list key's Redis Cluster hash slot: if the list key
  * has a hash tag (`{orders}:jobs`) the others repeat it; otherwise they use the whole list key as
- * their tag (`jobs` -> `{jobs}:q:...`), which hashes to the same slot as `jobs` itself.
+ * their tag (`jobs` -> `{jobs}:q:...`), which hashes to the same slot as `jobs` itself. A key with
+ * no tag but a `}` (`jobs{}`, `{}jobs`, `jobs}`) cannot be wrapped that way (Redis would cut the tag
+ * at that `}`), so {@link queueKeys} refuses it.
  *
  * | key | type | holds |
  * |---|---|---|
@@ -51,9 +55,20 @@ export function hashTag(key: string): string | undefined {
   return key.slice(open + 1, close);
 }
 
-/** The keys of the queue whose list is `list`. */
+/**
+ * The keys of the queue whose list is `list`.
+ * @throws {InvalidOptionError} (option `key`) when `list` has no hash tag but contains `}`: Redis
+ *   hashes such a key whole, and no key derived from it could share its slot on a cluster.
+ */
 export function queueKeys(list: string): QueueKeys {
   const tag = hashTag(list);
+  if (tag === undefined && list.includes('}')) {
+    throw new InvalidOptionError(
+      'key',
+      list,
+      'a key whose hash tag is not empty ("{orders}:jobs") or a key without "}" ("jobs"); Redis hashes "jobs{}" whole, so the queue\'s other keys could not share its Cluster slot',
+    );
+  }
   // With a tag, the list key itself (carrying the tag) prefixes the rest; without, `{list}` does.
   const prefix = tag === undefined ? `{${list}}:q` : `${list}:q`;
   return {
