@@ -46,6 +46,14 @@ export class Deque<T> {
     return this.#length === 0 ? undefined : this.#items[this.#head];
   }
 
+  /**
+   * The item `index` places from the head (0 is the head), or `undefined` past the tail. Lets a
+   * reader walk the ring without draining it (the Kafka tracker's offset map, once per commit).
+   */
+  at(index: number): T | undefined {
+    return index >= 0 && index < this.#length ? this.#items[(this.#head + index) & this.#mask] : undefined;
+  }
+
   /** Removes every item and returns them in FIFO order. */
   drain(): T[] {
     const out: T[] = [];
