@@ -43,6 +43,13 @@ export interface TopicPartition {
   readonly partition: number;
 }
 
+/** A committed offset as the group coordinator returns it. */
+export interface CommittedOffset extends TopicPartition {
+  /** The next offset to read, as a decimal string; "-1" when nothing was committed. */
+  readonly offset: string;
+  readonly metadata: string | null;
+}
+
 /** What a group consumer must do for {@link KafkaQueue}. */
 export interface GroupConsumerClient {
   connect(): Promise<void>;
@@ -50,8 +57,16 @@ export interface GroupConsumerClient {
   subscribe(topics: readonly string[], fromBeginning: boolean): Promise<void>;
   /** Starts the fetch loop; `eachBatch` gets every fetched batch, one partition at a time per call. */
   run(eachBatch: (batch: FetchedBatch) => Promise<void>, concurrency: number): Promise<void>;
-  /** Commits offsets (the next offset to read, per partition) for the current generation. */
-  commit(offsets: readonly (TopicPartition & { offset: string })[]): Promise<void>;
+  /**
+   * Commits offsets (the next offset to read, per partition) for the current generation, each with
+   * an optional metadata string (the offset map; null or absent for none).
+   */
+  commit(offsets: readonly (TopicPartition & { offset: string; metadata?: string | null })[]): Promise<void>;
+  /**
+   * The group's committed offsets and their metadata for these partitions (`offset` "-1" where none).
+   * Optional: without it no offset map is read back, and everything above a commit is redone.
+   */
+  fetchCommitted?(partitions: readonly TopicPartition[]): Promise<readonly CommittedOffset[]>;
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
   /** `rebalancing`: the member is about to rejoin; `assigned`: the partitions it owns now. */

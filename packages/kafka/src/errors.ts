@@ -10,3 +10,13 @@ export class MessageTooLargeError extends QueueError {
     this.limit = limit;
   }
 }
+
+/**
+ * The broker refused a commit's metadata as longer than its `offset.metadata.max.bytes`: the offset
+ * map did not fit. The commit is then sent again without maps.
+ */
+export class OffsetMetadataTooLargeError extends QueueError {
+  constructor(cause: unknown) {
+    super("offset commit metadata is over the broker's offset.metadata.max.bytes", { cause });
+  }
+}

@@ -66,6 +66,13 @@ export interface KafkaQueueConfig extends KafkaConnection {
    */
   forceCommit?: boolean;
   /**
+   * Commits carry an offset map: the offsets settled above the commit point, compactly encoded in
+   * the commit's metadata (within the broker's default 4 KiB), so that after a restart or rebalance
+   * they are skipped instead of handled again (Confluent Parallel Consumer's offset map).
+   * @default true
+   */
+  offsetMap?: boolean;
+  /**
    * `partition`: one message at a time per partition, in order (kq with one processor, but
    * partitions in parallel). `key`: one at a time per key, keys of a partition in parallel
    * (Confluent Parallel Consumer's KEY mode). `unordered`: everything in parallel.
@@ -118,6 +125,7 @@ export interface ResolvedKafkaQueueConfig {
   readonly maxWaitMs: number;
   readonly commitIntervalMs: number;
   readonly forceCommit: boolean;
+  readonly offsetMap: boolean;
   readonly ordering: Ordering;
   readonly highWaterMark: number;
   readonly lowWaterMark: number;
@@ -181,6 +189,7 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
     maxWaitMs: integerAtLeast('maxWaitMs', config.maxWaitMs ?? 1000, 0),
     commitIntervalMs: integerAtLeast('commitIntervalMs', config.commitIntervalMs ?? 1000, 1),
     forceCommit: boolean('forceCommit', config.forceCommit ?? true),
+    offsetMap: boolean('offsetMap', config.offsetMap ?? true),
     ordering,
     highWaterMark,
     // Above the high mark, a paused partition would resume while the buffer is still over it.

@@ -1,5 +1,6 @@
-import { CompressionTypes, type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
+import { type Admin, CompressionTypes, type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
 import type {
+  CommittedOffset,
   FetchedBatch,
   FetchedRecord,
   GroupConsumerClient,
@@ -8,6 +9,7 @@ import type {
   ProducerClient,
   TopicPartition,
 } from './client.js';
+import { OffsetMetadataTooLargeError } from './errors.js';
 
 /** The only module that knows kafkajs. */
 function kafka(connection: KafkaConnection): Kafka {
@@ -25,14 +27,34 @@ function kafka(connection: KafkaConnection): Kafka {
 
 class KafkajsGroupConsumer implements GroupConsumerClient {
   readonly #consumer: Consumer;
-  constructor(consumer: Consumer) {
+  readonly #kafka: Kafka;
+  readonly #groupId: string;
+  #admin: Admin | undefined;
+  #adminConnected: Promise<void> | undefined;
+  constructor(kafka: Kafka, groupId: string, consumer: Consumer) {
+    this.#kafka = kafka;
+    this.#groupId = groupId;
     this.#consumer = consumer;
   }
-  connect(): Promise<void> {
-    return this.#consumer.connect();
+  async connect(): Promise<void> {
+    // The admin connection is opened alongside, so reading offset maps at an assignment costs only
+    // the request; failing here is not fatal (fetchCommitted tries again).
+    void this.#connectAdmin().catch(() => {
+      this.#adminConnected = undefined;
+    });
+    await this.#consumer.connect();
   }
-  disconnect(): Promise<void> {
-    return this.#consumer.disconnect();
+  async #connectAdmin(): Promise<Admin> {
+    this.#admin ??= this.#kafka.admin({ retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+    this.#adminConnected ??= this.#admin.connect();
+    await this.#adminConnected;
+    return this.#admin;
+  }
+  async disconnect(): Promise<void> {
+    const admin = this.#admin;
+    this.#admin = undefined;
+    this.#adminConnected = undefined;
+    await Promise.all([this.#consumer.disconnect(), admin?.disconnect()]);
   }
   async subscribe(topics: readonly string[], fromBeginning: boolean): Promise<void> {
     await this.#consumer.subscribe({ topics: [...topics], fromBeginning });
@@ -53,9 +75,34 @@ class KafkajsGroupConsumer implements GroupConsumerClient {
       },
     });
   }
-  commit(offsets: readonly (TopicPartition & { offset: string })[]): Promise<void> {
-    return this.#consumer.commitOffsets(
-      offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+  async commit(offsets: readonly (TopicPartition & { offset: string; metadata?: string | null })[]): Promise<void> {
+    try {
+      // kafkajs 2.2.4 passes `metadata` through to the OffsetCommit request (null when absent).
+      await this.#consumer.commitOffsets(
+        offsets.map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          offset: o.offset,
+          metadata: o.metadata ?? null,
+        })),
+      );
+    } catch (error) {
+      if ((error as { type?: unknown }).type === 'OFFSET_METADATA_TOO_LARGE')
+        throw new OffsetMetadataTooLargeError(error);
+      throw error;
+    }
+  }
+  async fetchCommitted(partitions: readonly TopicPartition[]): Promise<readonly CommittedOffset[]> {
+    // The consumer reads committed offsets itself but drops their metadata: an admin client of the
+    // same connection settings asks the coordinator again, once per assignment.
+    const admin = await this.#connectAdmin();
+    const wanted = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+    const topics = [...new Set(partitions.map((p) => p.topic))];
+    const fetched = await admin.fetchOffsets({ groupId: this.#groupId, topics });
+    return fetched.flatMap(({ topic, partitions: ps }) =>
+      ps
+        .filter((p) => wanted.has(`${topic}\u0000${p.partition}`))
+        .map((p) => ({ topic, partition: p.partition, offset: p.offset, metadata: p.metadata ?? null })),
     );
   }
   pause(partitions: readonly TopicPartition[]): void {
@@ -122,8 +169,11 @@ class KafkajsProducer implements ProducerClient {
 /** The default client factory: kafkajs 2.2.4. */
 export const kafkajsClient: KafkaClientFactory = {
   groupConsumer(connection, o) {
+    const client = kafka(connection);
     return new KafkajsGroupConsumer(
-      kafka(connection).consumer({
+      client,
+      o.groupId,
+      client.consumer({
         groupId: o.groupId,
         minBytes: o.minBytes,
         maxBytes: o.maxBytes,

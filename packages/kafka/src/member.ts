@@ -1,5 +1,6 @@
 import { type Outcome, type Producer, Queue } from '@q/core';
 import type { FetchedBatch, FetchedRecord, GroupConsumerClient, TopicPartition } from './client.js';
+import { CommittedMaps } from './committed-maps.js';
 import { queueDeadLetter } from './dead-letter.js';
 import { FetchBuffer } from './fetch-buffer.js';
 import type { KafkaHandler, ResolvedKafkaQueueConfig } from './kafka-queue-config.js';
@@ -19,6 +20,7 @@ export class Member implements Producer<TrackedMessage> {
   readonly #o: ResolvedKafkaQueueConfig;
   readonly #client: GroupConsumerClient;
   readonly #partitions: PartitionCommits;
+  readonly #maps: CommittedMaps;
   readonly #buffer: FetchBuffer;
   /** Whether a message that failed for good may be committed past: kq's forceCommit, without a dead letter. */
   readonly #commitFailed: boolean;
@@ -38,7 +40,9 @@ export class Member implements Producer<TrackedMessage> {
       rebalanceTimeoutMs: o.rebalanceTimeoutMs,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
     });
-    this.#partitions = new PartitionCommits(this.#client, o.group, o.logger);
+    this.#partitions = new PartitionCommits(this.#client, o.group, o.logger, o.offsetMap);
+    // A new partition's first batch waits at most this for its map (heartbeating meanwhile).
+    this.#maps = new CommittedMaps(this.#client, o.logger, o.offsetMap, Math.max(5000, o.sessionTimeoutMs));
     this.#buffer = new FetchBuffer(this.#client, o.highWaterMark, o.lowWaterMark);
     const consume = typeof handler === 'function' ? handler : handler.consume.bind(handler);
     this.queue = new Queue<TrackedMessage>(
@@ -134,14 +138,22 @@ export class Member implements Producer<TrackedMessage> {
     // While stopping, fetched batches are not taken (nor resolved): they stay for the next owner.
     if (this.#stopping || batch.messages.length === 0) return;
     const key = partitionKey(batch.topic, batch.partition);
+    if (!this.#partitions.tracking(key)) {
+      // A partition new here: its last commit's offset map says what not to hand out again.
+      const skip = await this.#maps.take(key, () => batch.heartbeat(), this.#o.heartbeatIntervalMs);
+      if (this.#stopping || !this.#maps.owns(key)) return;
+      if (skip !== undefined) this.#partitions.trackerFor(key, batch.topic, batch.partition).skipSettled(skip);
+    }
     const tracker = this.#partitions.trackerFor(key, batch.topic, batch.partition);
     const entries = trackBatch(tracker, batch.messages, this.#o.ordering);
     batch.resolveOffset((batch.messages[batch.messages.length - 1] as FetchedRecord).offset);
-    this.#buffer.add(key, batch.topic, batch.partition, entries);
+    // A batch the offset map skipped whole settled at once: nothing to hand over.
+    if (entries.length > 0) this.#buffer.add(key, batch.topic, batch.partition, entries);
     await batch.heartbeat();
   }
 
   #assigned(partitions: readonly TopicPartition[]): void {
+    this.#maps.assigned(partitions);
     this.#buffer.assigned(partitions, this.#partitions.assigned(partitions));
   }
 }

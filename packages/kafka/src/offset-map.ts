@@ -1,3 +1,5 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
 /**
  * The offset map: which offsets above a partition's commit point were already settled, carried in
  * the commit's metadata string (Confluent Parallel Consumer's idea). A commit can only say "read on
@@ -6,12 +8,14 @@
  *
  * Wire format (then base64url, no padding, so it stays one ASCII string):
  *   byte 0   version (1)
- *   byte 1   encoding: 1 = bitmap, 2 = runs
+ *   byte 1   encoding: 1 = bitmap, 2 = runs, 3 = bitmap compressed with raw deflate
  *   varint   the base: the committed offset the map is relative to
  *   bitmap:  bit d (least significant first) of byte d >> 3 set = offset base + d settled
  *   runs:    varint lengths, alternating unsettled and settled, starting with unsettled (may be 0)
  *            and ending with settled
- * The smaller of the two is written. The base is checked against the committed offset on the way
+ * The smallest is written; deflate only when neither plain form fits: in key mode the settled
+ * offsets follow the keys' interleaving, and a bitmap of tens of thousands of offsets compresses to
+ * a fraction of the 4 KiB. The base is checked against the committed offset on the way
  * back in, so metadata written by anything else (or left behind by an offset reset) is ignored
  * rather than taken for a list of offsets to skip.
  */
@@ -22,6 +26,9 @@ export const DEFAULT_METADATA_BUDGET = 4096;
 const VERSION = 1;
 const BITMAP = 1;
 const RUNS = 2;
+const DEFLATED = 3;
+/** Widest range a (compressed) bitmap covers: 128 KiB uncompressed, so decoding stays bounded. */
+const MAX_BITMAP_BITS = 1 << 20;
 
 function varintSize(n: number): number {
   let size = 1;
@@ -87,7 +94,7 @@ export class OffsetMapBuilder {
    * never walks a partition's whole backlog for offsets that could not be written anyway.
    */
   get full(): boolean {
-    return this.#header + Math.ceil(this.#end / 8) > this.#maxBytes && this.#header + this.#runBytes > this.#maxBytes;
+    return this.#end > MAX_BITMAP_BITS && this.#header + this.#runBytes > this.#maxBytes;
   }
 
   /** Adds one settled offset, given as its distance from the base; distances must increase. */
@@ -121,48 +128,73 @@ export class OffsetMapBuilder {
     if (this.#count === 0) return undefined;
     const room = this.#maxBytes - this.#header;
     const bitmapBytes = Math.ceil(this.#end / 8);
-    if (this.#runBytes <= bitmapBytes && this.#runBytes <= room) return this.#write(RUNS, this.#runs.length);
-    if (bitmapBytes <= room) return this.#write(BITMAP, bitmapBytes);
-    // Too big: the bitmap prefix covers the first 8 * room offsets; the runs prefix as many whole
-    // (unsettled, settled) pairs as fit.
-    const limit = 8 * Math.max(0, room);
-    let inBitmap = 0;
+    if (this.#runBytes <= bitmapBytes && this.#runBytes <= room) return this.#write(RUNS, this.#runs);
+    if (bitmapBytes <= room) return this.#write(BITMAP, this.#bitmap(bitmapBytes));
+    // Too big for either plain form. Compressed, the whole bitmap may fit; if not, the longest prefix
+    // of each form that fits is worked out and the one covering most settled offsets is written.
+    const bits = this.#bitmap(Math.min(bitmapBytes, MAX_BITMAP_BITS / 8));
+    const whole = deflateRawSync(bits);
+    if (whole.length <= room && bits.length === bitmapBytes) return this.#write(DEFLATED, whole);
+    // Runs: as many whole (unsettled, settled) pairs as fit.
     let pairs = 0;
     let inRuns = 0;
     let bytes = 0;
-    let at = 0;
     for (let i = 0; i < this.#runs.length; i += 2) {
-      const gap = this.#runs[i] as number;
-      const settled = this.#runs[i + 1] as number;
-      const start = at + gap;
-      at = start + settled;
-      if (start < limit) inBitmap += Math.min(at, limit) - start;
-      bytes += varintSize(gap) + varintSize(settled);
-      if (bytes <= room && pairs * 2 === i) {
-        pairs++;
-        inRuns += settled;
-      }
+      bytes += varintSize(this.#runs[i] as number) + varintSize(this.#runs[i + 1] as number);
+      if (bytes > room) break;
+      pairs++;
+      inRuns += this.#runs[i + 1] as number;
     }
+    // Compressed bitmap: the longest prefix whose deflate fits (binary search; at least the plain room).
+    let low = Math.max(0, room);
+    let high = bits.length;
+    let best: Buffer | undefined;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      const packed = deflateRawSync(bits.subarray(0, mid));
+      if (packed.length <= room) {
+        low = mid;
+        best = packed;
+      } else high = mid - 1;
+    }
+    const inBitmap = this.#countBelow(8 * low);
     if (inRuns === 0 && inBitmap === 0) return undefined;
-    return inRuns >= inBitmap ? this.#write(RUNS, pairs * 2) : this.#write(BITMAP, Math.max(0, room));
+    if (inRuns >= inBitmap) return this.#write(RUNS, this.#runs.slice(0, pairs * 2));
+    return best === undefined || low <= room
+      ? this.#write(BITMAP, bits.subarray(0, Math.max(0, room)))
+      : this.#write(DEFLATED, deflateRawSync(bits.subarray(0, low)));
   }
 
-  #write(encoding: number, size: number): string {
+  /** Settled offsets at distances below `limit`. */
+  #countBelow(limit: number): number {
+    let n = 0;
+    let at = 0;
+    for (let i = 0; i < this.#runs.length && at < limit; i += 2) {
+      const start = at + (this.#runs[i] as number);
+      at = start + (this.#runs[i + 1] as number);
+      if (start < limit) n += Math.min(at, limit) - start;
+    }
+    return n;
+  }
+
+  /** The first `size` bytes of the bitmap. */
+  #bitmap(size: number): Uint8Array {
+    const bits = new Uint8Array(size);
+    const limit = size * 8;
+    let at = 0;
+    for (let i = 0; i < this.#runs.length && at < limit; i += 2) {
+      const start = at + (this.#runs[i] as number);
+      at = start + (this.#runs[i + 1] as number);
+      for (let d = start; d < at && d < limit; d++) bits[d >> 3] = (bits[d >> 3] as number) | (1 << (d & 7));
+    }
+    return bits;
+  }
+
+  #write(encoding: number, body: readonly number[] | Uint8Array): string {
     const out: number[] = [VERSION, encoding];
     writeBigVarint(out, this.#base);
-    if (encoding === RUNS) {
-      for (let i = 0; i < size; i++) writeVarint(out, this.#runs[i] as number);
-    } else {
-      const bits = new Uint8Array(size);
-      const limit = size * 8;
-      let at = 0;
-      for (let i = 0; i < this.#runs.length && at < limit; i += 2) {
-        const start = at + (this.#runs[i] as number);
-        at = start + (this.#runs[i + 1] as number);
-        for (let d = start; d < at && d < limit; d++) bits[d >> 3] = (bits[d >> 3] as number) | (1 << (d & 7));
-      }
-      for (const b of bits) out.push(b);
-    }
+    if (encoding === RUNS) for (const n of body) writeVarint(out, n);
+    else for (const b of body) out.push(b);
     return Buffer.from(out).toString('base64url');
   }
 }
@@ -214,13 +246,22 @@ export class OffsetSkipSet {
     const origin = Number(base);
     const starts: number[] = [];
     const ends: number[] = [];
-    if (encoding === BITMAP) {
-      for (let i = at; i < bytes.length; i++) {
-        const b = bytes[i] as number;
+    if (encoding === BITMAP || encoding === DEFLATED) {
+      let bits: Uint8Array = bytes.subarray(at);
+      if (encoding === DEFLATED) {
+        try {
+          bits = inflateRawSync(bits, { maxOutputLength: MAX_BITMAP_BITS / 8 });
+        } catch {
+          return undefined;
+        }
+      }
+      if (origin + bits.length * 8 > MAX_OFFSET) return undefined;
+      for (let i = 0; i < bits.length; i++) {
+        const b = bits[i] as number;
         if (b === 0) continue;
         for (let bit = 0; bit < 8; bit++) {
           if ((b & (1 << bit)) === 0) continue;
-          const offset = origin + (i - at) * 8 + bit;
+          const offset = origin + i * 8 + bit;
           if (ends.length > 0 && ends[ends.length - 1] === offset) ends[ends.length - 1] = offset + 1;
           else {
             starts.push(offset);

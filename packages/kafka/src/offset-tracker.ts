@@ -1,5 +1,6 @@
 import { Deque } from '@q/core';
 import type { FetchedRecord, KafkaMessage } from './client.js';
+import { OffsetMapBuilder, type OffsetSkipSet } from './offset-map.js';
 
 const NO_HEADERS: Readonly<Record<string, Buffer | string | undefined>> = Object.freeze({});
 
@@ -47,6 +48,16 @@ export class TrackedMessage implements KafkaMessage {
   }
 }
 
+/** A commit worked out by {@link PartitionTracker.nextCommit}, to send and then mark. */
+export interface PendingCommit {
+  /** The next offset to read. */
+  readonly offset: bigint;
+  /** The offset map of what is settled above it, if any and if enabled. */
+  readonly metadata: string | undefined;
+  /** The tracker's settlement count when this was worked out. */
+  readonly settles: number;
+}
+
 /**
  * One partition's offsets in fetch order. Messages may finish in any order; the offset to commit is
  * always the lowest message not yet settled (or one past the last, when all are), so a commit never
@@ -67,6 +78,20 @@ export class PartitionTracker {
   #lastSettled: string | undefined;
   /** What was last committed (the next offset to read). */
   committed: bigint | undefined;
+  /**
+   * Settlements so far (one increment each): a commit is worth sending when this moved even if the
+   * commit point did not, because the offset map it carries did.
+   */
+  settles = 0;
+  /** {@link settles} as of the last successful commit. */
+  committedSettles = 0;
+  /**
+   * The offsets the last commit's map said were settled, while fetching has not passed them: they
+   * are not handed out again, and they stay in this tracker's own maps until fetched.
+   */
+  #skip: OffsetSkipSet | undefined;
+  /** Highest offset tracked so far (-1: none), to drop a re-fetch's copies a batch at a time. */
+  #highest = -1;
 
   /**
    * The partition's number within its consumer (the same for every tracker of that partition): the
@@ -86,8 +111,61 @@ export class PartitionTracker {
     return entry;
   }
 
+  /**
+   * The records of a fetched batch not tracked here before. A client re-seek (kafkajs, after a
+   * rebalance that left the partition with this member) fetches again from the last commit; those
+   * copies are running or settled here already, and handing them out again would only run them
+   * twice. Two offset parses per batch; a filter only for a batch that overlaps.
+   */
+  unseen(records: readonly FetchedRecord[]): readonly FetchedRecord[] {
+    const n = records.length;
+    if (n === 0) return records;
+    const highest = this.#highest;
+    const last = Number((records[n - 1] as FetchedRecord).offset);
+    if (last > highest) this.#highest = last;
+    if (Number((records[0] as FetchedRecord).offset) > highest) return records;
+    return records.filter((r) => Number(r.offset) > highest);
+  }
+
+  /**
+   * Starts skipping what a commit's offset map says was settled (the partition is new to this
+   * reader). Only then does {@link skips} have anything to do.
+   */
+  skipSettled(set: OffsetSkipSet): void {
+    this.#skip = set;
+  }
+
+  /** True while an offset map from the last commit is still ahead of the fetch position. */
+  get skipping(): boolean {
+    return this.#skip !== undefined;
+  }
+
+  /**
+   * Whether a fetched record is one the offset map says was settled; if so it counts as settled
+   * here (so the commit point moves past it) and is not handed out. O(1) per record in fetch order.
+   */
+  skips(record: FetchedRecord): boolean {
+    const skip = this.#skip;
+    if (skip === undefined) return false;
+    const offset = Number(record.offset);
+    if (offset >= skip.end) {
+      // Fetching passed the map: everything in it is now tracked (or let go) here.
+      this.#skip = undefined;
+      return false;
+    }
+    if (!skip.has(offset)) return false;
+    if (this.#entries.length === 0) this.#lastSettled = record.offset;
+    else {
+      const entry = new TrackedMessage(this, record, undefined);
+      entry.done = true;
+      this.#entries.push(entry);
+    }
+    return true;
+  }
+
   /** Marks a message settled; settled messages at the head are let go. */
   settle(entry: TrackedMessage): void {
+    this.settles++;
     entry.done = true;
     if (this.#entries.peek() !== entry) return;
     const entries = this.#entries;
@@ -108,5 +186,58 @@ export class PartitionTracker {
    */
   commitPoint(): bigint | undefined {
     return this.#lastSettled === undefined ? undefined : BigInt(this.#lastSettled) + 1n;
+  }
+
+  /**
+   * What to commit now, or undefined when nothing would change: the commit point, never backwards,
+   * with its offset map when `offsetMap` is on. With the map a commit is also worth sending when the
+   * point stayed but more settled above it, and, before anything settled at the head, at the head's
+   * own offset: a slow first message must not keep everything settled behind it out of the commit.
+   */
+  nextCommit(offsetMap: boolean, budget?: number): PendingCommit | undefined {
+    const changed = offsetMap && this.settles !== this.committedSettles;
+    let point = this.commitPoint();
+    if (point === undefined) {
+      const head = this.#entries.peek();
+      if (!changed || head === undefined) return undefined;
+      point = BigInt(head.offset);
+    }
+    // Never backwards: a partition fetched again from its last commit (a client re-seek) appends
+    // offsets already settled, and their copies would otherwise pull the commit point back.
+    if (this.committed !== undefined && (point < this.committed || (point === this.committed && !changed))) {
+      return undefined;
+    }
+    return { offset: point, metadata: offsetMap ? this.offsetMap(point, budget) : undefined, settles: this.settles };
+  }
+
+  /** Records a commit the broker accepted. */
+  markCommitted(commit: PendingCommit): void {
+    this.committed = commit.offset;
+    this.committedSettles = commit.settles;
+  }
+
+  /**
+   * The offset map to commit with `point`: the settled offsets above it (those held here, then those
+   * of a skip map not fetched yet), or undefined when there are none. Walks the held messages once,
+   * stopping when the budget is spent; called per commit, never per message.
+   */
+  offsetMap(point: bigint, budget?: number): string | undefined {
+    const entries = this.#entries;
+    if (entries.length === 0 && this.#skip === undefined) return undefined;
+    const builder = new OffsetMapBuilder(point, budget);
+    const origin = Number(point);
+    // Offsets at or below one already seen are a re-fetch's copies: the first copy speaks for them.
+    let last = origin - 1;
+    for (let i = 0; i < entries.length && !builder.full; i++) {
+      const entry = entries.at(i) as TrackedMessage;
+      const offset = Number(entry.offset);
+      if (offset <= last) continue;
+      last = offset;
+      if (entry.done) builder.add(offset - origin);
+    }
+    if (this.#skip !== undefined && !builder.full) {
+      this.#skip.forEachFrom(last + 1, (start, end) => builder.addRange(start - origin, end - origin));
+    }
+    return builder.encode();
   }
 }

@@ -1,6 +1,8 @@
 import type { Logger } from '@q/core';
 import type { GroupConsumerClient, TopicPartition } from './client.js';
-import { PartitionTracker } from './offset-tracker.js';
+import { OffsetMetadataTooLargeError } from './errors.js';
+import { DEFAULT_METADATA_BUDGET } from './offset-map.js';
+import { PartitionTracker, type PendingCommit } from './offset-tracker.js';
 import { partitionKey } from './partition-key.js';
 
 /**
@@ -18,11 +20,22 @@ export class PartitionCommits {
    */
   readonly #partitionIds = new Map<string, number>();
   #committing: Promise<void> = Promise.resolve();
+  readonly #offsetMap: boolean;
+  /** Metadata length the broker takes; halved when a commit with a map is refused and one without is not. */
+  #metadataBudget = DEFAULT_METADATA_BUDGET;
 
-  constructor(client: GroupConsumerClient, group: string, logger: Logger) {
+  /** @param offsetMap Whether commits carry the offset map (the `offsetMap` option). */
+  constructor(client: GroupConsumerClient, group: string, logger: Logger, offsetMap = true) {
     this.#client = client;
     this.#group = group;
     this.#logger = logger;
+    this.#offsetMap = offsetMap;
+  }
+
+  /** Whether a fetched partition already has its tracker (only a new one needs its offset map). */
+  tracking(key: string): boolean {
+    const tracker = this.#trackers.get(key);
+    return tracker !== undefined && !tracker.revoked;
   }
 
   /** The tracker of a fetched partition: a new one when it is new here or came back after a revocation. */
@@ -60,24 +73,30 @@ export class PartitionCommits {
     return [...this.#trackers.values()].map((t) => ({ topic: t.topic, partition: t.partition }));
   }
 
-  /** Commits every partition whose commit point moved. Serialized; errors are retried next time. */
+  /**
+   * Commits every partition whose commit point (or, with the offset map, whose settled set above it)
+   * moved, never backwards. Serialized; errors are retried next time.
+   */
   commit(): Promise<void> {
     this.#committing = this.#committing.then(async () => {
-      const offsets: (TopicPartition & { offset: string })[] = [];
-      const moved: [PartitionTracker, bigint][] = [];
+      const offsets: (TopicPartition & { offset: string; metadata?: string })[] = [];
+      const moved: [PartitionTracker, PendingCommit][] = [];
       for (const t of this.#trackers.values()) {
         if (t.revoked) continue;
-        const point = t.commitPoint();
-        // Never backwards: a partition fetched again from its last commit (a client re-seek) appends
-        // offsets already settled, and their copies would otherwise pull the commit point back.
-        if (point === undefined || (t.committed !== undefined && point <= t.committed)) continue;
-        offsets.push({ topic: t.topic, partition: t.partition, offset: point.toString() });
-        moved.push([t, point]);
+        const next = t.nextCommit(this.#offsetMap, this.#metadataBudget);
+        if (next === undefined) continue;
+        offsets.push({
+          topic: t.topic,
+          partition: t.partition,
+          offset: next.offset.toString(),
+          metadata: next.metadata,
+        });
+        moved.push([t, next]);
       }
       if (offsets.length === 0) return;
       try {
-        await this.#client.commit(offsets);
-        for (const [t, point] of moved) t.committed = point;
+        await this.#commitOrShrink(offsets);
+        for (const [t, next] of moved) t.markCommitted(next);
       } catch (error) {
         this.#logger.warn('offset commit failed; retrying at the next interval', {
           group: this.#group,
@@ -86,6 +105,26 @@ export class PartitionCommits {
       }
     });
     return this.#committing;
+  }
+
+  /**
+   * Sends a commit. A broker with a smaller `offset.metadata.max.bytes` than the default refuses the
+   * whole request; then the same offsets go without maps (the commit point matters more) and later
+   * maps get half the room, so commits never stall on metadata.
+   */
+  async #commitOrShrink(offsets: (TopicPartition & { offset: string; metadata?: string })[]): Promise<void> {
+    try {
+      await this.#client.commit(offsets);
+    } catch (error) {
+      if (!(error instanceof OffsetMetadataTooLargeError)) throw error;
+      await this.#client.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+      this.#metadataBudget = Math.max(64, this.#metadataBudget >> 1);
+      this.#logger.warn('offset commit with offset maps refused, committed without; maps get less room', {
+        group: this.#group,
+        metadataBudget: this.#metadataBudget,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   /** What was committed, per partition (for tests and monitoring). */

@@ -6,21 +6,29 @@ import { keyOrderKey, partitionOrderKey } from './order-key.js';
 /**
  * Wraps one partition's fetched records for the queue, in the tracker's offset order. In key mode the
  * batch is regrouped by key (stable within a key): consecutive messages of a key then reach one
- * consumer loop as one run, while the tracker still commits in offset order.
+ * consumer loop as one run, while the tracker still commits in offset order. Records the tracker has
+ * seen before (a re-fetch) and records the last commit's offset map lists are not handed out.
  */
 export function trackBatch(
   tracker: PartitionTracker,
-  records: readonly FetchedRecord[],
+  fetched: readonly FetchedRecord[],
   ordering: Ordering,
 ): TrackedMessage[] {
-  if (ordering === 'partition') {
-    const orderKey = partitionOrderKey(tracker.id);
-    return records.map((r) => tracker.add(r, orderKey));
+  const records = tracker.unseen(fetched);
+  // While the last commit's offset map is ahead, what it lists counts as settled and is not handed
+  // out; skips and adds must go in offset order, so the check sits inside each loop.
+  const skipping = tracker.skipping;
+  if (ordering !== 'key') {
+    const orderKey = ordering === 'partition' ? partitionOrderKey(tracker.id) : undefined;
+    if (!skipping) return records.map((r) => tracker.add(r, orderKey));
+    const out: TrackedMessage[] = [];
+    for (const r of records) if (!tracker.skips(r)) out.push(tracker.add(r, orderKey));
+    return out;
   }
-  if (ordering === 'unordered') return records.map((r) => tracker.add(r));
   const byKey = new Map<number, TrackedMessage[]>();
   const unkeyed: TrackedMessage[] = [];
   for (const r of records) {
+    if (skipping && tracker.skips(r)) continue;
     if (r.key === null || r.key === undefined) {
       unkeyed.push(tracker.add(r));
       continue;

@@ -5,10 +5,13 @@ import { DEFAULT_METADATA_BUDGET, OffsetMapBuilder, OffsetSkipSet } from '../src
 /** Sorted distinct distances from the base, dense or sparse. */
 const deltas = fc
   .oneof(
-    fc.uniqueArray(fc.integer({ min: 0, max: 5000 }), { maxLength: 400 }),
+    fc.uniqueArray(fc.integer({ min: 0, max: 5000 }), { maxLength: 400, size: 'max' }),
     // Runs: settled stretches separated by gaps, as key mode leaves them.
     fc
-      .array(fc.tuple(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 })), { maxLength: 60 })
+      .array(fc.tuple(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 })), {
+        maxLength: 60,
+        size: 'max',
+      })
       .map((pairs) => {
         const out: number[] = [];
         let at = 0;
@@ -57,7 +60,7 @@ describe('offset map codec', () => {
   it('fits the 4 KiB default, and a map too big keeps a prefix: never an offset that was not settled', () => {
     // Up to 200,000 offsets apart: far beyond what 3 KiB of bitmap or runs can hold when scattered.
     const wide = fc
-      .uniqueArray(fc.integer({ min: 1, max: 200_000 }), { minLength: 1, maxLength: 20_000 })
+      .uniqueArray(fc.integer({ min: 1, max: 200_000 }), { minLength: 1, maxLength: 20_000, size: 'max' })
       .map((a) => [...a].sort((x, y) => x - y));
     fc.assert(
       fc.property(bases, fc.oneof(wide, deltas), (base, ds) => {
@@ -86,6 +89,17 @@ describe('offset map codec', () => {
     expect(OffsetSkipSet.decode(runs, 123_456n)?.size).toBe(100_000);
   });
 
+  it('compresses a bitmap too wide for 4 KiB when that makes it fit (key mode: settled offsets follow the keys)', () => {
+    // 60,000 offsets of 101 keys in turn; about half the keys (scattered) done up to 50,000, the
+    // rest only up to 10,000: too many runs, too wide a bitmap, but a bitmap that repeats.
+    const ds: number[] = [];
+    for (let d = 1; d < 60_000; d++) if (d < (((d % 101) * 37) % 101 < 50 ? 50_000 : 10_000)) ds.push(d);
+    const metadata = build(7n, ds) as string;
+    expect(metadata.length).toBeLessThanOrEqual(DEFAULT_METADATA_BUDGET);
+    expect(Buffer.from(metadata, 'base64url')[1]).toBe(3);
+    expect(members(OffsetSkipSet.decode(metadata, 7n), 7, 60_010)).toEqual(ds.map((d) => d + 7));
+  });
+
   it('ignores metadata that is empty, null, not ours, or relative to another committed offset', () => {
     const ours = build(1000n, [1, 2, 5]) as string;
     expect(OffsetSkipSet.decode(ours, 1000n)?.size).toBe(3);
@@ -106,11 +120,15 @@ describe('offset map codec', () => {
 
   it('answers membership in any order, not only the fetch order', () => {
     fc.assert(
-      fc.property(deltas, fc.array(fc.integer({ min: -5, max: 5100 }), { maxLength: 200 }), (ds, queries) => {
-        const set = OffsetSkipSet.decode(build(10n, ds), 10n);
-        const expected = new Set(ds.map((d) => d + 10));
-        for (const q of queries) expect(set?.has(q) ?? false).toBe(expected.has(q));
-      }),
+      fc.property(
+        deltas,
+        fc.array(fc.integer({ min: -5, max: 5100 }), { maxLength: 200, size: 'max' }),
+        (ds, queries) => {
+          const set = OffsetSkipSet.decode(build(10n, ds), 10n);
+          const expected = new Set(ds.map((d) => d + 10));
+          for (const q of queries) expect(set?.has(q) ?? false).toBe(expected.has(q));
+        },
+      ),
     );
   });
 });
