@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
 import type { Cluster, Redis } from 'ioredis';
+import { BlockingConnection, settledWithin } from './blocking-connection.js';
 import { Claims } from './claims.js';
 import { watchConnection } from './connection-watch.js';
 import { type ConsumerKeys, consumerKeys } from './keys.js';
@@ -22,20 +23,23 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
   readonly #o: ResolvedOptions;
   readonly #redis: (Redis | Cluster) & ScriptedRedis;
   readonly #own: ConsumerKeys;
-  readonly #blocking: Redis | Cluster;
+  readonly #blocking: BlockingConnection;
   readonly #health: SourceHealth;
   readonly #unwatch: () => void;
   readonly #claims: Claims;
   readonly #settlements: Settlements;
   readonly #lease: Lease;
+  /** The produce() in progress: close() waits for it, so nothing is taken after the hand-back. */
+  #producing: Promise<unknown> | undefined;
+  #closing = false;
 
   constructor(o: ResolvedOptions) {
     this.#o = o;
     this.#redis = withScripts(o.redis);
     this.#own = consumerKeys(o.keys, this.id);
-    this.#blocking = o.redis.duplicate();
+    this.#blocking = new BlockingConnection(o.redis);
     this.#health = new SourceHealth(o.logger, `reading ${o.keys.list}`);
-    this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking);
+    this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking.connection);
     this.#claims = new Claims(this.#redis, o, this.id, this.#own);
     this.#settlements = new Settlements(
       {
@@ -54,17 +58,27 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
     this.#health.listener = listener;
   }
 
-  async produce(signal: AbortSignal): Promise<RedisMessage<string | Buffer>[] | undefined> {
+  produce(signal: AbortSignal): Promise<RedisMessage<string | Buffer>[] | undefined> {
+    const producing = this.#produce(signal);
+    this.#producing = producing;
+    return producing;
+  }
+
+  async #produce(signal: AbortSignal): Promise<RedisMessage<string | Buffer>[] | undefined> {
     try {
       await this.#settlements.sendUnsent();
       const claimed = await this.#claims.take();
       this.#health.ok();
-      if (claimed.length > 0 || signal.aborted) return claimed.length > 0 ? claimed : undefined;
+      if (claimed.length > 0 || signal.aborted || this.#closing) return claimed.length > 0 ? claimed : undefined;
       // Nothing there: wait on the list. A message moved here sits in our staging list, which the
       // next claim empties first and which recovery returns if we die before that.
       const { keys, blockTimeoutMs } = this.#o;
-      const moved = await this.#blocking.blmove(keys.list, this.#own.staging, 'LEFT', 'RIGHT', blockTimeoutMs / 1000);
-      if (moved === null || signal.aborted) return undefined;
+      const staging = this.#own.staging;
+      const moved = await this.#blocking.run((c) =>
+        c.blmove(keys.list, staging, 'LEFT', 'RIGHT', blockTimeoutMs / 1000),
+      );
+      // Closing: a moved message stays staged; close()'s hand-back returns it.
+      if (moved === null || signal.aborted || this.#closing) return undefined;
       const more = await this.#claims.take();
       return more.length > 0 ? more : undefined;
     } catch (error) {
@@ -77,13 +91,27 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
     return this.#settlements.add(message.id, outcome);
   }
 
+  /**
+   * Hands back what this consumer holds, at once. The order matters: a `BLMOVE` still waiting on the
+   * server could move a message into the staging list after the hand-back, where nothing would ever
+   * read it. So the wait is ended first (`CLIENT UNBLOCK`) and the produce() in progress is let to
+   * finish; only then are the records handed back and forgotten. If it does not finish in time
+   * (Redis unreachable), nothing is forced: the lease runs out and another instance recovers all.
+   */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#unwatch();
     await this.#lease.stop();
     try {
+      const limit = this.#o.blockTimeoutMs + 1000;
+      const idle = (await this.#blocking.interrupt(limit)) && (await settledWithin(this.#producing, limit));
       await this.#settlements.close();
       // Anything still held (a staged message, settles that failed) goes back now, not after the lease.
-      await recover(this.#redis, this.#o.keys, this.id, true);
+      if (idle) await recover(this.#redis, this.#o.keys, this.id, true);
+      else
+        this.#o.logger.warn(
+          `closing a consumer of ${this.#o.keys.list}: a read did not end; its lease returns its messages`,
+        );
     } catch (error) {
       this.#health.failed(error);
     } finally {
