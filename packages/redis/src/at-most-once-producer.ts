@@ -1,46 +1,76 @@
 import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
-import type { Cluster, Redis } from 'ioredis';
+import { BlockingConnection, settledWithin } from './blocking-connection.js';
 import { watchConnection } from './connection-watch.js';
 import type { ResolvedOptions } from './producer-options.js';
 import { SourceHealth, untilAborted } from './source-health.js';
 
-/** go-zero rq's producer, batched: `LPOP key n` while there is data, `BLMPOP` while there is none. */
-export class AtMostOnceProducer implements Producer<string | Buffer> {
+type Body = string | Buffer;
+
+/**
+ * go-zero rq's producer, batched: `LPOP key n` while there is data, `BLMPOP` while there is none.
+ *
+ * A graceful stop never drops what was popped: a pop answered after the queue stopped, and what the
+ * queue hands back unconsumed, go back to the head of the list (`LPUSH`), and close() waits for those
+ * writes, so `await queue.stop(); await redis.quit()` cannot cut them off. A write that fails is
+ * logged (count only) and fails close(): those messages are lost, and the caller hears of it.
+ */
+export class AtMostOnceProducer implements Producer<Body> {
   readonly #o: ResolvedOptions;
-  readonly #blocking: Redis | Cluster;
+  readonly #blocking: BlockingConnection;
   readonly #health: SourceHealth;
   readonly #unwatch: () => void;
+  /** Give-backs not yet answered: close() waits for them. */
+  readonly #givingBack = new Set<Promise<void>>();
+  /** Give-backs that failed, for close() to report. */
+  readonly #failed: unknown[] = [];
+  /** The produce() in progress: close() lets it finish before the blocking connection goes. */
+  #producing: Promise<unknown> | undefined;
+  #closing = false;
 
   constructor(o: ResolvedOptions) {
     this.#o = o;
-    this.#blocking = o.redis.duplicate();
+    this.#blocking = new BlockingConnection(o.redis);
     this.#health = new SourceHealth(o.logger, `reading ${o.keys.list}`);
-    this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking);
+    this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking.connection);
   }
 
   addListener(listener: ProduceListener): void {
     this.#health.listener = listener;
   }
 
-  async produce(signal: AbortSignal): Promise<(string | Buffer)[] | undefined> {
+  produce(signal: AbortSignal): Promise<Body[] | undefined> {
+    const producing = this.#produce(signal);
+    this.#producing = producing;
+    return producing;
+  }
+
+  async #produce(signal: AbortSignal): Promise<Body[] | undefined> {
     const { redis, keys, batchSize, blockTimeoutMs, buffers } = this.#o;
     try {
-      const pop = buffers ? redis.lpopBuffer(keys.list, batchSize) : redis.lpop(keys.list, batchSize);
-      const popped = await untilAborted(pop as Promise<(string | Buffer)[] | null>, signal);
+      const pop = (buffers ? redis.lpopBuffer(keys.list, batchSize) : redis.lpop(keys.list, batchSize)) as Promise<
+        Body[] | null
+      >;
+      const popped = await untilAborted(pop, signal);
       if (popped === undefined) {
         // Stopped while the pop was in flight: whatever it still brings goes back to the head.
-        void pop.then((late) => this.#giveBack(late as (string | Buffer)[] | null)).catch(() => {});
+        this.#track(pop.then((late) => this.#giveBack(late)));
         return undefined;
       }
       this.#health.ok();
       if (popped !== null && popped.length > 0) return popped;
-      if (signal.aborted) return undefined;
+      if (signal.aborted || this.#closing) return undefined;
       const args = [blockTimeoutMs / 1000, 1, keys.list, 'LEFT', 'COUNT', batchSize] as const;
-      const reply = (await (buffers
-        ? this.#blocking.callBuffer('BLMPOP', ...args)
-        : this.#blocking.call('BLMPOP', ...args))) as [unknown, (string | Buffer)[]] | null;
+      const reply = (await this.#blocking.run((c) =>
+        buffers ? c.callBuffer('BLMPOP', ...args) : c.call('BLMPOP', ...args),
+      )) as [unknown, Body[]] | null;
       this.#health.ok();
-      return reply === null ? undefined : reply[1];
+      if (reply === null) return undefined;
+      if (this.#closing) {
+        // Ended by close() after it took something: nobody will consume it, so it goes back.
+        this.#track(this.#giveBack(reply[1]));
+        return undefined;
+      }
+      return reply[1];
     } catch (error) {
       if (!signal.aborted) await sleep(this.#health.failed(error), signal);
       return undefined;
@@ -49,20 +79,54 @@ export class AtMostOnceProducer implements Producer<string | Buffer> {
 
   /**
    * At-most-once cannot take a message back from the handler, but what the queue hands back unconsumed
-   * at stop goes back to the head of the list, best effort.
+   * at stop goes back to the head of the list.
    */
-  settle(message: string | Buffer, outcome: Outcome): Promise<void> | undefined {
+  settle(message: Body, outcome: Outcome): Promise<void> | undefined {
     if (outcome.type !== 'nacked') return undefined;
-    return this.#giveBack([message]);
+    return this.#track(this.#giveBack([message]));
   }
 
+  /**
+   * Ends a `BLMPOP` still waiting (`CLIENT UNBLOCK`: disconnecting instead would drop a reply that
+   * already popped messages), lets the produce() in progress finish, waits for every give-back, then
+   * closes the blocking connection.
+   * @throws the first give-back error, after every give-back settled.
+   */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#unwatch();
-    this.#blocking.disconnect();
+    try {
+      const limit = this.#o.blockTimeoutMs + 1000;
+      await this.#blocking.interrupt(limit);
+      await settledWithin(this.#producing, limit);
+      while (this.#givingBack.size > 0) await Promise.allSettled([...this.#givingBack]);
+    } finally {
+      this.#blocking.disconnect();
+    }
+    if (this.#failed.length > 0) throw this.#failed[0];
   }
 
-  async #giveBack(messages: (string | Buffer)[] | null): Promise<void> {
+  /** Keeps `giveBack` until it settles; a failure is logged and kept for close(). */
+  #track(giveBack: Promise<void>): Promise<void> {
+    const tracked = giveBack.catch((error: unknown) => {
+      this.#failed.push(error);
+      throw error;
+    });
+    const settled = tracked.catch(() => {});
+    this.#givingBack.add(settled);
+    void settled.then(() => this.#givingBack.delete(settled));
+    return tracked;
+  }
+
+  async #giveBack(messages: Body[] | null): Promise<void> {
     if (messages === null || messages.length === 0) return;
-    await this.#o.redis.lpush(this.#o.keys.list, ...[...messages].reverse());
+    try {
+      await this.#o.redis.lpush(this.#o.keys.list, ...[...messages].reverse());
+    } catch (error) {
+      this.#o.logger.error(`giving ${messages.length} messages back to ${this.#o.keys.list} failed: they are lost`, {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
   }
 }
