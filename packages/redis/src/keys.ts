@@ -16,7 +16,7 @@ import { InvalidOptionError } from '@q/core';
  * | `<tag>:q:inflight:<id>` | hash | delivery id -> `<deliveries>:<body>`, per consumer |
  * | `<tag>:q:lease:<id>` | string with TTL | the consumer is alive while it exists |
  * | `<tag>:q:staging:<id>` | list | a message moved by a blocking `BLMOVE`, not yet claimed |
- * | `<tag>:q:claim:<id>` | hash | the consumer's last claim: nonce, first id, count (a re-sent claim replays it) |
+ * | `<tag>:q:claim:<id>` | hash, TTL | the consumer's last claim: nonce, first id, count (a re-sent claim replays it); `gone` once recovered |
  * | `<tag>:q:ids` | string | the queue's last delivery id; never deleted, so ids never repeat |
  */
 export interface QueueKeys {

@@ -65,6 +65,8 @@ export class Lease {
         .multi()
         .set(this.#own.lease, '1', 'PX', this.#leaseMs)
         .sadd(this.#keys.consumers, this.#consumer)
+        // Alive after all: recovery must not forget this consumer (see lua/recover-6.lua).
+        .hdel(this.#own.claim, 'gone')
         .exec();
       if (++this.#beats % 2 === 0) await this.#recoverOthers();
     } catch (error) {
@@ -74,7 +76,7 @@ export class Lease {
 
   async #recoverOthers(): Promise<void> {
     try {
-      await recoverExpired(this.#redis, this.#keys, this.#consumer);
+      await recoverExpired(this.#redis, this.#keys, this.#consumer, this.#leaseMs);
     } catch (error) {
       this.#health.failed(error);
     }

@@ -37,8 +37,10 @@ export interface RedisListProducerOptions {
    */
   batchSize?: number;
   /**
-   * How long one blocking wait on an empty list lasts (`BLMPOP`/`BLMOVE`), in milliseconds. Stop
-   * waits at most this long for a producer blocked in such a wait.
+   * How long one blocking wait on an empty list lasts (`BLMPOP`/`BLMOVE`), in milliseconds. Close
+   * ends such a wait at once (`CLIENT UNBLOCK`; on a Cluster it waits for it, at most this long).
+   * At-least-once: must be below `leaseMs / 3`, so a wait sent by a consumer that then froze ends on
+   * the server well before its lease runs out and its messages are recovered.
    * @default 1000
    */
   blockTimeoutMs?: number;
@@ -107,14 +109,23 @@ export function resolveOptions(options: RedisListProducerOptions): ResolvedOptio
   if (mode !== 'at-most-once' && mode !== 'at-least-once') {
     throw new InvalidOptionError('mode', mode, '"at-most-once" or "at-least-once"');
   }
+  const blockTimeoutMs = integerAtLeast('blockTimeoutMs', options.blockTimeoutMs ?? 1000, 1);
+  const leaseMs = integerAtLeast('leaseMs', options.leaseMs ?? 30_000, 100);
+  if (mode === 'at-least-once' && blockTimeoutMs * 3 >= leaseMs) {
+    throw new InvalidOptionError(
+      'blockTimeoutMs',
+      blockTimeoutMs,
+      `an integer below leaseMs / 3 (leaseMs is ${leaseMs})`,
+    );
+  }
   return {
     redis,
     keys: queueKeys(options.key),
     mode,
     batchSize: integerAtLeast('batchSize', options.batchSize ?? 256, 1),
-    blockTimeoutMs: integerAtLeast('blockTimeoutMs', options.blockTimeoutMs ?? 1000, 1),
+    blockTimeoutMs,
     buffers: options.buffers ?? false,
-    leaseMs: integerAtLeast('leaseMs', options.leaseMs ?? 30_000, 100),
+    leaseMs,
     maxDeliveries: integerAtLeast('maxDeliveries', options.maxDeliveries ?? 5, 0),
     settleBatch: integerAtLeast('settleBatch', options.settleBatch ?? 512, 1),
     settleIntervalMs: integerAtLeast('settleIntervalMs', options.settleIntervalMs ?? 10, 1),

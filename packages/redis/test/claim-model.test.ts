@@ -141,7 +141,7 @@ async function run(redis: ReturnType<typeof withScripts>, commands: Command[]): 
         await redis.del(keys.lease(s.id));
       } else {
         const force = cmd.t === 'close';
-        expect(await recover(redis, keys, s.id, force)).toBe(model.recover(s.id, force));
+        expect(await recover(redis, keys, s.id, force, 3_600_000)).toBe(model.recover(s.id, force));
         if (force) {
           // A closed consumer is gone; the slot's next consumer has a new id.
           s.id = `c${cmd.c}-${++s.generation}`;

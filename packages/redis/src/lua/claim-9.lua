@@ -144,5 +144,7 @@ if n > 0 then
 end
 if #dead > 0 then variadic('RPUSH', KEYS[7], dead) end
 redis.call('HSET', KEYS[9], 'nonce', nonce, 'first', first, 'count', n)
+-- Alive after all: recovery must not forget this consumer (see recover-6.lua).
+redis.call('HDEL', KEYS[9], 'gone')
 redis.call('PEXPIRE', KEYS[9], 86400000)
 return out

