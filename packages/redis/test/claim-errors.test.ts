@@ -32,7 +32,14 @@ describe('a claim that fails on a key of the wrong type', () => {
     const redis = client();
     const key = uniqueKey('claim-wrongtype');
     const keys = queueKeys(key);
-    const factory = redisListProducerFactory({ redis, key, leaseMs: 60_000, blockTimeoutMs: 50, batchSize: 10, logger: silentLogger });
+    const factory = redisListProducerFactory({
+      redis,
+      key,
+      leaseMs: 60_000,
+      blockTimeoutMs: 50,
+      batchSize: 10,
+      logger: silentLogger,
+    });
     await redis.rpush(keys.retry, '1:m1');
     await redis.set(key, 'not a list');
     const a = (await factory()) as Producer<RedisMessage>;
@@ -60,7 +67,14 @@ describe('a claim that fails on a key of the wrong type', () => {
     const redis = client();
     const key = uniqueKey('claim-dead-wrongtype');
     const keys = queueKeys(key);
-    const factory = redisListProducerFactory({ redis, key, leaseMs: 60_000, blockTimeoutMs: 50, maxDeliveries: 5, logger: silentLogger });
+    const factory = redisListProducerFactory({
+      redis,
+      key,
+      leaseMs: 60_000,
+      blockTimeoutMs: 50,
+      maxDeliveries: 5,
+      logger: silentLogger,
+    });
     await redis.rpush(keys.retry, '5:poison');
     await redis.set(keys.dead, 'not a list');
     const a = (await factory()) as Producer<RedisMessage>;
@@ -79,10 +93,20 @@ describe('a claim that fails on a key of the wrong type', () => {
     const keys = queueKeys(key);
     await redis.rpush(key, 'm1');
     await redis.rpush(keys.retry, '1:m0');
-    const a = (await redisListProducerFactory({ redis, key, leaseMs: 60_000, blockTimeoutMs: 50, logger: silentLogger })()) as Producer<RedisMessage> & { id: string };
+    const a = (await redisListProducerFactory({
+      redis,
+      key,
+      leaseMs: 60_000,
+      blockTimeoutMs: 50,
+      logger: silentLogger,
+    })()) as Producer<RedisMessage> & { id: string };
     await redis.set(keys.staging(a.id), 'not a list');
     expect(await a.produce(signal)).toBeUndefined();
-    expect([await redis.lrange(key, 0, -1), await redis.lrange(keys.retry, 0, -1), await redis.hlen(keys.inflight(a.id))]).toEqual([['m1'], ['1:m0'], 0]);
+    expect([
+      await redis.lrange(key, 0, -1),
+      await redis.lrange(keys.retry, 0, -1),
+      await redis.hlen(keys.inflight(a.id)),
+    ]).toEqual([['m1'], ['1:m0'], 0]);
     await redis.del(keys.staging(a.id));
     await a.close?.();
   });

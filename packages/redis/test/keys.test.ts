@@ -12,7 +12,17 @@ describe('queue keys and Redis Cluster hash slots', () => {
     'every key of list %j is in the list key own slot',
     (list) => {
       const k = queueKeys(list);
-      const all = [k.list, k.retry, k.dead, k.consumers, k.ids, k.inflight('c'), k.lease('c'), k.staging('c'), k.claim('c')];
+      const all = [
+        k.list,
+        k.retry,
+        k.dead,
+        k.consumers,
+        k.ids,
+        k.inflight('c'),
+        k.lease('c'),
+        k.staging('c'),
+        k.claim('c'),
+      ];
       expect(new Set(all.map(slotOf))).toEqual(new Set([slotOf(list)]));
     },
   );
@@ -20,9 +30,12 @@ describe('queue keys and Redis Cluster hash slots', () => {
   // Redis hashes these whole (the first "{" is followed by "}" with nothing between, or there is a
   // "}" without a tag): no derived key name can share their slot, so they are refused upfront rather
   // than failing every script with CROSSSLOT on a cluster.
-  it.each(['jobs{}', '{}jobs', 'a{}{b}', 'jobs}', '}{x'])('list key %j is refused with InvalidOptionError naming key', (list) => {
-    expect(() => queueKeys(list)).toThrow(InvalidOptionError);
-    expect(() => queueKeys(list)).toThrow(/key/);
-    expect(() => redisListProducerFactory({ redis: client(), key: list })).toThrow(InvalidOptionError);
-  });
+  it.each(['jobs{}', '{}jobs', 'a{}{b}', 'jobs}', '}{x'])(
+    'list key %j is refused with InvalidOptionError naming key',
+    (list) => {
+      expect(() => queueKeys(list)).toThrow(InvalidOptionError);
+      expect(() => queueKeys(list)).toThrow(/key/);
+      expect(() => redisListProducerFactory({ redis: client(), key: list })).toThrow(InvalidOptionError);
+    },
+  );
 });
