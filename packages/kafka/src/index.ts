@@ -1,4 +1,5 @@
 export type {
+  CommittedOffset,
   Compression,
   FetchedBatch,
   FetchedRecord,
@@ -10,7 +11,7 @@ export type {
   ProducerClient,
   TopicPartition,
 } from './client.js';
-export { MessageTooLargeError } from './errors.js';
+export { MessageTooLargeError, OffsetMetadataTooLargeError } from './errors.js';
 export { KafkaPusher, type KafkaPusherMessage, type KafkaPusherOptions } from './kafka-pusher.js';
 export { type KafkaHandler, KafkaQueue, type KafkaQueueConfig, type Ordering } from './kafka-queue.js';
 export { kafkajsClient } from './kafkajs-client.js';
