@@ -21,4 +21,15 @@ describe('PartitionTracker', () => {
     expect(t.commitPoint()).toBe(22n);
     expect(t.pending).toBe(0);
   });
+
+  it('drops the copies of a re-fetch (a client re-seek to the last commit), per batch', () => {
+    const t = new PartitionTracker('t', 0);
+    const first = [10, 11, 12, 13].map(record);
+    expect(t.unseen(first)).toBe(first); // nothing seen yet: the same array, no copy
+    const again = [11, 12, 13, 14, 15].map(record);
+    expect(t.unseen(again).map((r) => r.offset)).toEqual(['14', '15']);
+    expect(t.unseen([12, 13].map(record))).toEqual([]);
+    const next = [16, 17].map(record);
+    expect(t.unseen(next)).toBe(next);
+  });
 });
