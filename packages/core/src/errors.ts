@@ -1,5 +1,8 @@
 /** Base class of every error thrown by `@q/core`, so callers can tell ours from their own. */
 export class QueueError extends Error {
+  /** A stable identifier of the error's kind, for code that must not match on messages. */
+  readonly code: string = 'Q_ERROR';
+
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -11,6 +14,7 @@ export class QueueError extends Error {
  * Thrown synchronously, before anything runs.
  */
 export class InvalidOptionError extends QueueError {
+  override readonly code: string = 'Q_INVALID_OPTION';
   /** The option's name, as written in the options object (`producers`, `retry.attempts`, ...). */
   readonly option: string;
   /** The rejected value. */
@@ -28,6 +32,7 @@ export class InvalidOptionError extends QueueError {
 
 /** A method was called in a lifecycle state that does not allow it (`start()` twice, a setter after start). */
 export class QueueStateError extends QueueError {
+  override readonly code: string = 'Q_INVALID_STATE';
   /** The lifecycle state at the time of the call. */
   readonly state: string;
 
@@ -39,6 +44,7 @@ export class QueueStateError extends QueueError {
 
 /** A handler (`consume`, `consumeBatch` or `onEvent`) did not settle within the queue's `timeoutMs`. */
 export class HandlerTimeoutError extends QueueError {
+  override readonly code: string = 'Q_HANDLER_TIMEOUT';
   /** The limit that was exceeded, in milliseconds. */
   readonly timeoutMs: number;
 
@@ -50,6 +56,7 @@ export class HandlerTimeoutError extends QueueError {
 
 /** A send was attempted on a closed {@link Channel}. */
 export class ChannelClosedError extends QueueError {
+  override readonly code: string = 'Q_CHANNEL_CLOSED';
   constructor() {
     super('Channel is closed');
   }
@@ -57,6 +64,7 @@ export class ChannelClosedError extends QueueError {
 
 /** go-zero's `ErrNoAvailablePusher`: a {@link BalancedPusher} has no pusher, or every pusher failed. */
 export class NoAvailablePusherError extends QueueError {
+  override readonly code: string = 'Q_NO_AVAILABLE_PUSHER';
   constructor(options?: ErrorOptions) {
     super('no available pusher', options);
   }
@@ -64,6 +72,8 @@ export class NoAvailablePusherError extends QueueError {
 
 /** A {@link MultiPusher} push failed on one or more of its pushers; `errors` holds each cause. */
 export class MultiPushError extends AggregateError {
+  /** A stable identifier of the error's kind. */
+  readonly code: string = 'Q_MULTI_PUSH';
   constructor(errors: readonly unknown[]) {
     super(errors, `${errors.length} pusher(s) failed`);
     this.name = 'MultiPushError';
@@ -81,6 +91,7 @@ function describe(value: unknown): string {
 
 /** An executor was used after `close()`. */
 export class ExecutorClosedError extends QueueError {
+  override readonly code: string = 'Q_EXECUTOR_CLOSED';
   constructor(executor: string) {
     super(`${executor} is closed`);
   }

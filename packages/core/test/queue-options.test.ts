@@ -13,6 +13,7 @@ function rejects(options: QueueOptions<unknown>, option: string, allowed: RegExp
   }
   expect(error).toBeInstanceOf(InvalidOptionError);
   expect((error as InvalidOptionError).option).toBe(option);
+  expect((error as InvalidOptionError).code).toBe('Q_INVALID_OPTION');
   expect((error as InvalidOptionError).allowed).toMatch(allowed);
   expect((error as Error).message).toContain(option);
 }
@@ -43,6 +44,7 @@ describe('bad input gets a typed error naming the option, before anything runs',
     [{ name: '' }, 'name', /non-empty string/],
     [{ signal: {} as AbortSignal }, 'signal', /AbortSignal/],
     [{ factoryBackoff: { minDelayMs: -1 } }, 'factoryBackoff.minDelayMs', />= 0/],
+    [{ deadLetterBackoff: { minDelayMs: 50, maxDelayMs: 5 } }, 'deadLetterBackoff.maxDelayMs', />= 50/],
   ] as [QueueOptions<unknown>, string, RegExp][])('%o -> %s', (options, option, allowed) => {
     rejects(options, option, allowed);
   });
