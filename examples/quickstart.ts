@@ -3,7 +3,7 @@
  * exactly once and settled back to the source. Prints a progress bar, the throughput, and the
  * zero-loss check; exits non-zero if a message was lost or duplicated.
  *
- * Then the same through Kafka (KafkaPusher -> topic -> KafkaQueue) on an in-process test broker, or
+ * Then the same through Kafka (KafkaPusher -> topic -> KafkaQueue) on a test broker in its own process, or
  * on KAFKA_BROKERS. Set DEMO_MESSAGES / DEMO_KAFKA_MESSAGES to change the counts.
  */
 import { type Outcome, type Producer, Queue } from '@q/core';
