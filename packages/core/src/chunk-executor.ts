@@ -13,6 +13,13 @@ export interface ChunkExecutorOptions<Task> extends ExecutorOptions<Task[]> {
    */
   chunkBytes?: number;
   /**
+   * Tasks per batch: a batch also executes once it holds this many tasks, whatever their bytes. Not in
+   * go-zero; it bounds the work of one execution when tasks are small (a Kafka send encodes its whole
+   * batch in one go, blocking the event loop meanwhile).
+   * @default Infinity (bytes only, as go-zero)
+   */
+  chunkTasks?: number;
+  /**
    * Longest wait of a partial batch, in milliseconds (go-zero's `WithFlushInterval`).
    * @default 1000
    */
@@ -24,12 +31,13 @@ class ChunkContainer<Task> implements TaskContainer<Task, Task[]> {
   #bytes = 0;
   constructor(
     readonly maxBytes: number,
+    readonly maxTasks: number,
     readonly execute: Execute<Task>,
   ) {}
   addTask(task: Task, size = 0): boolean {
     this.#tasks.push(task);
     this.#bytes += size;
-    return this.#bytes >= this.maxBytes;
+    return this.#bytes >= this.maxBytes || this.#tasks.length >= this.maxTasks;
   }
   removeAll(): Task[] {
     const tasks = this.#tasks;
@@ -51,14 +59,18 @@ class ChunkContainer<Task> implements TaskContainer<Task, Task[]> {
  */
 export class ChunkExecutor<Task> extends PeriodicalExecutor<Task, Task[]> {
   /**
-   * @throws {InvalidOptionError} when `execute` is not a function, `chunkBytes` < 1 or
-   *   `flushIntervalMs` <= 0.
+   * @throws {InvalidOptionError} when `execute` is not a function, `chunkBytes` or `chunkTasks` < 1
+   *   or `flushIntervalMs` <= 0.
    */
   constructor(execute: Execute<Task>, options: ChunkExecutorOptions<Task> = {}) {
     const run = fn<Execute<Task>>('execute', execute);
     const chunkBytes = integerAtLeast('chunkBytes', options.chunkBytes ?? 1024 * 1024, 1);
+    const chunkTasks =
+      options.chunkTasks === undefined || options.chunkTasks === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : integerAtLeast('chunkTasks', options.chunkTasks, 1);
     const interval = duration('flushIntervalMs', options.flushIntervalMs ?? 1000, Number.MIN_VALUE);
-    super(interval, new ChunkContainer<Task>(chunkBytes, run), options);
+    super(interval, new ChunkContainer<Task>(chunkBytes, chunkTasks, run), options);
   }
 
   /**

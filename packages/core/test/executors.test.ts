@@ -22,6 +22,19 @@ describe('ChunkExecutor (ports of chunkexecutor_test.go)', () => {
     await ex.close();
   });
 
+  it('chunkTasks: a chunk also executes once it holds that many tasks, whatever their bytes', async () => {
+    const batches: number[][] = [];
+    const ex = new ChunkExecutor<number>((tasks) => void batches.push(tasks), { chunkBytes: 1000, chunkTasks: 4 });
+    for (let i = 0; i < 10; i++) await ex.add(i, 1);
+    await ex.close();
+    expect(batches).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
+    expect(() => new ChunkExecutor(() => {}, { chunkTasks: 0 })).toThrow(/chunkTasks/);
+  });
+
   it('TestChunkExecutor_FlushInterval: a partial chunk goes out on the interval', async () => {
     const clock = new ManualClock();
     const batches: number[][] = [];

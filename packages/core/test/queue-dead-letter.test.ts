@@ -8,7 +8,7 @@ class Destination implements Pusher<number> {
   readonly calls: string[] = [];
   fail: (m: number) => boolean = () => false;
   hang: (m: number) => boolean = () => false;
-  constructor(private readonly confirms: boolean) {
+  constructor(confirms: boolean) {
     if (!confirms) (this as { pushAndConfirm?: unknown }).pushAndConfirm = undefined;
   }
   name(): string {

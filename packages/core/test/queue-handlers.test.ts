@@ -1,4 +1,4 @@
-import { HandlerTimeoutError, type Outcome, type Pusher, type PushInfo, Queue, silentLogger } from '@q/core';
+import { HandlerTimeoutError, type Pusher, type PushInfo, Queue, silentLogger } from '@q/core';
 import { describe, expect, it } from 'vitest';
 import { delay, numberSource, SettleLog, until } from './helpers.js';
 
