@@ -53,7 +53,14 @@ export interface CommittedOffset extends TopicPartition {
 /** What a group consumer must do for {@link KafkaQueue}. */
 export interface GroupConsumerClient {
   connect(): Promise<void>;
+  /** Leaves the group and closes every connection, waiting for requests under way. */
   disconnect(): Promise<void>;
+  /**
+   * Closes every connection now, without waiting for anything, and opens none again: what a stop
+   * past its deadline does when the broker stopped answering. Optional: without it such a stop
+   * resolves anyway, and the client lets go whenever its own timeouts and retries end.
+   */
+  destroy?(): void;
   subscribe(topics: readonly string[], fromBeginning: boolean): Promise<void>;
   /** Starts the fetch loop; `eachBatch` gets every fetched batch, one partition at a time per call. */
   run(eachBatch: (batch: FetchedBatch) => Promise<void>, concurrency: number): Promise<void>;
@@ -88,6 +95,8 @@ export interface OutgoingMessage {
 export interface ProducerClient {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
+  /** Like {@link GroupConsumerClient.destroy}: closes every connection now; writes under way fail. */
+  destroy?(): void;
   /** Sends messages to one topic; resolves when the broker acknowledged them (per `acks`). */
   send(
     topic: string,

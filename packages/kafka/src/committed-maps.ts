@@ -19,6 +19,9 @@ export class CommittedMaps {
   #owned: Set<string> | undefined;
   /** Maps being read (or read) for newly owned partitions, until their first batch takes them. */
   readonly #loads = new Map<string, Promise<Map<string, OffsetSkipSet>>>();
+  /** Resolves when the member stops: a batch waiting for its map stops waiting. */
+  readonly #stopped: Promise<undefined>;
+  #stop: () => void = () => {};
 
   /**
    * @param enabled The `offsetMap` option: when false nothing is read.
@@ -29,6 +32,17 @@ export class CommittedMaps {
     this.#logger = logger;
     this.#enabled = enabled && client.fetchCommitted !== undefined;
     this.#timeoutMs = timeoutMs;
+    this.#stopped = new Promise((resolve) => {
+      this.#stop = () => resolve(undefined);
+    });
+  }
+
+  /**
+   * The member is stopping: batches waiting for a map return without one at once (the batch is not
+   * taken anyway while stopping), so a slow read cannot hold the stop past its deadline.
+   */
+  stop(): void {
+    this.#stop();
   }
 
   /** The group's new assignment: starts reading the maps of the partitions that are new here. */
@@ -54,15 +68,23 @@ export class CommittedMaps {
 
   /**
    * The map for a newly owned partition's first batch (once), or undefined. The batch's fetch loop
-   * waits meanwhile, so the group session is kept alive with `heartbeat` every `everyMs`.
+   * waits meanwhile, so the group session is kept alive with `heartbeat` every `everyMs`. Undefined
+   * at once when the member stops or a heartbeat fails (a rebalance): going without a map only
+   * redoes settled messages, never skips one.
    */
   async take(key: string, heartbeat: () => Promise<void>, everyMs: number): Promise<OffsetSkipSet | undefined> {
     const load = this.#loads.get(key);
     if (load === undefined) return undefined;
     this.#loads.delete(key);
-    const beat = setInterval(() => void heartbeat().catch(() => {}), everyMs);
+    // A failed heartbeat means the group is rebalancing (or dropped this member): this batch must
+    // let kafkajs's fetch loop go at once so the member can rejoin in time, map or not.
+    let rejoin: () => void = () => {};
+    const rebalancing = new Promise<undefined>((resolve) => {
+      rejoin = () => resolve(undefined);
+    });
+    const beat = setInterval(() => void heartbeat().catch(rejoin), everyMs);
     try {
-      return (await load).get(key);
+      return (await Promise.race([load, this.#stopped, rebalancing]))?.get(key);
     } finally {
       clearInterval(beat);
     }

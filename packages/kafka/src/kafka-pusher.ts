@@ -91,6 +91,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   readonly #syncPush: boolean;
   readonly #maxMessageBytes: number;
   readonly #traceparent: (() => string | undefined) | undefined;
+  readonly #logger: Logger;
 
   /** @throws {InvalidOptionError} without brokers or topic, or with bad sizes. */
   constructor(options: KafkaPusherOptions) {
@@ -118,6 +119,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     this.#producer = client.producer(options, { idempotent: options.idempotent ?? false });
     this.#connection = new ProducerConnection(this.#producer, reconnect);
     const logger = options.logger ?? consoleLogger;
+    this.#logger = logger;
     this.#executor = new ChunkExecutor<OutgoingMessage>(
       async (messages) => {
         await this.#connection.ready();
@@ -181,12 +183,38 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   /**
    * Flushes, waits for every write, disconnects. Writes waiting to reconnect get one last try without
    * back-off; what still cannot be written is rejected (or goes to `onError`), never dropped silently.
+   *
+   * With `timeoutMs`, writes still unanswered then are abandoned: the connections are destroyed, so
+   * those writes fail (rejected, or `onError`) and may or may not have reached the broker.
+   * @param options.timeoutMs @default none: waits as long as the client's own timeouts and retries
    */
-  async close(): Promise<void> {
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
     // Every chunk still gets a try (a first connect is always made); only the waits are cut.
     this.#connection.stopRetrying();
-    await this.#executor.close();
-    await this.#connection.close();
+    const closing = (async () => {
+      await this.#executor.close();
+      await this.#connection.close();
+    })();
+    if (options.timeoutMs === undefined) return closing;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), options.timeoutMs);
+    });
+    const outcome = await Promise.race([closing, expired]).finally(() => clearTimeout(timer));
+    if (outcome !== 'expired') return;
+    this.#logger.warn(`closing the pusher of ${this.#topic} timed out: abandoning the writes under way`, {
+      timeoutMs: options.timeoutMs,
+    });
+    this.#producer.destroy?.();
+    // Destroyed connections fail their requests at once; bounded all the same.
+    await Promise.race([
+      closing.catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 1000);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   #add(message: OutgoingMessage, confirm: boolean): Promise<void> {

@@ -97,7 +97,12 @@ export interface KafkaQueueConfig extends KafkaConnection {
   timeoutMs?: number;
   /** Retries of failed handler calls. @default none (kq) */
   retry?: RetryOptions;
-  /** Dead-letter target for messages that failed every attempt: a topic, or any Pusher. @default none */
+  /**
+   * Dead-letter target for messages that failed every attempt: a topic, or any Pusher. For a topic the
+   * queue makes a {@link KafkaPusher} and closes it in `stop()`; a Pusher passed in stays open (it
+   * may be shared): close it yourself after `stop()` resolved.
+   * @default none
+   */
   deadLetter?: string | Pusher<KafkaMessage>;
   /** @default 10000 */
   sessionTimeoutMs?: number;
@@ -132,6 +137,8 @@ export interface ResolvedKafkaQueueConfig {
   readonly timeoutMs: number;
   readonly retry: RetryOptions | undefined;
   readonly deadLetter: Pusher<KafkaMessage> | undefined;
+  /** Whether {@link deadLetter} was made here (from a topic name), so the queue closes it. */
+  readonly ownsDeadLetter: boolean;
   readonly sessionTimeoutMs: number;
   readonly rebalanceTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
@@ -202,6 +209,7 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
     timeoutMs: config.timeoutMs ?? 0,
     retry: config.retry,
     deadLetter: typeof config.deadLetter === 'string' ? deadLetterPusher(config, config.deadLetter) : config.deadLetter,
+    ownsDeadLetter: typeof config.deadLetter === 'string',
     sessionTimeoutMs: integerAtLeast('sessionTimeoutMs', config.sessionTimeoutMs ?? 10_000, 1),
     rebalanceTimeoutMs: integerAtLeast('rebalanceTimeoutMs', config.rebalanceTimeoutMs ?? 30_000, 1),
     heartbeatIntervalMs: integerAtLeast('heartbeatIntervalMs', config.heartbeatIntervalMs ?? 1000, 1),

@@ -1,15 +1,19 @@
 import { InvalidOptionError, type Queue, type QueueStats } from '@q/core';
 import type { TopicPartition } from './client.js';
+import { KafkaPusher } from './kafka-pusher.js';
 import {
   type KafkaHandler,
   type KafkaQueueConfig,
   type ResolvedKafkaQueueConfig,
   resolveKafkaQueueConfig,
 } from './kafka-queue-config.js';
-import { Member } from './member.js';
+import { FINAL_MS, Member } from './member.js';
 import type { TrackedMessage } from './offset-tracker.js';
 
 export type { KafkaHandler, KafkaQueueConfig, Ordering } from './kafka-queue-config.js';
+
+/** The Queue's own default stop timeout. */
+const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
 /**
  * go-queue's kq, done right: a consumer group whose messages run through a {@link Queue} (retries,
@@ -48,12 +52,25 @@ export class KafkaQueue {
     return this.#started;
   }
 
-  /** Stops fetching, drains and commits what was settled, leaves the group. A second call is harmless. */
+  /**
+   * Stops fetching, drains and commits what was settled, leaves the group, and closes the dead-letter
+   * pusher it made for `deadLetter: '<topic>'` (a pusher passed in is the caller's to close). A second
+   * call is harmless.
+   *
+   * Handlers get `timeoutMs` to drain; what is still running then is nacked (and redone by the next
+   * owner). The final commit, the LeaveGroup and the dead-letter close get what is left of it, but at
+   * least 1 s each; a broker that does not answer by then is given up on: connections are destroyed,
+   * dead-letter writes under way are abandoned (their messages were not committed past, so they are
+   * read again), and the promise resolves. So it resolves within about `timeoutMs` + 2 s.
+   * @param options.timeoutMs @default 30000 (the Queue's `stopTimeoutMs`)
+   */
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
     this.#stopping ??= (async () => {
-      await Promise.all(this.#members.map((m) => m.stop(options.timeoutMs)));
-      const dlq = this.#o.deadLetter as { close?: () => Promise<void> } | undefined;
-      await dlq?.close?.();
+      await Promise.all(this.#members.map((m) => m.stop(deadline)));
+      if (this.#o.ownsDeadLetter && this.#o.deadLetter instanceof KafkaPusher) {
+        await this.#o.deadLetter.close({ timeoutMs: Math.max(FINAL_MS, deadline - Date.now()) });
+      }
     })();
     return this.#stopping;
   }

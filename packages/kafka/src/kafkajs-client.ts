@@ -10,11 +10,19 @@ import type {
   TopicPartition,
 } from './client.js';
 import { OffsetMetadataTooLargeError } from './errors.js';
+import { SocketRegistry } from './socket-registry.js';
+
+/**
+ * How long a disconnect waits for offset-map reads under way before it closes the admin client
+ * anyway (the reads then fail, and their partitions go without a map: only duplicates).
+ */
+const ADMIN_DRAIN_MS = 2000;
 
 /** The only module that knows kafkajs. */
-function kafka(connection: KafkaConnection): Kafka {
+function kafka(connection: KafkaConnection, sockets: SocketRegistry): Kafka {
   const config: KafkaConfig = {
     brokers: connection.brokers,
+    socketFactory: sockets.factory,
     clientId: connection.clientId ?? 'q-kafka',
     logLevel: logLevel.NOTHING,
     requestTimeout: connection.requestTimeoutMs ?? 30_000,
@@ -29,17 +37,23 @@ class KafkajsGroupConsumer implements GroupConsumerClient {
   readonly #consumer: Consumer;
   readonly #kafka: Kafka;
   readonly #groupId: string;
+  readonly #sockets: SocketRegistry;
   #admin: Admin | undefined;
   #adminConnected: Promise<void> | undefined;
-  constructor(kafka: Kafka, groupId: string, consumer: Consumer) {
+  /** Set by disconnect: from then on no admin request starts (one would reopen a connection). */
+  #closed = false;
+  /** Admin work under way (its connect, offset reads): disconnect waits for it before closing. */
+  readonly #adminWork = new Set<Promise<unknown>>();
+  constructor(kafka: Kafka, groupId: string, consumer: Consumer, sockets: SocketRegistry) {
     this.#kafka = kafka;
     this.#groupId = groupId;
     this.#consumer = consumer;
+    this.#sockets = sockets;
   }
   async connect(): Promise<void> {
     // The admin connection is opened alongside, so reading offset maps at an assignment costs only
     // the request; failing here is not fatal (fetchCommitted tries again).
-    void this.#connectAdmin().catch(() => {
+    void this.#track(this.#connectAdmin()).catch(() => {
       this.#adminConnected = undefined;
     });
     await this.#consumer.connect();
@@ -50,11 +64,39 @@ class KafkajsGroupConsumer implements GroupConsumerClient {
     await this.#adminConnected;
     return this.#admin;
   }
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#adminWork.add(work);
+    const untrack = () => void this.#adminWork.delete(work);
+    work.then(untrack, untrack);
+    return work;
+  }
+  /**
+   * Leaves the group and closes both clients. An admin request still under way would, answered
+   * after its client was disconnected, reconnect it and leave that connection open for good: so
+   * no new one starts, and those under way are waited for (at most {@link ADMIN_DRAIN_MS}) first.
+   */
   async disconnect(): Promise<void> {
+    this.#closed = true;
+    const consumer = this.#consumer.disconnect();
+    if (this.#adminWork.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const drained = Promise.allSettled([...this.#adminWork]);
+      await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, ADMIN_DRAIN_MS)))]);
+      clearTimeout(timer);
+    }
     const admin = this.#admin;
     this.#admin = undefined;
     this.#adminConnected = undefined;
-    await Promise.all([this.#consumer.disconnect(), admin?.disconnect()]);
+    await Promise.all([consumer, admin?.disconnect()]);
+  }
+  destroy(): void {
+    this.#closed = true;
+    // Disconnecting first stops kafkajs's runner at once (its loops and a commit under way retry
+    // only while it runs: 30 times otherwise, keeping the process alive for a minute); the
+    // destroyed sockets then fail whatever the disconnect itself waits for.
+    void this.#consumer.disconnect().catch(() => {});
+    void this.#admin?.disconnect().catch(() => {});
+    this.#sockets.destroy();
   }
   async subscribe(topics: readonly string[], fromBeginning: boolean): Promise<void> {
     await this.#consumer.subscribe({ topics: [...topics], fromBeginning });
@@ -95,6 +137,10 @@ class KafkajsGroupConsumer implements GroupConsumerClient {
   async fetchCommitted(partitions: readonly TopicPartition[]): Promise<readonly CommittedOffset[]> {
     // The consumer reads committed offsets itself but drops their metadata: an admin client of the
     // same connection settings asks the coordinator again, once per assignment.
+    if (this.#closed) throw new Error('the group consumer is disconnected: offsets are not read');
+    return this.#track(this.#fetchCommitted(partitions));
+  }
+  async #fetchCommitted(partitions: readonly TopicPartition[]): Promise<readonly CommittedOffset[]> {
     const admin = await this.#connectAdmin();
     const wanted = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
     const topics = [...new Set(partitions.map((p) => p.topic))];
@@ -133,8 +179,13 @@ function byTopic(partitions: readonly TopicPartition[]): { topic: string; partit
 
 class KafkajsProducer implements ProducerClient {
   readonly #producer: Producer;
-  constructor(producer: Producer) {
+  readonly #sockets: SocketRegistry;
+  constructor(producer: Producer, sockets: SocketRegistry) {
     this.#producer = producer;
+    this.#sockets = sockets;
+  }
+  destroy(): void {
+    this.#sockets.destroy();
   }
   connect(): Promise<void> {
     return this.#producer.connect();
@@ -169,7 +220,8 @@ class KafkajsProducer implements ProducerClient {
 /** The default client factory: kafkajs 2.2.4. */
 export const kafkajsClient: KafkaClientFactory = {
   groupConsumer(connection, o) {
-    const client = kafka(connection);
+    const sockets = new SocketRegistry();
+    const client = kafka(connection, sockets);
     return new KafkajsGroupConsumer(
       client,
       o.groupId,
@@ -183,15 +235,18 @@ export const kafkajsClient: KafkaClientFactory = {
         rebalanceTimeout: o.rebalanceTimeoutMs,
         retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
       }),
+      sockets,
     );
   },
   producer(connection, o) {
+    const sockets = new SocketRegistry();
     return new KafkajsProducer(
-      kafka(connection).producer({
+      kafka(connection, sockets).producer({
         idempotent: o.idempotent,
         maxInFlightRequests: o.idempotent ? 1 : undefined,
         allowAutoTopicCreation: true,
       }),
+      sockets,
     );
   },
 };

@@ -41,8 +41,7 @@ export class Member implements Producer<TrackedMessage> {
       heartbeatIntervalMs: o.heartbeatIntervalMs,
     });
     this.#partitions = new PartitionCommits(this.#client, o.group, o.logger, o.offsetMap);
-    // A new partition's first batch waits at most this for its map (heartbeating meanwhile).
-    this.#maps = new CommittedMaps(this.#client, o.logger, o.offsetMap, Math.max(5000, o.sessionTimeoutMs));
+    this.#maps = new CommittedMaps(this.#client, o.logger, o.offsetMap, mapWaitMs(o));
     this.#buffer = new FetchBuffer(this.#client, o.highWaterMark, o.lowWaterMark);
     const consume = typeof handler === 'function' ? handler : handler.consume.bind(handler);
     this.queue = new Queue<TrackedMessage>(
@@ -118,20 +117,53 @@ export class Member implements Producer<TrackedMessage> {
     return this.#partitions.committed();
   }
 
-  /** Stops fetching, drains, commits, leaves the group. */
-  async stop(timeoutMs?: number): Promise<void> {
+  /**
+   * Stops fetching, drains, commits, leaves the group, all by `deadline` (a `Date.now()` time); the
+   * final commit and leave get at least {@link FINAL_MS} even when draining used the deadline up.
+   * Past that, the client is destroyed: what was settled and not committed is redone by the next
+   * owner (duplicates, never loss), and no socket or timer of this member is left behind.
+   */
+  async stop(deadline: number): Promise<void> {
     this.#stopping = true;
+    this.#maps.stop();
     // A member still joining must finish joining before it can leave: a client disconnected in the
-    // middle of run() keeps rejoining the group as a zombie.
-    await this.#starting?.catch(() => {});
+    // middle of run() keeps rejoining the group as a zombie. A broker not answering is given up on.
+    if (
+      !(await within(
+        this.#starting?.catch(() => {}),
+        deadline - Date.now(),
+      ))
+    )
+      return this.#giveUp('joining');
     // Stop fetching first: what is already fetched drains, nothing new comes in.
     const owned = this.#partitions.owned();
     if (owned.length > 0) this.#client.pause(owned);
     this.#buffer.wake();
-    await this.queue.stop(timeoutMs === undefined ? {} : { timeoutMs });
+    await this.queue.stop({ timeoutMs: Math.max(0, deadline - Date.now()) });
     clearInterval(this.#commitTimer);
-    await this.commit();
-    await this.#client.disconnect();
+    const leave = (async () => {
+      await this.commit();
+      await this.#client.disconnect();
+    })();
+    if (!(await within(leave, Math.max(FINAL_MS, deadline - Date.now()))))
+      return this.#giveUp('committing and leaving', leave);
+  }
+
+  /** The stop deadline passed: destroys the client, and lets what was under way fail quietly. */
+  async #giveUp(doing: string, work?: Promise<void>): Promise<void> {
+    clearInterval(this.#commitTimer);
+    this.#o.logger.warn(
+      `stop deadline passed while ${doing}: closing the connections; what was not committed is redone`,
+      {
+        group: this.#o.group,
+      },
+    );
+    this.#client.destroy?.();
+    // Destroyed sockets fail their requests at once, so this is short; it is bounded all the same.
+    await within(
+      work?.catch(() => {}),
+      FINAL_MS,
+    );
   }
 
   async #onBatch(batch: FetchedBatch): Promise<void> {
@@ -155,5 +187,39 @@ export class Member implements Producer<TrackedMessage> {
   #assigned(partitions: readonly TopicPartition[]): void {
     this.#maps.assigned(partitions);
     this.#buffer.assigned(partitions, this.#partitions.assigned(partitions));
+  }
+}
+
+/**
+ * The least time a stop gives the final commit and the LeaveGroup, even when draining used the whole
+ * deadline: a healthy broker answers both in milliseconds, and without them the next owner redoes
+ * everything settled since the last commit.
+ */
+export const FINAL_MS = 1000;
+
+/**
+ * How long a new partition's first batch waits for its offset map: half the rebalance timeout. The
+ * batch holds kafkajs's fetch loop, and a rebalance waits for that loop to finish before the member
+ * can rejoin, so the wait must end well within `rebalanceTimeoutMs` (it also ends at once when a
+ * heartbeat fails, the sign of a rebalance). The session is not the limit: the wait heartbeats.
+ * Half the shorter of the two timeouts (750 ms with the crash test's 1.5 s session) timed reads
+ * out on a loaded machine, and every partition redid what it had settled.
+ */
+function mapWaitMs(o: ResolvedKafkaQueueConfig): number {
+  return Math.max(1, Math.floor(o.rebalanceTimeoutMs / 2));
+}
+
+/** Whether `work` settled within `ms` (true when there is none). The timer never keeps the process alive. */
+async function within(work: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  if (work === undefined) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
