@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KafkaPusher } from '@q/kafka';
+import { type KafkaClientFactory, KafkaPusher, kafkajsClient } from '@q/kafka';
 import { ErrorCode, type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
@@ -140,5 +140,42 @@ describe('KafkaPusher.pushAndConfirm', () => {
     await pusher.close();
     expect(errors).toHaveLength(1);
     expect(stored(broker, topic)).toBe(1n);
+  }, 30_000);
+});
+
+describe('KafkaPusher batches', () => {
+  it('small messages go out in sends of at most maxBatchMessages; keys count toward chunkBytes', async () => {
+    const { broker, topic } = await brokerWithTopic();
+    const sends: number[] = [];
+    // The real kafkajs client, with each send's size written down on its way through.
+    const client: KafkaClientFactory = {
+      ...kafkajsClient,
+      producer(connection, options) {
+        const producer = kafkajsClient.producer(connection, options);
+        return {
+          connect: () => producer.connect(),
+          disconnect: () => producer.disconnect(),
+          destroy: () => producer.destroy?.(),
+          send(t, messages, o) {
+            sends.push(messages.length);
+            return producer.send(t, messages, o);
+          },
+        };
+      },
+    };
+    const capped = new KafkaPusher({ brokers: broker.bootstrap, topic, client, maxBatchMessages: 500, logger: silent });
+    for (let i = 0; i < 2_000; i++) await capped.push('x');
+    await capped.close();
+    expect(sends).toEqual([500, 500, 500, 500]);
+    // 1-byte values with ~25-byte keys: 4,000 bytes of values alone would fit one 64 KiB chunk.
+    sends.length = 0;
+    const sized = new KafkaPusher({ brokers: broker.bootstrap, topic, client, chunkBytes: 4_000, logger: silent });
+    for (let i = 0; i < 1_000; i++) await sized.push('x');
+    await sized.close();
+    // Each message costs at least its value and 20 bytes of framing, plus its key.
+    expect(sends.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...sends)).toBeLessThan(4_000 / 21);
+    expect(sends.reduce((a, b) => a + b, 0)).toBe(1_000);
+    expect(stored(broker, topic)).toBe(3_000n);
   }, 30_000);
 });
