@@ -95,9 +95,15 @@ export class RedisListPusher implements Pusher<PushableMessage> {
    *
    * @throws {InvalidMessageError} for anything but a string, a Buffer or `{ body }` of one.
    */
-  async push(message: PushableMessage): Promise<void> {
-    const body = bodyOf(message);
-    await this.#executor.add(body, byteLength(body));
+  push(message: PushableMessage): Promise<void> {
+    let body: string | Buffer;
+    try {
+      body = bodyOf(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Not `async`: most pushes only buffer, and a shared settled promise costs them no allocation.
+    return this.#executor.add(body, byteLength(body)) ?? ACCEPTED;
   }
 
   /** Like `push`, but resolves once Redis acknowledged the chunk carrying the message, and rejects if that write failed. */
@@ -116,6 +122,8 @@ export class RedisListPusher implements Pusher<PushableMessage> {
     return this.#executor.close();
   }
 }
+
+const ACCEPTED: Promise<void> = Promise.resolve();
 
 function bodyOf(message: PushableMessage): string | Buffer {
   if (typeof message === 'string' || Buffer.isBuffer(message)) return message;
