@@ -7,6 +7,7 @@ import {
   nonEmptyString,
   type Pusher,
   type RetryOptions,
+  retryPolicy,
 } from '@q/core';
 import type { KafkaClientFactory, KafkaConnection, KafkaMessage } from './client.js';
 import { deadLetterPusher } from './dead-letter.js';
@@ -98,6 +99,13 @@ export interface KafkaQueueConfig extends KafkaConnection {
   /** Retries of failed handler calls. @default none (kq) */
   retry?: RetryOptions;
   /**
+   * Back-off between failed dead-letter pushes of one message: the push is retried until the
+   * dead-letter destination confirms it (the partition's commit waits meanwhile) or `stop()`'s
+   * deadline hands the message back uncommitted. The core Queue's option of the same name.
+   * @default { minDelayMs: 100, maxDelayMs: 5000 }
+   */
+  deadLetterBackoff?: { minDelayMs?: number; maxDelayMs?: number };
+  /**
    * Dead-letter target for messages that failed every attempt: a topic, or any Pusher. For a topic the
    * queue makes a {@link KafkaPusher} and closes it in `stop()`; a Pusher passed in stays open (it
    * may be shared): close it yourself after `stop()` resolved.
@@ -136,6 +144,7 @@ export interface ResolvedKafkaQueueConfig {
   readonly lowWaterMark: number;
   readonly timeoutMs: number;
   readonly retry: RetryOptions | undefined;
+  readonly deadLetterBackoff: { minDelayMs?: number; maxDelayMs?: number } | undefined;
   readonly deadLetter: Pusher<KafkaMessage> | undefined;
   /** Whether {@link deadLetter} was made here (from a topic name), so the queue closes it. */
   readonly ownsDeadLetter: boolean;
@@ -208,6 +217,11 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
     ),
     timeoutMs: config.timeoutMs ?? 0,
     retry: config.retry,
+    // Checked here so a bad value throws at construction, not when a member starts its queue.
+    deadLetterBackoff:
+      config.deadLetterBackoff === undefined
+        ? undefined
+        : retryPolicy(config.deadLetterBackoff, 'deadLetterBackoff', { minDelayMs: 100, maxDelayMs: 5000 }),
     deadLetter: typeof config.deadLetter === 'string' ? deadLetterPusher(config, config.deadLetter) : config.deadLetter,
     ownsDeadLetter: typeof config.deadLetter === 'string',
     sessionTimeoutMs: integerAtLeast('sessionTimeoutMs', config.sessionTimeoutMs ?? 10_000, 1),

@@ -58,6 +58,7 @@ export class Member implements Producer<TrackedMessage> {
         batchSize: o.highWaterMark,
         timeoutMs: o.timeoutMs,
         retry: o.retry,
+        deadLetterBackoff: o.deadLetterBackoff,
         deadLetter: queueDeadLetter<TrackedMessage>(o.deadLetter),
         logger: o.logger,
         statsIntervalMs: 0,

@@ -27,6 +27,7 @@ describe('KafkaQueue and KafkaPusher configuration', () => {
     bad({ ...base, processors: 0 }, 'processors');
     bad({ ...base, ordering: 'random' }, 'ordering');
     bad({ ...base, offset: 'middle' }, 'offset');
+    bad({ ...base, deadLetterBackoff: { minDelayMs: 10, maxDelayMs: 1 } }, 'deadLetterBackoff.maxDelayMs');
     expect(() => new KafkaQueue(base, {} as never)).toThrow(/handler/);
     expect(() => new KafkaPusher({ brokers: [], topic: 't' })).toThrow(/brokers/);
     expect(() => new KafkaPusher({ brokers: ['b:1'], topic: '' })).toThrow(/topic/);
