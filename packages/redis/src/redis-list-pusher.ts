@@ -96,20 +96,24 @@ export class RedisListPusher implements Pusher<PushableMessage> {
    * @throws {InvalidMessageError} for anything but a string, a Buffer or `{ body }` of one.
    */
   push(message: PushableMessage): Promise<void> {
-    let body: string | Buffer;
+    // Not `async`: most pushes only buffer, and a shared settled promise costs them no allocation.
+    // Errors (a bad message, a closed pusher) still reject rather than throw, as they did.
     try {
-      body = bodyOf(message);
+      const body = bodyOf(message);
+      return this.#executor.add(body, byteLength(body)) ?? ACCEPTED;
     } catch (error) {
       return Promise.reject(error);
     }
-    // Not `async`: most pushes only buffer, and a shared settled promise costs them no allocation.
-    return this.#executor.add(body, byteLength(body)) ?? ACCEPTED;
   }
 
   /** Like `push`, but resolves once Redis acknowledged the chunk carrying the message, and rejects if that write failed. */
   pushAndConfirm(message: PushableMessage): Promise<void> {
-    const body = bodyOf(message);
-    return this.#executor.addAndConfirm(body, byteLength(body));
+    try {
+      const body = bodyOf(message);
+      return this.#executor.addAndConfirm(body, byteLength(body));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Writes whatever is buffered now. */

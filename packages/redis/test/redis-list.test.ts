@@ -1,4 +1,4 @@
-import { InvalidOptionError, type ProducerFactory, Queue, silentLogger } from '@q/core';
+import { ExecutorClosedError, InvalidOptionError, type ProducerFactory, Queue, silentLogger } from '@q/core';
 import { InvalidMessageError, queueKeys, RedisListPusher, type RedisMessage, redisListProducerFactory } from '@q/redis';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
@@ -94,8 +94,11 @@ describe('RedisListPusher', () => {
     expect(() => new RedisListPusher({ redis, key: 'k', chunkBytes: 0 })).toThrow(/chunkBytes/);
     const pusher = new RedisListPusher({ redis, key: uniqueKey() });
     await expect(pusher.push(42 as never)).rejects.toBeInstanceOf(InvalidMessageError);
-    expect(() => pusher.pushAndConfirm({ body: 1 } as never)).toThrow(InvalidMessageError);
+    await expect(pusher.pushAndConfirm({ body: 1 } as never)).rejects.toBeInstanceOf(InvalidMessageError);
     await pusher.close();
+    // After close: a rejection, never a synchronous throw, from either method.
+    await expect(pusher.push('late')).rejects.toBeInstanceOf(ExecutorClosedError);
+    await expect(pusher.pushAndConfirm('late')).rejects.toBeInstanceOf(ExecutorClosedError);
   });
 });
 
