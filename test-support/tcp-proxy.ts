@@ -47,6 +47,7 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #target: Required<TcpProxyOptions>;
   readonly #links = new Set<Link>();
+  readonly #halfOpen = new Set<Socket>();
   #drops: ReplyDrop[] = [];
   #stalled = false;
   #droppedReplies = 0;
@@ -113,10 +114,30 @@ export class TcpProxy {
     }
   }
 
-  /** Stops listening and cuts every connection. */
+  /**
+   * Makes connections half-open: for each link whose server-side socket has a local port for which
+   * `matches` holds, the client side is reset while the server side stays connected and silent (as
+   * when a path dies without the server noticing). Returns how many links it did this to.
+   */
+  halfOpen(matches: (serverSideLocalPort: number) => boolean): number {
+    let n = 0;
+    for (const link of [...this.#links]) {
+      if (link.server.localPort === undefined || !matches(link.server.localPort)) continue;
+      this.#links.delete(link);
+      this.#halfOpen.add(link.server);
+      link.server.removeAllListeners('data');
+      link.client.destroy();
+      n++;
+    }
+    return n;
+  }
+
+  /** Stops listening and cuts every connection, half-open ones included. */
   close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.dropConnections();
+    for (const socket of this.#halfOpen) socket.destroy();
+    this.#halfOpen.clear();
     return closed;
   }
 

@@ -23,7 +23,9 @@ function isCluster(redis: Redis | Cluster): redis is Cluster {
  *   which the next claim (or recovery) empties.
  * - Closing first ends a blocking command that is waiting ({@link interrupt}: `CLIENT UNBLOCK`, sent
  *   on the main connection with this connection's id, asked with `CLIENT ID` on every connect), so
- *   whatever it took is known before the producer hands its messages back. On a Cluster (where the
+ *   whatever it took is known before the producer hands its messages back; it also kills (`CLIENT
+ *   KILL ID`) the server side of this connection's earlier incarnations, which a half-open path can
+ *   leave blocked in a BLMOVE. On a Cluster (where the
  *   main client cannot address that node's connection) the command is waited for instead: at most
  *   `blockTimeoutMs`.
  */
@@ -32,6 +34,12 @@ export class BlockingConnection {
   readonly #main: Redis | Cluster;
   /** This connection's `CLIENT ID`, while it is known to be current. */
   #clientId: number | undefined;
+  /**
+   * Ids this connection had before its last reconnects. The client saw those connections close, but
+   * the server may not have (a half-open path): a BLMOVE it still holds could move a message long
+   * after close() handed this consumer's messages back. close() kills them.
+   */
+  readonly #formerIds = new Set<number>();
   /** Rejects the blocking commands in flight when the connection closes. */
   #rejectOnClose = new Set<(error: Error) => void>();
   /** The blocking command in flight, settled either way. */
@@ -45,6 +53,7 @@ export class BlockingConnection {
         })
       : main.duplicate({ autoResendUnfulfilledCommands: false });
     this.connection.on('close', () => {
+      if (this.#clientId !== undefined) this.#formerIds.add(this.#clientId);
       this.#clientId = undefined;
       const error = new BlockingConnectionClosedError();
       for (const reject of this.#rejectOnClose) reject(error);
@@ -89,6 +98,11 @@ export class BlockingConnection {
    * took something), and resolves once it settled; `false` if it did not settle within `timeoutMs`.
    */
   async interrupt(timeoutMs: number): Promise<boolean> {
+    if (!isCluster(this.#main)) {
+      // "No such client" for a connection the server did close: nothing to do then.
+      for (const id of this.#formerIds) await this.#main.client('KILL', 'ID', String(id)).catch(() => {});
+      this.#formerIds.clear();
+    }
     const pending = this.#pending;
     if (pending === undefined) return true;
     const id = this.#clientId;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidOptionError, type Producer, silentLogger } from '@q/core';
 import { queueKeys, type RedisMessage, redisListProducerFactory } from '@q/redis';
 import { describe, expect, it } from 'vitest';
@@ -68,4 +69,35 @@ describe('a BLMOVE that lands after its consumer was recovered', () => {
     await b.close?.();
     expect(await redis.llen(keys.staging(x))).toBe(0);
   }, 30_000);
+});
+
+describe('a claim replayed after its consumer was recovered', () => {
+  it('clears the "gone" mark, so a later recovery still gives the consumer its grace', async () => {
+    const redis = client();
+    const lua = (name: string) => readFileSync(new URL(`../src/lua/${name}`, import.meta.url), 'utf8');
+    const t = `{${uniqueKey('replay-gone')}}`;
+    const k = {
+      list: t,
+      retry: `${t}:retry`,
+      inflight: `${t}:inflight:A`,
+      lease: `${t}:lease:A`,
+      consumers: `${t}:consumers`,
+      staging: `${t}:staging:A`,
+      dead: `${t}:dead`,
+      ids: `${t}:ids`,
+      claim: `${t}:claim:A`,
+    };
+    const claim = (nonce: number) =>
+      redis.eval(lua('claim-9.lua'), 9, ...Object.values(k), 1, 300, 'A', 0, nonce) as Promise<unknown[]>;
+    const recover = () =>
+      redis.eval(lua('recover-6.lua'), 6, k.lease, k.inflight, k.staging, k.retry, k.consumers, k.claim, 'A', '', 300);
+    await redis.rpush(k.list, 'm1');
+    await claim(1); // its reply is lost
+    await delay(350);
+    await recover(); // the lease ran out: m1 goes back, A is marked gone
+    expect(await redis.hget(k.claim, 'gone')).not.toBeNull();
+    await delay(350);
+    await claim(1); // the client re-sends the lost claim: A was alive after all
+    expect(await redis.hget(k.claim, 'gone')).toBeNull();
+  });
 });

@@ -207,11 +207,14 @@ describe('at-least-once', () => {
     await queue.stop({ timeoutMs: 50 });
     await done;
     const keys = queueKeys(key);
-    const left = [...(await redis.lrange(key, 0, -1)), ...(await redis.lrange(keys.retry, 0, -1))];
-    const bodies = left.map((v) => (v.includes(':') ? v.slice(v.indexOf(':') + 1) : v));
-    expect([...consumed, ...bodies].map(Number).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 100 }, (_, i) => i),
-    );
+    const everything = async () => {
+      const left = [...(await redis.lrange(key, 0, -1)), ...(await redis.lrange(keys.retry, 0, -1))];
+      const bodies = left.map((v) => (v.includes(':') ? v.slice(v.indexOf(':') + 1) : v));
+      return [...consumed, ...bodies].map(Number).sort((a, b) => a - b);
+    };
+    // start() resolves at the stop deadline; the producer's close() (the hand-back) may finish after.
+    await until(async () => (await everything()).length >= 100, 5_000).catch(() => {});
+    expect(await everything()).toEqual(Array.from({ length: 100 }, (_, i) => i));
     // Handed back at stop: delivery counts undone.
     for (const v of await redis.lrange(keys.retry, 0, -1)) expect(v.startsWith('0:')).toBe(true);
   });

@@ -65,6 +65,8 @@ if record[1] and nonce < tonumber(record[1]) then
 end
 redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[3])
+-- A claim (a replay included) shows the consumer is alive: a recovery's "gone" mark no longer holds.
+redis.call('HDEL', KEYS[9], 'gone')
 if record[1] and nonce == tonumber(record[1]) then
   local replay = {}
   local first = tonumber(record[2])
