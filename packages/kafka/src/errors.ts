@@ -2,6 +2,7 @@ import { QueueError } from '@q/core';
 
 /** A message is larger than the broker accepts (`maxMessageBytes`). */
 export class MessageTooLargeError extends QueueError {
+  override readonly code: string = 'Q_MESSAGE_TOO_LARGE';
   readonly bytes: number;
   readonly limit: number;
   constructor(bytes: number, limit: number) {
@@ -16,7 +17,19 @@ export class MessageTooLargeError extends QueueError {
  * map did not fit. The commit is then sent again without maps.
  */
 export class OffsetMetadataTooLargeError extends QueueError {
+  override readonly code: string = 'Q_OFFSET_METADATA_TOO_LARGE';
   constructor(cause: unknown) {
     super("offset commit metadata is over the broker's offset.metadata.max.bytes", { cause });
+  }
+}
+
+/**
+ * A write that `KafkaPusher.close({ timeoutMs })` gave up on: whether the broker stored it is
+ * unknown (a confirming caller must treat the message as not delivered, and may see it twice).
+ */
+export class WriteAbandonedError extends QueueError {
+  override readonly code: string = 'Q_WRITE_ABANDONED';
+  constructor(topic: string) {
+    super(`the write to ${topic} was abandoned by close(): its outcome is unknown`);
   }
 }

@@ -11,7 +11,7 @@ export type {
   ProducerClient,
   TopicPartition,
 } from './client.js';
-export { MessageTooLargeError, OffsetMetadataTooLargeError } from './errors.js';
+export { MessageTooLargeError, OffsetMetadataTooLargeError, WriteAbandonedError } from './errors.js';
 export { KafkaPusher, type KafkaPusherMessage, type KafkaPusherOptions } from './kafka-pusher.js';
 export { type KafkaHandler, KafkaQueue, type KafkaQueueConfig, type Ordering } from './kafka-queue.js';
 export { kafkajsClient } from './kafkajs-client.js';

@@ -12,7 +12,7 @@ import {
   type ShutdownManager,
 } from '@q/core';
 import type { Compression, KafkaClientFactory, KafkaConnection, OutgoingMessage, ProducerClient } from './client.js';
-import { MessageTooLargeError } from './errors.js';
+import { MessageTooLargeError, WriteAbandonedError } from './errors.js';
 import { kafkajsClient } from './kafkajs-client.js';
 import { ProducerConnection } from './producer-connection.js';
 
@@ -102,6 +102,8 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   readonly #maxMessageBytes: number;
   readonly #traceparent: (() => string | undefined) | undefined;
   readonly #logger: Logger;
+  /** Aborted when close() gives up on the writes under way. */
+  readonly #abandoned = new AbortController();
 
   /** @throws {InvalidOptionError} without brokers or topic, or with bad sizes. */
   constructor(options: KafkaPusherOptions) {
@@ -132,8 +134,15 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     this.#logger = logger;
     this.#executor = new ChunkExecutor<OutgoingMessage>(
       async (messages) => {
+        // After close() gave up, chunks still queued fail at once instead of each waiting out
+        // kafkajs's retries against connections that can no longer open.
+        if (this.#abandoned.signal.aborted) throw new WriteAbandonedError(this.#topic);
         await this.#connection.ready();
-        await this.#producer.send(this.#topic, messages, { acks, compression });
+        await abandonable(
+          this.#producer.send(this.#topic, messages, { acks, compression }),
+          this.#abandoned.signal,
+          () => new WriteAbandonedError(this.#topic),
+        );
       },
       {
         chunkBytes: options.chunkBytes ?? 1024 * 1024,
@@ -216,8 +225,10 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     this.#logger.warn(`closing the pusher of ${this.#topic} timed out: abandoning the writes under way`, {
       timeoutMs: options.timeoutMs,
     });
+    this.#abandoned.abort();
     this.#producer.destroy?.();
-    // Destroyed connections fail their requests at once; bounded all the same.
+    // The writes under way and queued reject at once (WriteAbandonedError); kafkajs may go on
+    // retrying the one it had sent, in the background, until its own retries run out (~1 min).
     await Promise.race([
       closing.catch(() => {}),
       new Promise((resolve) => {
@@ -275,6 +286,25 @@ function outgoing(message: KafkaPusherMessage, info: PushInfo | undefined): Outg
     headers['x-q-error'] = info.cause instanceof Error ? info.cause.message : String(info.cause);
   if (info?.attempts !== undefined) headers['x-q-attempts'] = String(info.attempts);
   return { key: message.key ?? null, value: message.value, headers };
+}
+
+/** `promise`, or a rejection made by `error()` as soon as `signal` aborts, whichever comes first. */
+function abandonable<T>(promise: Promise<T>, signal: AbortSignal, error: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(error());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(error());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 function nextKey(): string {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type KafkaClientFactory, KafkaPusher, kafkajsClient } from '@q/kafka';
+import { type KafkaClientFactory, KafkaPusher, kafkajsClient, WriteAbandonedError } from '@q/kafka';
 import { ErrorCode, type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
@@ -177,5 +177,30 @@ describe('KafkaPusher batches', () => {
     expect(Math.max(...sends)).toBeLessThan(4_000 / 21);
     expect(sends.reduce((a, b) => a + b, 0)).toBe(1_000);
     expect(stored(broker, topic)).toBe(3_000n);
+  }, 30_000);
+});
+
+describe('KafkaPusher close({ timeoutMs }) against a broker that stopped answering', () => {
+  it('every write under way or queued rejects with WriteAbandonedError right after close gives up', async () => {
+    const { broker, topic } = await brokerWithTopic();
+    const pusher = new KafkaPusher({
+      brokers: broker.bootstrap,
+      topic,
+      flushIntervalMs: 1,
+      maxBatchMessages: 1,
+      logger: silent,
+    });
+    await pusher.pushAndConfirm('warm');
+    broker.blackHole({ apiKey: PRODUCE });
+    const outcomes = Array.from({ length: 5 }, (_, i) =>
+      pusher.pushAndConfirm(`m${i}`).then(
+        () => 'stored',
+        (e: unknown) => (e instanceof WriteAbandonedError ? 'abandoned' : String(e)),
+      ),
+    );
+    await delay(200);
+    await pusher.close({ timeoutMs: 300 });
+    const settled = await Promise.race([Promise.all(outcomes), delay(3_000).then(() => 'still pending')]);
+    expect(settled).toEqual(['abandoned', 'abandoned', 'abandoned', 'abandoned', 'abandoned']);
   }, 30_000);
 });
