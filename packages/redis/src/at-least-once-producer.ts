@@ -101,21 +101,33 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
   async close(): Promise<void> {
     this.#closing = true;
     this.#unwatch();
-    await this.#lease.stop();
+    // Every step is bounded: with Redis down, commands wait in ioredis's offline queue (for good with
+    // `maxRetriesPerRequest: null`), and close() must still end, leaving no connection of ours behind.
+    const limit = this.#o.blockTimeoutMs + 1000;
     try {
-      const limit = this.#o.blockTimeoutMs + 1000;
+      await this.#bounded(this.#lease.stop(), limit);
       const idle = (await this.#blocking.interrupt(limit)) && (await settledWithin(this.#producing, limit));
-      await this.#settlements.close();
+      // Nothing more goes through the blocking connection: closed now, not after the steps below.
+      this.#blocking.disconnect();
+      const settled = await this.#bounded(this.#settlements.close(), limit);
       // Anything still held (a staged message, settles that failed) goes back now, not after the lease.
-      if (idle) await recover(this.#redis, this.#o.keys, this.id, true);
-      else
-        this.#o.logger.warn(
-          `closing a consumer of ${this.#o.keys.list}: a read did not end; its lease returns its messages`,
-        );
-    } catch (error) {
-      this.#health.failed(error);
+      // Only once every settle landed: a hand-back before an ack would deliver that message again.
+      if (idle && settled && (await this.#bounded(recover(this.#redis, this.#o.keys, this.id, true), limit))) return;
+      this.#o.logger.warn(
+        `closing a consumer of ${this.#o.keys.list}: Redis did not answer in time; its lease returns its messages`,
+      );
     } finally {
       this.#blocking.disconnect();
     }
+  }
+
+  /** Whether `work` succeeded within `ms`; a failure is reported, a late one is left to finish. */
+  async #bounded(work: Promise<unknown>, ms: number): Promise<boolean> {
+    let failed = false;
+    const watched = work.catch((error: unknown) => {
+      failed = true;
+      this.#health.failed(error);
+    });
+    return (await settledWithin(watched, ms)) && !failed;
   }
 }

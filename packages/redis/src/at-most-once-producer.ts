@@ -95,13 +95,28 @@ export class AtMostOnceProducer implements Producer<Body> {
   async close(): Promise<void> {
     this.#closing = true;
     this.#unwatch();
+    const limit = this.#o.blockTimeoutMs + 1000;
     try {
-      const limit = this.#o.blockTimeoutMs + 1000;
       await this.#blocking.interrupt(limit);
       await settledWithin(this.#producing, limit);
-      while (this.#givingBack.size > 0) await Promise.allSettled([...this.#givingBack]);
     } finally {
+      // Nothing more goes through it; closing it before the give-backs means that with Redis down no
+      // connection of ours keeps reconnecting after close().
       this.#blocking.disconnect();
+    }
+    // Give-backs go through the caller's client: waited for (bounded: with Redis down they sit in
+    // ioredis's offline queue), so that `await queue.stop(); await redis.quit()` cannot cut them off.
+    const deadline = Date.now() + limit;
+    while (this.#givingBack.size > 0 && Date.now() < deadline) {
+      await settledWithin(Promise.allSettled([...this.#givingBack]), deadline - Date.now());
+    }
+    if (this.#givingBack.size > 0) {
+      this.#o.logger.error(
+        `closing a reader of ${this.#o.keys.list}: Redis did not take back popped messages in time`,
+        {
+          batches: this.#givingBack.size,
+        },
+      );
     }
     if (this.#failed.length > 0) throw this.#failed[0];
   }

@@ -100,14 +100,19 @@ export class BlockingConnection {
   async interrupt(timeoutMs: number): Promise<boolean> {
     if (!isCluster(this.#main)) {
       // "No such client" for a connection the server did close: nothing to do then.
-      for (const id of this.#formerIds) await this.#main.client('KILL', 'ID', String(id)).catch(() => {});
+      // Bounded like the rest: with Redis not answering these wait in ioredis's offline queue.
+      const kills = [...this.#formerIds].map((id) => this.#main.client('KILL', 'ID', String(id)).catch(() => {}));
       this.#formerIds.clear();
+      await settledWithin(Promise.all(kills), timeoutMs);
     }
     const pending = this.#pending;
     if (pending === undefined) return true;
     const id = this.#clientId;
     if (id !== undefined && !isCluster(this.#main)) {
-      await this.#main.client('UNBLOCK', id).catch(() => {});
+      await settledWithin(
+        this.#main.client('UNBLOCK', id).catch(() => {}),
+        timeoutMs,
+      );
     }
     return settledWithin(pending, timeoutMs);
   }

@@ -64,3 +64,36 @@ describe('a half-open blocking connection', () => {
     });
   }, 30_000);
 });
+
+describe('Redis that stops answering during close()', () => {
+  for (const mode of ['at-least-once', 'at-most-once'] as const) {
+    it(`${mode}: close() ends in bounded time and closes its own blocking connection`, async () => {
+      const target = new URL(inject('redisUrl'));
+      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+      proxies.push(proxy);
+      const redis = new Redis(proxy.port, proxy.host);
+      through.push(redis);
+      const key = uniqueKey('silent');
+      const producer = (await redisListProducerFactory({
+        redis,
+        key,
+        mode,
+        leaseMs: 3000,
+        blockTimeoutMs: 200,
+        logger: silentLogger,
+      })()) as Producer<RedisMessage>;
+      const stop = new AbortController();
+      const producing = producer.produce(stop.signal);
+      await until(() => proxy.connections === 2, 10_000, 'main and blocking connections');
+      proxy.stall();
+      stop.abort();
+      const started = Date.now();
+      await Promise.resolve(producer.close?.()).catch(() => {});
+      await producing;
+      // Each bounded step waits at most blockTimeoutMs + 1 s; before, close() never returned.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await until(() => proxy.connections === 1, 3_000, 'the blocking connection closed').catch(() => {});
+      expect(proxy.connections).toBe(1);
+    }, 30_000);
+  }
+});
