@@ -1,3 +1,4 @@
+export { abortable } from './abortable.js';
 export { backoffDelay, type RetryOptions, type RetryPolicy, retryPolicy, sleep } from './backoff.js';
 export { BalancedPusher, type BalancedPusherOptions } from './balanced-pusher.js';
 export { BulkExecutor, type BulkExecutorOptions, type Execute } from './bulk-executor.js';

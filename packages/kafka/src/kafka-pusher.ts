@@ -1,4 +1,5 @@
 import {
+  abortable,
   ChunkExecutor,
   type ConfirmingPusher,
   consoleLogger,
@@ -138,10 +139,12 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
         // kafkajs's retries against connections that can no longer open.
         if (this.#abandoned.signal.aborted) throw new WriteAbandonedError(this.#topic);
         await this.#connection.ready();
-        await abandonable(
+        await abortable(
           this.#producer.send(this.#topic, messages, { acks, compression }),
           this.#abandoned.signal,
-          () => new WriteAbandonedError(this.#topic),
+          () => {
+            throw new WriteAbandonedError(this.#topic);
+          },
         );
       },
       {
@@ -286,25 +289,6 @@ function outgoing(message: KafkaPusherMessage, info: PushInfo | undefined): Outg
     headers['x-q-error'] = info.cause instanceof Error ? info.cause.message : String(info.cause);
   if (info?.attempts !== undefined) headers['x-q-attempts'] = String(info.attempts);
   return { key: message.key ?? null, value: message.value, headers };
-}
-
-/** `promise`, or a rejection made by `error()` as soon as `signal` aborts, whichever comes first. */
-function abandonable<T>(promise: Promise<T>, signal: AbortSignal, error: () => Error): Promise<T> {
-  if (signal.aborted) return Promise.reject(error());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(error());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function nextKey(): string {

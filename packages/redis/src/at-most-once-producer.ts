@@ -1,8 +1,8 @@
-import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
+import { abortable, type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
 import { BlockingConnection, settledWithin } from './blocking-connection.js';
 import { watchConnection } from './connection-watch.js';
 import type { ResolvedOptions } from './producer-options.js';
-import { SourceHealth, untilAborted } from './source-health.js';
+import { SourceHealth } from './source-health.js';
 
 type Body = string | Buffer;
 
@@ -50,7 +50,7 @@ export class AtMostOnceProducer implements Producer<Body> {
       const pop = (buffers ? redis.lpopBuffer(keys.list, batchSize) : redis.lpop(keys.list, batchSize)) as Promise<
         Body[] | null
       >;
-      const popped = await untilAborted(pop, signal);
+      const popped = await abortable(pop, signal, () => undefined);
       if (popped === undefined) {
         // Stopped while the pop was in flight: whatever it still brings goes back to the head.
         this.#track(pop.then((late) => this.#giveBack(late)));
