@@ -1,30 +1,13 @@
 import { Deque } from './deque.js';
 import { ChannelClosedError } from './errors.js';
+import { type ParkedSender, type Reclaimed, reclaimAll } from './parked-sender.js';
+import { SINGLE, SlotRing, takeRun } from './slot-ring.js';
 import type { Waker } from './waker.js';
 
 /** Returned by {@link Channel.tryReceive} when nothing is buffered yet. */
 export const EMPTY: unique symbol = Symbol('q.channel.empty');
 /** Returned by {@link Channel.tryReceive} once the channel is closed and fully drained. */
 export const CLOSED: unique symbol = Symbol('q.channel.closed');
-
-/** Messages taken back out of a channel by {@link Channel.reclaim}, with the origin they came from. */
-export interface Reclaimed<T, O> {
-  readonly origin: O;
-  readonly messages: T[];
-}
-
-/** A sender waiting for room (or, at capacity 0, for a receiver), holding what it could not hand over yet. */
-interface ParkedSender<T, O> {
-  /** The batch being sent, or `undefined` for a single message in {@link ParkedSender.single}. */
-  readonly batch: readonly T[] | undefined;
-  readonly single: T | undefined;
-  start: number;
-  readonly end: number;
-  readonly origin: O;
-  readonly resolve: (delivered: boolean) => void;
-}
-
-const SINGLE = -1;
 
 /**
  * A bounded, batch-aware FIFO between producer loops and consumer loops.
@@ -56,13 +39,7 @@ export class Channel<T, O = unknown> {
   /** Key of the run returned by the last successful {@link Channel.tryReceiveRun}. */
   runKey: unknown = undefined;
 
-  #values: (T | readonly T[] | undefined)[];
-  #origins: (O | undefined)[];
-  #starts: number[];
-  #ends: number[];
-  #head = 0;
-  #slots = 0;
-  #mask: number;
+  readonly #ring = new SlotRing<T, O>();
   #count = 0;
   /** Messages still in the hands of parked senders. */
   #held = 0;
@@ -73,12 +50,6 @@ export class Channel<T, O = unknown> {
   constructor(capacity: number) {
     this.capacity = capacity;
     this.#lowWater = capacity - Math.max(1, Math.floor(capacity / 4));
-    const size = 16;
-    this.#values = new Array(size);
-    this.#origins = new Array(size);
-    this.#starts = new Array<number>(size).fill(0);
-    this.#ends = new Array<number>(size).fill(0);
-    this.#mask = size - 1;
   }
 
   /** Messages buffered in the channel, excluding those still held by waiting senders. */
@@ -105,7 +76,7 @@ export class Channel<T, O = unknown> {
   send(message: T, origin: O): Promise<boolean> | undefined {
     if (this.#closed) throw new ChannelClosedError();
     if (this.#count < this.capacity && this.#senders.length === 0) {
-      this.#pushSlot(message, origin, 0, SINGLE);
+      this.#ring.push(message, origin, 0, SINGLE);
       this.#count++;
       if (this.#readers.length !== 0) this.#wakeReaders(1);
       return undefined;
@@ -128,13 +99,13 @@ export class Channel<T, O = unknown> {
     if (this.#senders.length === 0) {
       const free = this.capacity - this.#count;
       if (free >= n) {
-        this.#pushSlot(batch, origin, 0, n);
+        this.#ring.push(batch, origin, 0, n);
         this.#count += n;
         if (this.#readers.length !== 0) this.#wakeReaders(1);
         return undefined;
       }
       if (free > 0) {
-        this.#pushSlot(batch, origin, 0, free);
+        this.#ring.push(batch, origin, 0, free);
         this.#count += free;
         start = free;
       }
@@ -147,19 +118,19 @@ export class Channel<T, O = unknown> {
    * holds the message's origin.
    */
   tryReceive(): T | typeof EMPTY | typeof CLOSED {
-    if (this.#slots !== 0) {
-      const h = this.#head;
-      const end = this.#ends[h] as number;
+    if (this.#ring.size !== 0) {
+      const h = this.#ring.head;
+      const end = this.#ring.ends[h] as number;
       let message: T;
-      this.origin = this.#origins[h];
+      this.origin = this.#ring.origins[h];
       if (end === SINGLE) {
-        message = this.#values[h] as T;
-        this.#popSlot();
+        message = this.#ring.values[h] as T;
+        this.#ring.pop();
       } else {
-        const start = this.#starts[h] as number;
-        message = (this.#values[h] as readonly T[])[start] as T;
-        if (start + 1 === end) this.#popSlot();
-        else this.#starts[h] = start + 1;
+        const start = this.#ring.starts[h] as number;
+        message = (this.#ring.values[h] as readonly T[])[start] as T;
+        if (start + 1 === end) this.#ring.pop();
+        else this.#ring.starts[h] = start + 1;
       }
       this.#count--;
       if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
@@ -191,35 +162,35 @@ export class Channel<T, O = unknown> {
    * was sent whole and fits is returned as the sender's own array.
    */
   tryReceiveBatch(max: number): readonly T[] | typeof EMPTY | typeof CLOSED {
-    if (this.#slots !== 0) {
-      const h = this.#head;
-      const end = this.#ends[h] as number;
-      const origin = this.#origins[h];
+    if (this.#ring.size !== 0) {
+      const h = this.#ring.head;
+      const end = this.#ring.ends[h] as number;
+      const origin = this.#ring.origins[h];
       this.origin = origin;
       let out: readonly T[];
       if (end === SINGLE) {
         const gathered: T[] = [];
         while (
-          this.#slots !== 0 &&
+          this.#ring.size !== 0 &&
           gathered.length < max &&
-          this.#ends[this.#head] === SINGLE &&
-          this.#origins[this.#head] === origin
+          this.#ring.ends[this.#ring.head] === SINGLE &&
+          this.#ring.origins[this.#ring.head] === origin
         ) {
-          gathered.push(this.#values[this.#head] as T);
-          this.#popSlot();
+          gathered.push(this.#ring.values[this.#ring.head] as T);
+          this.#ring.pop();
         }
         out = gathered;
       } else {
-        const start = this.#starts[h] as number;
-        const values = this.#values[h] as readonly T[];
+        const start = this.#ring.starts[h] as number;
+        const values = this.#ring.values[h] as readonly T[];
         const take = Math.min(max, end - start);
         if (start === 0 && take === values.length) {
           out = values;
-          this.#popSlot();
+          this.#ring.pop();
         } else {
           out = values.slice(start, start + take);
-          if (start + take === end) this.#popSlot();
-          else this.#starts[h] = start + take;
+          if (start + take === end) this.#ring.pop();
+          else this.#ring.starts[h] = start + take;
         }
       }
       this.#count -= out.length;
@@ -269,27 +240,27 @@ export class Channel<T, O = unknown> {
     if (key === undefined) return run;
     const origin = this.origin;
     while (run.length < max) {
-      if (this.#slots !== 0) {
-        const h = this.#head;
-        if (this.#origins[h] !== origin) break;
-        const end = this.#ends[h] as number;
+      if (this.#ring.size !== 0) {
+        const h = this.#ring.head;
+        if (this.#ring.origins[h] !== origin) break;
+        const end = this.#ring.ends[h] as number;
         if (end === SINGLE) {
-          const message = this.#values[h] as T;
+          const message = this.#ring.values[h] as T;
           if (keyOf(message) !== key) break;
           run.push(message);
-          this.#popSlot();
+          this.#ring.pop();
           this.#count--;
           continue;
         }
-        const values = this.#values[h] as readonly T[];
-        const start = this.#starts[h] as number;
+        const values = this.#ring.values[h] as readonly T[];
+        const start = this.#ring.starts[h] as number;
         const i = takeRun(values, start, Math.min(end, start + max - run.length), keyOf, key, run);
         this.#count -= i - start;
         if (i === end) {
-          this.#popSlot();
+          this.#ring.pop();
           continue;
         }
-        this.#starts[h] = i;
+        this.#ring.starts[h] = i;
         break;
       }
       const sender = this.#senders.peek();
@@ -343,25 +314,9 @@ export class Channel<T, O = unknown> {
    * handed back to their producers instead of being dropped.
    */
   reclaim(): Reclaimed<T, O>[] {
-    const out: Reclaimed<T, O>[] = [];
-    const add = (origin: O, messages: readonly T[]): void => {
-      const last = out[out.length - 1];
-      if (last !== undefined && last.origin === origin) last.messages.push(...messages);
-      else out.push({ origin, messages: [...messages] });
-    };
-    while (this.#slots !== 0) {
-      const h = this.#head;
-      const end = this.#ends[h] as number;
-      if (end === SINGLE) add(this.#origins[h] as O, [this.#values[h] as T]);
-      else add(this.#origins[h] as O, (this.#values[h] as readonly T[]).slice(this.#starts[h], end));
-      this.#popSlot();
-    }
+    const out = reclaimAll(this.#ring, this.#senders);
     this.#count = 0;
     this.#held = 0;
-    for (let s = this.#senders.shift(); s !== undefined; s = this.#senders.shift()) {
-      add(s.origin, s.batch === undefined ? [s.single as T] : s.batch.slice(s.start, s.end));
-      s.resolve(false);
-    }
     return out;
   }
 
@@ -387,7 +342,7 @@ export class Channel<T, O = unknown> {
       const s = this.#senders.peek();
       if (s === undefined) break;
       if (s.batch === undefined) {
-        this.#pushSlot(s.single as T, s.origin, 0, SINGLE);
+        this.#ring.push(s.single as T, s.origin, 0, SINGLE);
         this.#count++;
         moved++;
         this.#senders.shift();
@@ -397,13 +352,13 @@ export class Channel<T, O = unknown> {
       const free = this.capacity - this.#count;
       const rest = s.end - s.start;
       if (rest <= free) {
-        this.#pushSlot(s.batch, s.origin, s.start, s.end);
+        this.#ring.push(s.batch, s.origin, s.start, s.end);
         this.#count += rest;
         moved += rest;
         this.#senders.shift();
         s.resolve(true);
       } else {
-        this.#pushSlot(s.batch, s.origin, s.start, s.start + free);
+        this.#ring.push(s.batch, s.origin, s.start, s.start + free);
         this.#count += free;
         moved += free;
         s.start += free;
@@ -430,62 +385,4 @@ export class Channel<T, O = unknown> {
       if (w.wake()) n--;
     }
   }
-
-  #pushSlot(value: T | readonly T[], origin: O, start: number, end: number): void {
-    if (this.#slots > this.#mask) this.#grow();
-    const i = (this.#head + this.#slots) & this.#mask;
-    this.#values[i] = value;
-    this.#origins[i] = origin;
-    this.#starts[i] = start;
-    this.#ends[i] = end;
-    this.#slots++;
-  }
-
-  #popSlot(): void {
-    const h = this.#head;
-    this.#values[h] = undefined;
-    this.#origins[h] = undefined;
-    this.#head = (h + 1) & this.#mask;
-    this.#slots--;
-  }
-
-  #grow(): void {
-    const size = (this.#mask + 1) << 1;
-    const values = new Array<T | readonly T[] | undefined>(size);
-    const origins = new Array<O | undefined>(size);
-    const starts = new Array<number>(size).fill(0);
-    const ends = new Array<number>(size).fill(0);
-    for (let k = 0; k < this.#slots; k++) {
-      const i = (this.#head + k) & this.#mask;
-      values[k] = this.#values[i];
-      origins[k] = this.#origins[i];
-      starts[k] = this.#starts[i] as number;
-      ends[k] = this.#ends[i] as number;
-    }
-    this.#values = values;
-    this.#origins = origins;
-    this.#starts = starts;
-    this.#ends = ends;
-    this.#head = 0;
-    this.#mask = size - 1;
-  }
-}
-
-/** Appends `values[start..limit)` to `run` while their key is `key`; returns where it stopped. */
-function takeRun<T>(
-  values: readonly T[],
-  start: number,
-  limit: number,
-  keyOf: (message: T) => unknown,
-  key: unknown,
-  run: T[],
-): number {
-  let i = start;
-  while (i < limit) {
-    const message = values[i] as T;
-    if (keyOf(message) !== key) break;
-    run.push(message);
-    i++;
-  }
-  return i;
 }
