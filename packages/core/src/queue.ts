@@ -1,110 +1,21 @@
 import { EventEmitter } from 'eventemitter3';
 import { backoffDelay, sleep } from './backoff.js';
 import { Channel, CLOSED, EMPTY } from './channel.js';
-import type { ConsumeContext, Consumer, ConsumerFactory } from './consumer.js';
+import type { Consumer, ConsumerFactory } from './consumer.js';
 import { Deque } from './deque.js';
-import { HandlerTimeoutError, InvalidOptionError, QueueStateError } from './errors.js';
+import { InvalidOptionError, QueueStateError } from './errors.js';
+import { isThenable, nextTurn, withTimeout } from './handler-call.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { Listener } from './listener.js';
 import { CONSUMED, isSettleable, NACK_STOP_TIMEOUT, NACK_STOPPED, type Outcome } from './outcome.js';
 import type { ProduceListener, Producer, ProducerFactory } from './producer.js';
 import type { Pusher } from './pusher.js';
+import type { QueueErrorInfo, QueueEvents, StopOptions } from './queue-events.js';
 import { MAX_LOOPS, type QueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './queue-options.js';
-import type { QueueState, QueueStats, QueueStatsReport } from './stats.js';
+import type { Broadcast, ConsumerSlot, Parked, ProducerSlot } from './queue-slots.js';
+import type { QueueState, QueueStats } from './stats.js';
 import { duration, integerAtLeast, nonEmptyString, object } from './validate.js';
 import { Waker } from './waker.js';
-
-/** Where an error reported through the `error` event happened. */
-export type QueueErrorStage =
-  | 'producer-factory'
-  | 'consumer-factory'
-  | 'produce'
-  | 'consume'
-  | 'event'
-  | 'settle'
-  | 'dead-letter'
-  | 'listener'
-  | 'key'
-  | 'close';
-
-/** Context of an `error` event. */
-export interface QueueErrorInfo<T> {
-  readonly queue: string;
-  readonly stage: QueueErrorStage;
-  /** The message(s) concerned, for `consume`, `dead-letter`, `settle` and `key`. */
-  readonly messages?: readonly T[];
-  /** The attempt that failed, for `consume`. */
-  readonly attempt?: number;
-}
-
-/** Events of a {@link Queue} (through `eventemitter3`). */
-export interface QueueEvents<T> {
-  /** Every producer is paused (the last active one paused). */
-  pause: [];
-  /** A producer is back after all were paused. */
-  resume: [];
-  /**
-   * Something failed: a handler attempt, a factory call, a settle call, a listener. The queue goes on.
-   * Without a listener, errors go to the logger (without message bodies).
-   */
-  error: [error: unknown, info: QueueErrorInfo<T>];
-  /** A message was handed to the dead-letter pusher after its last attempt. */
-  'dead-letter': [message: T, error: unknown, attempts: number];
-  /** Nothing is buffered and nothing is in flight. */
-  drain: [];
-  /** Periodic report, every `statsIntervalMs`. */
-  stats: [report: QueueStatsReport];
-}
-
-/** Options of {@link Queue.stop}. */
-export interface StopOptions {
-  /**
-   * How long to let consumers drain before whatever is left is nacked back to its producer and the
-   * queue is declared stopped, in milliseconds.
-   * @default the queue's `stopTimeoutMs` (30000)
-   */
-  timeoutMs?: number;
-}
-
-interface ProducerSlot<T> {
-  readonly producer: Producer<T>;
-  readonly settles: boolean;
-  paused: boolean;
-  ended: boolean;
-}
-
-interface Broadcast {
-  readonly event: unknown;
-  remaining: number;
-  delivered: number;
-  readonly resolve: (delivered: number) => void;
-}
-
-interface ConsumerSlot<T> {
-  /** Undefined while the factory is still being called; the slot already receives broadcasts. */
-  consumer: Consumer<T> | undefined;
-  batchMode: boolean;
-  readonly waker: Waker;
-  readonly inbox: Deque<Broadcast>;
-  /** The context of first attempts when no timeout is set, shared so the hot path allocates nothing. */
-  readonly firstContext: ConsumeContext;
-  /** What the consumer holds right now, so a stop deadline can nack it. */
-  current: T | readonly T[] | undefined;
-  currentIsBatch: boolean;
-  currentOrigin: ProducerSlot<T> | undefined;
-  /** Set when the stop deadline nacked `current`: whatever the handler does later is ignored. */
-  abandoned: boolean;
-  /** The run of one key being worked through (keyed mode); `run[runNext..]` is not started yet. */
-  run: readonly T[] | undefined;
-  runNext: number;
-  runOrigin: ProducerSlot<T> | undefined;
-}
-
-/** A run of consecutive same-key messages waiting behind the consumer that holds their key. */
-interface Parked<T> {
-  readonly run: readonly T[];
-  readonly origin: ProducerSlot<T>;
-}
 
 const NO_ERROR: unique symbol = Symbol('q.no-error');
 /** Handler calls shorter than this are timed one in {@link FAST_SAMPLE_MASK} + 1; longer ones every time. */
@@ -119,13 +30,6 @@ const FAST_SAMPLE_MASK = 15;
  */
 const YIELD_AFTER_MS = 5;
 const YIELD_CHECK_MASK = 63;
-
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  value !== null &&
-  (typeof value === 'object' || typeof value === 'function') &&
-  typeof (value as PromiseLike<unknown>).then === 'function';
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * go-zero's `core/queue`: N producer loops pull messages from a source into a bounded channel, M
@@ -1128,24 +1032,4 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
   #beforeStart(method: string): void {
     if (this.#state !== 'idle') throw new QueueStateError(`${method}() must be called before start()`, this.#state);
   }
-}
-
-function withTimeout(promise: PromiseLike<unknown>, timeoutMs: number, controller: AbortController): Promise<unknown> {
-  return new Promise<unknown>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new HandlerTimeoutError(timeoutMs);
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

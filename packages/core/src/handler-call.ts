@@ -1,0 +1,38 @@
+import { HandlerTimeoutError } from './errors.js';
+
+/** Whether a handler's result is a promise (or any thenable) to wait for. */
+export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null &&
+  (typeof value === 'object' || typeof value === 'function') &&
+  typeof (value as PromiseLike<unknown>).then === 'function';
+
+/** Resolves on the next macrotask turn, letting timers and I/O run. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Settles like `promise`, or rejects with {@link HandlerTimeoutError} after `timeoutMs`, aborting
+ * `controller` (the handler's signal) with that error.
+ */
+export function withTimeout(
+  promise: PromiseLike<unknown>,
+  timeoutMs: number,
+  controller: AbortController,
+): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new HandlerTimeoutError(timeoutMs);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

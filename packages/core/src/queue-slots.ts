@@ -1,0 +1,46 @@
+import type { ConsumeContext, Consumer } from './consumer.js';
+import type { Deque } from './deque.js';
+import type { Producer } from './producer.js';
+import type { Waker } from './waker.js';
+
+// The Queue's bookkeeping per producer loop, per consumer loop, per broadcast and per parked run.
+
+export interface ProducerSlot<T> {
+  readonly producer: Producer<T>;
+  readonly settles: boolean;
+  paused: boolean;
+  ended: boolean;
+}
+
+export interface Broadcast {
+  readonly event: unknown;
+  remaining: number;
+  delivered: number;
+  readonly resolve: (delivered: number) => void;
+}
+
+export interface ConsumerSlot<T> {
+  /** Undefined while the factory is still being called; the slot already receives broadcasts. */
+  consumer: Consumer<T> | undefined;
+  batchMode: boolean;
+  readonly waker: Waker;
+  readonly inbox: Deque<Broadcast>;
+  /** The context of first attempts when no timeout is set, shared so the hot path allocates nothing. */
+  readonly firstContext: ConsumeContext;
+  /** What the consumer holds right now, so a stop deadline can nack it. */
+  current: T | readonly T[] | undefined;
+  currentIsBatch: boolean;
+  currentOrigin: ProducerSlot<T> | undefined;
+  /** Set when the stop deadline nacked `current`: whatever the handler does later is ignored. */
+  abandoned: boolean;
+  /** The run of one key being worked through (keyed mode); `run[runNext..]` is not started yet. */
+  run: readonly T[] | undefined;
+  runNext: number;
+  runOrigin: ProducerSlot<T> | undefined;
+}
+
+/** A run of consecutive same-key messages waiting behind the consumer that holds their key. */
+export interface Parked<T> {
+  readonly run: readonly T[];
+  readonly origin: ProducerSlot<T>;
+}
