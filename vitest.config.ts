@@ -4,9 +4,11 @@ import { defineConfig } from 'vitest/config';
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 // Tests run against the TypeScript sources of every workspace package, never a stale build.
-const alias = Object.fromEntries(
-  readdirSync(packagesDir).map((dir) => [`@q/${dir}`, `${packagesDir}${dir}/src/index.ts`]),
-);
+// `@q/x` is its index, `@q/x/internal` its internal.ts (the `@q/source` condition of each package.json).
+const alias = readdirSync(packagesDir).flatMap((dir) => [
+  { find: new RegExp(`^@q/${dir}$`), replacement: `${packagesDir}${dir}/src/index.ts` },
+  { find: new RegExp(`^@q/${dir}/internal$`), replacement: `${packagesDir}${dir}/src/internal.ts` },
+]);
 
 export default defineConfig({
   resolve: { alias },

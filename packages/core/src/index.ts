@@ -1,13 +1,30 @@
-export { abortable } from './abortable.js';
-export { backoffDelay, type RetryOptions, type RetryPolicy, retryPolicy, sleep } from './backoff.js';
-export { BalancedPusher, type BalancedPusherOptions } from './balanced-pusher.js';
-export { BulkExecutor, type BulkExecutorOptions, type Execute } from './bulk-executor.js';
-export { Channel, CLOSED, EMPTY } from './channel.js';
-export { ChunkExecutor, type ChunkExecutorOptions } from './chunk-executor.js';
-export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
-export type { ConsumeContext, Consumer, ConsumerFactory } from './consumer.js';
-export { DelayExecutor, type DelayExecutorOptions } from './delay-executor.js';
-export { Deque } from './deque.js';
+/**
+ * The public API of `@q/core`. Helpers the adapters share (validation, `Deque`, `Waker`,
+ * `abortable`) are in `@q/core/internal`, outside semver.
+ */
+
+export { Channel, CLOSED, EMPTY } from './channel/channel.js';
+export type { Reclaimed } from './channel/parked-sender.js';
+export { BulkExecutor, type BulkExecutorOptions, type Execute } from './executors/bulk-executor.js';
+export { ChunkExecutor, type ChunkExecutorOptions } from './executors/chunk-executor.js';
+export { DelayExecutor, type DelayExecutorOptions } from './executors/delay-executor.js';
+export { LessExecutor } from './executors/less-executor.js';
+export { type ExecutorOptions, PeriodicalExecutor } from './executors/periodical-executor.js';
+export { type ShutdownInstallOptions, type ShutdownListener, ShutdownManager } from './executors/shutdown-manager.js';
+export { hasTasks, type TaskContainer } from './executors/task-container.js';
+export { BalancedPusher, type BalancedPusherOptions } from './pushers/balanced-pusher.js';
+export { MultiPusher } from './pushers/multi-pusher.js';
+export { type ConfirmingPusher, isConfirmingPusher, type Pusher, type PushInfo } from './pushers/pusher.js';
+export type { ConsumeContext, Consumer, ConsumerFactory } from './queue/consumer.js';
+export type { QueueErrorInfo, QueueErrorStage, QueueEvents, StopOptions } from './queue/events.js';
+export type { Listener } from './queue/listener.js';
+export { MAX_LOOPS, type QueueOptions } from './queue/options.js';
+export { CONSUMED, isSettleable, type Outcome, type SettleableMessage } from './queue/outcome.js';
+export type { Produced, ProduceListener, Producer, ProducerFactory } from './queue/producer.js';
+export { Queue } from './queue/queue.js';
+export type { QueueState, QueueStats, QueueStatsReport } from './queue/stats.js';
+export { backoffDelay, type RetryOptions, type RetryPolicy, retryPolicy, sleep } from './support/backoff.js';
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './support/clock.js';
 export {
   ChannelClosedError,
   ExecutorClosedError,
@@ -17,23 +34,6 @@ export {
   NoAvailablePusherError,
   QueueError,
   QueueStateError,
-} from './errors.js';
-export { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
-export { LessExecutor } from './less-executor.js';
-export type { Listener } from './listener.js';
-export { consoleLogger, type Logger, silentLogger } from './logger.js';
-export { MultiPusher } from './multi-pusher.js';
-export { CONSUMED, isSettleable, type Outcome, type SettleableMessage } from './outcome.js';
-export type { Reclaimed } from './parked-sender.js';
-export { type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
-export type { Produced, ProduceListener, Producer, ProducerFactory } from './producer.js';
-export { type ConfirmingPusher, isConfirmingPusher, type Pusher, type PushInfo } from './pusher.js';
-export { Queue } from './queue.js';
-export type { QueueErrorInfo, QueueErrorStage, QueueEvents, StopOptions } from './queue-events.js';
-export { MAX_LOOPS, type QueueOptions } from './queue-options.js';
-export { type ShutdownInstallOptions, type ShutdownListener, ShutdownManager } from './shutdown-manager.js';
-export type { QueueState, QueueStats, QueueStatsReport } from './stats.js';
-export { hasTasks, type TaskContainer } from './task-container.js';
-export { generateName } from './util.js';
-export { duration, integerAtLeast, nonEmptyString } from './validate.js';
-export { Waker } from './waker.js';
+} from './support/errors.js';
+export type { LatencySummary } from './support/latency-histogram.js';
+export { consoleLogger, type Logger, silentLogger } from './support/logger.js';

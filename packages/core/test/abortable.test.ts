@@ -1,4 +1,4 @@
-import { abortable } from '@q/core';
+import { abortable } from '@q/core/internal';
 import { describe, expect, it } from 'vitest';
 
 describe('abortable', () => {

@@ -1,4 +1,5 @@
-import { Channel, ChannelClosedError, CLOSED, EMPTY, Waker } from '@q/core';
+import { Channel, ChannelClosedError, CLOSED, EMPTY } from '@q/core';
+import { Waker } from '@q/core/internal';
 import { describe, expect, it } from 'vitest';
 
 describe('Channel', () => {

@@ -1,4 +1,5 @@
-import { backoffDelay, LatencyHistogram, retryPolicy, sleep } from '@q/core';
+import { backoffDelay, retryPolicy, sleep } from '@q/core';
+import { LatencyHistogram } from '@q/core/internal';
 import { describe, expect, it } from 'vitest';
 
 describe('LatencyHistogram', () => {

@@ -1,12 +1,12 @@
 import {
   BalancedPusher,
-  generateName,
   MultiPushError,
   MultiPusher,
   NoAvailablePusherError,
   type Pusher,
   silentLogger,
 } from '@q/core';
+import { generateName } from '@q/core/internal';
 import { describe, expect, it } from 'vitest';
 
 /** go-zero's mockedPusher: fails with a 1 % probability, counts its successes. */

@@ -1,17 +1,15 @@
 import {
-  abortable,
   ChunkExecutor,
   type ConfirmingPusher,
   consoleLogger,
   InvalidOptionError,
-  integerAtLeast,
   type Logger,
-  nonEmptyString,
   type PushInfo,
   type RetryOptions,
   retryPolicy,
   type ShutdownManager,
 } from '@q/core';
+import { abortable, integerAtLeast, nonEmptyString } from '@q/core/internal';
 import type { Compression, KafkaClientFactory, KafkaConnection, OutgoingMessage, ProducerClient } from './client.js';
 import { MessageTooLargeError, WriteAbandonedError } from './errors.js';
 import { kafkajsClient } from './kafkajs-client.js';

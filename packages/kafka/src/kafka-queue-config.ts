@@ -2,13 +2,12 @@ import {
   type ConsumeContext,
   consoleLogger,
   InvalidOptionError,
-  integerAtLeast,
   type Logger,
-  nonEmptyString,
   type Pusher,
   type RetryOptions,
   retryPolicy,
 } from '@q/core';
+import { integerAtLeast, nonEmptyString } from '@q/core/internal';
 import type { KafkaClientFactory, KafkaConnection, KafkaMessage } from './client.js';
 import { deadLetterPusher } from './dead-letter.js';
 import { kafkajsClient } from './kafkajs-client.js';

@@ -1,4 +1,4 @@
-import { Deque } from '@q/core';
+import { Deque } from '@q/core/internal';
 import type { FetchedRecord, KafkaMessage } from './client.js';
 import { OffsetMapBuilder, type OffsetSkipSet } from './offset-map.js';
 

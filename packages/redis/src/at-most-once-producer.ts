@@ -1,4 +1,5 @@
-import { abortable, type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
+import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
+import { abortable } from '@q/core/internal';
 import { BlockingConnection, settledWithin } from './blocking-connection.js';
 import { watchConnection } from './connection-watch.js';
 import type { ResolvedOptions } from './producer-options.js';

@@ -1,4 +1,5 @@
-import { consoleLogger, InvalidOptionError, integerAtLeast, type Logger, nonEmptyString } from '@q/core';
+import { consoleLogger, InvalidOptionError, type Logger } from '@q/core';
+import { integerAtLeast, nonEmptyString } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { type QueueKeys, queueKeys } from './keys.js';
 

@@ -3,10 +3,10 @@ import {
   consoleLogger,
   InvalidOptionError,
   type Logger,
-  nonEmptyString,
   type Pusher,
   type ShutdownManager,
 } from '@q/core';
+import { nonEmptyString } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidMessageError } from './errors.js';
 

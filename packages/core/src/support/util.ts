@@ -1,4 +1,4 @@
-import type { Pusher } from './pusher.js';
+import type { Pusher } from '../pushers/pusher.js';
 
 /** go-zero's `generateName`: the pushers' names joined with ","; "" when there are none. */
 export function generateName(pushers: readonly Pusher<never>[]): string {

@@ -1,6 +1,6 @@
-import { MultiPushError } from './errors.js';
+import { MultiPushError } from '../support/errors.js';
+import { generateName } from '../support/util.js';
 import { isConfirmingPusher, type Pusher, type PushInfo } from './pusher.js';
-import { generateName } from './util.js';
 
 /**
  * go-zero's `MultiPusher`: pushes every message to all of its pushers, one after another, going on

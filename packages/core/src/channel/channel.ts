@@ -1,5 +1,5 @@
+import { ChannelClosedError } from '../support/errors.js';
 import { Deque } from './deque.js';
-import { ChannelClosedError } from './errors.js';
 import { type ParkedSender, type Reclaimed, reclaimAll } from './parked-sender.js';
 import { SINGLE, SlotRing, takeRun } from './slot-ring.js';
 import type { Waker } from './waker.js';

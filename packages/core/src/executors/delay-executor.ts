@@ -1,6 +1,6 @@
-import { type Clock, systemClock } from './clock.js';
-import { consoleLogger, type Logger } from './logger.js';
-import { duration, fn } from './validate.js';
+import { type Clock, systemClock } from '../support/clock.js';
+import { consoleLogger, type Logger } from '../support/logger.js';
+import { duration, fn } from '../support/validate.js';
 
 /** Options of {@link DelayExecutor}. */
 export interface DelayExecutorOptions {

@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from './clock.js';
-import { duration } from './validate.js';
+import { type Clock, systemClock } from '../support/clock.js';
+import { duration } from '../support/validate.js';
 
 /**
  * go-zero's `LessExecutor`: a leading-edge throttle. `doOrDiscard(fn)` runs `fn` (synchronously) if it

@@ -1,7 +1,7 @@
+import type { Deque } from '../channel/deque.js';
+import type { Waker } from '../channel/waker.js';
 import type { ConsumeContext, Consumer } from './consumer.js';
-import type { Deque } from './deque.js';
 import type { Producer } from './producer.js';
-import type { Waker } from './waker.js';
 
 // The Queue's bookkeeping per producer loop, per consumer loop, per broadcast and per parked run.
 

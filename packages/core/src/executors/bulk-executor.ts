@@ -1,6 +1,6 @@
+import { duration, fn, integerAtLeast } from '../support/validate.js';
 import { type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
 import type { TaskContainer } from './task-container.js';
-import { duration, fn, integerAtLeast } from './validate.js';
 
 /** go-zero's `Execute`: handles one batch of tasks, in add order. */
 export type Execute<Task> = (tasks: Task[]) => void | Promise<void>;

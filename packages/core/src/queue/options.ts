@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { type RetryOptions, type RetryPolicy, retryPolicy } from './backoff.js';
-import { InvalidOptionError } from './errors.js';
-import { consoleLogger, type Logger } from './logger.js';
-import type { Pusher } from './pusher.js';
-import { duration, integerAtLeast, nonEmptyString, object, optionalFn } from './validate.js';
+import type { Pusher } from '../pushers/pusher.js';
+import { type RetryOptions, type RetryPolicy, retryPolicy } from '../support/backoff.js';
+import { InvalidOptionError } from '../support/errors.js';
+import { consoleLogger, type Logger } from '../support/logger.js';
+import { duration, integerAtLeast, nonEmptyString, object, optionalFn } from '../support/validate.js';
 
 /** Options of {@link Queue}. Every field is optional; go-zero's setters change the same values. */
 export interface QueueOptions<T> {

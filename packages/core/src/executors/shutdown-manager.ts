@@ -1,5 +1,5 @@
-import { consoleLogger, type Logger } from './logger.js';
-import { duration } from './validate.js';
+import { consoleLogger, type Logger } from '../support/logger.js';
+import { duration } from '../support/validate.js';
 
 /** A function run at shutdown; a returned promise is waited for (within the wait budget). */
 export type ShutdownListener = () => unknown;

@@ -1,21 +1,21 @@
 import { EventEmitter } from 'eventemitter3';
-import { backoffDelay, sleep } from './backoff.js';
-import { Channel, CLOSED, EMPTY } from './channel.js';
+import { Channel, CLOSED, EMPTY } from '../channel/channel.js';
+import { Deque } from '../channel/deque.js';
+import { Waker } from '../channel/waker.js';
+import type { Pusher } from '../pushers/pusher.js';
+import { backoffDelay, sleep } from '../support/backoff.js';
+import { InvalidOptionError, QueueStateError } from '../support/errors.js';
+import { LatencyHistogram } from '../support/latency-histogram.js';
+import { duration, integerAtLeast, nonEmptyString, object } from '../support/validate.js';
 import type { Consumer, ConsumerFactory } from './consumer.js';
-import { Deque } from './deque.js';
-import { InvalidOptionError, QueueStateError } from './errors.js';
+import type { QueueErrorInfo, QueueEvents, StopOptions } from './events.js';
 import { isThenable, nextTurn, withTimeout } from './handler-call.js';
-import { LatencyHistogram } from './latency-histogram.js';
 import type { Listener } from './listener.js';
+import { MAX_LOOPS, type QueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
 import { CONSUMED, isSettleable, NACK_STOP_TIMEOUT, NACK_STOPPED, type Outcome } from './outcome.js';
 import type { ProduceListener, Producer, ProducerFactory } from './producer.js';
-import type { Pusher } from './pusher.js';
-import type { QueueErrorInfo, QueueEvents, StopOptions } from './queue-events.js';
-import { MAX_LOOPS, type QueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './queue-options.js';
-import type { Broadcast, ConsumerSlot, Parked, ProducerSlot } from './queue-slots.js';
+import type { Broadcast, ConsumerSlot, Parked, ProducerSlot } from './slots.js';
 import type { QueueState, QueueStats } from './stats.js';
-import { duration, integerAtLeast, nonEmptyString, object } from './validate.js';
-import { Waker } from './waker.js';
 
 const NO_ERROR: unique symbol = Symbol('q.no-error');
 /** Handler calls shorter than this are timed one in {@link FAST_SAMPLE_MASK} + 1; longer ones every time. */

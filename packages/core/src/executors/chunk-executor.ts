@@ -1,8 +1,8 @@
+import { InvalidOptionError } from '../support/errors.js';
+import { duration, fn, integerAtLeast } from '../support/validate.js';
 import type { Execute } from './bulk-executor.js';
-import { InvalidOptionError } from './errors.js';
 import { type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
 import type { TaskContainer } from './task-container.js';
-import { duration, fn, integerAtLeast } from './validate.js';
 
 /** Options of {@link ChunkExecutor}. */
 export interface ChunkExecutorOptions<Task> extends ExecutorOptions<Task[]> {

@@ -1,10 +1,10 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { type Clock, systemClock, type TimerHandle } from './clock.js';
-import { ExecutorClosedError, InvalidOptionError } from './errors.js';
-import { consoleLogger, type Logger } from './logger.js';
+import { type Clock, systemClock, type TimerHandle } from '../support/clock.js';
+import { ExecutorClosedError, InvalidOptionError } from '../support/errors.js';
+import { consoleLogger, type Logger } from '../support/logger.js';
+import { duration, integerAtLeast, optionalFn } from '../support/validate.js';
 import type { ShutdownManager } from './shutdown-manager.js';
 import { hasTasks, type TaskContainer } from './task-container.js';
-import { duration, integerAtLeast, optionalFn } from './validate.js';
 
 /** go-zero's `idleRound`: the background ticker stops after this many intervals without work. */
 const IDLE_ROUNDS = 10;

@@ -1,7 +1,7 @@
-import { NoAvailablePusherError } from './errors.js';
-import { consoleLogger, type Logger } from './logger.js';
+import { NoAvailablePusherError } from '../support/errors.js';
+import { consoleLogger, type Logger } from '../support/logger.js';
+import { generateName } from '../support/util.js';
 import { isConfirmingPusher, type Pusher, type PushInfo } from './pusher.js';
-import { generateName } from './util.js';
 
 /** Options of {@link BalancedPusher}. */
 export interface BalancedPusherOptions {

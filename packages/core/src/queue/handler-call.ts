@@ -1,4 +1,4 @@
-import { HandlerTimeoutError } from './errors.js';
+import { HandlerTimeoutError } from '../support/errors.js';
 
 /** Whether a handler's result is a promise (or any thenable) to wait for. */
 export const isThenable = (value: unknown): value is PromiseLike<unknown> =>

@@ -1,4 +1,4 @@
-import type { LatencySummary } from './latency-histogram.js';
+import type { LatencySummary } from '../support/latency-histogram.js';
 
 /** Lifecycle state of a {@link Queue}. */
 export type QueueState = 'idle' | 'running' | 'stopping' | 'stopped';

@@ -1,0 +1,11 @@
+/**
+ * `@q/core/internal`: building blocks the `@q/*` adapters share. Not covered by semver: anything here
+ * may change or go in a minor release. Applications use `@q/core`.
+ * @packageDocumentation
+ */
+export { Deque } from './channel/deque.js';
+export { Waker } from './channel/waker.js';
+export { abortable } from './support/abortable.js';
+export { LatencyHistogram } from './support/latency-histogram.js';
+export { generateName } from './support/util.js';
+export { duration, integerAtLeast, nonEmptyString } from './support/validate.js';
