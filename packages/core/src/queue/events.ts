@@ -11,7 +11,9 @@ export type QueueErrorStage =
   | 'dead-letter'
   | 'listener'
   | 'key'
-  | 'close';
+  | 'close'
+  /** A producer or consumer loop ended by an error of the queue itself (a bug: please report it). */
+  | 'loop';
 
 /** Context of an `error` event. */
 export interface QueueErrorInfo<T> {

@@ -36,3 +36,14 @@ export function withTimeout(
     );
   });
 }
+
+/**
+ * A producer loop whose source and channel never make it wait, or a consumer loop with synchronous
+ * handlers and a backlog, would run on microtasks forever and starve timers and I/O (heartbeats,
+ * socket reads, the stop deadline), so it yields to the macrotask queue once it has run this long.
+ * An event-loop turn costs as much as moving thousands of messages, so it is done by time, not by
+ * count; the clock is read every {@link YIELD_CHECK_MASK} + 1 turns.
+ */
+export const YIELD_AFTER_MS = 5;
+/** See {@link YIELD_AFTER_MS}. */
+export const YIELD_CHECK_MASK = 63;

@@ -7,6 +7,8 @@ import type { Producer } from './producer.js';
 
 export interface ProducerSlot<T> {
   readonly producer: Producer<T>;
+  /** This loop's own stop signal (see StopSignals.child). */
+  readonly signal: AbortSignal;
   readonly settles: boolean;
   paused: boolean;
   ended: boolean;
@@ -25,6 +27,13 @@ export interface ConsumerSlot<T> {
   batchMode: boolean;
   readonly waker: Waker;
   readonly inbox: Deque<Broadcast>;
+  /**
+   * Aborted at the stop deadline: the signal every handler call of this loop gets (without a
+   * timeout), and what its waits (back-off, dead-letter retries) end on. One per loop, see StopSignals.
+   */
+  readonly stop: AbortController;
+  /** The controller of the attempt in progress when `timeoutMs` is set; also aborted at the deadline. */
+  attempt: AbortController | undefined;
   /** The context of first attempts when no timeout is set, shared so the hot path allocates nothing. */
   readonly firstContext: ConsumeContext;
   /** What the consumer holds right now, so a stop deadline can nack it. */

@@ -1,4 +1,4 @@
-import type { LatencySummary } from '../support/latency-histogram.js';
+import type { LatencyHistogram, LatencySummary } from '../support/latency-histogram.js';
 
 /** Lifecycle state of a {@link Queue}. */
 export type QueueState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -43,4 +43,33 @@ export interface QueueStatsReport extends QueueStats {
   readonly rate: number;
   /** Handler durations during the interval. */
   readonly intervalLatency: LatencySummary;
+}
+
+/**
+ * Emits a {@link QueueStatsReport} every `intervalMs` through `emit` (0: never). The timer is
+ * unref'd: stats never keep a process alive. Returns the timer, to clear at the end of the run.
+ */
+export function startStatsTicker(
+  intervalMs: number,
+  stats: () => QueueStats,
+  latency: LatencyHistogram,
+  emit: (report: QueueStatsReport) => void,
+): NodeJS.Timeout | undefined {
+  if (intervalMs === 0) return undefined;
+  let lastConsumed = 0;
+  let lastLatency = latency.snapshot();
+  const timer = setInterval(() => {
+    const now = stats();
+    const snapshot = latency.snapshot();
+    emit({
+      ...now,
+      intervalMs,
+      rate: ((now.consumed - lastConsumed) * 1000) / intervalMs,
+      intervalLatency: snapshot.since(lastLatency).summary(),
+    });
+    lastConsumed = now.consumed;
+    lastLatency = snapshot;
+  }, intervalMs);
+  timer.unref();
+  return timer;
 }
