@@ -4,6 +4,7 @@ import {
   MultiPusher,
   NoAvailablePusherError,
   type Pusher,
+  QueueError,
   silentLogger,
 } from '@q/core';
 import { generateName } from '@q/core/internal';
@@ -96,6 +97,8 @@ describe('MultiPusher (port of multipusher_test.go)', () => {
     expect(multi.name()).toBe('a,b,c');
     const error = await multi.push('m').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MultiPushError);
+    expect(error).toBeInstanceOf(QueueError);
+    expect((error as MultiPushError).code).toBe('Q_MULTI_PUSH');
     expect((error as MultiPushError).errors.map((e) => (e as Error).message)).toEqual(['b down']);
     expect(got).toEqual(['a', 'c']);
   });

@@ -70,13 +70,17 @@ export class NoAvailablePusherError extends QueueError {
   }
 }
 
-/** A {@link MultiPusher} push failed on one or more of its pushers; `errors` holds each cause. */
-export class MultiPushError extends AggregateError {
-  /** A stable identifier of the error's kind. */
-  readonly code: string = 'Q_MULTI_PUSH';
+/**
+ * A {@link MultiPusher} push failed on one or more of its pushers; `errors` holds each cause (as
+ * in an `AggregateError`, which it is not: every `@q/core` error is a {@link QueueError}).
+ */
+export class MultiPushError extends QueueError {
+  override readonly code: string = 'Q_MULTI_PUSH';
+  /** Each pusher's failure, in the order of the pushers. */
+  readonly errors: readonly unknown[];
   constructor(errors: readonly unknown[]) {
-    super(errors, `${errors.length} pusher(s) failed`);
-    this.name = 'MultiPushError';
+    super(`${errors.length} pusher(s) failed`, { cause: errors[0] });
+    this.errors = errors;
   }
 }
 
