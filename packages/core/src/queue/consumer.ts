@@ -24,12 +24,15 @@ export interface Consumer<T> {
   consumeBatch?(messages: readonly T[], context: ConsumeContext): void | Promise<void>;
   /** Receives each {@link Queue.broadcast} event, between messages, once. Errors are reported, never fatal. */
   onEvent?(event: unknown): void | Promise<void>;
-  /** Called once when this consumer's loop ends. */
+  /**
+   * Called once, after the queue's loops ended (bounded by the stop deadline). The queue closes each
+   * distinct object its factory returned once: a shared instance gets one `close()`.
+   */
   close?(): void | Promise<void>;
 }
 
 /**
- * go-zero's `ConsumerFactory`: makes one consumer per consumer loop. Failures are retried with
- * back-off until the queue's stop deadline.
+ * go-zero's `ConsumerFactory`: makes one consumer per consumer loop (or returns one shared instance;
+ * see {@link Consumer.close}). Failures are retried with back-off until the queue's stop deadline.
  */
 export type ConsumerFactory<T> = () => Consumer<T> | Promise<Consumer<T>>;

@@ -68,8 +68,11 @@ export interface QueueOptions<T> {
    * with different keys run in parallel. Return `undefined` for messages that need no ordering.
    * With `keyOf`, consumers are called through `consume`, one message at a time. A consumer loop
    * takes a run of consecutive messages with the same key and producer at once (up to `batchSize`)
-   * and works through it; runs whose key is busy wait parked behind its holder, at most `consumers`
-   * of them. So memory is bounded by the capacity plus two runs per consumer.
+   * and works through it; runs whose key is busy wait in that key's backlog behind its holder, so a
+   * slow key holds back only its own messages. Consumers stop taking from the channel while the
+   * backlogs hold `max(capacity, batchSize)` messages or more, so memory is bounded by the capacity,
+   * a run per consumer and that bound (plus one run). With `timeoutMs`, a call that timed out keeps
+   * its key until it has really ended (or the stop deadline passed).
    */
   keyOf?: (message: T) => string | number | undefined;
   /**

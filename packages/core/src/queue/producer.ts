@@ -37,12 +37,18 @@ export interface Producer<T> {
    * throws or rejects with are reported as `error` events and never stop the queue.
    */
   settle?(message: T, outcome: Outcome): void | Promise<void>;
-  /** Called once after the queue stopped and this producer's loop ended. */
+  /**
+   * Called once, after the queue's loops ended (bounded by the stop deadline). The queue owns what
+   * its factory returns: it closes each distinct object once, so a factory that returns one shared
+   * instance to every loop gets one `close()`. A factory result that arrives after the queue gave up
+   * on it is closed at once, unless it is an object another loop already uses.
+   */
   close?(): void | Promise<void>;
 }
 
 /**
  * go-zero's `ProducerFactory`: makes one producer per producer loop. It may return the same
- * instance every time. Failures are retried with back-off until the queue stops.
+ * instance every time (it is then closed once, see {@link Producer.close}). Failures are retried with
+ * back-off until the queue stops.
  */
 export type ProducerFactory<T> = () => Producer<T> | Promise<Producer<T>>;
