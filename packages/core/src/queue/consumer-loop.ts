@@ -47,6 +47,7 @@ export class ConsumerLoops<T> {
   hardStopped = false;
   readonly #c: ConsumerLoopsContext<T>;
   readonly #isHardStopped = (): boolean => this.hardStopped;
+  #nextId = 1;
   #timingTick = 0;
   #timingMask = 0;
   /** The loops share one clock for yielding: when one yields, the others soon follow. */
@@ -70,6 +71,9 @@ export class ConsumerLoops<T> {
     const stop = new AbortController();
     if (signals.hard.signal.aborted) stop.abort(signals.hard.signal.reason);
     const slot: ConsumerSlot<T> = {
+      id: this.#nextId++,
+      heldKeys: new Int32Array(this.#c.keys === undefined ? 0 : this.#c.options.batchSize),
+      heldCount: 0,
       consumer: undefined,
       batchMode: false,
       waker: new Waker(),
@@ -111,7 +115,7 @@ export class ConsumerLoops<T> {
       }
       slot.consumer = consumer;
       this.made.push(consumer);
-      slot.batchMode = typeof consumer.consumeBatch === 'function' && this.#c.keys === undefined;
+      slot.batchMode = typeof consumer.consumeBatch === 'function';
       await this.#consume(slot);
     } finally {
       this.slots.delete(slot);
@@ -169,6 +173,16 @@ export class ConsumerLoops<T> {
       if (keys !== undefined) {
         if (keys.full) {
           await keys.wait(slot.waker);
+          continue;
+        }
+        if (slot.batchMode) {
+          const batch = channel.tryReceiveBatch(batchSize);
+          if (batch === EMPTY) {
+            await channel.waitReadable(slot.waker);
+            continue;
+          }
+          if (batch === CLOSED) return;
+          if (!(await this.#runKeyBatches(slot, keys, batch, channel.origin as ProducerSlot<T>))) return;
           continue;
         }
         const run = channel.tryReceiveRun(keys.keyOf, batchSize);
@@ -252,6 +266,39 @@ export class ConsumerLoops<T> {
     slot.run = undefined;
     return true;
   };
+
+  /**
+   * Keyed `consumeBatch`: runs the part of `batch` whose keys are free in one call, then what parked
+   * behind those keys meanwhile, until the keys are let go. Returns false if the stop deadline took over.
+   */
+  async #runKeyBatches(
+    slot: ConsumerSlot<T>,
+    keys: KeyScheduler<T>,
+    batch: readonly T[],
+    origin: ProducerSlot<T>,
+  ): Promise<boolean> {
+    let messages = keys.take(slot, batch, origin);
+    let from = origin;
+    while (messages.length !== 0) {
+      const timed = this.#enter(slot, messages, true, from);
+      const started = timed ? performance.now() : 0;
+      let error: unknown = NO_ERROR;
+      try {
+        const pending = this.#c.attempts.call(slot, messages, true, 1);
+        if (pending !== undefined) await pending;
+      } catch (e) {
+        error = e;
+      }
+      const recovering = this.#afterFirstCall(slot, messages, true, from, error, started, timed);
+      if (recovering !== undefined) await recovering;
+      if (slot.abandoned) return false;
+      const next = keys.next(slot);
+      if (next === undefined) break;
+      messages = next.run;
+      from = next.origin;
+    }
+    return true;
+  }
 
   /** Marks `payload` as held by `slot`; returns whether this call should be timed. */
   #enter(slot: ConsumerSlot<T>, payload: T | readonly T[], isBatch: boolean, origin: ProducerSlot<T>): boolean {

@@ -1,5 +1,6 @@
 import { Deque } from '../channel/deque.js';
 import type { Waker } from '../channel/waker.js';
+import { keySlot } from './key-slot.js';
 import type { Reporter } from './reporter.js';
 import type { ConsumerSlot, Parked, ProducerSlot } from './slots.js';
 
@@ -9,15 +10,26 @@ const NO_KEY_FAILURE: unique symbol = Symbol('q.no-key-failure');
 export type WorkThrough<T> = (slot: ConsumerSlot<T>, run: readonly T[], origin: ProducerSlot<T>) => Promise<boolean>;
 
 /**
- * Ordering by key: one consumer at a time holds a key, and runs of that key taken by other
- * consumers wait in the key's own backlog, in channel order, until the holder works through them.
+ * Ordering by key: one consumer at a time holds a key; messages of that key taken by another
+ * consumer are parked in the holder's backlog, in channel order, and the holder works through its
+ * backlog before it lets its keys go.
  *
- * A busy key holds back only its own messages: a consumer that takes a run of a busy key parks it
- * and goes on with other keys. Back-pressure starts only when the backlogs of all keys together
- * hold `limit` messages or more; then consumers stop taking from the channel until a holder picks a
- * parked run up. So memory stays bounded (the channel's capacity, a run per consumer, and the
- * backlogs: fewer than `limit` + one run) and one slow key does not slow the others down until its
- * backlog alone fills the bound.
+ * - Consumers with `consume` take **runs** (consecutive messages of one key) and hold one key at a
+ *   time: {@link KeyScheduler.run}.
+ * - Consumers with `consumeBatch` take **batches**: {@link KeyScheduler.take} keeps the messages whose
+ *   keys are free or already theirs for one call (holding those keys) and parks the others with
+ *   their holders; {@link KeyScheduler.next} gives the holder its backlog, a batch at a time, and
+ *   lets its keys go once the backlog is empty. A batch holds all its keys for its call (and its
+ *   retries): one slow message holds back the keys that share its batch, not the others.
+ *
+ * Keys are held by slot (see {@link keySlot}): an array read per message instead of a `Map` lookup,
+ * which would cost more than the rest of the batch path. Keys sharing a slot are serialized together,
+ * never reordered.
+ *
+ * Back-pressure starts when the backlogs together hold `limit` messages or more: consumers then
+ * stop taking from the channel until holders picked parked messages up. So memory stays bounded
+ * (the channel's capacity, what each consumer holds, and fewer than `limit` + one batch in backlogs),
+ * and a busy key holds back only its holder's backlog, not other consumers.
  */
 export class KeyScheduler<T> {
   /** Messages taken by keyed consumers and not started yet: backlogs plus the rest of held runs. */
@@ -25,16 +37,23 @@ export class KeyScheduler<T> {
   /** Messages in backlogs: what the bound counts. */
   #backlogged = 0;
   readonly #limit: number;
-  readonly #keys = new Map<unknown, Deque<Parked<T>> | null>();
+  /** The id of the consumer holding each key slot; 0 when free. */
+  readonly #owner: Int32Array;
+  /** Each holder's backlog, by consumer id. */
+  readonly #backlogs: (Deque<Parked<T>> | undefined)[] = [];
+  /** Scratch of {@link KeyScheduler.take}: the messages going to each holder, by consumer id. */
+  readonly #groups: (T[] | undefined)[] = [];
+  readonly #touched: number[] = [];
   readonly #waiters = new Deque<Waker>();
   readonly #userKeyOf: (message: T) => unknown;
   readonly #report: Reporter<T>;
   /** The last message whose `keyOf` threw, so a run boundary asking again does not report it twice. */
   #keyFailed: unknown = NO_KEY_FAILURE;
 
-  constructor(keyOf: (message: T) => unknown, limit: number, report: Reporter<T>) {
+  constructor(keyOf: (message: T) => unknown, limit: number, slots: number, report: Reporter<T>) {
     this.#userKeyOf = keyOf;
     this.#limit = limit;
+    this.#owner = new Int32Array(slots);
     this.#report = report;
   }
 
@@ -56,12 +75,7 @@ export class KeyScheduler<T> {
     return this.#backlogged >= this.#limit;
   }
 
-  /** Messages waiting in backlogs behind busy keys. */
-  get backlogged(): number {
-    return this.#backlogged;
-  }
-
-  /** Sleeps until a parked run was picked up (or the stop deadline passed). */
+  /** Sleeps until parked messages were picked up (or the stop deadline passed). */
   wait(waker: Waker): Promise<void> {
     const sleep = waker.arm();
     this.#waiters.push(waker);
@@ -69,8 +83,8 @@ export class KeyScheduler<T> {
   }
 
   /**
-   * Runs a run of same-key messages (one message when the key is `undefined`), then whatever parked
-   * behind the key meanwhile; parks the run if another consumer holds the key.
+   * Runs a run of same-key messages (one message when the key is `undefined`), then its backlog;
+   * parks the run with the key's holder if another consumer holds it.
    */
   async run(
     slot: ConsumerSlot<T>,
@@ -84,32 +98,92 @@ export class KeyScheduler<T> {
       await workThrough(slot, run, origin);
       return;
     }
-    if (this.#keys.has(key)) {
-      let backlog = this.#keys.get(key);
-      if (backlog === null || backlog === undefined) {
-        backlog = new Deque<Parked<T>>();
-        this.#keys.set(key, backlog);
-      }
-      backlog.push({ run, origin });
+    const s = keySlot(key as string | number, this.#owner.length);
+    const holder = this.#owner[s] as number;
+    if (holder !== 0) {
+      this.#park(holder, { run, origin });
       this.#backlogged += run.length;
       return;
     }
-    this.#keys.set(key, null);
+    this.#owner[s] = slot.id;
     for (let next: Parked<T> | undefined = { run, origin }; next !== undefined; ) {
-      // Abandoned by the stop deadline, which also nacked this key's backlog.
+      // Abandoned by the stop deadline, which also nacked the backlogs.
       if (!(await workThrough(slot, next.run, next.origin))) return;
-      next = this.#keys.get(key)?.shift();
-      if (next === undefined) continue;
-      this.#backlogged -= next.run.length;
-      if (this.#waiters.length !== 0 && this.#backlogged < this.#limit) this.#wakeWaiters();
+      next = this.#backlogs[slot.id]?.shift();
+      if (next !== undefined) this.#picked(next.run.length);
     }
-    this.#keys.delete(key);
+    this.#owner[s] = 0;
   }
 
-  /** The stop deadline: hands every parked run to `nack` and wakes every waiter. */
+  /**
+   * Splits a batch taken from the channel: returns what `slot` may run now (their keys are then held
+   * by it, listed in `slot.heldKeys`) and parks the rest with the keys' holders.
+   */
+  take(slot: ConsumerSlot<T>, batch: readonly T[], origin: ProducerSlot<T>): readonly T[] {
+    // Per message this is the whole cost of keyed batches: typed-array reads and writes.
+    const owner = this.#owner;
+    const mask = owner.length - 1;
+    const id = slot.id;
+    const held = slot.heldKeys;
+    let heldCount = slot.heldCount;
+    const userKeyOf = this.#userKeyOf;
+    let mine: T[] | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const m = batch[i] as T;
+      let key: unknown;
+      try {
+        key = userKeyOf(m);
+      } catch {
+        key = this.keyOf(m);
+      }
+      if (key !== undefined) {
+        const s = typeof key === 'number' && (key | 0) === key ? key & mask : keySlot(key as string | number, mask + 1);
+        const o = owner[s] as number;
+        if (o === 0) {
+          owner[s] = id;
+          held[heldCount++] = s;
+        } else if (o !== id) {
+          // The first message that cannot go: from here on the batch is copied.
+          mine ??= batch.slice(0, i) as T[];
+          let group = this.#groups[o];
+          if (group === undefined) {
+            group = [];
+            this.#groups[o] = group;
+            this.#touched.push(o);
+          }
+          group.push(m);
+          continue;
+        }
+      }
+      if (mine !== undefined) mine.push(m);
+    }
+    slot.heldCount = heldCount;
+    if (mine !== undefined) this.#parkGroups(origin);
+    return mine ?? batch;
+  }
+
+  /**
+   * After a call of `slot`'s: the next batch of its backlog, or `undefined` once the backlog is empty
+   * (its keys are then let go).
+   */
+  next(slot: ConsumerSlot<T>): Parked<T> | undefined {
+    const next = this.#backlogs[slot.id]?.shift();
+    if (next !== undefined) {
+      this.parked -= next.run.length;
+      this.#picked(next.run.length);
+      return next;
+    }
+    const owner = this.#owner;
+    const held = slot.heldKeys;
+    for (let i = 0; i < slot.heldCount; i++) owner[held[i] as number] = 0;
+    slot.heldCount = 0;
+    return undefined;
+  }
+
+  /** The stop deadline: hands every parked message to `nack` and wakes every waiter. */
   abandon(nack: (origin: ProducerSlot<T>, message: T) => void): void {
-    for (const backlog of this.#keys.values()) {
-      if (backlog === null) continue;
+    for (const backlog of this.#backlogs) {
+      if (backlog === undefined) continue;
       for (let p = backlog.shift(); p !== undefined; p = backlog.shift()) {
         this.#backlogged -= p.run.length;
         this.parked -= p.run.length;
@@ -117,6 +191,32 @@ export class KeyScheduler<T> {
       }
     }
     this.#wakeWaiters();
+  }
+
+  #parkGroups(origin: ProducerSlot<T>): void {
+    for (const o of this.#touched) {
+      const run = this.#groups[o] as T[];
+      this.#groups[o] = undefined;
+      this.#park(o, { run, origin });
+      this.parked += run.length;
+      this.#backlogged += run.length;
+    }
+    this.#touched.length = 0;
+  }
+
+  #park(holder: number, parked: Parked<T>): void {
+    let backlog = this.#backlogs[holder];
+    if (backlog === undefined) {
+      backlog = new Deque<Parked<T>>();
+      this.#backlogs[holder] = backlog;
+    }
+    backlog.push(parked);
+  }
+
+  /** `n` parked messages left a backlog for their holder's hands. */
+  #picked(n: number): void {
+    this.#backlogged -= n;
+    if (this.#waiters.length !== 0 && this.#backlogged < this.#limit) this.#wakeWaiters();
   }
 
   /**

@@ -66,13 +66,16 @@ export interface QueueOptions<T> {
   /**
    * Orders by key: messages with the same key are handled one at a time, in channel order; messages
    * with different keys run in parallel. Return `undefined` for messages that need no ordering.
-   * With `keyOf`, consumers are called through `consume`, one message at a time. A consumer loop
-   * takes a run of consecutive messages with the same key and producer at once (up to `batchSize`)
-   * and works through it; runs whose key is busy wait in that key's backlog behind its holder, so a
-   * slow key holds back only its own messages. Consumers stop taking from the channel while the
-   * backlogs hold `max(capacity, batchSize)` messages or more, so memory is bounded by the capacity,
-   * a run per consumer and that bound (plus one run). With `timeoutMs`, a call that timed out keeps
-   * its key until it has really ended (or the stop deadline passed).
+   * A consumer with `consume` only takes a run of consecutive messages with the same key and
+   * producer at once (up to `batchSize`) and works through it one message at a time; a consumer with
+   * `consumeBatch` gets batches holding every key in them for the call, never two calls with one key
+   * at once. Messages whose key another consumer holds wait in the holder's backlog, so a slow key
+   * holds back only its holder (and, with `consumeBatch`, the keys that share its batch). Consumers
+   * stop taking from the channel while the backlogs hold `max(capacity, batchSize)` messages or
+   * more, so memory is bounded by the capacity, a batch per consumer and that bound (plus one
+   * batch). Keys are held by slot (8,192 of them, by hash; integer keys modulo 8,192): keys sharing a
+   * slot are serialized, never reordered. With `timeoutMs`, a call that timed out keeps its keys until
+   * it has really ended (or the stop deadline passed).
    */
   keyOf?: (message: T) => string | number | undefined;
   /**

@@ -8,6 +8,7 @@ import { ConsumerLoops } from './consumer-loop.js';
 import { DeadLetter } from './dead-letter.js';
 import type { QueueEvents } from './events.js';
 import { KeyScheduler } from './key-scheduler.js';
+import { KEY_SLOTS } from './key-slot.js';
 import type { Listener } from './listener.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { ProducerFactory } from './producer.js';
@@ -51,7 +52,9 @@ export function queueParts<T>(
   const signals = new StopSignals();
   const channel = new Channel<T, ProducerSlot<T>>(o.capacity);
   const keys =
-    o.keyOf === undefined ? undefined : new KeyScheduler<T>(o.keyOf, Math.max(o.capacity, o.batchSize), report);
+    o.keyOf === undefined
+      ? undefined
+      : new KeyScheduler<T>(o.keyOf, Math.max(o.capacity, o.batchSize), KEY_SLOTS, report);
   const settlement = new Settlement<T>(
     report,
     () => (keys === undefined || keys.parked === 0) && channel.pending === 0,

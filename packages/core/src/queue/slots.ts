@@ -22,6 +22,11 @@ export interface Broadcast {
 }
 
 export interface ConsumerSlot<T> {
+  /** This loop's number, from 1: what the key scheduler marks the keys it holds with. */
+  readonly id: number;
+  /** Key slots held for the batch in progress (keyed `consumeBatch` only): `heldKeys[0..heldCount)`. */
+  readonly heldKeys: Int32Array;
+  heldCount: number;
   /** Undefined while the factory is still being called; the slot already receives broadcasts. */
   consumer: Consumer<T> | undefined;
   batchMode: boolean;
