@@ -1,17 +1,19 @@
-import type { Broker } from './broker.js';
-import type { Cluster } from './cluster.js';
+import type { BrokerView, ClusterView } from './cluster-view.js';
 import type { Reader } from './protocol/reader.js';
 import type { Writer } from './protocol/writer.js';
 
-/** What a handler gets for one request. */
+/**
+ * What a handler gets for one request. `cluster` and `broker` are the serving `Cluster` and `Broker`,
+ * typed as the views handlers need so that API modules do not import the classes that register them.
+ */
 export interface RequestContext {
   readonly apiKey: number;
   readonly version: number;
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly body: Reader;
-  readonly cluster: Cluster;
-  readonly broker: Broker;
+  readonly cluster: ClusterView;
+  readonly broker: BrokerView;
   /** Aborted when the connection closes or the broker stops: long polls end. */
   readonly signal: AbortSignal;
 }

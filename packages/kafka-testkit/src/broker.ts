@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ApiDefinition, RequestContext } from './api.js';
-import type { Cluster } from './cluster.js';
+import type { BrokerHost } from './broker-host.js';
 import { MalformedRequestError, Reader } from './protocol/reader.js';
 import { Writer } from './protocol/writer.js';
 
@@ -15,9 +15,9 @@ export class Broker {
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #controllers = new Set<AbortController>();
-  readonly #cluster: Cluster;
+  readonly #cluster: BrokerHost;
 
-  constructor(cluster: Cluster, id: number, host: string, port: number) {
+  constructor(cluster: BrokerHost, id: number, host: string, port: number) {
     this.#cluster = cluster;
     this.id = id;
     this.host = host;

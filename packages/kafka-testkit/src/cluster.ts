@@ -1,16 +1,11 @@
 import type { ApiDefinition } from './api.js';
 import { APIS } from './apis/index.js';
 import { Broker } from './broker.js';
+import type { BrokerHost } from './broker-host.js';
+import type { BrokerView } from './cluster-view.js';
 import { GroupCoordinator } from './group-coordinator.js';
+import type { Partition } from './partition.js';
 import { PartitionLog } from './partition-log.js';
-
-/** A partition: its leader broker and its log. */
-export interface Partition {
-  readonly topic: string;
-  readonly index: number;
-  leader: number;
-  readonly log: PartitionLog;
-}
 
 /** What a request hook sees. */
 export interface RequestInfo {
@@ -89,7 +84,7 @@ interface Injection {
  * The state of a test Kafka cluster: brokers, topics, partition logs, groups and committed offsets,
  * idempotent producer ids, and the fault controls. Survives broker restarts.
  */
-export class Cluster {
+export class Cluster implements BrokerHost {
   readonly brokers: Broker[] = [];
   readonly topics = new Map<string, Partition[]>();
   readonly groups: GroupCoordinator;
@@ -240,7 +235,7 @@ export class Cluster {
 
   /** @internal Runs the hooks; waits out delays; returns the strongest action. */
   async faultFor(
-    broker: Broker,
+    broker: BrokerView,
     request: { apiKey: number; version: number; clientId: string | null; body: Buffer },
     signal: AbortSignal,
   ): Promise<'close' | 'close-mid-response' | 'black-hole' | undefined> {

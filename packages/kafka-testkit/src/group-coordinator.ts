@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Cluster } from './cluster.js';
 import { ErrorCode } from './protocol/error-codes.js';
 
 /** Classic consumer group states (Kafka's names). */
@@ -64,7 +63,8 @@ export class GroupCoordinator {
   readonly #groups = new Map<string, Group>();
 
   constructor(
-    private readonly cluster: Cluster,
+    // Only the log: the cluster owns the coordinator, so the coordinator must not depend on the cluster.
+    private readonly cluster: { log(line: string): void },
     private readonly minSessionMs: number,
     private readonly maxSessionMs: number,
   ) {}

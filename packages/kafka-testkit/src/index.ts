@@ -5,11 +5,11 @@ export {
   type ErrorInjectionOptions,
   type HookDecision,
   type KafkaBrokerOptions,
-  type Partition,
   type RequestHook,
   type RequestInfo,
 } from './cluster.js';
 export { GroupCoordinator, type GroupState } from './group-coordinator.js';
+export type { Partition } from './partition.js';
 export { PartitionLog } from './partition-log.js';
 export { crc32c } from './protocol/crc32c.js';
 export { ErrorCode } from './protocol/error-codes.js';

@@ -1,5 +1,5 @@
 import type { ApiDefinition } from '../api.js';
-import type { Partition } from '../cluster.js';
+import type { Partition } from '../partition.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Writer } from '../protocol/writer.js';
 import { leaderPartition } from './partition-check.js';

@@ -1,5 +1,5 @@
 import type { RequestContext } from '../api.js';
-import type { Partition } from '../cluster.js';
+import type { Partition } from '../partition.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 
 /**

@@ -1,0 +1,9 @@
+import type { PartitionLog } from './partition-log.js';
+
+/** A partition: its leader broker and its log. */
+export interface Partition {
+  readonly topic: string;
+  readonly index: number;
+  leader: number;
+  readonly log: PartitionLog;
+}
