@@ -80,11 +80,12 @@ async function runQueue(n: number, batch: boolean, capacity = CAPACITY): Promise
 }
 
 /**
- * `runQueue`'s batch set-up with `keyOf: m % 1000`: consumers take runs of same-key messages (here one
- * message each, as neighbours differ in key) and are called through `consume`, since keyed mode does
- * not use `consumeBatch`. Written out beside `runQueue` so the unkeyed cases stay exactly as they were.
+ * `runQueue`'s set-up with `keyOf: m % 1000` and the same consumers: with `consumeBatch`, keyed
+ * batches (a batch holds its keys for its call); with `consume` only, keyed runs (here one message
+ * each, as neighbours differ in key). Written out beside `runQueue` so the unkeyed cases stay exactly
+ * as they were.
  */
-async function runKeyed(n: number): Promise<number> {
+async function runKeyed(n: number, batch: boolean): Promise<number> {
   let next = 0;
   let t0 = 0;
   const c = counter(n);
@@ -99,12 +100,21 @@ async function runKeyed(n: number): Promise<number> {
         return out;
       },
     }),
-    () => ({
-      async consume(m: number) {
-        await noop(m);
-        c.hit(1);
-      },
-    }),
+    () =>
+      batch
+        ? {
+            consume: noop,
+            async consumeBatch(messages: readonly number[]) {
+              await noop(messages);
+              c.hit(messages.length);
+            },
+          }
+        : {
+            async consume(m: number) {
+              await noop(m);
+              c.hit(1);
+            },
+          },
     {
       producers: 1,
       consumers: CONSUMERS,
@@ -122,7 +132,8 @@ async function runKeyed(n: number): Promise<number> {
   return elapsed;
 }
 
-const KEYED = 'queue keyed path (1,000 keys)';
+const KEYED = 'queue keyed batch path (1,000 keys)';
+const KEYED_RUNS = 'queue keyed one-at-a-time path (1,000 keys)';
 const SLOW = 'slow key: fast keys, with key 0 taking 1 s per message';
 const NOT_SLOW = 'slow key: fast keys, key 0 a no-op too';
 const slowKeyOptions = { consumers: CONSUMERS, capacity: CAPACITY, batchSize: BATCH };
@@ -130,7 +141,8 @@ const slowKeyOptions = { consumers: CONSUMERS, capacity: CAPACITY, batchSize: BA
 const cases: Record<string, Case> = {
   'queue batch path': (n) => runQueue(n, true),
   'queue one-at-a-time path': (n) => runQueue(n, false),
-  [KEYED]: runKeyed,
+  [KEYED]: (n) => runKeyed(n, true),
+  [KEYED_RUNS]: (n) => runKeyed(n, false),
   // These move lib/slow-key.ts's 200,000 messages whatever `n` is; their rate is the fast keys'.
   [SLOW]: () => runSlowKey(true, slowKeyOptions),
   [NOT_SLOW]: () => runSlowKey(false, slowKeyOptions),
@@ -269,16 +281,11 @@ async function main(): Promise<void> {
   // Cases compared by a target ratio share a process (see `child`); the others get one each, so the
   // peers' peak RSS is their own. Two rounds; the better one counts for each case.
   const groups = [
-    ['queue batch path', 'hand-written batch channel (arrays of 256)'],
-    ['queue one-at-a-time path', 'hand-written channel, one promise per message'],
+    ['queue batch path', 'hand-written batch channel (arrays of 256)', KEYED],
+    ['queue one-at-a-time path', 'hand-written channel, one promise per message', KEYED_RUNS],
     ['fastq (callback API, concurrency 8)'],
     ['p-limit (concurrency 8)'],
     ['p-queue (concurrency 8)'],
-    // The keyed case runs alone and is compared with the batch path of the first group: one keyed run
-    // takes over a second, so beside it the batch path would get two or three runs, mostly before the
-    // JIT has warmed up (tried: 19-34 M msg/s there against 180-230 M alone), and the ratio would
-    // flatter the keyed path.
-    [KEYED],
     [SLOW, NOT_SLOW],
   ];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -295,8 +302,6 @@ async function main(): Promise<void> {
   const rate = (name: string): number => results.find((r) => r.name === name)?.messagesPerSecond ?? Number.NaN;
   const rss = (name: string): number => results.find((r) => r.name === name)?.peakRssMiB ?? Number.NaN;
   const round = (x: number): number => Math.round(x * 100) / 100;
-  // Two significant digits: the keyed ratio is far below 0.01 today, where `round` would print 0.
-  const twoDigits = (x: number): number => Number(x.toPrecision(2));
   const ratios = {
     'batch path / hand-written batch channel (target >= 0.8)': round(
       rate('queue batch path') / rate('hand-written batch channel (arrays of 256)'),
@@ -308,7 +313,10 @@ async function main(): Promise<void> {
     'one-at-a-time path / fastq': round(rate('queue one-at-a-time path') / rate('fastq (callback API, concurrency 8)')),
     'one-at-a-time path / p-limit': round(rate('queue one-at-a-time path') / rate('p-limit (concurrency 8)')),
     'one-at-a-time path / p-queue': round(rate('queue one-at-a-time path') / rate('p-queue (concurrency 8)')),
-    'keyed (1,000 keys) / queue batch path (target >= 0.3)': twoDigits(rate(KEYED) / rate('queue batch path')),
+    'keyed batch path (1,000 keys) / batch path (target >= 0.3)': round(rate(KEYED) / rate('queue batch path')),
+    'keyed one-at-a-time path (1,000 keys) / one-at-a-time path': round(
+      rate(KEYED_RUNS) / rate('queue one-at-a-time path'),
+    ),
     'slow key: fast keys with one 1 s key / without (target >= 0.9)': round(rate(SLOW) / rate(NOT_SLOW)),
     'peak RSS MiB, 10M messages through capacity 1,024 (target <= 100)': rss(MEMORY_CASE),
   };
