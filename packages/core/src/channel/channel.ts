@@ -1,7 +1,7 @@
 import { ChannelClosedError } from '../support/errors.js';
 import { Deque } from './deque.js';
-import { type ParkedSender, type Reclaimed, reclaimAll } from './parked-sender.js';
-import { SINGLE, SlotRing, takeRun } from './slot-ring.js';
+import { type ParkedSender, type Reclaimed, reclaimAll, takeRunFromSenders } from './parked-sender.js';
+import { SINGLE, SlotRing } from './slot-ring.js';
 import type { Waker } from './waker.js';
 
 /** Returned by {@link Channel.tryReceive} when nothing is buffered yet. */
@@ -119,22 +119,10 @@ export class Channel<T, O = unknown> {
    */
   tryReceive(): T | typeof EMPTY | typeof CLOSED {
     if (this.#ring.size !== 0) {
-      const h = this.#ring.head;
-      const end = this.#ring.ends[h] as number;
-      let message: T;
-      this.origin = this.#ring.origins[h];
-      if (end === SINGLE) {
-        message = this.#ring.values[h] as T;
-        this.#ring.pop();
-      } else {
-        const start = this.#ring.starts[h] as number;
-        message = (this.#ring.values[h] as readonly T[])[start] as T;
-        if (start + 1 === end) this.#ring.pop();
-        else this.#ring.starts[h] = start + 1;
-      }
+      this.origin = this.#ring.origins[this.#ring.head];
+      const message = this.#ring.shiftOne();
       this.#count--;
-      if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
-      if (this.#readers.length !== 0) this.#passOn();
+      this.#afterTake();
       return message;
     }
     const sender = this.#senders.peek();
@@ -163,39 +151,10 @@ export class Channel<T, O = unknown> {
    */
   tryReceiveBatch(max: number): readonly T[] | typeof EMPTY | typeof CLOSED {
     if (this.#ring.size !== 0) {
-      const h = this.#ring.head;
-      const end = this.#ring.ends[h] as number;
-      const origin = this.#ring.origins[h];
-      this.origin = origin;
-      let out: readonly T[];
-      if (end === SINGLE) {
-        const gathered: T[] = [];
-        while (
-          this.#ring.size !== 0 &&
-          gathered.length < max &&
-          this.#ring.ends[this.#ring.head] === SINGLE &&
-          this.#ring.origins[this.#ring.head] === origin
-        ) {
-          gathered.push(this.#ring.values[this.#ring.head] as T);
-          this.#ring.pop();
-        }
-        out = gathered;
-      } else {
-        const start = this.#ring.starts[h] as number;
-        const values = this.#ring.values[h] as readonly T[];
-        const take = Math.min(max, end - start);
-        if (start === 0 && take === values.length) {
-          out = values;
-          this.#ring.pop();
-        } else {
-          out = values.slice(start, start + take);
-          if (start + take === end) this.#ring.pop();
-          else this.#ring.starts[h] = start + take;
-        }
-      }
+      this.origin = this.#ring.origins[this.#ring.head];
+      const out = this.#ring.shiftBatch(max);
       this.#count -= out.length;
-      if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
-      if (this.#readers.length !== 0) this.#passOn();
+      this.#afterTake();
       return out;
     }
     const sender = this.#senders.peek();
@@ -238,48 +197,11 @@ export class Channel<T, O = unknown> {
     this.runKey = key;
     const run = [first];
     if (key === undefined) return run;
-    const origin = this.origin;
-    while (run.length < max) {
-      if (this.#ring.size !== 0) {
-        const h = this.#ring.head;
-        if (this.#ring.origins[h] !== origin) break;
-        const end = this.#ring.ends[h] as number;
-        if (end === SINGLE) {
-          const message = this.#ring.values[h] as T;
-          if (keyOf(message) !== key) break;
-          run.push(message);
-          this.#ring.pop();
-          this.#count--;
-          continue;
-        }
-        const values = this.#ring.values[h] as readonly T[];
-        const start = this.#ring.starts[h] as number;
-        const i = takeRun(values, start, Math.min(end, start + max - run.length), keyOf, key, run);
-        this.#count -= i - start;
-        if (i === end) {
-          this.#ring.pop();
-          continue;
-        }
-        this.#ring.starts[h] = i;
-        break;
-      }
-      const sender = this.#senders.peek();
-      if (sender === undefined || sender.origin !== origin) break;
-      if (sender.batch === undefined) {
-        if (keyOf(sender.single as T) !== key) break;
-        run.push(sender.single as T);
-        this.#held--;
-        this.#senders.shift();
-        sender.resolve(true);
-        continue;
-      }
-      const start = sender.start;
-      const i = takeRun(sender.batch, start, Math.min(sender.end, start + max - run.length), keyOf, key, run);
-      this.#held -= i - start;
-      sender.start = i;
-      if (i !== sender.end) break;
-      this.#senders.shift();
-      sender.resolve(true);
+    const origin = this.origin as O;
+    // The ring first, then (once it is empty: a resolved sender adds nothing to it) the senders.
+    if (this.#ring.size !== 0) this.#count -= this.#ring.shiftRun(origin, keyOf, key, max, run);
+    if (this.#ring.size === 0 && run.length < max) {
+      this.#held -= takeRunFromSenders(this.#senders, origin, keyOf, key, max, run);
     }
     if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
     return run;
@@ -373,6 +295,12 @@ export class Channel<T, O = unknown> {
    * wakes the next one. Batch readers thus never wake in herds to find one batch, and single readers
    * still fan out over a large batch.
    */
+  /** After a take from the ring: lets parked senders in at the low-water mark, wakes the next reader. */
+  #afterTake(): void {
+    if (this.#senders.length !== 0 && this.#count <= this.#lowWater) this.#refill();
+    if (this.#readers.length !== 0) this.#passOn();
+  }
+
   #passOn(): void {
     if (this.#count + this.#held !== 0 || this.#closed) this.#wakeReaders(1);
   }

@@ -1,5 +1,5 @@
 import type { Deque } from './deque.js';
-import { SINGLE, type SlotRing } from './slot-ring.js';
+import { SINGLE, type SlotRing, takeRun } from './slot-ring.js';
 
 /** Messages taken back out of a channel by {@link Channel.reclaim}, with the origin they came from. */
 export interface Reclaimed<T, O> {
@@ -41,4 +41,40 @@ export function reclaimAll<T, O>(ring: SlotRing<T, O>, senders: Deque<ParkedSend
     s.resolve(false);
   }
   return out;
+}
+
+/**
+ * Appends to `run`, from the parked senders of `origin` in order, the messages whose key is `key`, up
+ * to `max` in `run`, releasing each sender it empties; returns how many it took. Stops at the first
+ * other key or origin.
+ */
+export function takeRunFromSenders<T, O>(
+  senders: Deque<ParkedSender<T, O>>,
+  origin: O,
+  keyOf: (message: T) => unknown,
+  key: unknown,
+  max: number,
+  run: T[],
+): number {
+  let taken = 0;
+  while (run.length < max) {
+    const sender = senders.peek();
+    if (sender === undefined || sender.origin !== origin) break;
+    if (sender.batch === undefined) {
+      if (keyOf(sender.single as T) !== key) break;
+      run.push(sender.single as T);
+      taken++;
+      senders.shift();
+      sender.resolve(true);
+      continue;
+    }
+    const start = sender.start;
+    const i = takeRun(sender.batch, start, Math.min(sender.end, start + max - run.length), keyOf, key, run);
+    taken += i - start;
+    sender.start = i;
+    if (i !== sender.end) break;
+    senders.shift();
+    sender.resolve(true);
+  }
+  return taken;
 }

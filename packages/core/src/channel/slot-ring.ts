@@ -45,6 +45,92 @@ export class SlotRing<T, O> {
     this.size--;
   }
 
+  /** Takes the oldest message (the ring must not be empty); its origin is `origins[head]` before the call. */
+  shiftOne(): T {
+    const h = this.head;
+    const end = this.ends[h] as number;
+    if (end === SINGLE) {
+      const message = this.values[h] as T;
+      this.pop();
+      return message;
+    }
+    const start = this.starts[h] as number;
+    const message = (this.values[h] as readonly T[])[start] as T;
+    if (start + 1 === end) this.pop();
+    else this.starts[h] = start + 1;
+    return message;
+  }
+
+  /**
+   * Takes up to `max` of the oldest messages of one origin (the ring must not be empty): consecutive
+   * single slots, or the head slot's batch range, as the sender's own array when it is whole.
+   */
+  shiftBatch(max: number): readonly T[] {
+    const h = this.head;
+    const end = this.ends[h] as number;
+    if (end === SINGLE) {
+      const origin = this.origins[h];
+      const gathered: T[] = [];
+      while (
+        this.size !== 0 &&
+        gathered.length < max &&
+        this.ends[this.head] === SINGLE &&
+        this.origins[this.head] === origin
+      ) {
+        gathered.push(this.values[this.head] as T);
+        this.pop();
+      }
+      return gathered;
+    }
+    const start = this.starts[h] as number;
+    const values = this.values[h] as readonly T[];
+    const take = Math.min(max, end - start);
+    if (start === 0 && take === values.length) {
+      this.pop();
+      return values;
+    }
+    if (start + take === end) this.pop();
+    else this.starts[h] = start + take;
+    return values.slice(start, start + take);
+  }
+
+  /**
+   * Appends to `run`, from the oldest slots of `origin`, the messages whose key is `key`, up to `max`
+   * in `run`; returns how many it took. Stops at the first other key or origin.
+   */
+  shiftRun(origin: O, keyOf: (message: T) => unknown, key: unknown, max: number, run: T[]): number {
+    let taken = 0;
+    while (run.length < max && this.size !== 0) {
+      const h = this.head;
+      if (this.origins[h] !== origin) break;
+      const end = this.ends[h] as number;
+      if (end === SINGLE) {
+        const message = this.values[h] as T;
+        if (keyOf(message) !== key) break;
+        run.push(message);
+        this.pop();
+        taken++;
+        continue;
+      }
+      const start = this.starts[h] as number;
+      const i = takeRun(
+        this.values[h] as readonly T[],
+        start,
+        Math.min(end, start + max - run.length),
+        keyOf,
+        key,
+        run,
+      );
+      taken += i - start;
+      if (i !== end) {
+        this.starts[h] = i;
+        break;
+      }
+      this.pop();
+    }
+    return taken;
+  }
+
   #grow(): void {
     const size = (this.#mask + 1) << 1;
     const values = new Array<T | readonly T[] | undefined>(size);

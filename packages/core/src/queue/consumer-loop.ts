@@ -1,6 +1,4 @@
 import { type Channel, CLOSED, EMPTY } from '../channel/channel.js';
-import { Deque } from '../channel/deque.js';
-import { Waker } from '../channel/waker.js';
 import { InvalidOptionError } from '../support/errors.js';
 import type { LatencyHistogram } from '../support/latency-histogram.js';
 import type { Attempts } from './attempt.js';
@@ -12,7 +10,7 @@ import type { KeyScheduler } from './key-scheduler.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { Reporter } from './reporter.js';
 import type { Settlement } from './settlement.js';
-import type { Broadcast, ConsumerSlot, ProducerSlot } from './slots.js';
+import { type ConsumerSlot, consumerSlot, type ProducerSlot } from './slots.js';
 import type { StopSignals } from './stop-signals.js';
 
 /** What the consumer loops share with their queue. */
@@ -70,25 +68,7 @@ export class ConsumerLoops<T> {
     const { channel, signals, report } = this.#c;
     const stop = new AbortController();
     if (signals.hard.signal.aborted) stop.abort(signals.hard.signal.reason);
-    const slot: ConsumerSlot<T> = {
-      id: this.#nextId++,
-      heldKeys: new Int32Array(this.#c.keys === undefined ? 0 : this.#c.options.batchSize),
-      heldCount: 0,
-      consumer: undefined,
-      batchMode: false,
-      waker: new Waker(),
-      inbox: new Deque<Broadcast>(),
-      stop,
-      attempt: undefined,
-      firstContext: Object.freeze({ attempt: 1, signal: stop.signal }),
-      current: undefined,
-      currentIsBatch: false,
-      currentOrigin: undefined,
-      abandoned: false,
-      run: undefined,
-      runNext: 0,
-      runOrigin: undefined,
-    };
+    const slot = consumerSlot<T>(this.#nextId++, stop, this.#c.keys === undefined ? 0 : this.#c.options.batchSize);
     this.slots.add(slot);
     try {
       let wake: AbortSignal | undefined;

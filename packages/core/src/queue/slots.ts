@@ -1,5 +1,5 @@
-import type { Deque } from '../channel/deque.js';
-import type { Waker } from '../channel/waker.js';
+import { Deque } from '../channel/deque.js';
+import { Waker } from '../channel/waker.js';
 import type { ConsumeContext, Consumer } from './consumer.js';
 import type { Producer } from './producer.js';
 
@@ -57,4 +57,30 @@ export interface ConsumerSlot<T> {
 export interface Parked<T> {
   readonly run: readonly T[];
   readonly origin: ProducerSlot<T>;
+}
+
+/**
+ * A new consumer loop's slot. `stop` is its own hard-stop controller; `keyedBatch` is the batch size
+ * when keyed batches are possible (the room for the keys one batch holds), else 0.
+ */
+export function consumerSlot<T>(id: number, stop: AbortController, keyedBatch: number): ConsumerSlot<T> {
+  return {
+    id,
+    heldKeys: new Int32Array(keyedBatch),
+    heldCount: 0,
+    consumer: undefined,
+    batchMode: false,
+    waker: new Waker(),
+    inbox: new Deque<Broadcast>(),
+    stop,
+    attempt: undefined,
+    firstContext: Object.freeze({ attempt: 1, signal: stop.signal }),
+    current: undefined,
+    currentIsBatch: false,
+    currentOrigin: undefined,
+    abandoned: false,
+    run: undefined,
+    runNext: 0,
+    runOrigin: undefined,
+  };
 }
