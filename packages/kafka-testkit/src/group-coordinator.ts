@@ -1,55 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import {
+  type CommittedOffset,
+  committedOffsets,
+  describeGroup,
+  type Group,
+  type GroupDescription,
+  type JoinRequest,
+  type JoinResult,
+  type Member,
+} from './group-state.js';
+
 import { ErrorCode } from './protocol/error-codes.js';
 
-/** Classic consumer group states (Kafka's names). */
-export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
-
-export interface JoinRequest {
-  readonly groupId: string;
-  readonly memberId: string;
-  readonly groupInstanceId: string | null;
-  readonly clientId: string;
-  readonly clientHost: string;
-  readonly sessionTimeoutMs: number;
-  readonly rebalanceTimeoutMs: number;
-  readonly protocolType: string;
-  readonly protocols: readonly { name: string; metadata: Buffer }[];
-}
-
-export interface JoinResult {
-  readonly errorCode: number;
-  readonly generationId: number;
-  readonly protocolName: string;
-  readonly leader: string;
-  readonly memberId: string;
-  readonly members: readonly { memberId: string; groupInstanceId: string | null; metadata: Buffer }[];
-}
-
-interface Member {
-  readonly id: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocols: readonly { name: string; metadata: Buffer }[];
-  assignment: Buffer;
-  join: ((result: JoinResult) => void) | undefined;
-  sync: ((result: { errorCode: number; assignment: Buffer }) => void) | undefined;
-  session: NodeJS.Timeout | undefined;
-}
-
-interface Group {
-  readonly id: string;
-  state: GroupState;
-  generation: number;
-  protocolType: string | null;
-  protocol: string | null;
-  leader: string | null;
-  readonly members: Map<string, Member>;
-  rebalanceTimer: NodeJS.Timeout | undefined;
-  readonly offsets: Map<string, { offset: bigint; metadata: string | null }>;
-}
+export type { GroupState, JoinRequest, JoinResult } from './group-state.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -221,34 +184,13 @@ export class GroupCoordinator {
   }
 
   /** Every committed (topic, partition) of a group. */
-  committedAll(groupId: string): { topic: string; partition: number; offset: bigint; metadata: string | null }[] {
-    const g = this.#groups.get(groupId);
-    if (g === undefined) return [];
-    return [...g.offsets].map(([k, v]) => {
-      const [topic, partition] = k.split('\u0000') as [string, string];
-      return { topic, partition: Number(partition), ...v };
-    });
+  committedAll(groupId: string): CommittedOffset[] {
+    return committedOffsets(this.#groups.get(groupId));
   }
 
-  describe(groupId: string) {
-    const g = this.#groups.get(groupId);
-    if (g === undefined) {
-      return { groupId, state: 'Dead' as GroupState, protocolType: '', protocol: '', members: [] };
-    }
-    return {
-      groupId,
-      state: g.state,
-      protocolType: g.protocolType ?? '',
-      protocol: g.protocol ?? '',
-      members: [...g.members.values()].map((m) => ({
-        memberId: m.id,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        metadata: m.protocols.find((p) => p.name === g.protocol)?.metadata ?? EMPTY,
-        assignment: m.assignment,
-      })),
-    };
+  /** The group as DescribeGroups answers it. */
+  describe(groupId: string): GroupDescription {
+    return describeGroup(groupId, this.#groups.get(groupId));
   }
 
   /** Ends a member's session now, as if its heartbeats stopped (for tests). */
