@@ -33,12 +33,15 @@ export function numberSource(
   const producer: Producer<number> = {
     async produce(signal) {
       if (next >= n) {
+        // A long poll of 5 ms that ends early on stop, and takes its listener with it either way.
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 5);
-          signal.addEventListener('abort', () => {
+          const done = (): void => {
             clearTimeout(t);
+            signal.removeEventListener('abort', done);
             resolve();
-          });
+          };
+          const t = setTimeout(done, 5);
+          signal.addEventListener('abort', done);
         });
         return undefined;
       }
