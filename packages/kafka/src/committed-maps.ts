@@ -7,8 +7,9 @@ import { partitionKey } from './partition-key.js';
  * The offset maps of the partitions a member was just given, read from their last commits: which
  * offsets above each commit point were settled already, so the new reader does not hand them out
  * again. Read once per assignment, per newly owned partition; a partition's first fetched batch
- * waits for it (bounded), and without it (error, timeout, a client that cannot read metadata) the
- * partition is simply read as before, everything above the commit point redone.
+ * waits for it (bounded from when the batch starts waiting), and without it (error, timeout, a
+ * client that cannot read metadata) the partition is simply read as before, everything above the
+ * commit point redone.
  */
 export class CommittedMaps {
   readonly #client: GroupConsumerClient;
@@ -17,7 +18,10 @@ export class CommittedMaps {
   readonly #timeoutMs: number;
   /** Keys of the partitions owned now; undefined until the first assignment is known. */
   #owned: Set<string> | undefined;
-  /** Maps being read (or read) for newly owned partitions, until their first batch takes them. */
+  /**
+   * Maps being read (or read) for newly owned partitions, until their first batch takes them. A read
+   * never fails: errors give an empty map.
+   */
   readonly #loads = new Map<string, Promise<Map<string, OffsetSkipSet>>>();
   /** Resolves when the member stops: a batch waiting for its map stops waiting. */
   readonly #stopped: Promise<undefined>;
@@ -25,7 +29,8 @@ export class CommittedMaps {
 
   /**
    * @param enabled The `offsetMap` option: when false nothing is read.
-   * @param timeoutMs How long a partition's first batch waits for its map before going without.
+   * @param timeoutMs How long a partition's first batch waits for its map before going without,
+   * counted from when it starts waiting.
    */
   constructor(client: GroupConsumerClient, logger: Logger, enabled: boolean, timeoutMs: number) {
     this.#client = client;
@@ -67,47 +72,61 @@ export class CommittedMaps {
   }
 
   /**
-   * The map for a newly owned partition's first batch (once), or undefined. The batch's fetch loop
-   * waits meanwhile, so the group session is kept alive with `heartbeat` every `everyMs`. Undefined
-   * at once when the member stops or a heartbeat fails (a rebalance): going without a map only
-   * redoes settled messages, never skips one.
+   * What a newly owned partition's first batch does about its map: take the batch, with the map if
+   * there is one (`skip`), or leave it (undefined). The batch's fetch loop waits meanwhile, so the
+   * group session is kept alive with `heartbeat` every `everyMs`.
+   *
+   * - The map (or its absence) read: the batch is taken with it.
+   * - No map after `timeoutMs` of waiting: the batch is taken without one. The wait starts here, not
+   *   at the assignment: a first fetch that took longer than the whole wait (a 10 MB response
+   *   decoded on a loaded machine took 3 s) has not waited at all, and timing the read from the
+   *   assignment gave up on maps that came back 1 s after the batch.
+   * - The member stops, or a heartbeat fails (a rebalance, or the member was dropped from the group):
+   *   the batch is left, neither taken nor resolved, so the client fetches it again once it has
+   *   rejoined, and the map stays here for that batch. Taking it without the map would redo all the
+   *   map lists, and the next commit would carry a map without them.
    */
-  async take(key: string, heartbeat: () => Promise<void>, everyMs: number): Promise<OffsetSkipSet | undefined> {
+  async take(
+    key: string,
+    heartbeat: () => Promise<void>,
+    everyMs: number,
+  ): Promise<{ readonly skip: OffsetSkipSet | undefined } | undefined> {
     const load = this.#loads.get(key);
-    if (load === undefined) return undefined;
-    this.#loads.delete(key);
-    // A failed heartbeat means the group is rebalancing (or dropped this member): this batch must
-    // let kafkajs's fetch loop go at once so the member can rejoin in time, map or not.
+    if (load === undefined) return NO_MAP;
     let rejoin: () => void = () => {};
-    const rebalancing = new Promise<undefined>((resolve) => {
-      rejoin = () => resolve(undefined);
+    const rebalancing = new Promise<typeof LEAVE>((resolve) => {
+      rejoin = () => resolve(LEAVE);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<typeof EXPIRED>((resolve) => {
+      // A timer due during a stall of this process runs before the I/O that arrived meanwhile: one
+      // turn of the loop lets an answer already received come first.
+      timer = setTimeout(() => setImmediate(() => resolve(EXPIRED)), this.#timeoutMs);
     });
     const beat = setInterval(() => void heartbeat().catch(rejoin), everyMs);
     try {
-      return (await Promise.race([load, this.#stopped, rebalancing]))?.get(key);
+      const got = await Promise.race([load, this.#stopped, rebalancing, expired]);
+      if (got === undefined || got === LEAVE) return undefined;
+      this.#loads.delete(key);
+      if (got === EXPIRED) {
+        this.#logger.warn('waiting for the committed offset map timed out; the partition redoes what it settled', {
+          partition: key,
+          timeoutMs: this.#timeoutMs,
+        });
+        return NO_MAP;
+      }
+      return { skip: got.get(key) };
     } finally {
       clearInterval(beat);
+      clearTimeout(timer);
     }
   }
 
+  /** Reads the maps of `partitions`; an error gives an empty map (the wait is bounded in {@link take}). */
   async #read(partitions: readonly TopicPartition[]): Promise<Map<string, OffsetSkipSet>> {
     const out = new Map<string, OffsetSkipSet>();
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const fetch = this.#client.fetchCommitted?.(partitions) ?? Promise.resolve([]);
-      const timeout = new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), this.#timeoutMs);
-        timer.unref();
-      });
-      const rows = await Promise.race([fetch, timeout]);
-      if (rows === undefined) {
-        // Late answers are dropped: the partition is being read already, without its map.
-        fetch.catch(() => {});
-        this.#logger.warn('reading the committed offset maps timed out; those partitions redo what they settled', {
-          timeoutMs: this.#timeoutMs,
-        });
-        return out;
-      }
+      const rows = (await this.#client.fetchCommitted?.(partitions)) ?? [];
       for (const row of rows) {
         if (row.offset === '-1' || row.offset === '') continue;
         const set = OffsetSkipSet.decode(row.metadata, BigInt(row.offset));
@@ -117,9 +136,11 @@ export class CommittedMaps {
       this.#logger.warn('reading the committed offset maps failed; those partitions redo what they settled', {
         error: error instanceof Error ? error.message : String(error),
       });
-    } finally {
-      clearTimeout(timer);
     }
     return out;
   }
 }
+
+const NO_MAP = Object.freeze({ skip: undefined });
+const LEAVE = Symbol('leave');
+const EXPIRED = Symbol('expired');

@@ -172,10 +172,11 @@ export class Member implements Producer<TrackedMessage> {
     if (this.#stopping || batch.messages.length === 0) return;
     const key = partitionKey(batch.topic, batch.partition);
     if (!this.#partitions.tracking(key)) {
-      // A partition new here: its last commit's offset map says what not to hand out again.
-      const skip = await this.#maps.take(key, () => batch.heartbeat(), this.#o.heartbeatIntervalMs);
-      if (this.#stopping || !this.#maps.owns(key)) return;
-      if (skip !== undefined) this.#partitions.trackerFor(key, batch.topic, batch.partition).skipSettled(skip);
+      // A partition new here: its last commit's offset map says what not to hand out again. Left
+      // (stopping, a rebalance, or revoked meanwhile), the batch is neither taken nor resolved.
+      const map = await this.#maps.take(key, () => batch.heartbeat(), this.#o.heartbeatIntervalMs);
+      if (map === undefined || this.#stopping || !this.#maps.owns(key)) return;
+      if (map.skip !== undefined) this.#partitions.trackerFor(key, batch.topic, batch.partition).skipSettled(map.skip);
     }
     const tracker = this.#partitions.trackerFor(key, batch.topic, batch.partition);
     const entries = trackBatch(tracker, batch.messages, this.#o.ordering);
@@ -199,12 +200,13 @@ export class Member implements Producer<TrackedMessage> {
 export const FINAL_MS = 1000;
 
 /**
- * How long a new partition's first batch waits for its offset map: half the rebalance timeout. The
- * batch holds kafkajs's fetch loop, and a rebalance waits for that loop to finish before the member
- * can rejoin, so the wait must end well within `rebalanceTimeoutMs` (it also ends at once when a
- * heartbeat fails, the sign of a rebalance). The session is not the limit: the wait heartbeats.
- * Half the shorter of the two timeouts (750 ms with the crash test's 1.5 s session) timed reads
- * out on a loaded machine, and every partition redid what it had settled.
+ * How long a new partition's first batch waits for its offset map, from when it starts waiting: half
+ * the rebalance timeout. The batch holds kafkajs's fetch loop, and a rebalance waits for that loop to
+ * finish before the member can rejoin, so the wait must end well within `rebalanceTimeoutMs` (it also
+ * ends at once when a heartbeat fails, the sign of a rebalance). The session is not the limit: the
+ * wait heartbeats. Half the shorter of the two timeouts (750 ms with the crash test's 1.5 s session)
+ * timed reads out on a loaded machine, and so did 1.5 s counted from the assignment: the first fetch
+ * alone took 3 s there.
  */
 function mapWaitMs(o: ResolvedKafkaQueueConfig): number {
   return Math.max(1, Math.floor(o.rebalanceTimeoutMs / 2));
