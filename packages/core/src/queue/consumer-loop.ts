@@ -4,9 +4,10 @@ import type { LatencyHistogram } from '../support/latency-histogram.js';
 import type { Attempts } from './attempt.js';
 import type { Broadcasts } from './broadcast.js';
 import type { Consumer, ConsumerFactory } from './consumer.js';
-import { make } from './factory.js';
+import { type Closer, make } from './factory.js';
 import { nextTurn, YIELD_AFTER_MS, YIELD_CHECK_MASK } from './handler-call.js';
 import type { KeyScheduler } from './key-scheduler.js';
+import { KEY_SLOTS } from './key-slot.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { Reporter } from './reporter.js';
 import type { Settlement } from './settlement.js';
@@ -25,6 +26,7 @@ export interface ConsumerLoopsContext<T> {
   readonly broadcasts: Broadcasts<T>;
   readonly latency: LatencyHistogram;
   readonly report: Reporter<T>;
+  readonly closer: Closer;
 }
 
 const NO_ERROR: unique symbol = Symbol('q.no-error');
@@ -68,7 +70,11 @@ export class ConsumerLoops<T> {
     const { channel, signals, report } = this.#c;
     const stop = new AbortController();
     if (signals.hard.signal.aborted) stop.abort(signals.hard.signal.reason);
-    const slot = consumerSlot<T>(this.#nextId++, stop, this.#c.keys === undefined ? 0 : this.#c.options.batchSize);
+    const slot = consumerSlot<T>(
+      this.#nextId++,
+      stop,
+      this.#c.keys === undefined ? 0 : Math.min(this.#c.options.batchSize, KEY_SLOTS),
+    );
     this.slots.add(slot);
     try {
       let wake: AbortSignal | undefined;
@@ -82,6 +88,7 @@ export class ConsumerLoops<T> {
             channel.closed ? stop.signal : (wake ??= AbortSignal.any([stop.signal, signals.closing.signal])),
           inUse: (made) => this.made.includes(made as Consumer<T>),
           backoff: this.#c.options.factoryBackoff,
+          closer: this.#c.closer,
         },
         report,
       );
@@ -240,6 +247,8 @@ export class ConsumerLoops<T> {
       }
       const recovering = this.#afterFirstCall(slot, message, false, from, error, started, timed);
       if (recovering !== undefined) await recovering;
+      // A busy key's holder may stay in here for long: broadcasts still reach it between messages.
+      if (slot.inbox.length !== 0) await this.#c.broadcasts.deliver(slot, this.#isHardStopped);
       if (this.#mustYield()) await this.#yield();
       if (slot.abandoned) return false;
     }
@@ -272,6 +281,7 @@ export class ConsumerLoops<T> {
       const recovering = this.#afterFirstCall(slot, messages, true, from, error, started, timed);
       if (recovering !== undefined) await recovering;
       if (slot.abandoned) return false;
+      if (slot.inbox.length !== 0) await this.#c.broadcasts.deliver(slot, this.#isHardStopped);
       const next = keys.next(slot);
       if (next === undefined) break;
       messages = next.run;

@@ -11,6 +11,8 @@ export interface MakeOptions {
   readonly wakeSignal: () => AbortSignal;
   /** Whether `made` is already used by another loop (a factory returning one shared instance). */
   readonly inUse: (made: object) => boolean;
+  /** Closes what the queue made, each object once. */
+  readonly closer: Closer;
   readonly backoff: RetryPolicy;
 }
 
@@ -42,14 +44,33 @@ export async function make<X>(
       continue;
     }
     if (!o.giveUp()) return made;
-    if (!o.inUse(made)) {
-      try {
-        await (made as { close?(): unknown }).close?.();
-      } catch (error) {
-        report.error(error, 'close');
-      }
-    }
+    if (!o.inUse(made as object)) await o.closer.close(made as object);
     return undefined;
   }
   return undefined;
+}
+
+/**
+ * Closes the producers and consumers the queue made, each distinct object once: a factory may hand
+ * one shared instance to every loop (or return it late to several loops that gave up on it).
+ */
+export class Closer {
+  readonly #closed = new WeakSet<object>();
+  readonly #report: { error(error: unknown, stage: QueueErrorStage): void };
+
+  constructor(report: { error(error: unknown, stage: QueueErrorStage): void }) {
+    this.#report = report;
+  }
+
+  /** Calls `target.close()` unless it was closed already (or has none); a failure is reported. */
+  async close(target: object): Promise<void> {
+    const close = (target as { close?: () => unknown }).close;
+    if (typeof close !== 'function' || this.#closed.has(target)) return;
+    this.#closed.add(target);
+    try {
+      await close.call(target);
+    } catch (error) {
+      this.#report.error(error, 'close');
+    }
+  }
 }

@@ -98,7 +98,11 @@ export class KeyScheduler<T> {
       await workThrough(slot, run, origin);
       return;
     }
-    const s = keySlot(key as string | number, this.#owner.length);
+    const s = this.#slotOf(key, run[0] as T);
+    if (s < 0) {
+      await workThrough(slot, run, origin);
+      return;
+    }
     const holder = this.#owner[s] as number;
     if (holder !== 0) {
       this.#park(holder, { run, origin });
@@ -137,8 +141,8 @@ export class KeyScheduler<T> {
         key = this.keyOf(m);
       }
       if (key !== undefined) {
-        const s = typeof key === 'number' && (key | 0) === key ? key & mask : keySlot(key as string | number, mask + 1);
-        const o = owner[s] as number;
+        const s = typeof key === 'number' && (key | 0) === key ? key & mask : this.#slotOf(key, m);
+        const o = s < 0 ? id : (owner[s] as number);
         if (o === 0) {
           owner[s] = id;
           held[heldCount++] = s;
@@ -202,6 +206,19 @@ export class KeyScheduler<T> {
       this.#backlogged += run.length;
     }
     this.#touched.length = 0;
+  }
+
+  /** The slot of `key`, or -1 (no key: reported once) when it has no string form (`keySlot` threw). */
+  #slotOf(key: unknown, message: T): number {
+    try {
+      return keySlot(key as string | number, this.#owner.length);
+    } catch (error) {
+      if (this.#keyFailed !== message) {
+        this.#keyFailed = message;
+        this.#report.error(error, 'key', [message]);
+      }
+      return -1;
+    }
   }
 
   #park(holder: number, parked: Parked<T>): void {

@@ -33,7 +33,7 @@ export interface QueueOptions<T> {
   capacity?: number;
   /**
    * Most messages handed to one `consumeBatch` call; with `keyOf`, the longest run of consecutive
-   * same-key messages a consumer loop takes from the channel at once.
+   * same-key messages a consumer loop takes from the channel at once. At most 1,000,000.
    * @default 256
    */
   batchSize?: number;
@@ -132,6 +132,8 @@ export interface ResolvedQueueOptions<T> {
 
 /** Most loops of either kind; far above any useful value, low enough to catch a unit mix-up. */
 export const MAX_LOOPS = 10_000;
+/** The largest `batchSize`. */
+export const MAX_BATCH = 1_000_000;
 
 /** @internal Validates every option; throws {@link InvalidOptionError} naming the first bad one. */
 export function resolveQueueOptions<T>(input: unknown): ResolvedQueueOptions<T> {
@@ -160,7 +162,7 @@ export function resolveQueueOptions<T>(input: unknown): ResolvedQueueOptions<T> 
     producers: integerAtLeast('producers', o.producers ?? cores, 1, MAX_LOOPS),
     consumers: integerAtLeast('consumers', o.consumers ?? cores * 2, 1, MAX_LOOPS),
     capacity: integerAtLeast('capacity', o.capacity ?? 1024, 0),
-    batchSize: integerAtLeast('batchSize', o.batchSize ?? 256, 1),
+    batchSize: integerAtLeast('batchSize', o.batchSize ?? 256, 1, MAX_BATCH),
     timeoutMs: duration('timeoutMs', o.timeoutMs ?? 0),
     retry: retryPolicy(o.retry),
     deadLetter: deadLetter as Pusher<T> | undefined,

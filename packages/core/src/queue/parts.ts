@@ -7,6 +7,7 @@ import type { ConsumerFactory } from './consumer.js';
 import { ConsumerLoops } from './consumer-loop.js';
 import { DeadLetter } from './dead-letter.js';
 import type { QueueEvents } from './events.js';
+import { Closer } from './factory.js';
 import { KeyScheduler } from './key-scheduler.js';
 import { KEY_SLOTS } from './key-slot.js';
 import type { Listener } from './listener.js';
@@ -31,6 +32,7 @@ export interface QueueParts<T> {
   readonly broadcasts: Broadcasts<T>;
   readonly producers: ProducerLoops<T>;
   readonly consumers: ConsumerLoops<T>;
+  readonly closer: Closer;
 }
 
 /**
@@ -49,6 +51,7 @@ export function queueParts<T>(
 ): QueueParts<T> {
   const life: { state: QueueState } = { state: 'idle' };
   const report = new Reporter<T>(emitter, o);
+  const closer = new Closer(report);
   const signals = new StopSignals();
   const channel = new Channel<T, ProducerSlot<T>>(o.capacity);
   const keys =
@@ -68,6 +71,7 @@ export function queueParts<T>(
     signals,
     settlement,
     report,
+    closer,
     listeners,
     life,
   });
@@ -91,8 +95,9 @@ export function queueParts<T>(
     broadcasts,
     latency,
     report,
+    closer,
   });
   // One listener fans the deadline out to every handler's signal and every sleeping consumer loop.
   signals.hard.signal.addEventListener('abort', () => consumers.wakeAll(signals.hard.signal.reason), { once: true });
-  return { life, report, signals, channel, settlement, latency, keys, broadcasts, producers, consumers };
+  return { life, report, signals, channel, settlement, latency, keys, broadcasts, producers, consumers, closer };
 }

@@ -1,7 +1,7 @@
 import type { Channel } from '../channel/channel.js';
 import { sleep } from '../support/backoff.js';
 import { InvalidOptionError } from '../support/errors.js';
-import { make } from './factory.js';
+import { type Closer, make } from './factory.js';
 import { isThenable, nextTurn, YIELD_AFTER_MS, YIELD_CHECK_MASK } from './handler-call.js';
 import type { Listener } from './listener.js';
 import type { ResolvedQueueOptions } from './options.js';
@@ -21,6 +21,7 @@ export interface ProducerLoopsContext<T> {
   readonly signals: StopSignals;
   readonly settlement: Settlement<T>;
   readonly report: Reporter<T>;
+  readonly closer: Closer;
   /** go-zero's listeners, told of the aggregate pause and resume. */
   readonly listeners: readonly Listener[];
   /** The queue's lifecycle state, read on every turn. */
@@ -62,6 +63,7 @@ export class ProducerLoops<T> {
         wakeSignal: () => signal,
         inUse: (made) => this.slots.some((s) => s.producer === made),
         backoff: this.#c.options.factoryBackoff,
+        closer: this.#c.closer,
       },
       report,
     );

@@ -1,12 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
-import { sleep } from '../support/backoff.js';
 import { InvalidOptionError, QueueStateError } from '../support/errors.js';
 import { duration, integerAtLeast, nonEmptyString, object } from '../support/validate.js';
 import type { ConsumerFactory } from './consumer.js';
 import type { QueueEvents, StopOptions } from './events.js';
 import type { Listener } from './listener.js';
 import { MAX_LOOPS, type QueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
-import { NACK_STOP_TIMEOUT } from './outcome.js';
+import { NACK_STOP_TIMEOUT, NACK_STOPPED } from './outcome.js';
 import { type QueueParts, queueParts } from './parts.js';
 import type { ProducerFactory } from './producer.js';
 import type { ProducerSlot } from './slots.js';
@@ -55,13 +54,13 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     }
     const o = resolveQueueOptions<T>(options);
     this.#options = o;
+    this.#p = queueParts<T>(this, o, producerFactory, consumerFactory, this.#listeners);
     if (o.deadLetter !== undefined && o.deadLetter.pushAndConfirm === undefined) {
-      o.logger.warn('the dead-letter pusher cannot confirm: a message may be lost after its push', {
+      this.#p.report.log('warn', 'the dead-letter pusher cannot confirm: a message may be lost after its push', {
         queue: o.name,
         pusher: o.deadLetter.name(),
       });
     }
-    this.#p = queueParts<T>(this, o, producerFactory, consumerFactory, this.#listeners);
   }
 
   /** The queue's name. */
@@ -140,13 +139,19 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       return this.#done;
     }
     this.#p.life.state = 'running';
+    // `#done` exists before any user code runs (a factory, the signal's stop): a stop() from there
+    // must not take the not-started branch.
+    let run!: (running: Promise<void>) => void;
+    this.#done = new Promise<void>((resolve) => {
+      run = resolve;
+    });
     const signal = this.#options.signal;
     if (signal !== undefined) {
       if (signal.aborted) void this.stop();
       else
         signal.addEventListener('abort', () => void this.stop(), { once: true, signal: this.#p.signals.hard.signal });
     }
-    this.#done = this.#run();
+    run(this.#run());
     return this.#done;
   }
 
@@ -243,12 +248,14 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
 
     await signals.channelClosed;
     await Promise.race([Promise.all(consumerLoops), signals.hardStop]);
+    // Consumer loops that ended early (no valid consumer) left messages nobody will consume.
+    this.#nackLeftovers();
     // Producers stuck in a produce() that ignores its signal are waited for until the deadline only.
     await Promise.race([Promise.all(producerLoops), signals.hardStop]);
 
-    signals.clearDeadline();
     if (statsTimer !== undefined) clearInterval(statsTimer);
     await this.#closeAll();
+    signals.clearDeadline();
     this.#p.broadcasts.finish();
     this.#p.life.state = 'stopped';
     // Releases the `signal` listener and anything else tied to the run.
@@ -258,6 +265,15 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
   /** A loop never rejects (user code is guarded); if one did, it is reported, not left unhandled. */
   #observe(loop: Promise<void>): Promise<void> {
     return loop.catch((error: unknown) => this.#p.report.error(error, 'loop'));
+  }
+
+  /** After the consumer loops ended: whatever is still in the channel or a backlog goes back, once. */
+  #nackLeftovers(): void {
+    const { consumers, channel, settlement, keys } = this.#p;
+    if (consumers.hardStopped || (channel.pending === 0 && (keys === undefined || keys.parked === 0))) return;
+    const nack = (origin: ProducerSlot<T>, m: T): void => settlement.nack(origin, m, NACK_STOPPED);
+    for (const { origin, messages } of channel.reclaim()) for (const m of messages) nack(origin, m);
+    keys?.abandon(nack);
   }
 
   /** Stop deadline: hand back everything not yet consumed and let `start()` resolve. */
@@ -275,30 +291,17 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     this.#p.signals.hard.abort();
   }
 
-  /** Closes every distinct producer and consumer once, waiting until the stop deadline at most. */
+  /**
+   * Closes every distinct producer and consumer once, waiting until the stop deadline at most (a
+   * later, shorter stop() moves it; `Infinity` waits for every close()).
+   */
   async #closeAll(): Promise<void> {
-    const closes: Promise<void>[] = [];
-    const close = (target: { close?(): void | Promise<void> }): void => {
-      if (typeof target.close !== 'function') return;
-      closes.push(
-        (async () => {
-          try {
-            await target.close?.();
-          } catch (error) {
-            this.#p.report.error(error, 'close');
-          }
-        })(),
-      );
-    };
-    for (const p of new Set(this.#p.producers.slots.map((s) => s.producer))) close(p);
-    for (const c of new Set(this.#p.consumers.made)) close(c);
-    if (closes.length === 0) return;
-    const remaining = this.#p.signals.deadline - performance.now();
+    const { producers, consumers, closer, signals } = this.#p;
+    const targets = new Set<object>([...producers.slots.map((s) => s.producer), ...consumers.made]);
+    const closes = [...targets].map((t) => closer.close(t));
     // Past the deadline nobody waits for close(); failures are still reported.
-    if (this.#p.consumers.hardStopped || remaining <= 0) return;
-    const giveUp = new AbortController();
-    await Promise.race([Promise.all(closes), sleep(remaining, giveUp.signal)]);
-    giveUp.abort(); // the deadline's timer must not outlive the queue
+    if (consumers.hardStopped) return;
+    await Promise.race([Promise.all(closes), signals.hardStop]);
   }
 
   #beforeStart(method: string): void {

@@ -1,12 +1,20 @@
-import type { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from 'eventemitter3';
 import type { Logger } from '../support/logger.js';
 import type { QueueErrorInfo, QueueErrorStage, QueueEvents } from './events.js';
+
+/** How eventemitter3 keeps a listener (its `_events` entries, stable since v1). */
+interface StoredListener {
+  readonly fn: (...args: unknown[]) => unknown;
+  readonly context: unknown;
+  readonly once: boolean;
+}
 
 /**
  * Where the Queue's loops tell the outside world what happened, guarded: user code runs inside
  * every emit, and a listener that throws must never end the loop that emitted (a dead consumer loop
  * leaves its message unsettled, which for Kafka stalls commits for good). What a listener throws is
- * reported on `error`; what an `error` listener throws goes to the logger.
+ * reported on `error`, and the listeners after it still get the event; what an `error` listener or
+ * the logger throws is dropped (there is nobody left to tell).
  */
 export class Reporter<T> {
   readonly #emitter: EventEmitter<QueueEvents<T>>;
@@ -31,19 +39,40 @@ export class Reporter<T> {
       try {
         this.#emitter.emit('error', error, info);
       } catch (listenerError) {
-        this.#options.logger.error('error listener threw', { queue, error: listenerError });
+        this.log('error', 'error listener threw', { queue, error: listenerError });
       }
       return;
     }
-    this.#options.logger.error(`${stage} failed`, { queue, stage, attempt, error });
+    this.log('error', `${stage} failed`, { queue, stage, attempt, error });
   }
 
-  /** Emits `event`; a throwing listener is reported and the caller goes on. */
-  emit<E extends Exclude<keyof QueueEvents<T>, 'error'>>(event: E, ...args: QueueEvents<T>[E]): void {
+  /** Logs through the user's logger; a logger that throws is ignored. */
+  log(level: 'error' | 'warn', message: string, fields: Record<string, unknown>): void {
     try {
-      (this.#emitter.emit as (event: E, ...args: QueueEvents<T>[E]) => boolean)(event, ...args);
-    } catch (error) {
-      this.error(error, 'listener');
+      this.#options.logger[level](message, fields);
+    } catch {
+      // Nowhere left to report it.
+    }
+  }
+
+  /** Emits `event` to each listener; one that throws is reported and the others still run. */
+  emit<E extends Exclude<keyof QueueEvents<T>, 'error'>>(event: E, ...args: QueueEvents<T>[E]): void {
+    const stored = storedListeners(this.#emitter, event);
+    if (stored === undefined) {
+      try {
+        (this.#emitter.emit as (event: E, ...args: QueueEvents<T>[E]) => boolean)(event, ...args);
+      } catch (error) {
+        this.error(error, 'listener');
+      }
+      return;
+    }
+    for (const l of stored) {
+      if (l.once) this.#emitter.removeListener(event, l.fn as never, undefined, true);
+      try {
+        l.fn.apply(l.context, args);
+      } catch (error) {
+        this.error(error, 'listener');
+      }
     }
   }
 
@@ -55,4 +84,18 @@ export class Reporter<T> {
       this.error(error, 'listener');
     }
   }
+}
+
+/**
+ * A copy of `event`'s listeners as eventemitter3 stores them, so each can be called on its own (its
+ * `emit` stops at the first throw); `undefined` if the store does not look as expected, and then the
+ * caller falls back to `emit`.
+ */
+function storedListeners(emitter: object, event: string): StoredListener[] | undefined {
+  const events = (emitter as unknown as { _events?: Record<string, unknown> })._events;
+  if (events === undefined || events === null) return undefined;
+  const entry = events[EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event];
+  if (entry === undefined) return [];
+  const list = Array.isArray(entry) ? [...entry] : [entry];
+  return list.every((l) => typeof (l as StoredListener)?.fn === 'function') ? (list as StoredListener[]) : undefined;
 }

@@ -14,18 +14,24 @@ export function integerAtLeast(option: string, value: unknown, min: number, max 
 }
 
 /** A duration in milliseconds: finite and >= `min`, or `Infinity` when `allowInfinity`. */
+/**
+ * The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms
+ * with a `TimeoutOverflowWarning`, so durations above it are refused rather than cut short.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function duration(option: string, value: unknown, min = 0, allowInfinity = false): number {
   const ok =
     typeof value === 'number' &&
     !Number.isNaN(value) &&
     value >= min &&
-    (Number.isFinite(value) || (allowInfinity && value === Number.POSITIVE_INFINITY));
+    (value <= MAX_TIMER_MS || (allowInfinity && value === Number.POSITIVE_INFINITY));
   if (!ok) {
     const lower = min === 0 ? '>= 0' : `>= ${min}`;
     throw new InvalidOptionError(
       option,
       value,
-      `a number of milliseconds ${lower}${allowInfinity ? ' or Infinity' : ''}`,
+      `a number of milliseconds ${lower} and <= ${MAX_TIMER_MS}${allowInfinity ? ', or Infinity' : ''}`,
     );
   }
   return value as number;
