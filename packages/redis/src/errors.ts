@@ -2,6 +2,7 @@ import { QueueError } from '@q/core';
 
 /** The Redis server is older than the commands a mode needs. */
 export class RedisVersionError extends QueueError {
+  override readonly code: string = 'Q_REDIS_VERSION';
   /** The server's version, as INFO reports it. */
   readonly version: string;
   /** The lowest version that works. */
@@ -16,6 +17,7 @@ export class RedisVersionError extends QueueError {
 
 /** A message that is neither a string nor a Buffer was given to a Redis pusher. */
 export class InvalidMessageError extends QueueError {
+  override readonly code: string = 'Q_INVALID_MESSAGE';
   readonly value: unknown;
   constructor(value: unknown) {
     super(`Redis messages must be strings or Buffers, got ${value === null ? 'null' : typeof value}`);

@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Every `.ts` file under `dir`. */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('error codes', () => {
+  it('every code an error class declares is in docs/errors.md, and every documented code exists', () => {
+    const declared = new Set<string>();
+    for (const pkg of readdirSync(join(root, 'packages'))) {
+      for (const file of sources(join(root, 'packages', pkg, 'src'))) {
+        for (const m of readFileSync(file, 'utf8').matchAll(/readonly code: string = '(Q_[A-Z_]+)'/g))
+          declared.add(m[1] as string);
+      }
+    }
+    const documented = new Set(
+      [...readFileSync(join(root, 'docs/errors.md'), 'utf8').matchAll(/^\| `(Q_[A-Z_]+)` \|/gm)].map(
+        (m) => m[1] as string,
+      ),
+    );
+    expect(declared.size).toBeGreaterThan(10);
+    expect([...declared].sort()).toEqual([...documented].sort());
+  });
+
+  it('every error class exported by a package declares its own code', () => {
+    for (const pkg of readdirSync(join(root, 'packages'))) {
+      for (const file of sources(join(root, 'packages', pkg, 'src'))) {
+        const text = readFileSync(file, 'utf8');
+        for (const m of text.matchAll(/export class (\w+) extends (QueueError|\w+Error) \{([^]*?)\n\}/g)) {
+          if (m[1] === 'QueueError') continue;
+          if (m[2] !== 'QueueError' && !/Error$/.test(m[2] as string)) continue;
+          // Internal errors of the test broker and the blocking connection are not ours to code.
+          if (m[2] !== 'QueueError') continue;
+          expect(m[3], `${m[1]} in ${file}`).toMatch(/readonly code: string = 'Q_/);
+        }
+      }
+    }
+  });
+});
