@@ -261,3 +261,15 @@ describe('executors: bad input gets a typed error at the call', () => {
     expect((error as InvalidOptionError).option).toBe(option);
   });
 });
+
+describe('Symbol.asyncDispose on executors', () => {
+  it('disposing a ChunkExecutor flushes what is buffered, like close()', async () => {
+    const flushed: number[][] = [];
+    const executor = new ChunkExecutor<number>((tasks) => void flushed.push([...tasks]), { flushIntervalMs: 60_000 });
+    await executor.add(1, 1);
+    await executor.add(2, 1);
+    expect(flushed).toEqual([]);
+    await executor[Symbol.asyncDispose]();
+    expect(flushed).toEqual([[1, 2]]);
+  });
+});

@@ -9,6 +9,8 @@ export interface SpawnedKafkaBroker {
   readonly pid: number;
   /** Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. Idempotent. */
   stop(): Promise<void>;
+  /** Same as `stop()`; for `await using broker = await spawnKafkaBroker()`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Options of {@link spawnKafkaBroker}: the command's flags. */
@@ -82,22 +84,19 @@ export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): P
       );
     });
     let stopping: Promise<void> | undefined;
-    return {
-      bootstrap: line.split(','),
-      pid: child.pid as number,
-      stop() {
-        stopping ??= (async () => {
-          if (child.exitCode === null && child.signalCode === null) {
-            child.kill('SIGTERM');
-            const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-            await exited;
-            clearTimeout(force);
-          }
-          process.removeListener('exit', killOnExit);
-        })();
-        return stopping;
-      },
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(force);
+        }
+        process.removeListener('exit', killOnExit);
+      })();
+      return stopping;
     };
+    return { bootstrap: line.split(','), pid: child.pid as number, stop, [Symbol.asyncDispose]: stop };
   } catch (error) {
     child.kill('SIGKILL');
     process.removeListener('exit', killOnExit);

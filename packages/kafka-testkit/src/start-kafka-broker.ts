@@ -8,6 +8,8 @@ export interface KafkaTestBroker {
   readonly cluster: Cluster;
   /** Stops every broker; data is kept for `restart()`. */
   stop(): Promise<void>;
+  /** Same as `stop()`; for `await using broker = await startKafkaBroker()`. */
+  [Symbol.asyncDispose](): Promise<void>;
   /** Stops and starts again (all brokers, or one) on the same ports, with data kept. */
   restart(brokerId?: number): Promise<void>;
   /** Stops one broker (clients see it leave Metadata). */
@@ -53,13 +55,15 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     (filter.brokerId === undefined || filter.brokerId === r.brokerId);
   const each = (brokerId: number | undefined) =>
     brokerId === undefined ? cluster.brokers : cluster.brokers.filter((b) => b.id === brokerId);
+  const stop = async (): Promise<void> => {
+    for (const b of cluster.brokers) await b.stop();
+    cluster.groups.close();
+  };
   return {
     bootstrap: cluster.brokers.map((b) => `${b.host}:${b.port}`),
     cluster,
-    async stop() {
-      for (const b of cluster.brokers) await b.stop();
-      cluster.groups.close();
-    },
+    stop,
+    [Symbol.asyncDispose]: stop,
     async restart(brokerId) {
       for (const b of each(brokerId)) await b.stop();
       for (const b of each(brokerId)) await b.start();

@@ -239,6 +239,10 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     ]);
     clearTimeout(timer);
   }
+  /** Same as {@link KafkaPusher.close} without a timeout; for `await using pusher = ...`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 
   #add(message: OutgoingMessage, confirm: boolean): Promise<void> {
     const value = message.value;

@@ -125,6 +125,11 @@ export class RedisListPusher implements Pusher<PushableMessage> {
   close(): Promise<void> {
     return this.#executor.close();
   }
+
+  /** Same as {@link RedisListPusher.close}; for `await using pusher = ...`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 const ACCEPTED: Promise<void> = Promise.resolve();

@@ -190,6 +190,10 @@ export class PeriodicalExecutor<Task, Batch = unknown> {
     })();
     return this.#closing;
   }
+  /** Same as {@link PeriodicalExecutor.close}; for `await using executor = ...`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 
   /** Whether `close()` was called. */
   get closed(): boolean {
