@@ -48,6 +48,7 @@ export function queueParts<T>(
   producerFactory: ProducerFactory<T>,
   consumerFactory: ConsumerFactory<T>,
   listeners: readonly Listener[],
+  exhausted: () => void,
 ): QueueParts<T> {
   const life: { state: QueueState } = { state: 'idle' };
   const report = new Reporter<T>(emitter, o);
@@ -74,6 +75,7 @@ export function queueParts<T>(
     closer,
     listeners,
     life,
+    exhausted,
   });
   const consumers: ConsumerLoops<T> = new ConsumerLoops<T>({
     options: o,

@@ -7,6 +7,7 @@ import type { Listener } from './listener.js';
 import type { ResolvedQueueOptions } from './options.js';
 import { NACK_STOPPED } from './outcome.js';
 import type { ProduceListener, ProducerFactory } from './producer.js';
+import { NO_MORE } from './producer.js';
 import type { Reporter } from './reporter.js';
 import type { Settlement } from './settlement.js';
 import type { ProducerSlot } from './slots.js';
@@ -26,6 +27,8 @@ export interface ProducerLoopsContext<T> {
   readonly listeners: readonly Listener[];
   /** The queue's lifecycle state, read on every turn. */
   readonly life: { state: QueueState };
+  /** Every producer loop ended on {@link NO_MORE}: the queue stops by itself. */
+  readonly exhausted: () => void;
 }
 
 /**
@@ -41,6 +44,8 @@ export class ProducerLoops<T> {
   #active = 0;
   /** Loops holding messages they have not fully handed to the channel. */
   #holding = 0;
+  /** Loops whose producer said {@link NO_MORE}. */
+  #exhausted = 0;
 
   constructor(context: ProducerLoopsContext<T>) {
     this.#c = context;
@@ -99,6 +104,10 @@ export class ProducerLoops<T> {
       } catch (error) {
         produced = undefined;
         if (!signal.aborted) report.error(error, 'produce');
+      }
+      if (produced === NO_MORE) {
+        if (++this.#exhausted === this.#c.options.producers) this.#c.exhausted();
+        break;
       }
       const isBatch = Array.isArray(produced);
       if (produced === undefined || produced === null || (isBatch && (produced as T[]).length === 0)) {

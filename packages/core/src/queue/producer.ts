@@ -10,10 +10,18 @@ export interface ProduceListener {
 }
 
 /**
- * What {@link Producer.produce} may return: one message, a batch (an array, in order), or nothing.
- * An array is always a batch; to send an array as one message, wrap it in an object.
+ * Returned by {@link Producer.produce} when its source is exhausted for good: the producer's loop
+ * ends, and once every producer loop ended this way the queue stops by itself (drains what it has,
+ * then `start()` resolves), as a batch job wants.
  */
-export type Produced<T> = T | readonly T[] | undefined | null;
+export const NO_MORE: unique symbol = Symbol('q.no-more');
+
+/**
+ * What {@link Producer.produce} may return: one message, a batch (an array, in order), nothing (for
+ * now), or {@link NO_MORE} (never again). An array is always a batch; to send an array as one
+ * message, wrap it in an object.
+ */
+export type Produced<T> = T | readonly T[] | undefined | null | typeof NO_MORE;
 
 /**
  * go-zero's `Producer`: pulls messages from a source. The queue runs one loop per producer and calls

@@ -54,7 +54,7 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
     }
     const o = resolveQueueOptions<T>(options);
     this.#options = o;
-    this.#p = queueParts<T>(this, o, producerFactory, consumerFactory, this.#listeners);
+    this.#p = queueParts<T>(this, o, producerFactory, consumerFactory, this.#listeners, () => void this.stop());
     if (o.deadLetter !== undefined && o.deadLetter.pushAndConfirm === undefined) {
       this.#p.report.log('warn', 'the dead-letter pusher cannot confirm: a message may be lost after its push', {
         queue: o.name,
