@@ -23,6 +23,11 @@ export class CommittedMaps {
    * never fails: errors give an empty map.
    */
   readonly #loads = new Map<string, Promise<Map<string, OffsetSkipSet>>>();
+  /**
+   * When each partition's first batch started waiting: the wait is bounded in total, over every
+   * re-fetch of that batch after a failed heartbeat, not per try.
+   */
+  readonly #waitingSince = new Map<string, number>();
   /** Resolves when the member stops: a batch waiting for its map stops waiting. */
   readonly #stopped: Promise<undefined>;
   #stop: () => void = () => {};
@@ -57,9 +62,13 @@ export class CommittedMaps {
     for (const p of partitions) {
       const key = partitionKey(p.topic, p.partition);
       owned.add(key);
-      if (this.#owned?.has(key) !== true) fresh.push(p);
+      // A map read for an earlier generation that no batch took yet (the batch was left when the
+      // member was dropped) is read again: the commit in force may have changed while the group
+      // rebalanced (another owner's commit, an offset reset), and only its own map may be used.
+      if (this.#owned?.has(key) !== true || this.#loads.has(key)) fresh.push(p);
     }
     for (const key of this.#loads.keys()) if (!owned.has(key)) this.#loads.delete(key);
+    for (const key of this.#waitingSince.keys()) if (!owned.has(key)) this.#waitingSince.delete(key);
     this.#owned = owned;
     if (!this.#enabled || fresh.length === 0) return;
     const load = this.#read(fresh);
@@ -93,6 +102,10 @@ export class CommittedMaps {
   ): Promise<{ readonly skip: OffsetSkipSet | undefined } | undefined> {
     const load = this.#loads.get(key);
     if (load === undefined) return NO_MAP;
+    const since = this.#waitingSince.get(key) ?? performance.now();
+    this.#waitingSince.set(key, since);
+    const remainingMs = this.#timeoutMs - (performance.now() - since);
+    if (remainingMs <= 0) return this.#giveUp(key);
     let rejoin: () => void = () => {};
     const rebalancing = new Promise<typeof LEAVE>((resolve) => {
       rejoin = () => resolve(LEAVE);
@@ -101,25 +114,31 @@ export class CommittedMaps {
     const expired = new Promise<typeof EXPIRED>((resolve) => {
       // A timer due during a stall of this process runs before the I/O that arrived meanwhile: one
       // turn of the loop lets an answer already received come first.
-      timer = setTimeout(() => setImmediate(() => resolve(EXPIRED)), this.#timeoutMs);
+      timer = setTimeout(() => setImmediate(() => resolve(EXPIRED)), remainingMs);
     });
     const beat = setInterval(() => void heartbeat().catch(rejoin), everyMs);
     try {
       const got = await Promise.race([load, this.#stopped, rebalancing, expired]);
       if (got === undefined || got === LEAVE) return undefined;
+      if (got === EXPIRED) return this.#giveUp(key);
       this.#loads.delete(key);
-      if (got === EXPIRED) {
-        this.#logger.warn('waiting for the committed offset map timed out; the partition redoes what it settled', {
-          partition: key,
-          timeoutMs: this.#timeoutMs,
-        });
-        return NO_MAP;
-      }
+      this.#waitingSince.delete(key);
       return { skip: got.get(key) };
     } finally {
       clearInterval(beat);
       clearTimeout(timer);
     }
+  }
+
+  /** The wait for `key`'s map is over: its batch goes without one. */
+  #giveUp(key: string): typeof NO_MAP {
+    this.#loads.delete(key);
+    this.#waitingSince.delete(key);
+    this.#logger.warn('waiting for the committed offset map timed out; the partition redoes what it settled', {
+      partition: key,
+      timeoutMs: this.#timeoutMs,
+    });
+    return NO_MAP;
   }
 
   /** Reads the maps of `partitions`; an error gives an empty map (the wait is bounded in {@link take}). */

@@ -93,6 +93,24 @@ function batch(heartbeat: () => Promise<void>): FetchedBatch & { resolved: strin
   };
 }
 
+/** Offsets `from` to `from + n - 1` of partition 0, as one fetched batch. */
+function batchFrom(from: number, n: number, heartbeat: () => Promise<void>): FetchedBatch & { resolved: string[] } {
+  const resolved: string[] = [];
+  return {
+    topic,
+    partition: 0,
+    messages: Array.from({ length: n }, (_, i) => ({
+      offset: String(from + i),
+      key: null,
+      value: null,
+      timestamp: '0',
+    })),
+    resolveOffset: (offset) => void resolved.push(offset),
+    heartbeat,
+    resolved,
+  };
+}
+
 describe('the last commit offset map, read for a newly owned partition', () => {
   it('a first batch arriving later than the wait (a slow first fetch) still gets the map: the wait starts with the batch', async () => {
     const { consumer, queue, handled } = await scripted();
@@ -139,5 +157,45 @@ describe('the last commit offset map, read for a newly owned partition', () => {
     await until(() => handled.length >= 10, 5000, 'all ten handled');
     await queue.stop();
     expect([...handled].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+  });
+});
+
+describe('the offset map across a rejoin (review of the wait fix)', () => {
+  it('dropped while the first batch waits, and the commit changed meanwhile: the rejoin reads the map again and uses the one in force', async () => {
+    const { consumer, queue, handled } = await scripted();
+    const answers: ((rows: readonly CommittedOffset[]) => void)[] = [];
+    consumer.read = () => new Promise((resolve) => answers.push(resolve));
+    consumer.group?.assigned([p0]);
+    const first = batch(() => Promise.reject(new Error('The coordinator is not aware of this member')));
+    await consumer.eachBatch?.(first).catch(() => {});
+    // The first read answers late: commit 0, map 1..9 (no longer in force).
+    answers[0]?.(committedWithMap());
+    // Meanwhile another member committed 5 with a map saying 6..19 were settled.
+    consumer.group?.assigned([p0]);
+    const inForce = new OffsetMapBuilder(5n);
+    inForce.addRange(1, 15); // relative to the commit: 6..19
+    answers[1]?.([{ topic, partition: 0, offset: '5', metadata: inForce.encode() ?? null }]);
+    await consumer.eachBatch?.(batchFrom(5, 20, async () => {}));
+    await until(() => handled.length >= 6, 5000, 'offsets 5 and 20..24 handled');
+    await delay(50);
+    await queue.stop();
+    expect(answers).toHaveLength(2);
+    expect(handled).toEqual(['5', '20', '21', '22', '23', '24']);
+  });
+
+  it('heartbeats failing on every try: the wait is bounded in total, not per try', async () => {
+    const { consumer, queue, handled } = await scripted();
+    consumer.read = () => new Promise(() => {});
+    consumer.group?.assigned([p0]);
+    const started = Date.now();
+    while (handled.length === 0 && Date.now() - started < 3000) {
+      await consumer.eachBatch?.(batch(() => Promise.reject(new Error('The group is rebalancing')))).catch(() => {});
+      consumer.group?.assigned([p0]);
+      await delay(1);
+    }
+    await queue.stop();
+    // The wait is 200 ms; a few tries past it the batch goes without the map.
+    expect(handled.length).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
