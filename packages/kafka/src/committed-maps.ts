@@ -120,6 +120,9 @@ export class CommittedMaps {
     try {
       const got = await Promise.race([load, this.#stopped, rebalancing, expired]);
       if (got === undefined || got === LEAVE) return undefined;
+      // A new assignment came while this batch waited and started a new read: this batch belongs to
+      // the old generation; it is left, and the re-fetch waits for the read of the commit in force.
+      if (this.#loads.get(key) !== load) return undefined;
       if (got === EXPIRED) return this.#giveUp(key);
       this.#loads.delete(key);
       this.#waitingSince.delete(key);
