@@ -1,23 +1,15 @@
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { LUA_SOURCES } from './lua-scripts.generated.js';
 
-/** The Lua scripts, read once from `lua/<name>-<numKeys>.lua` (see each file's header). */
+/**
+ * The Lua scripts, from `lua/<name>-<numKeys>.lua` (see each file's header), embedded at build time by
+ * scripts/generate-lua.mjs: nothing is read from disk at runtime, so bundlers and packers keep them.
+ */
 const SCRIPTS = {
   qClaim: { file: 'claim-9.lua', numberOfKeys: 9 },
   qRequeue: { file: 'requeue-2.lua', numberOfKeys: 2 },
   qRecover: { file: 'recover-6.lua', numberOfKeys: 6 },
 } as const;
-
-const sources = new Map<string, string>();
-
-function source(file: string): string {
-  let text = sources.get(file);
-  if (text === undefined) {
-    text = readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
-    sources.set(file, text);
-  }
-  return text;
-}
 
 /** A client with our scripts defined: called by SHA, re-sent by ioredis after a `SCRIPT FLUSH`. */
 export interface ScriptedRedis {
@@ -33,7 +25,7 @@ const defined = new WeakSet<object>();
 export function withScripts(redis: Redis | Cluster): (Redis | Cluster) & ScriptedRedis {
   if (!defined.has(redis)) {
     for (const [name, { file, numberOfKeys }] of Object.entries(SCRIPTS)) {
-      redis.defineCommand(name, { lua: source(file), numberOfKeys });
+      redis.defineCommand(name, { lua: LUA_SOURCES[file], numberOfKeys });
     }
     defined.add(redis);
   }
