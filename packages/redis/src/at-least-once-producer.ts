@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
+import { abortable } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { BlockingConnection, settledWithin } from './blocking-connection.js';
 import { Claims } from './claims.js';
@@ -66,8 +67,19 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
 
   async #produce(signal: AbortSignal): Promise<RedisMessage<string | Buffer>[] | undefined> {
     try {
-      await this.#settlements.sendUnsent();
-      const claimed = await this.#claims.take();
+      // Commands on the main connection end early when the queue stops: with Redis not answering
+      // they could wait for good. A claim that still lands later stays in this consumer's record:
+      // close()'s hand-back, sent after it on the same connection, returns it, or else the lease does.
+      if (
+        await abortable(
+          this.#settlements.sendUnsent().then(() => false),
+          signal,
+          () => true,
+        )
+      )
+        return undefined;
+      const claimed = await abortable(this.#claims.take(), signal, () => undefined);
+      if (claimed === undefined) return undefined;
       this.#health.ok();
       if (claimed.length > 0 || signal.aborted || this.#closing) return claimed.length > 0 ? claimed : undefined;
       // Nothing there: wait on the list. A message moved here sits in our staging list, which the
@@ -79,8 +91,8 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
       );
       // Closing: a moved message stays staged; close()'s hand-back returns it.
       if (moved === null || signal.aborted || this.#closing) return undefined;
-      const more = await this.#claims.take();
-      return more.length > 0 ? more : undefined;
+      const more = await abortable(this.#claims.take(), signal, () => undefined);
+      return more !== undefined && more.length > 0 ? more : undefined;
     } catch (error) {
       if (!signal.aborted) await sleep(this.#health.failed(error), signal);
       return undefined;

@@ -100,3 +100,33 @@ describe('Redis that stops answering during close()', () => {
     }, 30_000);
   }
 });
+
+describe('Redis that stops answering during produce()', () => {
+  it('at-least-once: a produce() whose claim is never answered ends when its signal aborts', async () => {
+    const target = new URL(inject('redisUrl'));
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+    proxies.push(proxy);
+    const redis = new Redis(proxy.port, proxy.host);
+    through.push(redis);
+    await redis.ping();
+    const producer = (await redisListProducerFactory({
+      redis,
+      key: uniqueKey('silent-claim'),
+      leaseMs: 3000,
+      blockTimeoutMs: 200,
+      logger: silentLogger,
+    })()) as Producer<RedisMessage>;
+    proxy.stall();
+    const stop = new AbortController();
+    // The claim goes out on the main connection and is never answered.
+    const producing = producer.produce(stop.signal);
+    await delay(100);
+    stop.abort();
+    const ended = await Promise.race([
+      Promise.resolve(producing).then(() => 'ended'),
+      delay(2000).then(() => 'pending'),
+    ]);
+    expect(ended).toBe('ended');
+    await Promise.resolve(producer.close?.()).catch(() => {});
+  }, 30_000);
+});
