@@ -36,9 +36,11 @@ function makeBatch(start: number, size: number): number[] {
 
 /**
  * Every case is timed from its first message produced to its last message consumed: throughput, not
- * set-up (creating loops and promises once) is what is compared.
+ * set-up (creating loops and promises once) is what is compared. With `keyed`, the same set-up orders
+ * by `m % 1000`: consumers with `consumeBatch` get keyed batches, `consume`-only ones keyed runs
+ * (here of one message each, as neighbours differ in key).
  */
-async function runQueue(n: number, batch: boolean, capacity = CAPACITY): Promise<number> {
+async function runQueue(n: number, batch: boolean, keyed = false): Promise<number> {
   let next = 0;
   let t0 = 0;
   const c = counter(n);
@@ -69,59 +71,13 @@ async function runQueue(n: number, batch: boolean, capacity = CAPACITY): Promise
               c.hit(1);
             },
           },
-    { producers: 1, consumers: CONSUMERS, capacity, batchSize: BATCH, statsIntervalMs: 0 },
-  );
-  const running = queue.start();
-  await c.done;
-  const elapsed = performance.now() - t0;
-  await queue.stop();
-  await running;
-  return elapsed;
-}
-
-/**
- * `runQueue`'s set-up with `keyOf: m % 1000` and the same consumers: with `consumeBatch`, keyed
- * batches (a batch holds its keys for its call); with `consume` only, keyed runs (here one message
- * each, as neighbours differ in key). Written out beside `runQueue` so the unkeyed cases stay exactly
- * as they were.
- */
-async function runKeyed(n: number, batch: boolean): Promise<number> {
-  let next = 0;
-  let t0 = 0;
-  const c = counter(n);
-  const queue = new Queue<number>(
-    () => ({
-      produce() {
-        if (next === 0) t0 = performance.now();
-        if (next >= n) return undefined;
-        const size = Math.min(BATCH, n - next);
-        const out = makeBatch(next, size);
-        next += size;
-        return out;
-      },
-    }),
-    () =>
-      batch
-        ? {
-            consume: noop,
-            async consumeBatch(messages: readonly number[]) {
-              await noop(messages);
-              c.hit(messages.length);
-            },
-          }
-        : {
-            async consume(m: number) {
-              await noop(m);
-              c.hit(1);
-            },
-          },
     {
       producers: 1,
       consumers: CONSUMERS,
       capacity: CAPACITY,
       batchSize: BATCH,
       statsIntervalMs: 0,
-      keyOf: (m) => m % KEYS,
+      ...(keyed ? { keyOf: (m: number) => m % KEYS } : {}),
     },
   );
   const running = queue.start();
@@ -141,8 +97,8 @@ const slowKeyOptions = { consumers: CONSUMERS, capacity: CAPACITY, batchSize: BA
 const cases: Record<string, Case> = {
   'queue batch path': (n) => runQueue(n, true),
   'queue one-at-a-time path': (n) => runQueue(n, false),
-  [KEYED]: (n) => runKeyed(n, true),
-  [KEYED_RUNS]: (n) => runKeyed(n, false),
+  [KEYED]: (n) => runQueue(n, true, true),
+  [KEYED_RUNS]: (n) => runQueue(n, false, true),
   // These move lib/slow-key.ts's 200,000 messages whatever `n` is; their rate is the fast keys'.
   [SLOW]: () => runSlowKey(true, slowKeyOptions),
   [NOT_SLOW]: () => runSlowKey(false, slowKeyOptions),

@@ -18,3 +18,19 @@ export async function until(
     await delay(5);
   }
 }
+
+/** How `promise` ended within `ms`: 'resolved', 'rejected: <message>' or 'pending'. */
+export async function outcomeWithin(promise: PromiseLike<unknown>, ms: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([
+    Promise.resolve(promise).then(
+      () => 'resolved',
+      (error: unknown) => `rejected: ${error instanceof Error ? error.message : String(error)}`,
+    ),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('pending'), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return result;
+}

@@ -7,5 +7,6 @@ export { Deque } from './channel/deque.js';
 export { Waker } from './channel/waker.js';
 export { abortable } from './support/abortable.js';
 export { LatencyHistogram } from './support/latency-histogram.js';
+export { settledWithin } from './support/settled-within.js';
 export { generateName } from './support/util.js';
 export { duration, integerAtLeast, nonEmptyString } from './support/validate.js';

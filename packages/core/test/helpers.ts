@@ -1,6 +1,6 @@
 import type { Consumer, Outcome, Producer } from '@q/core';
 
-export { delay, until } from '../../../test-support/wait.js';
+export { delay, outcomeWithin, until } from '../../../test-support/wait.js';
 
 /** The outcomes a producer was told, per message. */
 export class SettleLog<T> {

@@ -1,6 +1,6 @@
 import { type Logger, type Outcome, Queue, silentLogger } from '@q/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { delay } from './helpers.js';
+import { delay, outcomeWithin } from './helpers.js';
 
 // Edges an adversarial review proved (one test each, written before the fix).
 
@@ -33,17 +33,6 @@ function source(n: number): {
   };
 }
 
-/** Settles within `ms`, or says it did not. */
-async function within<T>(p: Promise<T>, ms: number): Promise<'resolved' | 'rejected' | 'pending'> {
-  return Promise.race([
-    p.then(
-      () => 'resolved' as const,
-      () => 'rejected' as const,
-    ),
-    delay(ms).then(() => 'pending' as const),
-  ]);
-}
-
 describe('Queue edges', () => {
   it('every consumer loop gone (an invalid consumer): stop() nacks what is left instead of losing it', async () => {
     const src = source(5);
@@ -73,8 +62,8 @@ describe('Queue edges', () => {
         signal: AbortSignal.abort(),
       },
     );
-    expect(await within(q.start(), 1000)).toBe('resolved');
-    expect(await within(q.stop({ timeoutMs: 50 }), 1000)).toBe('resolved');
+    expect(await outcomeWithin(q.start(), 1000)).toBe('resolved');
+    expect(await outcomeWithin(q.stop({ timeoutMs: 50 }), 1000)).toBe('resolved');
   });
 
   it('stop() called from inside a factory during start(): both resolve', async () => {
@@ -87,7 +76,7 @@ describe('Queue edges', () => {
       () => ({ consume: () => {} }),
       { statsIntervalMs: 0 },
     );
-    expect(await within(q.start(), 1000)).toBe('resolved');
+    expect(await outcomeWithin(q.start(), 1000)).toBe('resolved');
   });
 
   it('a throwing logger never ends a loop: every message settled, no rejection', async () => {
@@ -111,8 +100,8 @@ describe('Queue edges', () => {
     );
     const done = q.start();
     await delay(100);
-    expect(await within(q.stop({ timeoutMs: 300 }), 2000)).toBe('resolved');
-    expect(await within(done, 100)).toBe('resolved');
+    expect(await outcomeWithin(q.stop({ timeoutMs: 300 }), 2000)).toBe('resolved');
+    expect(await outcomeWithin(done, 100)).toBe('resolved');
     expect([...src.outcomes.keys()].sort()).toEqual([0, 1, 2, 3]);
     expect(unhandled).toEqual([]);
   });
@@ -137,7 +126,7 @@ describe('Queue edges', () => {
       const done = q.start();
       await delay(50);
       const delivered = q.broadcast('hello');
-      expect(await within(delivered, 1000)).toBe('resolved');
+      expect(await outcomeWithin(delivered, 1000)).toBe('resolved');
       expect(await delivered).toBe(2);
       await q.stop({ timeoutMs: 100 });
       await done;

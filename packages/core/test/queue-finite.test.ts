@@ -1,11 +1,6 @@
 import { fromIterable, NO_MORE, Queue, silentLogger } from '@q/core';
 import { describe, expect, it } from 'vitest';
-import { delay } from './helpers.js';
-
-/** Settles within `ms`, or says it did not. */
-async function within(p: Promise<unknown>, ms: number): Promise<'resolved' | 'pending'> {
-  return Promise.race([p.then(() => 'resolved' as const), delay(ms).then(() => 'pending' as const)]);
-}
+import { delay, outcomeWithin } from './helpers.js';
 
 describe('a finite source: the queue drains and stops by itself', () => {
   it('fromIterable(array): start() resolves once every message was consumed, each once', async () => {
@@ -20,7 +15,7 @@ describe('a finite source: the queue drains and stops by itself', () => {
       }),
       { producers: 1, consumers: 4, capacity: 16, statsIntervalMs: 0 },
     );
-    expect(await within(q.start(), 5000)).toBe('resolved');
+    expect(await outcomeWithin(q.start(), 5000)).toBe('resolved');
     expect(q.state).toBe('stopped');
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
@@ -46,7 +41,7 @@ describe('a finite source: the queue drains and stops by itself', () => {
       }),
       { producers: 3, consumers: 2, statsIntervalMs: 0 },
     );
-    expect(await within(q.start(), 5000)).toBe('resolved');
+    expect(await outcomeWithin(q.start(), 5000)).toBe('resolved');
     expect({ seen: seen.size, dup, yielded }).toEqual({ seen: 500, dup: 0, yielded: 500 });
   });
 
@@ -57,7 +52,7 @@ describe('a finite source: the queue drains and stops by itself', () => {
       () => ({ consume: () => {} }),
       { producers: 2, consumers: 1, statsIntervalMs: 0, logger: silentLogger },
     );
-    expect(await within(q.start(), 5000)).toBe('resolved');
+    expect(await outcomeWithin(q.start(), 5000)).toBe('resolved');
     expect(q.stats().consumed).toBe(10);
   });
 

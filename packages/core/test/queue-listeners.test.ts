@@ -1,6 +1,6 @@
 import { type Consumer, type ProduceListener, type Producer, type Pusher, Queue, silentLogger } from '@q/core';
 import { describe, expect, it } from 'vitest';
-import { delay, numberSource, SettleLog } from './helpers.js';
+import { delay, numberSource, outcomeWithin, SettleLog } from './helpers.js';
 
 // Listeners of the queue's events run inside its loops: one that throws must be reported on `error`
 // (stage `listener`) and must never end a loop, leave a message unsettled, reject start()/stop() or
@@ -20,22 +20,6 @@ function watchProcess(): { readonly faults: string[]; dispose(): void } {
       process.off('uncaughtException', onException);
     },
   };
-}
-
-/** How `promise` ended within `ms`: 'resolved', 'rejected: <message>' or 'pending'. */
-async function within(promise: Promise<unknown>, ms: number): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const result = await Promise.race([
-    promise.then(
-      () => 'resolved',
-      (error: unknown) => `rejected: ${error instanceof Error ? error.message : String(error)}`,
-    ),
-    new Promise<string>((resolve) => {
-      timer = setTimeout(() => resolve('pending'), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  return result;
 }
 
 /** Waits until `predicate()` holds or `ms` passed; the caller asserts on the state either way. */
@@ -67,8 +51,8 @@ describe('a throwing event listener', () => {
       const done = q.start();
       await waitFor(() => log.outcomes.size === n, 2000);
       const consumers = q.stats().consumers;
-      const stopped = await within(q.stop({ timeoutMs: 1000 }), 3000);
-      const started = await within(done, 1000);
+      const stopped = await outcomeWithin(q.stop({ timeoutMs: 1000 }), 3000);
+      const started = await outcomeWithin(done, 1000);
       await delay(20); // unhandled rejections are reported a turn later
       expect({
         consumers,
@@ -94,7 +78,7 @@ describe('a throwing event listener', () => {
       expect(drains).toBeGreaterThan(0);
     } finally {
       watch.dispose();
-      await within(q.stop({ timeoutMs: 0 }), 1000);
+      await outcomeWithin(q.stop({ timeoutMs: 0 }), 1000);
     }
   });
 
@@ -150,8 +134,8 @@ describe('a throwing event listener', () => {
       const done = q.start();
       await waitFor(() => log.outcomes.size === n, 2000);
       const consumers = q.stats().consumers;
-      const stopped = await within(q.stop({ timeoutMs: 1000 }), 3000);
-      const started = await within(done, 1000);
+      const stopped = await outcomeWithin(q.stop({ timeoutMs: 1000 }), 3000);
+      const started = await outcomeWithin(done, 1000);
       await delay(20);
       const even = Array.from({ length: n / 2 }, (_, i) => 2 * i);
       expect({
@@ -179,7 +163,7 @@ describe('a throwing event listener', () => {
       });
     } finally {
       watch.dispose();
-      await within(q.stop({ timeoutMs: 0 }), 1000);
+      await outcomeWithin(q.stop({ timeoutMs: 0 }), 1000);
     }
   });
 
@@ -242,8 +226,8 @@ describe('a throwing event listener', () => {
     try {
       const done = q.start();
       await waitFor(() => log.outcomes.size === n, 2000);
-      const stopped = await within(q.stop({ timeoutMs: 1000 }), 3000);
-      const started = await within(done, 1000);
+      const stopped = await outcomeWithin(q.stop({ timeoutMs: 1000 }), 3000);
+      const started = await outcomeWithin(done, 1000);
       await delay(20);
       expect({
         thrownAtProducer,
@@ -266,7 +250,7 @@ describe('a throwing event listener', () => {
       });
     } finally {
       watch.dispose();
-      await within(q.stop({ timeoutMs: 0 }), 1000);
+      await outcomeWithin(q.stop({ timeoutMs: 0 }), 1000);
     }
   });
 
@@ -290,8 +274,8 @@ describe('a throwing event listener', () => {
       const done = q.start();
       await waitFor(() => reports >= 3 && log.outcomes.size === n, 2000);
       const consumers = q.stats().consumers;
-      const stopped = await within(q.stop({ timeoutMs: 1000 }), 3000);
-      const started = await within(done, 1000);
+      const stopped = await outcomeWithin(q.stop({ timeoutMs: 1000 }), 3000);
+      const started = await outcomeWithin(done, 1000);
       await delay(20);
       expect(reports).toBeGreaterThanOrEqual(3);
       expect({
@@ -311,7 +295,7 @@ describe('a throwing event listener', () => {
       });
     } finally {
       watch.dispose();
-      await within(q.stop({ timeoutMs: 0 }), 1000);
+      await outcomeWithin(q.stop({ timeoutMs: 0 }), 1000);
     }
   });
 });

@@ -1,4 +1,5 @@
 import { type Outcome, type Producer, Queue } from '@q/core';
+import { settledWithin } from '@q/core/internal';
 import type { FetchedBatch, FetchedRecord, GroupConsumerClient, TopicPartition } from './client.js';
 import { CommittedMaps } from './committed-maps.js';
 import { queueDeadLetter } from './dead-letter.js';
@@ -129,13 +130,7 @@ export class Member implements Producer<TrackedMessage> {
     this.#maps.stop();
     // A member still joining must finish joining before it can leave: a client disconnected in the
     // middle of run() keeps rejoining the group as a zombie. A broker not answering is given up on.
-    if (
-      !(await within(
-        this.#starting?.catch(() => {}),
-        deadline - Date.now(),
-      ))
-    )
-      return this.#giveUp('joining');
+    if (!(await settledWithin(this.#starting, deadline - Date.now()))) return this.#giveUp('joining');
     // Stop fetching first: what is already fetched drains, nothing new comes in.
     const owned = this.#partitions.owned();
     if (owned.length > 0) this.#client.pause(owned);
@@ -146,7 +141,12 @@ export class Member implements Producer<TrackedMessage> {
       await this.commit();
       await this.#client.disconnect();
     })();
-    if (!(await within(leave, Math.max(FINAL_MS, deadline - Date.now()))))
+    // A leave that failed is given up on like one that did not answer: the client is destroyed.
+    const left = leave.then(
+      () => true,
+      () => false,
+    );
+    if (!(await settledWithin(left, Math.max(FINAL_MS, deadline - Date.now()))) || !(await left))
       return this.#giveUp('committing and leaving', leave);
   }
 
@@ -161,10 +161,7 @@ export class Member implements Producer<TrackedMessage> {
     );
     this.#client.destroy?.();
     // Destroyed sockets fail their requests at once, so this is short; it is bounded all the same.
-    await within(
-      work?.catch(() => {}),
-      FINAL_MS,
-    );
+    await settledWithin(work, FINAL_MS);
   }
 
   async #onBatch(batch: FetchedBatch): Promise<void> {
@@ -210,19 +207,4 @@ export const FINAL_MS = 1000;
  */
 function mapWaitMs(o: ResolvedKafkaQueueConfig): number {
   return Math.max(1, Math.floor(o.rebalanceTimeoutMs / 2));
-}
-
-/** Whether `work` settled within `ms` (true when there is none). The timer never keeps the process alive. */
-async function within(work: Promise<unknown> | undefined, ms: number): Promise<boolean> {
-  if (work === undefined) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    timer.unref();
-  });
-  try {
-    return await Promise.race([work.then(() => true), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

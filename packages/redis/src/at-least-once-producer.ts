@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
-import { abortable } from '@q/core/internal';
+import { abortable, settledWithin } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
-import { BlockingConnection, settledWithin } from './blocking-connection.js';
+import { BlockingConnection } from './blocking-connection.js';
 import { Claims } from './claims.js';
 import { watchConnection } from './connection-watch.js';
 import { type ConsumerKeys, consumerKeys } from './keys.js';
@@ -13,6 +13,7 @@ import { type ScriptedRedis, withScripts } from './scripts.js';
 import { Settlements } from './settlements.js';
 import { SourceHealth } from './source-health.js';
 
+const ABORTED: unique symbol = Symbol('q.aborted');
 /**
  * At-least-once: a claim script moves messages into this consumer's in-flight hash ({@link Claims});
  * settling removes them or hands them back, in batches ({@link Settlements}); a heartbeat keeps the
@@ -70,14 +71,7 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
       // Commands on the main connection end early when the queue stops: with Redis not answering
       // they could wait for good. A claim that still lands later stays in this consumer's record:
       // close()'s hand-back, sent after it on the same connection, returns it, or else the lease does.
-      if (
-        await abortable(
-          this.#settlements.sendUnsent().then(() => false),
-          signal,
-          () => true,
-        )
-      )
-        return undefined;
+      if ((await abortable(this.#settlements.sendUnsent(), signal, () => ABORTED)) === ABORTED) return undefined;
       const claimed = await abortable(this.#claims.take(), signal, () => undefined);
       if (claimed === undefined) return undefined;
       this.#health.ok();

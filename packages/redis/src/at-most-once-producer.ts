@@ -1,6 +1,6 @@
 import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
-import { abortable } from '@q/core/internal';
-import { BlockingConnection, settledWithin } from './blocking-connection.js';
+import { abortable, settledWithin } from '@q/core/internal';
+import { BlockingConnection } from './blocking-connection.js';
 import { watchConnection } from './connection-watch.js';
 import type { ResolvedOptions } from './producer-options.js';
 import { SourceHealth } from './source-health.js';

@@ -1,3 +1,4 @@
+import { settledWithin } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 
 /** The error a blocking command gets when its connection closes before the reply. */
@@ -119,25 +120,5 @@ export class BlockingConnection {
 
   disconnect(): void {
     this.connection.disconnect();
-  }
-}
-
-/** Whether `promise` settles within `timeoutMs`. */
-export async function settledWithin(promise: Promise<unknown> | undefined, timeoutMs: number): Promise<boolean> {
-  if (promise === undefined) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        () => true,
-        () => true,
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -3,7 +3,7 @@ import { HandlerTimeoutError } from '../support/errors.js';
 import type { LatencyHistogram } from '../support/latency-histogram.js';
 import type { Consumer } from './consumer.js';
 import type { DeadLetter } from './dead-letter.js';
-import { isThenable, withTimeout } from './handler-call.js';
+import { isThenable, NO_ERROR, withTimeout } from './handler-call.js';
 import type { Reporter } from './reporter.js';
 import type { Settlement } from './settlement.js';
 import type { ConsumerSlot, ProducerSlot } from './slots.js';
@@ -21,8 +21,6 @@ export interface AttemptsOptions<T> {
   /** Whether the stop deadline passed: no more retries then. */
   readonly hardStopped: () => boolean;
 }
-
-const NO_ERROR: unique symbol = Symbol('q.no-error');
 
 /**
  * One handler call (its context, signal and timeout), and what follows a failed one: retries with

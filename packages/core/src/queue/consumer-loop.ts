@@ -5,7 +5,7 @@ import type { Attempts } from './attempt.js';
 import type { Broadcasts } from './broadcast.js';
 import type { Consumer, ConsumerFactory } from './consumer.js';
 import { type Closer, make } from './factory.js';
-import { nextTurn, YIELD_AFTER_MS, YIELD_CHECK_MASK } from './handler-call.js';
+import { NO_ERROR, nextTurn, YIELD_AFTER_MS, YIELD_CHECK_MASK } from './handler-call.js';
 import type { KeyScheduler } from './key-scheduler.js';
 import { KEY_SLOTS } from './key-slot.js';
 import type { ResolvedQueueOptions } from './options.js';
@@ -29,7 +29,6 @@ export interface ConsumerLoopsContext<T> {
   readonly closer: Closer;
 }
 
-const NO_ERROR: unique symbol = Symbol('q.no-error');
 /** Handler calls shorter than this are timed one in {@link FAST_SAMPLE_MASK} + 1; longer ones every time. */
 const SLOW_HANDLER_MS = 0.05;
 const FAST_SAMPLE_MASK = 15;

@@ -1,5 +1,8 @@
 import { HandlerTimeoutError } from '../support/errors.js';
 
+/** What a handler call's error is before it threw: any value, `undefined` included, can be thrown. */
+export const NO_ERROR: unique symbol = Symbol('q.no-error');
+
 /** Whether a handler's result is a promise (or any thenable) to wait for. */
 export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null &&

@@ -91,11 +91,14 @@ export class Reporter<T> {
  * `emit` stops at the first throw); `undefined` if the store does not look as expected, and then the
  * caller falls back to `emit`.
  */
-function storedListeners(emitter: object, event: string): StoredListener[] | undefined {
+const NONE: readonly StoredListener[] = Object.freeze([]);
+
+function storedListeners(emitter: object, event: string): readonly StoredListener[] | undefined {
   const events = (emitter as unknown as { _events?: Record<string, unknown> })._events;
   if (events === undefined || events === null) return undefined;
   const entry = events[EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event];
-  if (entry === undefined) return [];
+  // `drain` is emitted from the settlement path: nobody listening must cost no allocation.
+  if (entry === undefined) return NONE;
   const list = Array.isArray(entry) ? [...entry] : [entry];
   return list.every((l) => typeof (l as StoredListener)?.fn === 'function') ? (list as StoredListener[]) : undefined;
 }
