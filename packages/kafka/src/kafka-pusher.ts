@@ -77,6 +77,13 @@ export interface KafkaPusherOptions extends KafkaConnection {
   onError?: (error: unknown, messages: OutgoingMessage[]) => void;
   /** Returns the W3C `traceparent` to write into each message's headers, if any. */
   traceparent?: () => string | undefined;
+  /**
+   * Returns headers to write into each message, read when the message is pushed (in the caller's
+   * context): trace context such as W3C `traceparent` and `tracestate`, which `traceHeaders()` of
+   * `@q/otel` injects from the active span. They override a message's own headers of the same name.
+   * @default none
+   */
+  traceHeaders?: () => Readonly<Record<string, string>> | undefined;
   /** Flushes on SIGTERM/SIGINT through this manager; `close()` unregisters. */
   shutdown?: ShutdownManager;
   /** @default kafkajs */
@@ -100,6 +107,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   readonly #syncPush: boolean;
   readonly #maxMessageBytes: number;
   readonly #traceparent: (() => string | undefined) | undefined;
+  readonly #traceHeaders: (() => Readonly<Record<string, string>> | undefined) | undefined;
   readonly #logger: Logger;
   /** Aborted when close() gives up on the writes under way. */
   readonly #abandoned = new AbortController();
@@ -119,6 +127,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     this.#topic = options.topic;
     this.#syncPush = options.syncPush ?? false;
     this.#traceparent = options.traceparent;
+    this.#traceHeaders = options.traceHeaders;
     const client = options.client ?? kafkajsClient;
     if (options.reconnect !== undefined && (options.reconnect === null || typeof options.reconnect !== 'object')) {
       throw new InvalidOptionError('reconnect', options.reconnect, 'an object');
@@ -249,8 +258,10 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     const bytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
     if (bytes > this.#maxMessageBytes) return Promise.reject(new MessageTooLargeError(bytes, this.#maxMessageBytes));
     const traceparent = this.#traceparent?.();
-    const out: OutgoingMessage =
-      traceparent === undefined ? message : { ...message, headers: { ...message.headers, traceparent } };
+    const traced = this.#traceHeaders?.();
+    let out: OutgoingMessage = message;
+    if (traceparent !== undefined) out = { ...out, headers: { ...out.headers, traceparent } };
+    if (traced !== undefined) out = { ...out, headers: { ...out.headers, ...traced } };
     const size = bytes + RECORD_OVERHEAD_BYTES + keyBytes(out.key) + (out.headers ? headerBytes(out.headers) : 0);
     if (confirm) return this.#executor.addAndConfirm(out, size);
     return this.#executor.add(out, size) ?? Promise.resolve();

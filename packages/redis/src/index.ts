@@ -1,3 +1,4 @@
+export { ENVELOPE_MAGIC, type Envelope, isEnveloped, unwrapEnvelope, wrapEnvelope } from './envelope.js';
 export { InvalidMessageError, RedisVersionError } from './errors.js';
 export { hashTag, type QueueKeys, queueKeys } from './keys.js';
 export type { DeliveryMode, RedisListProducerOptions, RedisMessage } from './producer-options.js';
