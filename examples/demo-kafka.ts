@@ -27,12 +27,23 @@ export async function runKafkaDemo(total: number): Promise<boolean> {
   );
 
   const check = new DeliveryCheck(total);
+  // Both log through the bar: a warning (a rebalance, a slow commit) lands on its own line above it.
+  const bar = progressBar(total, () => check.distinct);
+  const logger = bar.logger;
   const queue = new KafkaQueue(
-    { brokers, group: `demo-${randomUUID()}`, topic, offset: 'first', ordering: 'key', processors: 16, maxWaitMs: 100 },
+    {
+      brokers,
+      group: `demo-${randomUUID()}`,
+      topic,
+      offset: 'first',
+      ordering: 'key',
+      processors: 16,
+      maxWaitMs: 100,
+      logger,
+    },
     (message) => check.arrived(Number(message.value)),
   );
   const running = queue.start();
-  const bar = progressBar(total, () => check.distinct);
   const cpu0 = ownCpuSeconds();
   const brokerCpu0 = broker ? cpuSecondsOf(broker.pid) : undefined;
   const started = performance.now();
@@ -40,7 +51,7 @@ export async function runKafkaDemo(total: number): Promise<boolean> {
   // per keyed message here, and its grouping by partition copies the list per message): the 256 KiB
   // chunks this demo used (43,000 messages) held this event loop for 7-12 s on a loaded machine, no
   // heartbeat went out, and the group dropped the member again and again.
-  const pusher = new KafkaPusher({ brokers, topic, chunkBytes: 12 * 1024, flushIntervalMs: 20 });
+  const pusher = new KafkaPusher({ brokers, topic, chunkBytes: 12 * 1024, flushIntervalMs: 20, logger });
   // Most pushes resolve at once (buffered); the one that fills a chunk waits for the previous send.
   for (let i = 0; i < total; i++) await pusher.pushWithKey(`customer-${i % 1000}`, String(i));
   await pusher.close(); // every push confirmed by the broker (acks -1)

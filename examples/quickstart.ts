@@ -1,7 +1,7 @@
 /**
  * `pnpm demo`: 1,000,000 messages from an in-memory source through a Queue, each checked to arrive
- * exactly once and settled back to the source. Prints a progress bar, the throughput, and the
- * zero-loss check; exits non-zero if a message was lost or duplicated.
+ * exactly once and settled back to the source. Prints a progress bar (count, rate, ETA), the
+ * throughput, and the zero-loss check; exits non-zero if a message was lost or duplicated.
  *
  * Then the same through Kafka (KafkaPusher -> topic -> KafkaQueue) on a test broker in its own process, or
  * on KAFKA_BROKERS. Set DEMO_MESSAGES / DEMO_KAFKA_MESSAGES to change the counts.
@@ -35,6 +35,8 @@ class MemorySource implements Producer<number> {
 
 const source = new MemorySource();
 const check = new DeliveryCheck(total);
+// The queue logs through the bar, so a warning lands on its own line above it.
+const bar = progressBar(total, () => check.distinct);
 
 const queue = new Queue<number>(
   () => source,
@@ -43,12 +45,11 @@ const queue = new Queue<number>(
       check.arrived(id);
     },
   }),
-  { name: 'quickstart', capacity: 1024 },
+  { name: 'quickstart', capacity: 1024, logger: bar.logger },
 );
 
 const started = performance.now();
 const running = queue.start();
-const bar = progressBar(total, () => check.distinct);
 // Every id, or give up after a minute and say which are missing.
 await check.allSeen(60_000);
 const elapsed = performance.now() - started;

@@ -59,7 +59,7 @@ describe('dead letter: a message leaves its source only once its destination has
       const source = numberSource(3);
       const dlq = new Destination(confirms);
       const warnings: string[] = [];
-      const logger = { ...silentLogger, warn: (message: string) => warnings.push(message) };
+      const logger = { ...silentLogger, warn: (_fields: object, message: string) => warnings.push(message) };
       const q = new Queue<number>(
         () => source.producer,
         () => ({

@@ -304,7 +304,7 @@ describe('Queue lifecycle', () => {
     const logged: Record<string, unknown>[] = [];
     const logger = {
       ...silentLogger,
-      error: (_m: string, meta?: Record<string, unknown>) => void logged.push(meta ?? {}),
+      error: (fields: Readonly<Record<string, unknown>>) => void logged.push(fields),
     };
     const q = new Queue<string>(
       () => {

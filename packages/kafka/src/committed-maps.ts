@@ -137,10 +137,10 @@ export class CommittedMaps {
   #giveUp(key: string): typeof NO_MAP {
     this.#loads.delete(key);
     this.#waitingSince.delete(key);
-    this.#logger.warn('waiting for the committed offset map timed out; the partition redoes what it settled', {
-      partition: key,
-      timeoutMs: this.#timeoutMs,
-    });
+    this.#logger.warn(
+      { partition: key, timeoutMs: this.#timeoutMs },
+      'waiting for the committed offset map timed out; the partition redoes what it settled',
+    );
     return NO_MAP;
   }
 
@@ -155,9 +155,10 @@ export class CommittedMaps {
         if (set !== undefined) out.set(partitionKey(row.topic, row.partition), set);
       }
     } catch (error) {
-      this.#logger.warn('reading the committed offset maps failed; those partitions redo what they settled', {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.#logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'reading the committed offset maps failed; those partitions redo what they settled',
+      );
     }
     return out;
   }

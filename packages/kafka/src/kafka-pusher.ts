@@ -160,7 +160,8 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
         flushIntervalMs: options.flushIntervalMs ?? 100,
         onError:
           options.onError ??
-          ((error, messages) => logger.error(`send to ${this.#topic} failed`, { error, messages: messages.length })),
+          ((error, messages) =>
+            logger.error({ err: error, messages: messages.length }, `send to ${this.#topic} failed`)),
         shutdown: options.shutdown,
         logger,
       },
@@ -232,9 +233,10 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     });
     const outcome = await Promise.race([closing, expired]).finally(() => clearTimeout(timer));
     if (outcome !== 'expired') return;
-    this.#logger.warn(`closing the pusher of ${this.#topic} timed out: abandoning the writes under way`, {
-      timeoutMs: options.timeoutMs,
-    });
+    this.#logger.warn(
+      { topic: this.#topic, timeoutMs: options.timeoutMs },
+      `closing the pusher of ${this.#topic} timed out: abandoning the writes under way`,
+    );
     this.#abandoned.abort();
     this.#producer.destroy?.();
     // The writes under way and queued reject at once (WriteAbandonedError); kafkajs may go on

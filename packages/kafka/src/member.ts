@@ -154,10 +154,8 @@ export class Member implements Producer<TrackedMessage> {
   async #giveUp(doing: string, work?: Promise<void>): Promise<void> {
     clearInterval(this.#commitTimer);
     this.#o.logger.warn(
+      { group: this.#o.group },
       `stop deadline passed while ${doing}: closing the connections; what was not committed is redone`,
-      {
-        group: this.#o.group,
-      },
     );
     this.#client.destroy?.();
     // Destroyed sockets fail their requests at once, so this is short; it is bounded all the same.

@@ -98,10 +98,10 @@ export class PartitionCommits {
         await this.#commitOrShrink(offsets);
         for (const [t, next] of moved) t.markCommitted(next);
       } catch (error) {
-        this.#logger.warn('offset commit failed; retrying at the next interval', {
-          group: this.#group,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.#logger.warn(
+          { group: this.#group, err: error instanceof Error ? error.message : String(error) },
+          'offset commit failed; retrying at the next interval',
+        );
       }
     });
     return this.#committing;
@@ -119,11 +119,14 @@ export class PartitionCommits {
       if (!(error instanceof OffsetMetadataTooLargeError)) throw error;
       await this.#client.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
       this.#metadataBudget = Math.max(64, this.#metadataBudget >> 1);
-      this.#logger.warn('offset commit with offset maps refused, committed without; maps get less room', {
-        group: this.#group,
-        metadataBudget: this.#metadataBudget,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.#logger.warn(
+        {
+          group: this.#group,
+          metadataBudget: this.#metadataBudget,
+          err: error instanceof Error ? error.message : String(error),
+        },
+        'offset commit with offset maps refused, committed without; maps get less room',
+      );
     }
   }
 

@@ -120,6 +120,7 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
       // Only once every settle landed: a hand-back before an ack would deliver that message again.
       if (idle && settled && (await this.#bounded(recover(this.#redis, this.#o.keys, this.id, true), limit))) return;
       this.#o.logger.warn(
+        { list: this.#o.keys.list },
         `closing a consumer of ${this.#o.keys.list}: Redis did not answer in time; its lease returns its messages`,
       );
     } finally {

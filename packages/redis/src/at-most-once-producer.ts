@@ -113,10 +113,8 @@ export class AtMostOnceProducer implements Producer<Body> {
     }
     if (this.#givingBack.size > 0) {
       this.#o.logger.error(
+        { list: this.#o.keys.list, batches: this.#givingBack.size },
         `closing a reader of ${this.#o.keys.list}: Redis did not take back popped messages in time`,
-        {
-          batches: this.#givingBack.size,
-        },
       );
     }
     if (this.#failed.length > 0) throw this.#failed[0];
@@ -139,9 +137,14 @@ export class AtMostOnceProducer implements Producer<Body> {
     try {
       await this.#o.redis.lpush(this.#o.keys.list, ...[...messages].reverse());
     } catch (error) {
-      this.#o.logger.error(`giving ${messages.length} messages back to ${this.#o.keys.list} failed: they are lost`, {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.#o.logger.error(
+        {
+          list: this.#o.keys.list,
+          messages: messages.length,
+          err: error instanceof Error ? error.message : String(error),
+        },
+        `giving ${messages.length} messages back to ${this.#o.keys.list} failed: they are lost`,
+      );
       throw error;
     }
   }

@@ -76,7 +76,7 @@ export class RedisListPusher implements Pusher<PushableMessage> {
         concurrency: options.concurrency ?? 1,
         onError:
           options.onError ??
-          ((error, messages) => logger.error(`RPUSH to ${key} failed`, { error, messages: messages.length })),
+          ((error, messages) => logger.error({ err: error, messages: messages.length }, `RPUSH to ${key} failed`)),
         shutdown: options.shutdown,
         logger,
       },

@@ -50,7 +50,7 @@ export class SourceHealth {
       this.#listener?.onProducerPause();
     }
     this.#throttle.doOrDiscard(() =>
-      this.logger.error(`${this.what} failed`, { error: error instanceof Error ? error.message : String(error) }),
+      this.logger.error({ err: error instanceof Error ? error.message : String(error) }, `${this.what} failed`),
     );
     return backoffDelay(RECONNECT, this.#failures);
   }

@@ -34,7 +34,7 @@ export class DelayExecutor {
     this.#delayMs = duration('delayMs', delayMs, Number.MIN_VALUE);
     this.#clock = options.clock ?? systemClock;
     const logger = options.logger ?? consoleLogger;
-    this.#onError = options.onError ?? ((error) => logger.error('DelayExecutor fn failed', { error }));
+    this.#onError = options.onError ?? ((error) => logger.error({ err: error }, 'DelayExecutor fn failed'));
   }
 
   /** Schedules a run in `delayMs`, unless one is already pending. */

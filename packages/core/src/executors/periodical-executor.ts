@@ -118,7 +118,7 @@ export class PeriodicalExecutor<Task, Batch = unknown> {
     const logger = options.logger ?? consoleLogger;
     this.#onError =
       optionalFn<(error: unknown, batch: Batch) => void>('onError', options.onError) ??
-      ((error) => logger.error(`${this.#name} execution failed`, { error }));
+      ((error) => logger.error({ err: error }, `${this.#name} execution failed`));
     this.#lastExecution = this.#clock.now();
     this.#unregister = options.shutdown?.onShutdown(() => this.wait());
   }

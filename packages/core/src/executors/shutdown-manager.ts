@@ -121,7 +121,7 @@ export class ShutdownManager {
 
   async #onSignal(signal: NodeJS.Signals, wrapUpMs: number, waitMs: number, exit: boolean): Promise<void> {
     const force = setTimeout(() => {
-      this.#logger.warn(`still alive ${waitMs} ms after ${signal}, ending the process`);
+      this.#logger.warn({ signal, waitMs }, `still alive ${waitMs} ms after ${signal}, ending the process`);
       if (exit) process.kill(process.pid, signal);
     }, waitMs);
     const wrapUp = this.#notify(this.#wrapUp, 'wrap-up');
@@ -137,7 +137,7 @@ export class ShutdownManager {
         try {
           await listener();
         } catch (error) {
-          this.#logger.error(`${phase} listener failed`, { error });
+          this.#logger.error({ phase, err: error }, `${phase} listener failed`);
         }
       }),
     );

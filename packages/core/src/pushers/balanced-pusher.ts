@@ -57,7 +57,7 @@ export class BalancedPusher<T = string> implements Pusher<T> {
         return;
       } catch (error) {
         errors.push(error);
-        this.#logger.error('push failed, trying the next pusher', { pusher: target.name(), error });
+        this.#logger.error({ pusher: target.name(), err: error }, 'push failed, trying the next pusher');
       }
     }
     throw new NoAvailablePusherError(errors.length > 0 ? { cause: new AggregateError(errors) } : undefined);

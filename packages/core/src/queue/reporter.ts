@@ -39,17 +39,17 @@ export class Reporter<T> {
       try {
         this.#emitter.emit('error', error, info);
       } catch (listenerError) {
-        this.log('error', 'error listener threw', { queue, error: listenerError });
+        this.log('error', 'error listener threw', { queue, err: listenerError });
       }
       return;
     }
-    this.log('error', `${stage} failed`, { queue, stage, attempt, error });
+    this.log('error', `${stage} failed`, { queue, stage, attempt, err: error });
   }
 
   /** Logs through the user's logger; a logger that throws is ignored. */
   log(level: 'error' | 'warn', message: string, fields: Record<string, unknown>): void {
     try {
-      this.#options.logger[level](message, fields);
+      this.#options.logger[level](fields, message);
     } catch {
       // Nowhere left to report it.
     }
