@@ -179,16 +179,18 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
    * message keeps its key and headers, and `info.cause` / `info.attempts` are added as headers.
    */
   push(message: KafkaPusherMessage, info?: PushInfo): Promise<void> {
-    return this.#add(outgoing(message, info), this.#syncPush);
+    return this.#add(outgoing(message, info), this.#syncPush, info?.signal);
   }
 
   /**
    * Like {@link push}, but resolves only once the broker acknowledged the message (with `acks`) and
    * rejects when the write failed, whatever `syncPush` says: what a queue's dead letter needs before
-   * the message may leave its source.
+   * the message may leave its source. `info.signal` ends the wait: the promise rejects with
+   * `ConfirmAbortedError` (`Q_CONFIRM_ABORTED`) at once, while the chunk is still sent for the others
+   * in it, so the message may still be written (see {@link PushInfo.signal}).
    */
   pushAndConfirm(message: KafkaPusherMessage, info?: PushInfo): Promise<void> {
-    return this.#add(outgoing(message, info), true);
+    return this.#add(outgoing(message, info), true, info?.signal);
   }
 
   /** kq's `PushWithKey`: same key, same partition. */
@@ -206,9 +208,16 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     await Promise.all(values.map((v) => this.#add({ key: nextKey(), value: v }, this.#syncPush)));
   }
 
-  /** Writes what is buffered now. */
-  flush(): Promise<boolean> {
-    return this.#executor.flush();
+  /**
+   * Writes what is buffered now; resolves once the broker answered. `options.signal` ends the wait
+   * (rejecting with `ConfirmAbortedError`), not the write.
+   */
+  flush(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    try {
+      return this.#executor.flush({ signal: options.signal });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -255,7 +264,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     return this.close();
   }
 
-  #add(message: OutgoingMessage, confirm: boolean): Promise<void> {
+  #add(message: OutgoingMessage, confirm: boolean, signal?: AbortSignal): Promise<void> {
     const value = message.value;
     const bytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
     if (bytes > this.#maxMessageBytes) return Promise.reject(new MessageTooLargeError(bytes, this.#maxMessageBytes));
@@ -265,7 +274,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     if (traceparent !== undefined) out = { ...out, headers: { ...out.headers, traceparent } };
     if (traced !== undefined) out = { ...out, headers: { ...out.headers, ...traced } };
     const size = bytes + RECORD_OVERHEAD_BYTES + keyBytes(out.key) + (out.headers ? headerBytes(out.headers) : 0);
-    if (confirm) return this.#executor.addAndConfirm(out, size);
+    if (confirm) return this.#executor.addAndConfirm(out, size, { signal });
     return this.#executor.add(out, size) ?? Promise.resolve();
   }
 }

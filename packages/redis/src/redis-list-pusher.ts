@@ -4,6 +4,7 @@ import {
   InvalidOptionError,
   type Logger,
   type Pusher,
+  type PushInfo,
   type ShutdownManager,
 } from '@q/core';
 import { nonEmptyString } from '@q/core/internal';
@@ -106,19 +107,31 @@ export class RedisListPusher implements Pusher<PushableMessage> {
     }
   }
 
-  /** Like `push`, but resolves once Redis acknowledged the chunk carrying the message, and rejects if that write failed. */
-  pushAndConfirm(message: PushableMessage): Promise<void> {
+  /**
+   * Like `push`, but resolves once Redis acknowledged the chunk carrying the message, and rejects if
+   * that write failed. `info.signal` ends the wait: the promise rejects with `ConfirmAbortedError`
+   * (`Q_CONFIRM_ABORTED`) at once, while the chunk is still written for the others in it, so the
+   * message may still reach the list (see {@link PushInfo.signal}).
+   */
+  pushAndConfirm(message: PushableMessage, info?: PushInfo): Promise<void> {
     try {
       const body = bodyOf(message);
-      return this.#executor.addAndConfirm(body, byteLength(body));
+      return this.#executor.addAndConfirm(body, byteLength(body), { signal: info?.signal });
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Writes whatever is buffered now. */
-  flush(): Promise<boolean> {
-    return this.#executor.flush();
+  /**
+   * Writes whatever is buffered now; resolves once Redis answered. `options.signal` ends the wait
+   * (rejecting with `ConfirmAbortedError`), not the write.
+   */
+  flush(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    try {
+      return this.#executor.flush({ signal: options.signal });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Writes what is buffered, waits for every write, and stops. */

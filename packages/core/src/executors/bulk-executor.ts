@@ -1,5 +1,5 @@
 import { duration, fn, integerAtLeast } from '../support/validate.js';
-import { type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
+import { type ConfirmOptions, type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
 import type { TaskContainer } from './task-container.js';
 
 /** go-zero's `Execute`: handles one batch of tasks, in add order. */
@@ -66,8 +66,12 @@ export class BulkExecutor<Task> extends PeriodicalExecutor<Task, Task[]> {
     return super.add(task);
   }
 
-  /** Adds a task; resolves when its batch executed, rejects with that batch's error. */
-  override addAndConfirm(task: Task): Promise<void> {
-    return super.addAndConfirm(task);
+  /**
+   * Adds a task; resolves when its batch executed, rejects with that batch's error, or with
+   * {@link ConfirmAbortedError} once `options.signal` aborts (the task may still execute).
+   * A number in place of `options` (the base class's size) is ignored: batches count tasks.
+   */
+  override addAndConfirm(task: Task, options?: ConfirmOptions | number): Promise<void> {
+    return super.addAndConfirm(task, undefined, typeof options === 'number' ? undefined : options);
   }
 }

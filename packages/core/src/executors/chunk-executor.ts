@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../support/errors.js';
 import { duration, fn, integerAtLeast } from '../support/validate.js';
 import type { Execute } from './bulk-executor.js';
-import { type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
+import { type ConfirmOptions, type ExecutorOptions, PeriodicalExecutor } from './periodical-executor.js';
 import type { TaskContainer } from './task-container.js';
 
 /** Options of {@link ChunkExecutor}. */
@@ -85,10 +85,13 @@ export class ChunkExecutor<Task> extends PeriodicalExecutor<Task, Task[]> {
     return super.add(task, bytes);
   }
 
-  /** Adds a task of `bytes` bytes; resolves when its chunk executed, rejects with that chunk's error. */
-  override addAndConfirm(task: Task, bytes: number): Promise<void> {
+  /**
+   * Adds a task of `bytes` bytes; resolves when its chunk executed, rejects with that chunk's error,
+   * or with {@link ConfirmAbortedError} once `options.signal` aborts (the task may still execute).
+   */
+  override addAndConfirm(task: Task, bytes: number, options?: ConfirmOptions): Promise<void> {
     if (!(bytes >= 0) || bytes === Number.POSITIVE_INFINITY) throw badBytes(bytes);
-    return super.addAndConfirm(task, bytes);
+    return super.addAndConfirm(task, bytes, options);
   }
 }
 

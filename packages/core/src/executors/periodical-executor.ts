@@ -1,8 +1,10 @@
 import pLimit, { type LimitFunction } from 'p-limit';
+import { abortable } from '../support/abortable.js';
 import { type Clock, systemClock, type TimerHandle } from '../support/clock.js';
 import { ExecutorClosedError, InvalidOptionError } from '../support/errors.js';
 import { consoleLogger, type Logger } from '../support/logger.js';
 import { duration, integerAtLeast, optionalFn } from '../support/validate.js';
+import { ConfirmAbortedError } from './confirm-aborted-error.js';
 import type { ShutdownManager } from './shutdown-manager.js';
 import { hasTasks, type TaskContainer } from './task-container.js';
 
@@ -35,6 +37,17 @@ export interface ExecutorOptions<Batch = unknown> {
    * @default consoleLogger
    */
   logger?: Logger;
+}
+
+/** Options of the waits that can be abandoned: `addAndConfirm` and `flush`. */
+export interface ConfirmOptions {
+  /**
+   * Ends this caller's wait when aborted: its promise rejects with {@link ConfirmAbortedError} at
+   * once. The batch is not touched (other tasks in it still execute and confirm), so the task may
+   * still be executed. Already aborted at the call: the promise rejects and nothing is added or run.
+   * @default none
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Settles the confirms of one batch, created only when somebody asked for a confirm. */
@@ -146,23 +159,33 @@ export class PeriodicalExecutor<Task, Batch = unknown> {
    * rejects with that batch's error. Tasks of one batch share one promise, so confirms cost one
    * promise per batch, not per task.
    *
+   * @param options.signal ends the wait early (see {@link ConfirmOptions.signal}).
    * @throws {ExecutorClosedError} after `close()`.
+   * @throws {InvalidOptionError} when `options.signal` is not an AbortSignal.
    */
-  addAndConfirm(task: Task, size?: number): Promise<void> {
+  addAndConfirm(task: Task, size?: number, options?: ConfirmOptions): Promise<void> {
     if (this.#closed) throw new ExecutorClosedError(this.#name);
+    const signal = signalOf(options);
+    if (signal?.aborted) return Promise.reject(new ConfirmAbortedError(signal.reason));
     // Made before the add, so a batch this task fills carries the ticket.
     this.#ticket ??= new Ticket();
     const ticket = this.#ticket;
     this.add(task, size);
-    return ticket.promise;
+    return signal === undefined ? ticket.promise : confirmUnlessAborted(ticket.promise, signal);
   }
 
   /**
    * Executes whatever is buffered now; resolves `true` once it has run, `false` when there was
    * nothing to run.
+   *
+   * @param options.signal ends the wait early (see {@link ConfirmOptions.signal}); the flush goes on.
+   * @throws {InvalidOptionError} when `options.signal` is not an AbortSignal.
    */
-  flush(): Promise<boolean> {
-    return this.#dispatch(this.#container.removeAll(), this.#takeTicket(), undefined);
+  flush(options?: ConfirmOptions): Promise<boolean> {
+    const signal = signalOf(options);
+    if (signal?.aborted) return Promise.reject(new ConfirmAbortedError(signal.reason));
+    const flushed = this.#dispatch(this.#container.removeAll(), this.#takeTicket(), undefined);
+    return signal === undefined ? flushed : confirmUnlessAborted(flushed, signal);
   }
 
   /** Flushes, then waits until no execution is in flight. The executor stays usable. */
@@ -291,4 +314,21 @@ export class PeriodicalExecutor<Task, Batch = unknown> {
       this.#ticker?.unref?.();
     }
   }
+}
+
+function signalOf(options: ConfirmOptions | undefined): AbortSignal | undefined {
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidOptionError('signal', signal, 'an AbortSignal');
+  return signal;
+}
+
+/**
+ * `confirm`, or a {@link ConfirmAbortedError} as soon as `signal` aborts. The shared batch promise is
+ * still observed by `abortable`, so its later rejection is never unhandled.
+ */
+function confirmUnlessAborted<R>(confirm: Promise<R>, signal: AbortSignal): Promise<R> {
+  return abortable(confirm, signal, () => {
+    throw new ConfirmAbortedError(signal.reason);
+  });
 }

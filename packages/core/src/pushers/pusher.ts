@@ -1,9 +1,22 @@
+import type { ConfirmAbortedError } from '../executors/confirm-aborted-error.js';
+
 /** Extra facts a pusher may receive with a message, e.g. why it is being dead-lettered. */
 export interface PushInfo {
   /** The last error, when the message is being dead-lettered. */
   readonly cause?: unknown;
   /** How many attempts were made, when the message is being dead-lettered. */
   readonly attempts?: number;
+  /**
+   * Ends the caller's wait for a confirm (`pushAndConfirm`, or `push` on a pusher that confirms every
+   * push): once aborted, that promise rejects with {@link ConfirmAbortedError} (code
+   * `Q_CONFIRM_ABORTED`) at once. Only this caller stops waiting: the message may already be on its
+   * way and may still be delivered, so its outcome is unknown, and it is never reported as
+   * confirmed; the other messages of its batch are written and confirmed as usual. Already aborted
+   * at the call: the message is not pushed. Pushers that cannot end a wait ignore it. The Queue
+   * passes its stop deadline here for dead-letter pushes.
+   * @default none
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
