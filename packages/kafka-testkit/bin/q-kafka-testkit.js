@@ -22,7 +22,13 @@ function sourcesNewerThanBuild() {
 }
 
 const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
-const useSource = flags.includes('@q/source') || !existsSync(dist) || sourcesNewerThanBuild();
+// Installed from a tarball (under node_modules once symlinks are resolved): dist/ is the package. The
+// src/ beside it is there for source maps, and npm extracts it after dist/ with the time of
+// extraction as mtime, so comparing times would pick the sources and fail for want of tsx.
+const installed = fileURLToPath(import.meta.url)
+  .split(/[\\/]/)
+  .includes('node_modules');
+const useSource = !installed && (flags.includes('@q/source') || !existsSync(dist) || sourcesNewerThanBuild());
 
 if (!useSource) {
   await import(dist.href);
