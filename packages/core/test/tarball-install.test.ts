@@ -1,106 +1,137 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  buildAndPack,
+  createApp,
+  npmInstall,
+  type Output,
+  runProgram,
+  startInstalledBroker,
+  typecheck,
+  workspacePackages,
+} from './support/packed-install.js';
 
-// The packages as npm users get them: each package built and packed (`pnpm pack` rewrites the
-// `workspace:*` ranges), the tarballs installed with plain npm into a project outside the workspace,
-// a program type-checked with `tsc --strict` (node16 resolution) against the packed .d.ts files and run.
-// The build happens in a copy of the workspace, so the dist/ of this checkout (which the testkit's
-// launcher may be running from in a parallel test) is never rewritten.
+// The packages as npm users get them: every package under packages/ built and packed, the tarballs
+// installed with plain npm into a fresh "type": "module" project outside the workspace, programs
+// type-checked with that project's tsc (--strict, node16 and bundler resolution) against the packed
+// .d.ts files and run against a real redis-server and the installed testkit's broker; then the same
+// from CommonJS with require(), and the Redis part again with ioredis 6.
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const packages = ['core', 'redis', 'kafka', 'kafka-testkit'];
+const fixtures = fileURLToPath(new URL('./fixtures/installed-app/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'q-tarballs-'));
-const env = {
-  ...process.env,
-  PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`,
-  npm_config_loglevel: 'error',
-};
-const run = (cwd: string, cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const app = join(work, 'app');
+const packages = workspacePackages(root);
+const names = packages.map((dir) => `@q/${dir}`);
+const redisEnv = () => ({ REDIS_URL: inject('redisUrl') });
 
-const program = `import { Queue } from '@q/core';
-import { KafkaPusher } from '@q/kafka';
-import { startKafkaBroker } from '@q/kafka-testkit';
-import { RedisListPusher } from '@q/redis';
+let tarballs: string[] = [];
+let installed: Output;
 
-let next = 0;
-const seen = new Set<number>();
-const queue: Queue<number> = new Queue<number>(
-  () => ({
-    produce: (signal: AbortSignal) =>
-      next < 100 ? next++ : new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined))),
-  }),
-  () => ({
-    consume: async (n: number) => {
-      seen.add(n);
-      if (seen.size === 100) void queue.stop();
-    },
-  }),
-  { capacity: 16 },
-);
-await queue.start();
-console.log(JSON.stringify({ distinct: seen.size, adapters: [RedisListPusher, KafkaPusher, startKafkaBroker].map((f) => typeof f) }));
-`;
+beforeAll(async () => {
+  tarballs = await buildAndPack(root, work, packages);
+  const programs = Object.fromEntries(readdirSync(fixtures).map((f) => [f, readFileSync(join(fixtures, f), 'utf8')]));
+  installed = await createApp(app, programs, tarballs, [
+    'ioredis@5.11.1',
+    'kafkajs@2.2.4',
+    'typescript@5.9.3',
+    '@types/node@20',
+  ]);
+}, 180_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('the packed packages', () => {
-  it('install with npm into a fresh project, type-check under tsc --strict (node16) and move 100 messages', () => {
-    const ws = join(work, 'workspace');
-    for (const file of ['package.json', 'pnpm-workspace.yaml', 'tsconfig.base.json']) {
-      cpSync(join(root, file), join(ws, file));
-    }
-    symlinkSync(join(root, 'node_modules'), join(ws, 'node_modules'));
-    for (const name of packages) {
-      const from = join(root, 'packages', name);
-      // node_modules as pnpm made them: relative links, so @q/* points into the copy.
-      cpSync(from, join(ws, 'packages', name), {
-        recursive: true,
-        verbatimSymlinks: true,
-        filter: (src) => !/[/\\](dist|test|\.vite-temp)$/.test(src),
-      });
-    }
-    const tarballs = join(work, 'tarballs');
-    mkdirSync(tarballs);
-    const pnpm = ['--yes', 'pnpm@10.34.8', '--recursive', '--filter', './packages/**'];
-    run(ws, 'npx', [...pnpm, 'run', 'build']);
-    run(ws, 'npx', [...pnpm, 'pack', '--pack-destination', tarballs]);
-    const packed = readdirSync(tarballs).sort();
-    expect(packed).toEqual(['q-core-0.1.0.tgz', 'q-kafka-0.1.0.tgz', 'q-kafka-testkit-0.1.0.tgz', 'q-redis-0.1.0.tgz']);
+/** A round trip's counts, as the fixture programs print them. */
+interface Counts {
+  sent: number;
+  deliveries: number;
+  missing: number;
+  unexpected: number;
+}
 
-    const app = join(work, 'app');
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    writeFileSync(join(app, 'main.ts'), program);
-    run(app, 'npm', [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      ...packed.map((t) => join(tarballs, t)),
-      'ioredis@5.11.1',
-      'kafkajs@2.2.4',
-      'typescript@5.9.3',
-      '@types/node@20',
-    ]);
-    expect(existsSync(join(app, 'node_modules/@q/redis/dist/lua'))).toBe(false);
-    run(app, join(app, 'node_modules/.bin/tsc'), [
-      '--strict',
-      '--module',
-      'node16',
-      '--moduleResolution',
-      'node16',
-      '--target',
-      'es2022',
-      '--outDir',
-      'out',
-      'main.ts',
-    ]);
-    const out = run(app, process.execPath, ['out/main.js']);
-    expect(JSON.parse(out.trim())).toEqual({ distinct: 100, adapters: ['function', 'function', 'function'] });
-  }, 90_000);
+/** Every message sent arrived, nothing else did; redeliveries are allowed when `atLeastOnce`. */
+function expectAllArrived(counts: Counts, atLeastOnce: boolean): void {
+  expect(counts.missing).toBe(0);
+  expect(counts.unexpected).toBe(0);
+  if (atLeastOnce) expect(counts.deliveries).toBeGreaterThanOrEqual(counts.sent);
+  else expect(counts.deliveries).toBe(counts.sent);
+}
+
+/** The Redis program, against the run's redis-server, in both delivery modes. */
+async function expectRedisRoundTrips(): Promise<void> {
+  const results = (await runProgram(app, 'out/redis.js', redisEnv())) as (Counts & { mode: string })[];
+  expect(results.map((r) => r.mode)).toEqual(['at-most-once', 'at-least-once']);
+  for (const r of results) {
+    expect(r.sent).toBe(300);
+    expectAllArrived(r, r.mode === 'at-least-once');
+  }
+}
+
+describe('the packed packages, installed with npm into a fresh project', () => {
+  it('are every directory under packages/, installed without peer dependency warnings', () => {
+    const expected = packages.map((dir) => {
+      const { version } = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8'));
+      return `q-${dir}-${version}.tgz`;
+    });
+    expect(tarballs.map((t) => basename(t))).toEqual(expected);
+    expect(packages).toEqual(expect.arrayContaining(['core', 'redis', 'kafka', 'kafka-testkit']));
+    expect(installed.stderr).not.toMatch(/peer|ERESOLVE/i);
+  });
+
+  it('type-check under tsc --strict with moduleResolution node16 and bundler', async () => {
+    await Promise.all([typecheck(app, 'node16'), typecheck(app, 'bundler')]);
+  }, 120_000);
+
+  it('a Queue moves 100 messages', async () => {
+    expect(await runProgram(app, 'out/queue.js')).toEqual({ distinct: 100 });
+  });
+
+  it("RedisListPusher and redisListProducerFactory move every message through the run's redis-server", async () => {
+    await expectRedisRoundTrips();
+  }, 60_000);
+
+  it('KafkaPusher and KafkaQueue move every message through the broker of the installed q-kafka-testkit bin', async () => {
+    const topic = 'installed';
+    const broker = await startInstalledBroker(app, ['--partitions', '4', '--topic', topic]);
+    try {
+      expect(broker.bootstrap).toMatch(/^127\.0\.0\.1:\d+$/);
+      const counts = (await runProgram(app, 'out/kafka.js', {
+        KAFKA_BROKERS: broker.bootstrap,
+        KAFKA_TOPIC: topic,
+      })) as Counts;
+      expect(counts.sent).toBe(300);
+      expectAllArrived(counts, true);
+    } finally {
+      await broker.stop();
+    }
+  }, 60_000);
+
+  it('load with plain require() from CommonJS (Node >= 20.19 requires ES modules)', async () => {
+    const result = (await runProgram(app, 'require.cjs', {}, [...names, '@q/core/internal'])) as {
+      loaded: Record<string, string[]>;
+      deque: number;
+      consumed: number[];
+    };
+    expect(Object.keys(result.loaded).sort()).toEqual([...names, '@q/core/internal'].sort());
+    expect(result.loaded['@q/core']).toEqual(expect.arrayContaining(['Queue', 'fromIterable', 'QueueError']));
+    expect(result.loaded['@q/core/internal']).toEqual(expect.arrayContaining(['Deque', 'duration']));
+    expect(result.loaded['@q/redis']).toEqual(expect.arrayContaining(['RedisListPusher', 'redisListProducerFactory']));
+    expect(result.loaded['@q/kafka']).toEqual(expect.arrayContaining(['KafkaPusher', 'KafkaQueue']));
+    expect(result.loaded['@q/kafka-testkit']).toEqual(expect.arrayContaining(['startKafkaBroker', 'spawnKafkaBroker']));
+    expect(result.deque).toBe(1);
+    expect(result.consumed).toEqual([1, 2, 3]);
+  });
+
+  // Last: it replaces ioredis in the project.
+  it('with ioredis 6 instead of 5: installs without a peer warning, type-checks and moves every message', async () => {
+    const { stderr } = await npmInstall(app, ['ioredis@6.0.0']);
+    expect(stderr).not.toMatch(/peer|ERESOLVE/i);
+    const ioredis = JSON.parse(readFileSync(join(app, 'node_modules/ioredis/package.json'), 'utf8'));
+    expect(ioredis.version).toBe('6.0.0');
+    await Promise.all([typecheck(app, 'node16'), typecheck(app, 'bundler')]);
+    await expectRedisRoundTrips();
+  }, 120_000);
 });
