@@ -7,7 +7,7 @@ import {
   type RetryOptions,
   retryPolicy,
 } from '@q/core';
-import { integerAtLeast, nonEmptyString } from '@q/core/internal';
+import { duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
 import type { KafkaClientFactory, KafkaConnection, KafkaMessage } from './client.js';
 import { deadLetterPusher } from './dead-letter.js';
 import { kafkajsClient } from './kafkajs-client.js';
@@ -117,6 +117,21 @@ export interface KafkaQueueConfig extends KafkaConnection {
   rebalanceTimeoutMs?: number;
   /** @default 1000 */
   heartbeatIntervalMs?: number;
+  /**
+   * The deadline of a `stop()` called without `timeoutMs`, and of the stop `signal` starts, in
+   * milliseconds: handlers get this long to drain (see `KafkaQueue.stop`).
+   * @default 30000 (the Queue's `stopTimeoutMs`)
+   */
+  stopTimeoutMs?: number;
+  /**
+   * Stops the queue when aborted, as `stop()` does (drain within `stopTimeoutMs`, commit what
+   * settled, leave the group); the promise of `start()` resolves once that is done. Already aborted
+   * when `start()` is called: `start()` resolves at once, connects nothing, and the queue is stopped
+   * (the dead-letter pusher it made for `deadLetter: '<topic>'` is closed). Its listener is removed
+   * once the queue stops.
+   * @default none
+   */
+  signal?: AbortSignal;
   /** @default kafkajs */
   client?: KafkaClientFactory;
   /** @default consoleLogger */
@@ -150,6 +165,8 @@ export interface ResolvedKafkaQueueConfig {
   readonly sessionTimeoutMs: number;
   readonly rebalanceTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  readonly stopTimeoutMs: number;
+  readonly signal: AbortSignal | undefined;
   readonly client: KafkaClientFactory;
   readonly logger: Logger;
 }
@@ -185,6 +202,8 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
   const offset = config.offset ?? 'last';
   if (offset !== 'first' && offset !== 'last') throw new InvalidOptionError('offset', offset, '"first" or "last"');
   const highWaterMark = integerAtLeast('highWaterMark', config.highWaterMark ?? 100_000, 1);
+  if (config.signal !== undefined && !(config.signal instanceof AbortSignal))
+    throw new InvalidOptionError('signal', config.signal, 'an AbortSignal');
   return {
     connection: {
       brokers: config.brokers,
@@ -226,6 +245,8 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
     sessionTimeoutMs: integerAtLeast('sessionTimeoutMs', config.sessionTimeoutMs ?? 10_000, 1),
     rebalanceTimeoutMs: integerAtLeast('rebalanceTimeoutMs', config.rebalanceTimeoutMs ?? 30_000, 1),
     heartbeatIntervalMs: integerAtLeast('heartbeatIntervalMs', config.heartbeatIntervalMs ?? 1000, 1),
+    stopTimeoutMs: duration('stopTimeoutMs', config.stopTimeoutMs ?? 30_000),
+    signal: config.signal,
     client: config.client ?? kafkajsClient,
     logger: config.logger ?? consoleLogger,
   };

@@ -12,9 +12,6 @@ import type { TrackedMessage } from './offset-tracker.js';
 
 export type { KafkaHandler, KafkaQueueConfig, Ordering } from './kafka-queue-config.js';
 
-/** The Queue's own default stop timeout. */
-const DEFAULT_STOP_TIMEOUT_MS = 30_000;
-
 /**
  * go-queue's kq, done right: a consumer group whose messages run through a {@link Queue} (retries,
  * dead letter, timeouts, ordering by partition or key) and whose commits never pass a message that is
@@ -26,12 +23,17 @@ const DEFAULT_STOP_TIMEOUT_MS = 30_000;
  * // ...
  * await queue.stop();
  * ```
+ *
+ * With `signal`, aborting it stops the queue as `stop()` does (an `AbortController` tied to the
+ * process's shutdown, a test's timeout).
  */
 export class KafkaQueue {
   readonly #o: ResolvedKafkaQueueConfig;
   readonly #members: Member[] = [];
   #started: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
+  /** Removes the `signal` listener; set while it is registered. */
+  #unlisten: (() => void) | undefined;
 
   /** @throws {InvalidOptionError} for missing brokers, group or topic, or bad numbers or modes. */
   constructor(config: KafkaQueueConfig, handler: KafkaHandler) {
@@ -42,14 +44,38 @@ export class KafkaQueue {
     for (let i = 0; i < this.#o.conns; i++) this.#members.push(new Member(this.#o, handler));
   }
 
-  /** Joins the group and runs until `stop()`; resolves when everything has drained and committed. */
+  /**
+   * Joins the group and runs until `stop()` or the `signal` aborts; resolves when everything has
+   * drained and committed. With a `signal` already aborted, it resolves at once without connecting:
+   * the queue is stopped (see {@link KafkaQueueConfig.signal}).
+   */
   start(): Promise<void> {
-    this.#started ??= (async () => {
+    this.#started ??= this.#run();
+    return this.#started;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#o.signal;
+    if (signal?.aborted) {
+      // Nothing was started, so nothing is left to drain: only the dead-letter pusher made here.
+      this.#stopping ??= this.#closeOwnDeadLetter(Date.now() + this.#o.stopTimeoutMs);
+      return this.#stopping;
+    }
+    if (signal !== undefined && this.#stopping === undefined) {
+      const onAbort = (): void => void this.stop();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
+    try {
       const running = this.#members.map((m) => m.queue.start());
       await Promise.all(this.#members.map((m) => m.start()));
       await Promise.all(running);
-    })();
-    return this.#started;
+      // The member queues end inside stop(), before its final commit and leave: "drained and
+      // committed" means stop() finished too (what a caller who only aborts the signal awaits).
+      await this.#stopping;
+    } finally {
+      this.#unlisten?.();
+    }
   }
 
   /**
@@ -62,17 +88,25 @@ export class KafkaQueue {
    * least 1 s each; a broker that does not answer by then is given up on: connections are destroyed,
    * dead-letter writes under way are abandoned (their messages were not committed past, so they are
    * read again), and the promise resolves. So it resolves within about `timeoutMs` + 2 s.
-   * @param options.timeoutMs @default 30000 (the Queue's `stopTimeoutMs`)
+   *
+   * An abort of the config's `signal` calls it with the defaults.
+   * @param options.timeoutMs @default the config's `stopTimeoutMs` (30000)
    */
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
-    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    const deadline = Date.now() + (options.timeoutMs ?? this.#o.stopTimeoutMs);
+    // Stopping for any reason: a later abort has nothing left to do.
+    this.#unlisten?.();
     this.#stopping ??= (async () => {
       await Promise.all(this.#members.map((m) => m.stop(deadline)));
-      if (this.#o.ownsDeadLetter && this.#o.deadLetter instanceof KafkaPusher) {
-        await this.#o.deadLetter.close({ timeoutMs: Math.max(FINAL_MS, deadline - Date.now()) });
-      }
+      await this.#closeOwnDeadLetter(deadline);
     })();
     return this.#stopping;
+  }
+
+  async #closeOwnDeadLetter(deadline: number): Promise<void> {
+    if (this.#o.ownsDeadLetter && this.#o.deadLetter instanceof KafkaPusher) {
+      await this.#o.deadLetter.close({ timeoutMs: Math.max(FINAL_MS, deadline - Date.now()) });
+    }
   }
 
   /** Same as {@link stop} with its defaults. */
