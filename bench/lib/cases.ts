@@ -14,11 +14,15 @@ export interface CaseResult {
  */
 export function runCasesInChild(moduleUrl: string, names: readonly string[]): CaseResult[] {
   const file = fileURLToPath(moduleUrl);
+  // A group of cases runs for up to minutes with nothing else to show: say when it starts and ends.
+  const started = performance.now();
+  console.error(`  started: ${names.join(', ')}`);
   const child = spawnSync(process.execPath, [...process.execArgv, file, '--case', names.join('|')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: 10 * 60_000,
   });
+  console.error(`  ended after ${((performance.now() - started) / 1000).toFixed(1)} s: ${names.join(', ')}`);
   if (child.status !== 0) throw new Error(`cases ${names.join(', ')} failed with status ${child.status}`);
   return child.stdout
     .trim()
