@@ -17,4 +17,4 @@ export { MalformedRequestError, Reader } from './protocol/reader.js';
 export { Writer } from './protocol/writer.js';
 export { parseBatches } from './record-batch.js';
 export { type SpawnedKafkaBroker, type SpawnKafkaBrokerOptions, spawnKafkaBroker } from './spawn-kafka-broker.js';
-export { type KafkaTestBroker, startKafkaBroker } from './start-kafka-broker.js';
+export { type KafkaTestBroker, type StartKafkaBrokerOptions, startKafkaBroker } from './start-kafka-broker.js';

@@ -7,7 +7,10 @@ export interface SpawnedKafkaBroker {
   readonly bootstrap: string[];
   /** The broker process's id (for CPU accounting). */
   readonly pid: number;
-  /** Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. Idempotent. */
+  /**
+   * Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. Idempotent. Also
+   * what an abort of the `signal` does.
+   */
   stop(): Promise<void>;
   /** Same as `stop()`; for `await using broker = await spawnKafkaBroker()`. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -25,6 +28,12 @@ export interface SpawnKafkaBrokerOptions {
   topics?: string[];
   /** How long the process may take to print its address. @default 30000 */
   startTimeoutMs?: number;
+  /**
+   * Aborted before the process printed its address: it is killed and the promise rejects with the
+   * signal's reason. Aborted later: the broker stops, as `stop()` does (which removes the listener).
+   * @default none
+   */
+  signal?: AbortSignal;
 }
 
 const LAUNCHER = fileURLToPath(new URL('../bin/q-kafka-testkit.js', import.meta.url));
@@ -44,8 +53,13 @@ const LAUNCHER = fileURLToPath(new URL('../bin/q-kafka-testkit.js', import.meta.
  *
  * @throws {Error} when the process exits or stays silent before printing its address; the message
  *   carries what it wrote to stderr.
+ * @throws {TypeError} when `signal` is not an AbortSignal.
  */
 export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): Promise<SpawnedKafkaBroker> {
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new TypeError('Invalid option "signal": expected an AbortSignal');
+  signal?.throwIfAborted();
   const args = [
     ...conditionFlags(process.execArgv),
     LAUNCHER,
@@ -69,6 +83,7 @@ export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): P
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
+  let abortStart: (() => void) | undefined;
   try {
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -82,6 +97,8 @@ export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): P
         () => reject(new Error(`q-kafka-testkit printed no address within ${timeoutMs} ms: ${stderr.trim()}`)),
         timeoutMs,
       );
+      abortStart = () => reject(signal?.reason);
+      signal?.addEventListener('abort', abortStart, { once: true });
     });
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -94,15 +111,29 @@ export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): P
         }
         process.removeListener('exit', killOnExit);
       })();
+      signal?.removeEventListener('abort', onAbort);
       return stopping;
     };
+    const onAbort = (): void => void stop();
+    // Aborted as the address came in: the caller no longer wants the broker.
+    if (signal?.aborted) {
+      await stop();
+      throw signal.reason;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
     return { bootstrap: line.split(','), pid: child.pid as number, stop, [Symbol.asyncDispose]: stop };
   } catch (error) {
     child.kill('SIGKILL');
     process.removeListener('exit', killOnExit);
+    // Gone before the promise settles, so an aborted start leaves no process behind (bounded: a
+    // process that never started emits no exit).
+    let wait: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (wait = setTimeout(resolve, 5000)))]);
+    clearTimeout(wait);
     throw error;
   } finally {
     clearTimeout(timer);
+    if (abortStart !== undefined) signal?.removeEventListener('abort', abortStart);
   }
 }
 

@@ -6,7 +6,7 @@ export interface KafkaTestBroker {
   readonly bootstrap: string[];
   /** The cluster state and fault controls (leaders, coordinators, groups, injected errors). */
   readonly cluster: Cluster;
-  /** Stops every broker; data is kept for `restart()`. */
+  /** Stops every broker; data is kept for `restart()`. Also what an abort of the `signal` does. */
   stop(): Promise<void>;
   /** Same as `stop()`; for `await using broker = await startKafkaBroker()`. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -33,6 +33,17 @@ export interface KafkaTestBroker {
   onRequest(hook: RequestHook): () => void;
 }
 
+/** Options of {@link startKafkaBroker}: the cluster's, and a signal. */
+export interface StartKafkaBrokerOptions extends KafkaBrokerOptions {
+  /**
+   * Aborted before the cluster is up: the brokers already listening are stopped and the promise
+   * rejects with the signal's reason. Aborted later: the cluster stops, as `stop()` does. The
+   * listener is removed by `stop()`.
+   * @default none
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * Starts an in-process cluster that speaks the Kafka wire protocol on loopback ports.
  *
@@ -42,10 +53,26 @@ export interface KafkaTestBroker {
  * // ...
  * await kafka.stop();
  * ```
+ *
+ * @throws {TypeError} when `signal` is not an AbortSignal.
  */
-export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaTestBroker> {
+export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): Promise<KafkaTestBroker> {
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new TypeError('Invalid option "signal": expected an AbortSignal');
+  signal?.throwIfAborted();
   const cluster = new Cluster(options);
-  for (const b of cluster.brokers) await b.start();
+  const halt = async (): Promise<void> => {
+    for (const b of cluster.brokers) await b.stop();
+    cluster.groups.close();
+  };
+  for (const b of cluster.brokers) {
+    await b.start();
+    if (signal?.aborted) {
+      await halt();
+      throw signal.reason;
+    }
+  }
   for (const t of options.topics ?? []) {
     if (typeof t === 'string') cluster.createTopic(t);
     else cluster.createTopic(t.name, t.partitions);
@@ -55,9 +82,11 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     (filter.brokerId === undefined || filter.brokerId === r.brokerId);
   const each = (brokerId: number | undefined) =>
     brokerId === undefined ? cluster.brokers : cluster.brokers.filter((b) => b.id === brokerId);
-  const stop = async (): Promise<void> => {
-    for (const b of cluster.brokers) await b.stop();
-    cluster.groups.close();
+  const onAbort = (): void => void halt();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const stop = (): Promise<void> => {
+    signal?.removeEventListener('abort', onAbort);
+    return halt();
   };
   return {
     bootstrap: cluster.brokers.map((b) => `${b.host}:${b.port}`),
