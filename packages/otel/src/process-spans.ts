@@ -13,7 +13,7 @@ import type { ConsumeContext } from '@q/core';
 import { ATTR } from './attributes.js';
 import type { ResolvedConsumerTracing } from './consumer-options.js';
 import { headerGetter } from './headers.js';
-import { callInSpan } from './span-call.js';
+import { callInSpan, isNoop } from './span-call.js';
 
 /**
  * Makes the CONSUMER span of each handler call: `process <destination>`, with the messaging
@@ -46,7 +46,7 @@ export class ProcessSpans<T> {
       parent,
     );
     // Nothing is traced (no SDK, no producer context): the handler runs as if unwrapped.
-    if (!isSpanContextValid(span.spanContext())) return call();
+    if (isNoop(span)) return call();
     return callInSpan(span, parent, call, consumeContext.signal);
   }
 
@@ -65,7 +65,7 @@ export class ProcessSpans<T> {
       { kind: SpanKind.CONSUMER, attributes, links: this.#links(messages) },
       active,
     );
-    if (!isSpanContextValid(span.spanContext())) return call();
+    if (isNoop(span)) return call();
     return callInSpan(span, active, call, consumeContext.signal);
   }
 

@@ -1,10 +1,19 @@
-import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Context, context, INVALID_TRACEID, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ATTR, errorType } from './attributes.js';
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null &&
   (typeof value === 'object' || typeof value === 'function') &&
   typeof (value as PromiseLike<unknown>).then === 'function';
+
+/**
+ * Whether `span` is the API's no-op span without a trace (no SDK registered, no parent context): then
+ * there is nothing to record or propagate, and the call runs unwrapped. (`isSpanContextValid` would
+ * say the same, but its regular expressions cost more than the rest of the no-op path together.)
+ */
+export function isNoop(span: Span): boolean {
+  return span.spanContext().traceId === INVALID_TRACEID;
+}
 
 /** Marks `span` as failed by `error`: the exception event, `error.type` and an error status. */
 export function recordFailure(span: Span, error: unknown): void {

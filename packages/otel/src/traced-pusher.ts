@@ -1,18 +1,10 @@
-import {
-  type Attributes,
-  context,
-  isSpanContextValid,
-  SpanKind,
-  type TextMapPropagator,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import { type Attributes, context, SpanKind, type TextMapPropagator, type Tracer, trace } from '@opentelemetry/api';
 import { type ConfirmingPusher, InvalidOptionError, type Pusher, type PushInfo } from '@q/core';
 import { nonEmptyString } from '@q/core/internal';
 import { ATTR } from './attributes.js';
 import { optionalFunction, resolvePropagator, resolveTracer } from './consumer-options.js';
 import { injectHeaders } from './headers.js';
-import { callInSpan } from './span-call.js';
+import { callInSpan, isNoop } from './span-call.js';
 
 /** How {@link traceSend} and {@link tracedPusher} trace sends. */
 export interface ProducerTracingOptions<M> {
@@ -73,7 +65,7 @@ export function traceSend<M>(options: ProducerTracingOptions<M>): TracedSend<M> 
     const extra = options.attributes?.(message);
     if (extra !== undefined) Object.assign(attributes, extra);
     const span = tracer.startSpan(name, { kind: SpanKind.PRODUCER, attributes }, active);
-    if (!isSpanContextValid(span.spanContext())) return send(message);
+    if (isNoop(span)) return send(message);
     let out = message;
     if (inject !== undefined) {
       const headers = injectHeaders(trace.setSpan(active, span), propagator);
