@@ -9,7 +9,9 @@ const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
 /** One broker of the cluster: a TCP listener on loopback that serves requests one at a time per connection. */
 export class Broker {
+  /** The broker's node id (0, 1, ... in cluster order). */
   readonly id: number;
+  /** The address it listens on. */
   readonly host: string;
   #port: number;
   #server: Server | undefined;
@@ -24,10 +26,12 @@ export class Broker {
     this.#port = port;
   }
 
+  /** The port it listens on (picked at the first start when it was 0, then kept). */
   get port(): number {
     return this.#port;
   }
 
+  /** Whether it is listening (started and not stopped). */
   get up(): boolean {
     return this.#server !== undefined;
   }

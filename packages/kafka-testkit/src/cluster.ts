@@ -9,17 +9,33 @@ import { PartitionLog } from './partition-log.js';
 
 /** What a request hook sees. */
 export interface RequestInfo {
+  /** The broker the request came to. */
   readonly brokerId: number;
+  /** The request's API key. */
   readonly apiKey: number;
+  /** The API's name (`Fetch`, `JoinGroup`, ...). */
   readonly apiName: string;
+  /** The request's API version. */
   readonly version: number;
+  /** The client id of the request header; `null` when the client sent none. */
   readonly clientId: string | null;
   /** The request body after the header; decode it with {@link Reader} to assert on fields. */
   readonly body: Buffer;
 }
 
 /** What a request hook may decide. `undefined`: go on as usual. */
-export type HookDecision = undefined | { delayMs?: number; action?: 'close' | 'close-mid-response' | 'black-hole' };
+export type HookDecision =
+  | undefined
+  | {
+      /** Waits this long (milliseconds) before handling the request. */
+      delayMs?: number;
+      /**
+       * `close`: closes the connection instead of answering; `close-mid-response`: handles the
+       * request, writes half the response and closes; `black-hole`: never answers (the connection
+       * stays open).
+       */
+      action?: 'close' | 'close-mid-response' | 'black-hole';
+    };
 
 /** A hook that sees every request before it is handled (kfake's `ControlKey`). */
 export type RequestHook = (request: RequestInfo) => HookDecision;
@@ -32,7 +48,15 @@ export interface KafkaBrokerOptions {
    */
   brokers?: number;
   /** Topics to create at start: names (with `defaultPartitions`) or `{ name, partitions }`. */
-  topics?: (string | { name: string; partitions: number })[];
+  topics?: (
+    | string
+    | {
+        /** The topic's name. */
+        name: string;
+        /** Its number of partitions. */
+        partitions: number;
+      }
+  )[];
   /**
    * Partitions of topics created without a count (auto-created or listed by name).
    * @default 1
@@ -58,17 +82,27 @@ export interface KafkaBrokerOptions {
    * Bounds for group session timeouts, in milliseconds.
    * @default { min: 10, max: 300000 }
    */
-  sessionTimeout?: { min?: number; max?: number };
+  sessionTimeout?: {
+    /** Shortest session timeout a member may ask for. @default 10 */
+    min?: number;
+    /** Longest session timeout a member may ask for. @default 300000 */
+    max?: number;
+  };
   /** Told about protocol problems (malformed requests and the like). */
   log?: (line: string) => void;
 }
 
 /** An error to inject: for `apiKey`, optionally one topic and partition, `times` times (default once). */
 export interface ErrorInjectionOptions {
+  /** The API key whose responses carry the error. */
   readonly apiKey: number;
+  /** The Kafka error code to answer with (see {@link ErrorCode}). */
   readonly errorCode: number;
+  /** Only for this topic. @default every topic */
   readonly topic?: string;
+  /** Only for this partition. @default every partition */
   readonly partition?: number;
+  /** How many responses carry it (`Infinity`: until removed). @default 1 */
   readonly times?: number;
 }
 
@@ -85,11 +119,17 @@ interface Injection {
  * idempotent producer ids, and the fault controls. Survives broker restarts.
  */
 export class Cluster implements BrokerHost {
+  /** The brokers, by id. */
   readonly brokers: Broker[] = [];
+  /** The topics and their partitions, by name. */
   readonly topics = new Map<string, Partition[]>();
+  /** The group coordinator, shared by every broker. */
   readonly groups: GroupCoordinator;
+  /** Whether unknown topics are created on Metadata or Produce. */
   readonly autoCreateTopics: boolean;
+  /** Partitions of topics created without a count. */
   readonly defaultPartitions: number;
+  /** The cluster id that Metadata answers. */
   readonly clusterId = 'q-kafka-testkit';
   readonly #apis = new Map<number, ApiDefinition>();
   readonly #maxVersions: Record<number, number>;
@@ -98,6 +138,7 @@ export class Cluster implements BrokerHost {
   readonly #log: (line: string) => void;
   #nextProducerId = 1000n;
   #topicCount = 0;
+  /** Groups pinned to a coordinator by {@link Cluster.moveCoordinator}: group id to broker id. */
   readonly coordinators = new Map<string, number>();
 
   constructor(options: KafkaBrokerOptions) {
@@ -118,7 +159,14 @@ export class Cluster implements BrokerHost {
   }
 
   /** ApiVersions' table: min 0 (librdkafka needs overlapping ranges), max = implemented, capped. */
-  advertised(): { key: number; min: number; max: number }[] {
+  advertised(): {
+    /** The API key. */
+    key: number;
+    /** Lowest version advertised. */
+    min: number;
+    /** Highest version advertised. */
+    max: number;
+  }[] {
     return [...this.#apis.values()]
       .map((a) => ({ key: a.key, min: 0, max: Math.min(a.maxVersion, this.#maxVersions[a.key] ?? a.maxVersion) }))
       .sort((a, b) => a.key - b.key);
@@ -186,6 +234,7 @@ export class Cluster implements BrokerHost {
     return (live[Math.abs(h) % live.length] as Broker).id;
   }
 
+  /** Makes `brokerId` the coordinator of `group` (while that broker is up), as a coordinator move does. */
   moveCoordinator(group: string, brokerId: number): void {
     this.coordinators.set(group, brokerId);
   }

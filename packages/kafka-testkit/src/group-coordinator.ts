@@ -51,6 +51,7 @@ export class GroupCoordinator {
     return g;
   }
 
+  /** JoinGroup: resolves when the rebalance this join starts or joins completes (or the request fails). */
   join(req: JoinRequest): Promise<JoinResult> {
     const fail = (errorCode: number, memberId = req.memberId): Promise<JoinResult> =>
       Promise.resolve({ errorCode, generationId: -1, protocolName: '', leader: '', memberId, members: [] });
@@ -101,8 +102,17 @@ export class GroupCoordinator {
     });
   }
 
+  /**
+   * SyncGroup: the leader hands in every member's assignment; each member's call resolves with its
+   * own once the leader's has come.
+   */
   sync(groupId: string, generation: number, memberId: string, assignments: { memberId: string; assignment: Buffer }[]) {
-    return new Promise<{ errorCode: number; assignment: Buffer }>((resolve) => {
+    return new Promise<{
+      /** 0, or the Kafka error code of the refusal. */
+      errorCode: number;
+      /** The member's assignment, as the leader encoded it (empty on an error). */
+      assignment: Buffer;
+    }>((resolve) => {
       const g = this.#groups.get(groupId);
       const member = g?.members.get(memberId);
       if (g === undefined || member === undefined)
@@ -128,6 +138,7 @@ export class GroupCoordinator {
     });
   }
 
+  /** Heartbeat: keeps the member's session alive; returns 0 or the Kafka error code (REBALANCE_IN_PROGRESS asks it to rejoin). */
   heartbeat(groupId: string, generation: number, memberId: string): number {
     const g = this.#groups.get(groupId);
     const member = g?.members.get(memberId);
@@ -138,7 +149,16 @@ export class GroupCoordinator {
     return 0;
   }
 
-  leave(groupId: string, memberIds: string[]): { memberId: string; errorCode: number }[] {
+  /** LeaveGroup: removes the members (a rebalance follows for those left); one result per member. */
+  leave(
+    groupId: string,
+    memberIds: string[],
+  ): {
+    /** The member id as asked. */
+    memberId: string;
+    /** 0, or UNKNOWN_MEMBER_ID. */
+    errorCode: number;
+  }[] {
     const g = this.#groups.get(groupId);
     const out = memberIds.map((memberId) => {
       const member = g?.members.get(memberId);
@@ -175,11 +195,19 @@ export class GroupCoordinator {
     return 0;
   }
 
+  /** The group's committed offset of one partition, if any. */
   committed(
     groupId: string,
     topic: string,
     partition: number,
-  ): { offset: bigint; metadata: string | null } | undefined {
+  ):
+    | {
+        /** The next offset to read. */
+        offset: bigint;
+        /** The metadata committed with it. */
+        metadata: string | null;
+      }
+    | undefined {
     return this.#groups.get(groupId)?.offsets.get(`${topic}\u0000${partition}`);
   }
 

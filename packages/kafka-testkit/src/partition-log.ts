@@ -33,6 +33,7 @@ export class PartitionLog {
     return this.#end;
   }
 
+  /** The first offset still in the log: always 0, nothing is ever deleted. */
   get startOffset(): bigint {
     return 0n;
   }

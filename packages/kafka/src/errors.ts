@@ -3,7 +3,9 @@ import { QueueError } from '@q/core';
 /** A message is larger than the broker accepts (`maxMessageBytes`). */
 export class MessageTooLargeError extends QueueError {
   override readonly code: string = 'Q_MESSAGE_TOO_LARGE';
+  /** The size of the message that was refused, in bytes. */
   readonly bytes: number;
+  /** The `maxMessageBytes` it is over. */
   readonly limit: number;
   constructor(bytes: number, limit: number) {
     super(`message of ${bytes} bytes is over the limit of ${limit} bytes (maxMessageBytes)`);

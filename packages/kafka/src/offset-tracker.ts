@@ -10,10 +10,12 @@ const NO_HEADERS: Readonly<Record<string, Buffer | string | undefined>> = Object
  * client's record rather than copying it.
  */
 export class TrackedMessage implements KafkaMessage {
+  /** The tracker of its partition, which it is settled in. */
   readonly tracker: PartitionTracker;
   readonly #record: FetchedRecord;
   /** What the queue orders by (partition, partition and key, or nothing), worked out once. */
   readonly orderKey: number | undefined;
+  /** Whether it was settled (set by its tracker). */
   done = false;
 
   constructor(tracker: PartitionTracker, record: FetchedRecord, orderKey: number | undefined) {
@@ -64,7 +66,9 @@ export interface PendingCommit {
  * passes unfinished work — kq commits the highest finished offset, and a crash loses what was below.
  */
 export class PartitionTracker {
+  /** The topic of the partition. */
   readonly topic: string;
+  /** The partition's number within its topic. */
   readonly partition: number;
   /** Set when the partition was taken away by a rebalance: its settlements no longer commit. */
   revoked = false;
@@ -105,6 +109,7 @@ export class PartitionTracker {
     this.id = id;
   }
 
+  /** Tracks a fetched record (in offset order) and returns it as the message the queue handles. */
   add(record: FetchedRecord, orderKey?: number): TrackedMessage {
     const entry = new TrackedMessage(this, record, orderKey);
     this.#entries.push(entry);

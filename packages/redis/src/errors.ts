@@ -18,6 +18,7 @@ export class RedisVersionError extends QueueError {
 /** A message that is neither a string nor a Buffer was given to a Redis pusher. */
 export class InvalidMessageError extends QueueError {
   override readonly code: string = 'Q_INVALID_MESSAGE';
+  /** The value that is neither a string nor a Buffer. */
   readonly value: unknown;
   constructor(value: unknown) {
     super(`Redis messages must be strings or Buffers, got ${value === null ? 'null' : typeof value}`);

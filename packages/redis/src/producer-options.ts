@@ -8,6 +8,7 @@ export type DeliveryMode = 'at-most-once' | 'at-least-once';
 
 /** A message of an at-least-once producer: its body and how often it was delivered. */
 export interface RedisMessage<B extends string | Buffer = string> {
+  /** The message as it was pushed to the list. */
   readonly body: B;
   /**
    * This delivery's id: unique within the queue and never handed out again (settlement uses it, so

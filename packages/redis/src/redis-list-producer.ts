@@ -7,7 +7,7 @@ import { assertRedisVersion } from './version.js';
 export type { DeliveryMode, RedisListProducerOptions, RedisMessage } from './producer-options.js';
 
 /**
- * A `ProducerFactory` for {@link Queue} that reads a Redis list. Each call makes a producer with its
+ * A `ProducerFactory` for {@link @q/core!Queue} that reads a Redis list. Each call makes a producer with its
  * own blocking connection; see {@link RedisListProducerOptions} for the two modes.
  *
  * ```ts

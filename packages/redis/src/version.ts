@@ -2,7 +2,12 @@ import type { Cluster, Redis } from 'ioredis';
 import { RedisVersionError } from './errors.js';
 
 /** What each mode needs: `BLMPOP` (7.0) for at-most-once; `LPOP key count` and `BLMOVE` (6.2) for at-least-once. */
-export const REQUIRED_VERSION = { 'at-most-once': '7.0.0', 'at-least-once': '6.2.0' } as const;
+export const REQUIRED_VERSION = {
+  /** `BLMPOP` came in Redis 7.0. */
+  'at-most-once': '7.0.0',
+  /** `LPOP key count` and `BLMOVE` came in Redis 6.2. */
+  'at-least-once': '6.2.0',
+} as const;
 
 const checked = new WeakMap<object, Promise<string>>();
 

@@ -3,7 +3,9 @@ import { SINGLE, type SlotRing, takeRun } from './slot-ring.js';
 
 /** Messages taken back out of a channel by {@link Channel.reclaim}, with the origin they came from. */
 export interface Reclaimed<T, O> {
+  /** The origin the messages were sent with. */
   readonly origin: O;
+  /** The messages, in the order they were sent. */
   readonly messages: T[];
 }
 

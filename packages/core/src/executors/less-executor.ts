@@ -32,6 +32,7 @@ export class LessExecutor {
     return this.#last;
   }
 
+  /** Sets when `fn` last ran, so a test can start from a given state. */
   set lastRun(value: number | undefined) {
     this.#last = value;
   }

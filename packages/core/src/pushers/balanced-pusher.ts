@@ -40,6 +40,11 @@ export class BalancedPusher<T = string> implements Pusher<T> {
     return this.#name;
   }
 
+  /**
+   * Pushes `message` to the next pusher in turn; when that one fails (logged), to the one after, until
+   * one took it.
+   * @throws {NoAvailablePusherError} (rejects) when every pusher failed, with their errors as `cause`.
+   */
   push(message: T, info?: PushInfo): Promise<void> {
     return this.#pushOne(message, info, false);
   }

@@ -26,6 +26,10 @@ export class MultiPusher<T = string> implements Pusher<T> {
     return this.#name;
   }
 
+  /**
+   * Pushes `message` to every pusher, one after another, going on after failures.
+   * @throws {MultiPushError} (rejects) listing each failure, when any pusher failed.
+   */
   push(message: T, info?: PushInfo): Promise<void> {
     return this.#pushAll(message, info, false);
   }

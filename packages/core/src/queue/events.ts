@@ -17,7 +17,9 @@ export type QueueErrorStage =
 
 /** Context of an `error` event. */
 export interface QueueErrorInfo<T> {
+  /** The name of the queue that reports. */
   readonly queue: string;
+  /** Where the error happened. */
   readonly stage: QueueErrorStage;
   /** The message(s) concerned, for `consume`, `dead-letter`, `settle` and `key`. */
   readonly messages?: readonly T[];

@@ -4,6 +4,8 @@
  * source is down. It is a notification only: loops keep running.
  */
 export interface Listener {
+  /** The last active producer paused: the queue has no source right now. */
   onPause(): void;
+  /** The first producer is back after a pause. */
   onResume(): void;
 }

@@ -62,7 +62,12 @@ export interface QueueOptions<T> {
    * the two bounds). The push is retried until it succeeds or the stop deadline nacks the message.
    * @default { minDelayMs: 100, maxDelayMs: 5000 }
    */
-  deadLetterBackoff?: { minDelayMs?: number; maxDelayMs?: number };
+  deadLetterBackoff?: {
+    /** Delay after the first failed push, in milliseconds. @default 100 */
+    minDelayMs?: number;
+    /** Longest delay between pushes, in milliseconds. @default 5000 */
+    maxDelayMs?: number;
+  };
   /**
    * Orders by key: messages with the same key are handled one at a time, in channel order; messages
    * with different keys run in parallel. Return `undefined` for messages that need no ordering.
@@ -98,7 +103,12 @@ export interface QueueOptions<T> {
    * Back-off between failed factory calls (exponential with full jitter between the two bounds).
    * @default { minDelayMs: 100, maxDelayMs: 5000 }
    */
-  factoryBackoff?: { minDelayMs?: number; maxDelayMs?: number };
+  factoryBackoff?: {
+    /** Delay after the first failed call, in milliseconds. @default 100 */
+    minDelayMs?: number;
+    /** Longest delay between calls, in milliseconds. @default 5000 */
+    maxDelayMs?: number;
+  };
   /**
    * Longest pause after `produce` returned nothing, in milliseconds. The pause starts at one event-loop
    * turn and doubles per empty result up to this bound, so a producer that does not wait by itself

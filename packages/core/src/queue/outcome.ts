@@ -11,10 +11,32 @@
  *   back to the source.
  */
 export type Outcome =
-  | { readonly type: 'consumed' }
-  | { readonly type: 'dead-lettered'; readonly error: unknown; readonly attempts: number }
-  | { readonly type: 'failed'; readonly error: unknown; readonly attempts: number }
-  | { readonly type: 'nacked'; readonly reason: 'stop-timeout' | 'stopped' };
+  | {
+      /** A handler finished it. */
+      readonly type: 'consumed';
+    }
+  | {
+      /** It failed every attempt and the dead-letter pusher took it. */
+      readonly type: 'dead-lettered';
+      /** What the last attempt threw. */
+      readonly error: unknown;
+      /** How many attempts were made. */
+      readonly attempts: number;
+    }
+  | {
+      /** It failed every attempt and was not dead-lettered. */
+      readonly type: 'failed';
+      /** What the last attempt threw. */
+      readonly error: unknown;
+      /** How many attempts were made. */
+      readonly attempts: number;
+    }
+  | {
+      /** It was never finished because the queue stopped. */
+      readonly type: 'nacked';
+      /** `stop-timeout`: unconsumed at the stop deadline; `stopped`: produced after the channel closed. */
+      readonly reason: 'stop-timeout' | 'stopped';
+    };
 
 /** The one `consumed` outcome, shared so the hot path allocates nothing to settle. */
 export const CONSUMED: Outcome = Object.freeze({ type: 'consumed' });
@@ -29,7 +51,9 @@ export const NACK_STOPPED: Outcome = Object.freeze({ type: 'nacked', reason: 'st
  * `ack()` for `consumed` and `dead-lettered`, and `nack(outcome)` for `failed` and `nacked`.
  */
 export interface SettleableMessage {
+  /** Called for `consumed` and `dead-lettered`: remove the message from its source. What it returns is ignored. */
   ack(): unknown;
+  /** Called for `failed` and `nacked` with the outcome: keep or give back the message. What it returns is ignored. */
   nack(outcome: Outcome): unknown;
 }
 

@@ -5,7 +5,9 @@ import type { Outcome } from './outcome.js';
  * (`onProducerPause`, e.g. Redis is down) and available again (`onProducerResume`).
  */
 export interface ProduceListener {
+  /** The producer's source is unavailable (a repeated call counts once). */
   onProducerPause(): void;
+  /** The producer's source is available again. */
   onProducerResume(): void;
 }
 

@@ -5,7 +5,9 @@ export type QueueState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** A snapshot of a queue's counters, from {@link Queue.stats}. Counts are totals since start. */
 export interface QueueStats {
+  /** The queue's name (`name` option or `setName`). */
   readonly name: string;
+  /** Where the queue is in its lifecycle. */
   readonly state: QueueState;
   /** Whether every producer is paused (go-zero's aggregate pause). */
   readonly paused: boolean;

@@ -33,10 +33,15 @@ export interface RetryOptions {
 
 /** A validated {@link RetryOptions} with every default filled in. */
 export interface RetryPolicy {
+  /** Attempts in all, the first included (1: no retry). */
   readonly attempts: number;
+  /** Delay before the first retry, in milliseconds. */
   readonly minDelayMs: number;
+  /** Longest delay between attempts, in milliseconds. */
   readonly maxDelayMs: number;
+  /** What each delay is multiplied by for the next one. */
   readonly factor: number;
+  /** Whether each delay is drawn uniformly from [0, computed delay]. */
   readonly jitter: boolean;
 }
 

@@ -1,6 +1,8 @@
 /** A handle returned by a {@link Clock}'s timers. */
 export interface TimerHandle {
+  /** Lets the timer keep the process alive again (Node's `Timeout.ref`). */
   ref?(): unknown;
+  /** Lets the process exit while the timer is pending (Node's `Timeout.unref`). */
   unref?(): unknown;
 }
 
@@ -9,10 +11,15 @@ export interface TimerHandle {
  * Inject a {@link ManualClock} to drive intervals, idle exits and delays deterministically in tests.
  */
 export interface Clock {
+  /** Milliseconds from an arbitrary origin, never going backwards. */
   now(): number;
+  /** Calls `fn` every `ms` milliseconds until cleared. */
   setInterval(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer from {@link Clock.setInterval}. */
   clearInterval(handle: TimerHandle): void;
+  /** Calls `fn` once, `ms` milliseconds from now, unless cleared. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer from {@link Clock.setTimeout}. */
   clearTimeout(handle: TimerHandle): void;
 }
 

@@ -2,11 +2,17 @@
 export interface LatencySummary {
   /** Number of durations recorded. */
   readonly count: number;
+  /** Average duration (0 when none was recorded). */
   readonly mean: number;
+  /** Median. */
   readonly p50: number;
+  /** 90th percentile. */
   readonly p90: number;
+  /** 99th percentile. */
   readonly p99: number;
+  /** 99.9th percentile. */
   readonly p999: number;
+  /** Longest duration recorded. */
   readonly max: number;
 }
 
