@@ -298,7 +298,14 @@ function headerBytes(headers: NonNullable<OutgoingMessage['headers']>): number {
 export type KafkaPusherMessage =
   | string
   | Buffer
-  | { key?: Buffer | null; value: Buffer | null; headers?: Record<string, unknown> };
+  | {
+      /** The record's key (null: none); messages with one key go to one partition. */
+      key?: Buffer | null;
+      /** The record's value (null: a tombstone). */
+      value: Buffer | null;
+      /** Headers; only string and Buffer values are written. */
+      headers?: Record<string, unknown>;
+    };
 
 /**
  * A pushed message as written: a bare value gets kq's time-stamp key; a record keeps its key and

@@ -18,7 +18,10 @@ export type Ordering = 'partition' | 'key' | 'unordered';
 /** The handler: a function, or an object with `consume` (kq's `ConsumeHandler`). */
 export type KafkaHandler =
   | ((message: KafkaMessage, context: ConsumeContext) => void | Promise<void>)
-  | { consume(message: KafkaMessage, context: ConsumeContext): void | Promise<void> };
+  | {
+      /** Handles one message; a throw or a rejection is a failed attempt (retried, then dead-lettered). */
+      consume(message: KafkaMessage, context: ConsumeContext): void | Promise<void>;
+    };
 
 /** kq's `KqConf` and options, with the same names and defaults where they exist. */
 export interface KafkaQueueConfig extends KafkaConnection {
@@ -103,7 +106,12 @@ export interface KafkaQueueConfig extends KafkaConnection {
    * deadline hands the message back uncommitted. The core Queue's option of the same name.
    * @default { minDelayMs: 100, maxDelayMs: 5000 }
    */
-  deadLetterBackoff?: { minDelayMs?: number; maxDelayMs?: number };
+  deadLetterBackoff?: {
+    /** First delay, in milliseconds. @default 100 */
+    minDelayMs?: number;
+    /** Longest delay, in milliseconds. @default 5000 */
+    maxDelayMs?: number;
+  };
   /**
    * Dead-letter target for messages that failed every attempt: a topic, or any Pusher. For a topic the
    * queue makes a {@link KafkaPusher} and closes it in `stop()`; a Pusher passed in stays open (it

@@ -130,7 +130,10 @@ export class KafkaQueue {
   }
 
   /** Committed offsets per partition, per member. */
-  committed(): (TopicPartition & { offset: bigint | undefined })[] {
+  committed(): (TopicPartition & {
+    /** The committed offset (the next one to read); undefined before the first commit. */
+    offset: bigint | undefined;
+  })[] {
     return this.#members.flatMap((m) => m.committed());
   }
 

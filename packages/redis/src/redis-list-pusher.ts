@@ -12,7 +12,13 @@ import type { Cluster, Redis } from 'ioredis';
 import { InvalidMessageError } from './errors.js';
 
 /** What a {@link RedisListPusher} accepts: a body, or an at-least-once message (its body is pushed). */
-export type PushableMessage = string | Buffer | { readonly body: string | Buffer };
+export type PushableMessage =
+  | string
+  | Buffer
+  | {
+      /** What is pushed: the message's body. */
+      readonly body: string | Buffer;
+    };
 
 /** Options of {@link RedisListPusher}. */
 export interface RedisListPusherOptions {

@@ -26,6 +26,10 @@ export interface PushInfo {
 export interface Pusher<T = string> {
   /** A name for logs and metrics; composite pushers join their parts' names with ",". */
   name(): string;
+  /**
+   * Writes `message`: resolves (or returns) once the destination accepted it, rejects (or throws)
+   * when it could not. `info` says why it is pushed (a dead letter's cause and attempts).
+   */
   push(message: T, info?: PushInfo): void | Promise<void>;
   /**
    * Resolves only once the destination confirmed the message (Redis replied to its write, the Kafka
@@ -38,6 +42,7 @@ export interface Pusher<T = string> {
 
 /** A {@link Pusher} that can confirm each message. */
 export type ConfirmingPusher<T = string> = Pusher<T> & {
+  /** See {@link Pusher.pushAndConfirm}: required here. */
   pushAndConfirm(message: T, info?: PushInfo): Promise<void>;
 };
 
