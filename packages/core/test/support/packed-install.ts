@@ -64,20 +64,22 @@ export async function buildAndPack(root: string, work: string, packages: string[
     .map((file) => join(tarballs, file));
 }
 
-/** The compiler settings a user's project would have, per module resolution. */
-const resolutions = {
+/** The compiler settings a user's project would have: which files, checked how. */
+const configs = {
   // Node's own ESM resolution; emits the JavaScript the run tests execute.
-  node16: { module: 'node16', moduleResolution: 'node16', outDir: 'out' },
+  node16: { files: /^[\w-]+\.ts$/, options: { module: 'node16', moduleResolution: 'node16', outDir: 'out' } },
   // Vite, esbuild, webpack and Bun projects; type-checked only.
-  bundler: { module: 'esnext', moduleResolution: 'bundler', noEmit: true },
+  bundler: { files: /^[\w-]+\.ts$/, options: { module: 'esnext', moduleResolution: 'bundler', noEmit: true } },
+  // CommonJS TypeScript that require()s the packages. The .d.ts files are checked by the two above.
+  commonjs: { files: /\.cts$/, options: { module: 'node20', noEmit: true, skipLibCheck: true } },
 } as const;
 
-/** The module resolutions the programs are type-checked under. */
-export type Resolution = keyof typeof resolutions;
+/** The project's tsconfigs: module resolutions and module formats the programs are checked under. */
+export type Config = keyof typeof configs;
 
 /**
  * Creates a `"type": "module"` project in `app` with the given programs and one tsconfig per
- * resolution, and npm-installs the tarballs and `dependencies` into it. Returns npm's output.
+ * {@link Config}, and npm-installs the tarballs and `dependencies` into it. Returns npm's output.
  */
 export async function createApp(
   app: string,
@@ -87,9 +89,8 @@ export async function createApp(
 ): Promise<Output> {
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  const typescript = Object.keys(programs).filter((file) => file.endsWith('.ts'));
   for (const [file, text] of Object.entries(programs)) writeFileSync(join(app, file), text);
-  for (const [name, options] of Object.entries(resolutions)) {
+  for (const [name, config] of Object.entries(configs)) {
     const compilerOptions = {
       strict: true,
       target: 'es2022',
@@ -99,9 +100,10 @@ export async function createApp(
       // The re-check after a dependency changes redoes only the files that depend on it.
       incremental: true,
       tsBuildInfoFile: `.tsbuildinfo-${name}`,
-      ...options,
+      ...config.options,
     };
-    writeFileSync(join(app, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files: typescript }));
+    const files = Object.keys(programs).filter((file) => config.files.test(file));
+    writeFileSync(join(app, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files }));
   }
   return npmInstall(app, [...tarballs, ...dependencies]);
 }
@@ -112,11 +114,11 @@ export function npmInstall(app: string, specs: string[]): Promise<Output> {
 }
 
 /**
- * Type-checks the project's programs with its own tsc, without skipLibCheck, so the packed .d.ts
- * files are checked against the installed ioredis, kafkajs and @types/node too.
+ * Type-checks the project's programs with its own tsc. The ES module configs skip no library check,
+ * so the packed .d.ts files are checked against the installed ioredis, kafkajs and @types/node too.
  */
-export async function typecheck(app: string, resolution: Resolution): Promise<void> {
-  await exec(app, join(app, 'node_modules/.bin/tsc'), ['-p', `tsconfig.${resolution}.json`]);
+export async function typecheck(app: string, config: Config): Promise<void> {
+  await exec(app, join(app, 'node_modules/.bin/tsc'), ['-p', `tsconfig.${config}.json`]);
 }
 
 /** Runs a compiled program (or a .cjs file) with this Node and parses the last line it prints. */
