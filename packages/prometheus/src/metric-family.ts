@@ -1,10 +1,10 @@
 import { Counter, Gauge, type Registry, type RegistryContentType } from 'prom-client';
 import { DURATION_HELP, DURATION_NAME, SERIES, STATE_HELP, STATE_NAME, STATES } from './definitions.js';
 import { DuplicateQueueMetricsError, MetricNameTakenError } from './errors.js';
-import { LatencySummary, type Sample } from './latency-summary.js';
 import type { QueueMetricsSource } from './options.js';
+import { QuantileSummary, type Sample } from './quantile-summary.js';
 
-type AnyMetric = Counter<string> | Gauge<string> | LatencySummary;
+type AnyMetric = Counter<string> | Gauge<string> | QuantileSummary;
 
 interface Member {
   readonly source: QueueMetricsSource;
@@ -63,7 +63,7 @@ export class QueueMetricFamily {
           }
         },
       }),
-      new LatencySummary(prefix + DURATION_NAME, DURATION_HELP, labelNames, read),
+      new QuantileSummary(prefix + DURATION_NAME, DURATION_HELP, labelNames, read),
     );
     this.#metrics = metrics;
     this.#names = [...SERIES.map((def) => prefix + def.name), prefix + STATE_NAME, prefix + DURATION_NAME];

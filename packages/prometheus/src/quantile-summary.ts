@@ -16,7 +16,7 @@ type SummaryValues = Awaited<ReturnType<Summary<string>['get']>>;
  * handlers, so exporting costs nothing per message. A Summary and not a Histogram because `@q/core`
  * gives percentiles, not bucket counts.
  */
-export class LatencySummary extends Summary<string> {
+export class QuantileSummary extends Summary<string> {
   /** The metric name (prom-client keeps it too, but its typings do not declare it). */
   readonly name: string;
   readonly #help: string;
