@@ -5,11 +5,17 @@ import type { ProducerTracingOptions } from './traced-pusher.js';
 
 /** What the Kafka presets read of a record: `KafkaMessage` of `@q/kafka` fits (no import needed). */
 export interface KafkaRecordLike {
+  /** The topic the record was read from. */
   readonly topic: string;
+  /** Its partition. */
   readonly partition: number;
+  /** Its offset, as kafkajs gives it (a decimal string). */
   readonly offset: string;
+  /** Its key, if any. */
   readonly key: Buffer | null;
+  /** Its value; null for a tombstone. */
   readonly value: Buffer | null;
+  /** Its headers, where the producer put the trace context. */
   readonly headers: Readonly<Record<string, Buffer | string | undefined>>;
 }
 

@@ -7,10 +7,20 @@ import type { ProducerTracingOptions } from './traced-pusher.js';
 export type RedisMessageLike =
   | string
   | Buffer
-  | { readonly body: string | Buffer; readonly id?: number; readonly deliveries?: number };
+  | {
+      /** The list item's body, envelope included. */
+      readonly body: string | Buffer;
+      /** The delivery id (at-least-once mode). */
+      readonly id?: number;
+      /** How often Redis delivered it (at-least-once mode). */
+      readonly deliveries?: number;
+    };
 
 /** `unwrapEnvelope` of `@q/redis`, or anything that finds headers in a body the same way. */
-export type Unwrap = (body: string | Buffer) => { readonly headers: Readonly<Record<string, string>> };
+export type Unwrap = (body: string | Buffer) => {
+  /** The headers found in the envelope; empty for a bare body. */
+  readonly headers: Readonly<Record<string, string>>;
+};
 
 /** `wrapEnvelope` of `@q/redis`, or anything that puts headers into a body the same way. */
 export type Wrap = (body: string | Buffer, headers: Readonly<Record<string, string>>) => string | Buffer;
@@ -59,7 +69,14 @@ export function redisProducerTracing(
   key: string,
   wrap: Wrap,
   options: { tracer?: Tracer; propagator?: TextMapPropagator } = {},
-): ProducerTracingOptions<string | Buffer | { readonly body: string | Buffer }> {
+): ProducerTracingOptions<
+  | string
+  | Buffer
+  | {
+      /** The body to push. */
+      readonly body: string | Buffer;
+    }
+> {
   return {
     ...options,
     system: 'redis',
