@@ -1,5 +1,7 @@
 import {
   BalancedPusher,
+  ChunkExecutor,
+  ConfirmAbortedError,
   MultiPushError,
   MultiPusher,
   NoAvailablePusherError,
@@ -69,6 +71,42 @@ describe('BalancedPusher (port of balancedpusher_test.go)', () => {
     const error = await allFail.push('m').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NoAvailablePusherError);
     expect(((error as Error).cause as AggregateError).errors).toHaveLength(2);
+  });
+});
+
+describe('BalancedPusher and a caller that gives up', () => {
+  it('an aborted confirm rejects with ConfirmAbortedError and is not failed over to the next pusher', async () => {
+    // Confirming pushers on ChunkExecutors whose writes hang until released: the abort is the caller's
+    // choice, not a failure of the pusher, so trying the next one would only send the message twice.
+    const tried: string[] = [];
+    const releases: (() => void)[] = [];
+    const make = (id: string): Pusher<string> => {
+      const writer = new ChunkExecutor<string>(() => new Promise<void>((resolve) => releases.push(resolve)), {
+        flushIntervalMs: 1,
+      });
+      return {
+        name: () => id,
+        push: (m) => writer.add(m, 1),
+        pushAndConfirm: (m, info) => {
+          tried.push(id);
+          return writer.addAndConfirm(m, 1, { signal: info?.signal });
+        },
+      };
+    };
+    const logged: unknown[] = [];
+    const log = (fields: Record<string, unknown>) => logged.push(fields);
+    const balanced = new BalancedPusher([make('a'), make('b')], {
+      logger: { error: log, warn: log, info: log, debug: log },
+    });
+    const caller = new AbortController();
+    const pushed = balanced.pushAndConfirm?.('m', { signal: caller.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    caller.abort(new Error('gave up'));
+    const error = await pushed;
+    expect(error).toBeInstanceOf(ConfirmAbortedError);
+    expect(tried).toEqual(['b']);
+    expect(logged).toEqual([]);
+    for (const release of releases) release();
   });
 });
 

@@ -16,7 +16,8 @@ export interface BalancedPusherOptions {
  * go-zero's `BalancedPusher`: round-robin over its pushers with failover. Each push starts at the next
  * pusher of a counter shared by all callers (the first push goes to `pushers[1 % n]`, as in go-zero),
  * tries at most every pusher once, and resolves on the first success. When all fail, or there are
- * none, it rejects with {@link NoAvailablePusherError} whose `cause` holds every failure. It has
+ * none, it rejects with {@link NoAvailablePusherError} whose `cause` holds every failure; when the
+ * caller's `info.signal` aborts, it rejects with that pusher's error and tries no other. It has
  * `pushAndConfirm` exactly when every one of its pushers has it (then it fails over on confirms).
  */
 export class BalancedPusher<T = string> implements Pusher<T> {
@@ -61,6 +62,8 @@ export class BalancedPusher<T = string> implements Pusher<T> {
           : target.push(message, info));
         return;
       } catch (error) {
+        // The caller gave up: trying the next pusher would send a message whose outcome is unknown twice.
+        if (info?.signal?.aborted) throw error;
         errors.push(error);
         this.#logger.error({ pusher: target.name(), err: error }, 'push failed, trying the next pusher');
       }
