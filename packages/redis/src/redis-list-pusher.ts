@@ -75,7 +75,11 @@ export class RedisListPusher implements Pusher<PushableMessage> {
     const logger = options.logger ?? consoleLogger;
     this.#executor = new ChunkExecutor<string | Buffer>(
       async (messages) => {
-        await redis.rpush(key, ...messages);
+        try {
+          await redis.rpush(key, ...messages);
+        } catch (error) {
+          throw withoutBodies(error);
+        }
       },
       {
         chunkBytes: options.chunkBytes ?? 1024 * 1024,
@@ -160,6 +164,18 @@ function bodyOf(message: PushableMessage): string | Buffer {
     if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
   }
   throw new InvalidMessageError(message);
+}
+
+/**
+ * ioredis hangs the failed command on its errors (`command.args`): for RPUSH, every body of the chunk.
+ * Loggers print an error's own properties, so the arguments go and only the command's name stays.
+ */
+function withoutBodies(error: unknown): unknown {
+  const command = (error as { command?: { name?: unknown } } | null)?.command;
+  if (command !== null && typeof command === 'object') {
+    (error as { command: unknown }).command = { name: command.name };
+  }
+  return error;
 }
 
 function byteLength(body: string | Buffer): number {
