@@ -53,7 +53,10 @@ export interface ResolvedQueueMetricsOptions {
 const PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** @throws {InvalidOptionError} naming the first option (or the `queue` argument) that is invalid. */
+/**
+ * Validates the arguments of {@link registerQueueMetrics} and fills in the defaults.
+ * @throws {InvalidOptionError} naming the first option (or the `queue` argument) that is invalid.
+ */
 export function resolveQueueMetricsOptions(
   queue: unknown,
   options: QueueMetricsOptions | undefined,
