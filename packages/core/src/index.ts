@@ -37,5 +37,5 @@ export {
   QueueError,
   QueueStateError,
 } from './support/errors.js';
-export type { LatencySummary } from './support/latency-histogram.js';
+export type { LatencyBuckets, LatencySummary } from './support/latency-histogram.js';
 export { consoleLogger, type Logger, silentLogger } from './support/logger.js';

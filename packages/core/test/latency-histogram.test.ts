@@ -1,5 +1,6 @@
 import { backoffDelay, retryPolicy, sleep } from '@q/core';
 import { LatencyHistogram } from '@q/core/internal';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 describe('LatencyHistogram', () => {
@@ -24,6 +25,54 @@ describe('LatencyHistogram', () => {
     const window = h.since(snap).summary();
     expect(window.count).toBe(100);
     expect(Math.abs(window.p50 - 10) / 10).toBeLessThan(0.07);
+  });
+});
+
+describe('LatencyHistogram.buckets (cumulative counts for a Prometheus histogram)', () => {
+  const exactAtMost = (values: number[], boundUs: number) => values.filter((v) => v <= boundUs).length;
+
+  it('is exact at the histogram bucket edges, and within the straddling bucket elsewhere', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 5_000_000 }), { maxLength: 400 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 6_000_000 }), { minLength: 1, maxLength: 12 }),
+        (values, rawBounds) => {
+          const h = new LatencyHistogram();
+          for (const us of values) h.record(us / 1000);
+          // Edges: the last value of a bucket (15; 2^k + m * 2^(k-4) - 1) counts exactly.
+          const edges = [15, 31, 47, 1023, 1087, 65_535, 4_194_303];
+          const atEdges = h.buckets(edges.map((us) => us / 1000));
+          expect(atEdges.cumulative).toEqual(edges.map((us) => exactAtMost(values, us)));
+          const bounds = [...rawBounds].sort((a, b) => a - b);
+          const got = h.buckets(bounds.map((us) => us / 1000));
+          expect(got.count).toBe(values.length);
+          expect(got.sumMs).toBeCloseTo(values.reduce((a, b) => a + b, 0) / 1000, 6);
+          got.cumulative.forEach((c, i) => {
+            const bound = bounds[i] as number;
+            const near = values.filter((v) => Math.abs(v - bound) <= bound / 16 + 1).length;
+            expect(Math.abs(c - exactAtMost(values, bound))).toBeLessThanOrEqual(near);
+            expect(c).toBeLessThanOrEqual(values.length);
+            if (i > 0) expect(c).toBeGreaterThanOrEqual(got.cumulative[i - 1] as number);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('spreads a bucket evenly over its values for a bound inside it', () => {
+    const h = new LatencyHistogram();
+    // Bucket [1024, 1088) us: 16 durations spread evenly, 8 of them at most 1055 us.
+    for (let k = 0; k < 16; k++) h.record((1024 + 4 * k) / 1000);
+    expect(h.buckets([1.055, 1.087]).cumulative).toEqual([8, 16]);
+  });
+
+  it('refuses bounds that are not ascending, finite and >= 0', () => {
+    const h = new LatencyHistogram();
+    expect(() => h.buckets([1, 1])).toThrow(RangeError);
+    expect(() => h.buckets([-1])).toThrow(RangeError);
+    expect(() => h.buckets([Number.POSITIVE_INFINITY])).toThrow(RangeError);
+    expect(h.buckets([])).toEqual({ boundsMs: [], cumulative: [], count: 0, sumMs: 0 });
   });
 });
 

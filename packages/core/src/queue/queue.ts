@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, QueueStateError } from '../support/errors.js';
+import type { LatencyBuckets } from '../support/latency-histogram.js';
 import { duration, integerAtLeast, nonEmptyString, object } from '../support/validate.js';
 import type { ConsumerFactory } from './consumer.js';
 import type { QueueEvents, StopOptions } from './events.js';
@@ -228,6 +229,16 @@ export class Queue<T = string> extends EventEmitter<QueueEvents<T>> {
       parked: this.#p.keys?.parked ?? 0,
       latency: this.#p.latency.summary(),
     };
+  }
+
+  /**
+   * Handler durations since the queue was made, as cumulative counts at `boundsMs` (ascending, in
+   * milliseconds): the shape of a Prometheus histogram. Read from the histogram behind
+   * `stats().latency`, so the same calls are counted (calls under 50 us are timed one in 16).
+   * @throws {RangeError} when the bounds are not ascending finite numbers >= 0.
+   */
+  latencyBuckets(boundsMs: readonly number[]): LatencyBuckets {
+    return this.#p.latency.buckets(boundsMs);
   }
 
   async #run(): Promise<void> {

@@ -16,6 +16,23 @@ export interface LatencySummary {
   readonly max: number;
 }
 
+/**
+ * Handler durations as cumulative bucket counts, the shape of a Prometheus histogram: how many
+ * durations were at most each bound. Counts within a bucket of the underlying log-linear histogram are
+ * spread evenly over it, so a count is exact at the histogram's own bucket edges and otherwise off by
+ * at most the durations that fell within about 6 % of the bound.
+ */
+export interface LatencyBuckets {
+  /** The bounds asked for, in milliseconds, ascending. */
+  readonly boundsMs: readonly number[];
+  /** `cumulative[i]`: durations at most `boundsMs[i]`; never decreasing, never above `count`. */
+  readonly cumulative: readonly number[];
+  /** Number of durations recorded. */
+  readonly count: number;
+  /** Sum of every duration recorded, in milliseconds (exact to 1 us, not bucketed). */
+  readonly sumMs: number;
+}
+
 const SUB_BITS = 4;
 const SUB = 1 << SUB_BITS;
 const BUCKETS = SUB + (32 - SUB_BITS) * SUB;
@@ -68,6 +85,38 @@ export class LatencyHistogram {
     return diff;
   }
 
+  /**
+   * Cumulative counts at `boundsMs` (ascending, finite, >= 0), for exporting as a histogram.
+   * @throws {RangeError} when the bounds are not ascending finite numbers >= 0.
+   */
+  buckets(boundsMs: readonly number[]): LatencyBuckets {
+    // Bounds come as seconds or ms (0.0025 s * 1e6 may be 2499.9999...): 1 ns of slack keeps edges exact.
+    const bounds = boundsMs.map((ms) => ms * 1000 + 1e-3);
+    for (let i = 0; i < bounds.length; i++) {
+      const b = bounds[i] as number;
+      if (!(b >= 0) || b === Number.POSITIVE_INFINITY || (i > 0 && !(b > (bounds[i - 1] as number)))) {
+        throw new RangeError(`bucket bounds must be finite, >= 0 and ascending; got ${boundsMs.join(', ')}`);
+      }
+    }
+    const cumulative: number[] = [];
+    let below = 0;
+    let bucket = 0;
+    for (const bound of bounds) {
+      // Whole buckets that end at or below the bound; a recorded value v in bucket [lo, hi) is <= bound
+      // when the bucket's values (integers lo..hi-1) are, hence the hi - 1.
+      while (bucket < BUCKETS && bucketEnd(bucket) - 1 <= bound) below += this.#counts[bucket++] as number;
+      let partial = 0;
+      if (bucket < BUCKETS) {
+        const lo = bucketStart(bucket);
+        const width = bucketEnd(bucket) - lo;
+        const share = Math.max(0, Math.floor(bound) - lo + 1) / width;
+        partial = Math.min(this.#counts[bucket] as number, Math.floor((this.#counts[bucket] as number) * share));
+      }
+      cumulative.push(below + partial);
+    }
+    return { boundsMs: [...boundsMs], cumulative, count: this.#count, sumMs: this.#sumUs / 1000 };
+  }
+
   /** Mean, percentiles and max in milliseconds; zeros when nothing was recorded. */
   summary(): LatencySummary {
     const count = this.#count;
@@ -99,6 +148,20 @@ function bucketOf(us: number): number {
   if (us < SUB) return us;
   const exp = 31 - Math.clz32(us);
   return SUB + (exp - SUB_BITS) * SUB + ((us >>> (exp - SUB_BITS)) & (SUB - 1));
+}
+
+/** First value of a bucket, in microseconds. */
+function bucketStart(bucket: number): number {
+  if (bucket < SUB) return bucket;
+  const exp = Math.floor((bucket - SUB) / SUB) + SUB_BITS;
+  return 2 ** exp + ((bucket - SUB) % SUB) * 2 ** (exp - SUB_BITS);
+}
+
+/** One past the last value of a bucket, in microseconds. */
+function bucketEnd(bucket: number): number {
+  if (bucket < SUB) return bucket + 1;
+  const exp = Math.floor((bucket - SUB) / SUB) + SUB_BITS;
+  return bucketStart(bucket) + 2 ** (exp - SUB_BITS);
 }
 
 /** Midpoint of a bucket, in microseconds. */
