@@ -39,6 +39,9 @@ beforeAll(async () => {
   installed = await createApp(app, programs, tarballs, [
     'ioredis@5.11.1',
     'kafkajs@2.2.4',
+    'prom-client@15.1.3',
+    '@opentelemetry/api@1.9.1',
+    '@opentelemetry/sdk-trace-base@2.12.1',
     'typescript@5.9.3',
     '@types/node@20',
   ]);
@@ -83,7 +86,7 @@ describe('the packed packages, installed with npm into a fresh project', () => {
       return `q-${dir}-${version}.tgz`;
     });
     expect(tarballs.map((t) => basename(t))).toEqual(expected);
-    expect(packages).toEqual(expect.arrayContaining(['core', 'redis', 'kafka', 'kafka-testkit']));
+    expect(packages).toEqual(expect.arrayContaining(['core', 'redis', 'kafka', 'kafka-testkit', 'otel', 'prometheus']));
     expect(installed.stderr).not.toMatch(/peer|ERESOLVE/i);
   });
 
@@ -93,6 +96,15 @@ describe('the packed packages, installed with npm into a fresh project', () => {
 
   it('a Queue moves 100 messages', async () => {
     expect(await runProgram(app, 'out/queue.js')).toEqual({ distinct: 100 });
+  });
+
+  it('@q/otel traces each message of a Queue and @q/prometheus exports its counts', async () => {
+    expect(await runProgram(app, 'out/telemetry.js')).toEqual({
+      consumed: 100,
+      spans: 100,
+      spanNames: ['process installed'],
+      consumedMetric: 'q_messages_consumed_total{queue="installed"} 100',
+    });
   });
 
   it("RedisListPusher and redisListProducerFactory move every message through the run's redis-server", async () => {
@@ -127,6 +139,8 @@ describe('the packed packages, installed with npm into a fresh project', () => {
     expect(result.loaded['@q/redis']).toEqual(expect.arrayContaining(['RedisListPusher', 'redisListProducerFactory']));
     expect(result.loaded['@q/kafka']).toEqual(expect.arrayContaining(['KafkaPusher', 'KafkaQueue']));
     expect(result.loaded['@q/kafka-testkit']).toEqual(expect.arrayContaining(['startKafkaBroker', 'spawnKafkaBroker']));
+    expect(result.loaded['@q/otel']).toEqual(expect.arrayContaining(['tracedConsumer', 'tracedPusher']));
+    expect(result.loaded['@q/prometheus']).toEqual(expect.arrayContaining(['registerQueueMetrics']));
     expect(result.deque).toBe(1);
     expect(result.consumed).toEqual([1, 2, 3]);
   });
