@@ -28,6 +28,10 @@ export class Member implements Producer<TrackedMessage> {
   #stopping = false;
   #commitTimer: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
+  /** What start() returns: the join, or the stop that gave up on it. */
+  #started: Promise<void> | undefined;
+  /** Resolves {@link Member.start} when the stop deadline gave up on the join. */
+  #joinGivenUp: (() => void) | undefined;
 
   constructor(o: ResolvedKafkaQueueConfig, handler: KafkaHandler) {
     this.#o = o;
@@ -67,8 +71,19 @@ export class Member implements Producer<TrackedMessage> {
     );
   }
 
-  /** Joins the group and starts fetching; resolves once the fetch loop runs. */
+  /**
+   * Joins the group and starts fetching; resolves once the fetch loop runs, or once a stop gave up on
+   * a join the broker did not answer (the destroyed client may take its own timeouts to let go).
+   */
   start(): Promise<void> {
+    this.#started ??= new Promise<void>((resolve, reject) => {
+      this.#joinGivenUp = resolve;
+      this.#join().then(resolve, reject);
+    });
+    return this.#started;
+  }
+
+  #join(): Promise<void> {
     this.#starting ??= (async () => {
       this.#client.onGroupChange({
         rebalancing: () => this.commit(),
@@ -130,7 +145,12 @@ export class Member implements Producer<TrackedMessage> {
     this.#maps.stop();
     // A member still joining must finish joining before it can leave: a client disconnected in the
     // middle of run() keeps rejoining the group as a zombie. A broker not answering is given up on.
-    if (!(await settledWithin(this.#starting, deadline - Date.now()))) return this.#giveUp('joining');
+    if (!(await settledWithin(this.#starting, deadline - Date.now()))) {
+      // Nothing was fetched before the join: the queue has nothing to drain, but it must end.
+      await this.queue.stop({ timeoutMs: 0 });
+      this.#joinGivenUp?.();
+      return this.#giveUp('joining');
+    }
     // Stop fetching first: what is already fetched drains, nothing new comes in.
     const owned = this.#partitions.owned();
     if (owned.length > 0) this.#client.pause(owned);
