@@ -81,10 +81,16 @@ export function redisProducerTracing(
     ...options,
     system: 'redis',
     destination: key,
-    inject: (message, headers) => wrap(bodyOf(message), headers),
+    // A message the pusher does not take is handed on as it is: the pusher rejects it as it would untraced.
+    inject: (message, headers) => {
+      const body = bodyOf(message);
+      return typeof body === 'string' || Buffer.isBuffer(body) ? wrap(body, headers) : message;
+    },
   };
 }
 
 function bodyOf(message: RedisMessageLike): string | Buffer {
-  return typeof message === 'string' || Buffer.isBuffer(message) ? message : message.body;
+  if (typeof message === 'string' || Buffer.isBuffer(message)) return message;
+  // Typed as a message, but it may be anything at runtime.
+  return (message as { body?: string | Buffer } | null)?.body as string | Buffer;
 }

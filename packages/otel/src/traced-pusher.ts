@@ -66,12 +66,12 @@ export function traceSend<M>(options: ProducerTracingOptions<M>): TracedSend<M> 
     if (extra !== undefined) Object.assign(attributes, extra);
     const span = tracer.startSpan(name, { kind: SpanKind.PRODUCER, attributes }, active);
     if (isNoop(span)) return send(message);
-    let out = message;
-    if (inject !== undefined) {
+    // The injection runs inside the span's call, so a hook that throws still ends the span.
+    return callInSpan(span, active, () => {
+      if (inject === undefined) return send(message);
       const headers = injectHeaders(trace.setSpan(active, span), propagator);
-      if (headers !== undefined) out = inject(message, headers);
-    }
-    return callInSpan(span, active, () => send(out));
+      return send(headers === undefined ? message : inject(message, headers));
+    });
   };
 }
 
