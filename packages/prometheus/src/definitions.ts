@@ -96,11 +96,22 @@ export const STATE_NAME = 'queue_state';
 /** The state set's help text. */
 export const STATE_HELP = 'Lifecycle state of the queue: 1 for the current state, 0 for the others.';
 
-/** The latency summary's name after the prefix. */
+/** The handler durations' name after the prefix. */
 export const DURATION_NAME = 'handler_duration_seconds';
-/** The latency summary's help text. */
-export const DURATION_HELP =
-  'Duration of handler calls (one per consume, one per consumeBatch; calls under 50 us are sampled one in 16), since the queue started; quantiles from the queue latency histogram (about 6 % relative error).';
+/** The handler durations' help text, as a histogram (the default). */
+export const DURATION_HISTOGRAM_HELP =
+  'Duration of handler calls (one per consume, one per consumeBatch; calls under 50 us are timed one in 16), since the queue started; buckets from the queue latency histogram (exact at its own bucket edges, within about 6 % between them).';
+/** The handler durations' help text, as a summary (`durations: 'summary'`). */
+export const DURATION_SUMMARY_HELP =
+  'Duration of handler calls (one per consume, one per consumeBatch; calls under 50 us are timed one in 16), since the queue started; quantiles from the queue latency histogram (about 6 % relative error).';
+
+/**
+ * The default histogram bounds in seconds: 1-2.5-5 steps from 100 us (an in-memory handler) to 10 s
+ * (a slow call to another service); longer calls land in `+Inf`.
+ */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
 
 /** The quantiles `@q/core`'s latency summary gives, paired with the field holding each, in milliseconds. */
 export const QUANTILES = [

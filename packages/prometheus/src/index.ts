@@ -4,5 +4,5 @@
  * @packageDocumentation
  */
 export { DuplicateQueueMetricsError, MetricNameTakenError } from './errors.js';
-export type { QueueMetricsOptions, QueueMetricsSource } from './options.js';
+export type { DurationsMetric, QueueMetricsOptions, QueueMetricsSource } from './options.js';
 export { type QueueMetrics, registerQueueMetrics } from './register.js';

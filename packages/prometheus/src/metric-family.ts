@@ -1,10 +1,29 @@
 import { Counter, Gauge, type Registry, type RegistryContentType } from 'prom-client';
-import { DURATION_HELP, DURATION_NAME, SERIES, STATE_HELP, STATE_NAME, STATES } from './definitions.js';
+import { BucketHistogram } from './bucket-histogram.js';
+import {
+  DURATION_HISTOGRAM_HELP,
+  DURATION_NAME,
+  DURATION_SUMMARY_HELP,
+  SERIES,
+  STATE_HELP,
+  STATE_NAME,
+  STATES,
+} from './definitions.js';
 import { DuplicateQueueMetricsError, MetricNameTakenError } from './errors.js';
-import type { QueueMetricsSource } from './options.js';
-import { QuantileSummary, type Sample } from './quantile-summary.js';
+import type { DurationsMetric, QueueMetricsSource } from './options.js';
+import { QuantileSummary } from './quantile-summary.js';
+import type { Sample } from './sample.js';
 
-type AnyMetric = Counter<string> | Gauge<string> | QuantileSummary;
+type AnyMetric = Counter<string> | Gauge<string> | QuantileSummary | BucketHistogram;
+
+/** What the first registration of a registry and prefix fixes for every later one. */
+export interface FamilyShape {
+  /** The `labels` option's names, sorted. */
+  readonly extraLabelNames: readonly string[];
+  readonly durations: DurationsMetric;
+  /** Histogram bounds in seconds; empty for a summary. */
+  readonly buckets: readonly number[];
+}
 
 interface Member {
   readonly source: QueueMetricsSource;
@@ -19,6 +38,12 @@ interface Member {
 export class QueueMetricFamily {
   /** `queue`, then the extra label names, sorted: fixed by the first registration. */
   readonly labelNames: readonly string[];
+  /** How handler durations are exported, fixed by the first registration. */
+  readonly durations: DurationsMetric;
+  /** The histogram's bounds in seconds, fixed by the first registration; empty for a summary. */
+  readonly buckets: readonly number[];
+  /** The same bounds in milliseconds, as `latencyBuckets` takes them. */
+  readonly #boundsMs: readonly number[];
   readonly #registry: Registry<RegistryContentType>;
   readonly #metrics: readonly AnyMetric[];
   /** The names the metrics were registered under (OpenMetrics registries rename counters in place). */
@@ -26,9 +51,12 @@ export class QueueMetricFamily {
   readonly #members = new Map<string, Member>();
   #scrape: readonly Sample[] | undefined;
 
-  constructor(registry: Registry<RegistryContentType>, prefix: string, extraLabelNames: readonly string[]) {
+  constructor(registry: Registry<RegistryContentType>, prefix: string, shape: FamilyShape) {
     this.#registry = registry;
-    const labelNames = ['queue', ...extraLabelNames];
+    this.durations = shape.durations;
+    this.buckets = shape.buckets;
+    this.#boundsMs = shape.buckets.map((s) => s * 1000);
+    const labelNames = ['queue', ...shape.extraLabelNames];
     this.labelNames = labelNames;
     const read = (): readonly Sample[] => this.#samples();
     const metrics: AnyMetric[] = SERIES.map((def) => {
@@ -63,7 +91,9 @@ export class QueueMetricFamily {
           }
         },
       }),
-      new QuantileSummary(prefix + DURATION_NAME, DURATION_HELP, labelNames, read),
+      shape.durations === 'summary'
+        ? new QuantileSummary(prefix + DURATION_NAME, DURATION_SUMMARY_HELP, labelNames, read)
+        : new BucketHistogram(prefix + DURATION_NAME, DURATION_HISTOGRAM_HELP, labelNames, shape.buckets, read),
     );
     this.#metrics = metrics;
     this.#names = [...SERIES.map((def) => prefix + def.name), prefix + STATE_NAME, prefix + DURATION_NAME];
@@ -112,11 +142,17 @@ export class QueueMetricFamily {
    * Every queue's stats, read once per scrape: `registry.metrics()` calls every metric's `get()` (and
    * so its collect) in one synchronous pass, so the snapshot is dropped at the next microtask. One
    * `stats()` call per queue per scrape, and all series of a scrape agree with each other (consumed
-   * never exceeds produced within one scrape).
+   * never exceeds produced within one scrape). A histogram's buckets are read right after, in the same
+   * synchronous pass, so no handler finishes in between: `_count` is the stats' latency count.
    */
   #samples(): readonly Sample[] {
     if (this.#scrape === undefined) {
-      this.#scrape = [...this.#members.values()].map((m) => ({ labels: m.labels, stats: m.source.stats() }));
+      const histogram = this.durations === 'histogram';
+      this.#scrape = [...this.#members.values()].map(({ source, labels }) => ({
+        labels,
+        stats: source.stats(),
+        buckets: histogram ? source.latencyBuckets?.(this.#boundsMs) : undefined,
+      }));
       queueMicrotask(() => {
         this.#scrape = undefined;
       });

@@ -1,20 +1,14 @@
-import type { QueueStats } from '@q/core';
 import { type MetricType, Summary } from 'prom-client';
 import { QUANTILES } from './definitions.js';
-
-/** One queue's labels and the stats read for it at this scrape. */
-export interface Sample {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly stats: QueueStats;
-}
+import { type Sample, seconds } from './sample.js';
 
 type SummaryValues = Awaited<ReturnType<Summary<string>['get']>>;
 
 /**
  * A prom-client `Summary` whose quantiles, sum and count come from the queue's own latency histogram
  * (`QueueStats.latency`) at scrape time instead of from `observe()` calls: the queue already times its
- * handlers, so exporting costs nothing per message. A Summary and not a Histogram because `@q/core`
- * gives percentiles, not bucket counts.
+ * handlers, so exporting costs nothing per message. The opt-in (`durations: 'summary'`) to the
+ * default `BucketHistogram`: quantiles of one queue, which cannot be aggregated across queues.
  */
 export class QuantileSummary extends Summary<string> {
   /** The metric name (prom-client keeps it too, but its typings do not declare it). */
@@ -48,8 +42,3 @@ export class QuantileSummary extends Summary<string> {
 }
 
 function noop(): void {}
-
-/** Milliseconds to seconds, kept to 0.1 us (the histogram's resolution is 1 us) so no float noise shows. */
-function seconds(ms: number): number {
-  return Math.round(ms * 10_000) / 10_000_000;
-}

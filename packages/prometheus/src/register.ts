@@ -1,7 +1,12 @@
 import { InvalidOptionError } from '@q/core';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { QueueMetricFamily } from './metric-family.js';
-import { type QueueMetricsOptions, type QueueMetricsSource, resolveQueueMetricsOptions } from './options.js';
+import {
+  type QueueMetricsOptions,
+  type QueueMetricsSource,
+  type ResolvedQueueMetricsOptions,
+  resolveQueueMetricsOptions,
+} from './options.js';
 
 /** What {@link registerQueueMetrics} returns: the queue's series, until `unregister()`. */
 export interface QueueMetrics extends Disposable {
@@ -22,8 +27,8 @@ const families = new WeakMap<Registry<RegistryContentType>, Map<string, QueueMet
 /**
  * Exports a queue's stats to a prom-client registry: counters of messages produced, consumed, failed,
  * dead-lettered and nacked and of retries, gauges of messages in flight, buffered and parked, of
- * producer and consumer loops, of pause and of the lifecycle state, and a summary of handler
- * durations in seconds. Every series carries a `queue` label. The values are read from
+ * producer and consumer loops, of pause and of the lifecycle state, and a histogram of handler
+ * durations in seconds (or a summary, with `durations: 'summary'`). Every series carries a `queue` label. The values are read from
  * `queue.stats()` when the registry is scraped, so there is nothing to do per message and no timer.
  *
  * Register each queue once; several queues on one registry share the metric names. Unregister a
@@ -35,8 +40,8 @@ const families = new WeakMap<Registry<RegistryContentType>, Map<string, QueueMet
  * metrics.unregister();
  * ```
  *
- * @throws {InvalidOptionError} for an invalid option, or `labels` whose names differ from those of
- *   the queues already registered on the registry with the prefix.
+ * @throws {InvalidOptionError} for an invalid option, or `labels` names, `durations` or `buckets`
+ *   that differ from those of the queues already registered on the registry with the prefix.
  * @throws {DuplicateQueueMetricsError} when a queue with the same labels is registered there already.
  * @throws {MetricNameTakenError} when the registry has a metric of one of the names that is not ours.
  */
@@ -48,16 +53,8 @@ export function registerQueueMetrics(queue: QueueMetricsSource, options?: QueueM
     families.set(o.registry, byPrefix);
   }
   let family = byPrefix.get(o.prefix);
-  if (family === undefined) {
-    family = new QueueMetricFamily(o.registry, o.prefix, o.extraLabelNames);
-  } else if (family.labelNames.join() !== ['queue', ...o.extraLabelNames].join()) {
-    const names = family.labelNames.slice(1);
-    throw new InvalidOptionError(
-      'labels',
-      options?.labels,
-      `${names.length === 0 ? 'no labels' : `labels named ${names.join(', ')}`}, like the queues registered before on this registry with prefix "${o.prefix}"`,
-    );
-  }
+  if (family === undefined) family = new QueueMetricFamily(o.registry, o.prefix, o);
+  else checkShape(family, o, options);
   const key = family.add(queue, o.labels);
   byPrefix.set(o.prefix, family);
   const owner = family;
@@ -70,4 +67,30 @@ export function registerQueueMetrics(queue: QueueMetricsSource, options?: QueueM
     if (owner.size === 0 && prefixes.get(o.prefix) === owner) prefixes.delete(o.prefix);
   };
   return { labels: o.labels, names: family.names, unregister, [Symbol.dispose]: unregister };
+}
+
+/**
+ * Queues sharing a registry and prefix share the metrics, so their label names, durations type and
+ * buckets must be those of the first registration.
+ */
+function checkShape(
+  family: QueueMetricFamily,
+  o: ResolvedQueueMetricsOptions,
+  options: QueueMetricsOptions | undefined,
+): void {
+  const before = `like the queues registered before on this registry with prefix "${o.prefix}"`;
+  if (family.labelNames.join() !== ['queue', ...o.extraLabelNames].join()) {
+    const names = family.labelNames.slice(1);
+    throw new InvalidOptionError(
+      'labels',
+      options?.labels,
+      `${names.length === 0 ? 'no labels' : `labels named ${names.join(', ')}`}, ${before}`,
+    );
+  }
+  if (family.durations !== o.durations) {
+    throw new InvalidOptionError('durations', options?.durations, `"${family.durations}", ${before}`);
+  }
+  if (family.buckets.join() !== o.buckets.join()) {
+    throw new InvalidOptionError('buckets', options?.buckets, `[${family.buckets.join(', ')}], ${before}`);
+  }
 }

@@ -47,7 +47,7 @@ describe('registerQueueMetrics', () => {
       q_producer_loops: 'gauge',
       q_consumer_loops: 'gauge',
       q_queue_state: 'gauge',
-      q_handler_duration_seconds: 'summary',
+      q_handler_duration_seconds: 'histogram',
     });
     for (const f of families.values()) {
       expect(f.help.length, f.name).toBeGreaterThan(10);
@@ -67,12 +67,19 @@ describe('registerQueueMetrics', () => {
       (latency.mean * latency.count) / 1000,
       6,
     );
-    const quantiles = [0.5, 0.9, 0.99, 0.999].map((q) =>
-      sampleValue(families, 'q_handler_duration_seconds', { quantile: String(q) }),
+    // The default buckets, 100 us to 10 s, then +Inf: cumulative, ending at the count.
+    const buckets = (families.get('q_handler_duration_seconds')?.samples ?? []).filter(
+      (x) => x.labels.le !== undefined,
     );
-    expect(quantiles[0]).toBeCloseTo(latency.p50 / 1000, 6);
-    expect(quantiles[3]).toBeCloseTo(latency.p999 / 1000, 6);
-    expect([...quantiles].sort((a, b) => a - b)).toEqual(quantiles);
+    const le = buckets.map((b) => b.labels.le as string);
+    expect(le.join(' ')).toBe('0.0001 0.00025 0.0005 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10 +Inf');
+    const counts = buckets.map((b) => b.value);
+    expect([...counts].sort((a, b) => a - b)).toEqual(counts);
+    expect(counts.at(-1)).toBe(latency.count);
+    expect(counts).toEqual([
+      ...queue.latencyBuckets(le.slice(0, -1).map((x) => Number(x) * 1000)).cumulative,
+      latency.count,
+    ]);
   });
 
   it('counts failures, retries and dead letters as the queue does', async () => {
