@@ -4,6 +4,7 @@ import { BlockingConnection } from './blocking-connection.js';
 import { watchConnection } from './connection-watch.js';
 import type { ResolvedOptions } from './producer-options.js';
 import { SourceHealth } from './source-health.js';
+import { withoutBodies } from './without-bodies.js';
 
 type Body = string | Buffer;
 
@@ -145,7 +146,8 @@ export class AtMostOnceProducer implements Producer<Body> {
         },
         `giving ${messages.length} messages back to ${this.#o.keys.list} failed: they are lost`,
       );
-      throw error;
+      // Reported again by the queue (settle, close): without the LPUSH's arguments, the bodies.
+      throw withoutBodies(error);
     }
   }
 }

@@ -10,6 +10,7 @@ import {
 import { nonEmptyString } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidMessageError } from './errors.js';
+import { withoutBodies } from './without-bodies.js';
 
 /** What a {@link RedisListPusher} accepts: a body, or an at-least-once message (its body is pushed). */
 export type PushableMessage =
@@ -164,18 +165,6 @@ function bodyOf(message: PushableMessage): string | Buffer {
     if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
   }
   throw new InvalidMessageError(message);
-}
-
-/**
- * ioredis hangs the failed command on its errors (`command.args`): for RPUSH, every body of the chunk.
- * Loggers print an error's own properties, so the arguments go and only the command's name stays.
- */
-function withoutBodies(error: unknown): unknown {
-  const command = (error as { command?: { name?: unknown } } | null)?.command;
-  if (command !== null && typeof command === 'object') {
-    (error as { command: unknown }).command = { name: command.name };
-  }
-  return error;
 }
 
 function byteLength(body: string | Buffer): number {
