@@ -46,8 +46,8 @@ export class KafkaQueue {
 
   /**
    * Joins the group and runs until `stop()` or the `signal` aborts; resolves when everything has
-   * drained and committed. With a `signal` already aborted, it resolves at once without connecting:
-   * the queue is stopped (see {@link KafkaQueueConfig.signal}).
+   * drained and committed. With a `signal` already aborted, or after `stop()`, it resolves (once that
+   * stop did) without connecting: the queue is stopped (see {@link KafkaQueueConfig.signal}).
    */
   start(): Promise<void> {
     this.#started ??= this.#run();
@@ -56,12 +56,11 @@ export class KafkaQueue {
 
   async #run(): Promise<void> {
     const signal = this.#o.signal;
-    if (signal?.aborted) {
-      // Nothing was started, so nothing is left to drain: only the dead-letter pusher made here.
-      this.#stopping ??= this.#closeOwnDeadLetter(Date.now() + this.#o.stopTimeoutMs);
-      return this.#stopping;
-    }
-    if (signal !== undefined && this.#stopping === undefined) {
+    // Nothing was started, so nothing is left to drain: only the dead-letter pusher made here.
+    if (signal?.aborted) this.#stopping ??= this.#closeOwnDeadLetter(Date.now() + this.#o.stopTimeoutMs);
+    // Stopped (or aborted) before it started: joining now would leave a member nobody stops.
+    if (this.#stopping !== undefined) return this.#stopping;
+    if (signal !== undefined) {
       const onAbort = (): void => void this.stop();
       signal.addEventListener('abort', onAbort, { once: true });
       this.#unlisten = () => signal.removeEventListener('abort', onAbort);
