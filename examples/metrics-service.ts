@@ -1,7 +1,8 @@
 /**
  * A service with Prometheus metrics: a Queue moves METRICS_MESSAGES orders (2,000 by default; one in
  * 100 fails its first attempt and is retried) while a node:http server on 127.0.0.1 serves its stats
- * on GET /metrics, read from `queue.stats()` at each scrape by @q/prometheus.
+ * on GET /metrics, read from `queue.stats()` at each scrape by @q/prometheus (handler durations as the
+ * histogram q_handler_duration_seconds, from `queue.latencyBuckets()`).
  *
  *   METRICS_PORT=9464 node --conditions=@q/source --import tsx examples/metrics-service.ts
  *   curl http://127.0.0.1:9464/metrics
