@@ -9,7 +9,7 @@ import {
   retryPolicy,
   type ShutdownManager,
 } from '@q/core';
-import { abortable, integerAtLeast, nonEmptyString } from '@q/core/internal';
+import { abortable, duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
 import type { Compression, KafkaClientFactory, KafkaConnection, OutgoingMessage, ProducerClient } from './client.js';
 import { MessageTooLargeError, WriteAbandonedError } from './errors.js';
 import { kafkajsClient } from './kafkajs-client.js';
@@ -226,24 +226,28 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
    *
    * With `timeoutMs`, writes still unanswered then are abandoned: the connections are destroyed, so
    * those writes fail (rejected, or `onError`) and may or may not have reached the broker.
-   * @param options.timeoutMs @default none: waits as long as the client's own timeouts and retries
+   * @param options.timeoutMs @default none (`Infinity`): waits as long as the client's own timeouts and retries
+   * @throws {InvalidOptionError} (rejects) when `timeoutMs` is not a number of milliseconds from 0 to 2^31-1, or `Infinity`.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs =
+      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : duration('timeoutMs', options.timeoutMs, 0, true);
     // Every chunk still gets a try (a first connect is always made); only the waits are cut.
     this.#connection.stopRetrying();
     const closing = (async () => {
       await this.#executor.close();
       await this.#connection.close();
     })();
-    if (options.timeoutMs === undefined) return closing;
+    // Not a timer: Node would fire a timer of Infinity after 1 ms.
+    if (timeoutMs === Number.POSITIVE_INFINITY) return closing;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => {
-      timer = setTimeout(() => resolve('expired'), options.timeoutMs);
+      timer = setTimeout(() => resolve('expired'), timeoutMs);
     });
     const outcome = await Promise.race([closing, expired]).finally(() => clearTimeout(timer));
     if (outcome !== 'expired') return;
     this.#logger.warn(
-      { topic: this.#topic, timeoutMs: options.timeoutMs },
+      { topic: this.#topic, timeoutMs },
       `closing the pusher of ${this.#topic} timed out: abandoning the writes under way`,
     );
     this.#abandoned.abort();

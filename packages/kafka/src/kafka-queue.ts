@@ -1,4 +1,5 @@
 import { InvalidOptionError, type Queue, type QueueStats } from '@q/core';
+import { duration } from '@q/core/internal';
 import type { TopicPartition } from './client.js';
 import { KafkaPusher } from './kafka-pusher.js';
 import {
@@ -89,10 +90,12 @@ export class KafkaQueue {
    * read again), and the promise resolves. So it resolves within about `timeoutMs` + 2 s.
    *
    * An abort of the config's `signal` calls it with the defaults.
-   * @param options.timeoutMs @default the config's `stopTimeoutMs` (30000)
+   * @param options.timeoutMs `Infinity` waits for every step. @default the config's `stopTimeoutMs` (30000)
+   * @throws {InvalidOptionError} when `timeoutMs` is not a number of milliseconds from 0 to 2^31-1, or `Infinity`.
    */
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
-    const deadline = Date.now() + (options.timeoutMs ?? this.#o.stopTimeoutMs);
+    // Checked here: a bad value met inside the members' stops would leave them half stopped.
+    const deadline = Date.now() + duration('timeoutMs', options.timeoutMs ?? this.#o.stopTimeoutMs, 0, true);
     // Stopping for any reason: a later abort has nothing left to do.
     this.#unlisten?.();
     this.#stopping ??= (async () => {
