@@ -9,7 +9,7 @@ import {
   retryPolicy,
   type ShutdownManager,
 } from '@q/core';
-import { abortable, duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
+import { abortable, duration, integerAtLeast, nonEmptyString, safeLogger } from '@q/core/internal';
 import type { Compression, KafkaClientFactory, KafkaConnection, OutgoingMessage, ProducerClient } from './client.js';
 import { MessageTooLargeError, WriteAbandonedError } from './errors.js';
 import { kafkajsClient } from './kafkajs-client.js';
@@ -138,7 +138,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     });
     this.#producer = client.producer(options, { idempotent: options.idempotent ?? false });
     this.#connection = new ProducerConnection(this.#producer, reconnect);
-    const logger = options.logger ?? consoleLogger;
+    const logger = safeLogger(options.logger ?? consoleLogger);
     this.#logger = logger;
     this.#executor = new ChunkExecutor<OutgoingMessage>(
       async (messages) => {

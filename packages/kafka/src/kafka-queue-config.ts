@@ -7,7 +7,7 @@ import {
   type RetryOptions,
   retryPolicy,
 } from '@q/core';
-import { duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
+import { duration, integerAtLeast, nonEmptyString, safeLogger } from '@q/core/internal';
 import type { KafkaClientFactory, KafkaConnection, KafkaMessage } from './client.js';
 import { deadLetterPusher } from './dead-letter.js';
 import { kafkajsClient } from './kafkajs-client.js';
@@ -256,6 +256,6 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
     stopTimeoutMs: duration('stopTimeoutMs', config.stopTimeoutMs ?? 30_000),
     signal: config.signal,
     client: config.client ?? kafkajsClient,
-    logger: config.logger ?? consoleLogger,
+    logger: safeLogger(config.logger ?? consoleLogger),
   };
 }

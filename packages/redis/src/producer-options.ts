@@ -1,5 +1,5 @@
 import { consoleLogger, InvalidOptionError, type Logger } from '@q/core';
-import { integerAtLeast, nonEmptyString } from '@q/core/internal';
+import { integerAtLeast, nonEmptyString, safeLogger } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { type QueueKeys, queueKeys } from './keys.js';
 
@@ -131,6 +131,6 @@ export function resolveOptions(options: RedisListProducerOptions): ResolvedOptio
     maxDeliveries: integerAtLeast('maxDeliveries', options.maxDeliveries ?? 5, 0),
     settleBatch: integerAtLeast('settleBatch', options.settleBatch ?? 512, 1),
     settleIntervalMs: integerAtLeast('settleIntervalMs', options.settleIntervalMs ?? 10, 1),
-    logger: options.logger ?? consoleLogger,
+    logger: safeLogger(options.logger ?? consoleLogger),
   };
 }

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../support/clock.js';
-import { consoleLogger, type Logger } from '../support/logger.js';
+import { consoleLogger, type Logger, safeLogger } from '../support/logger.js';
 import { duration, fn } from '../support/validate.js';
 
 /** Options of {@link DelayExecutor}. */
@@ -33,7 +33,7 @@ export class DelayExecutor {
     this.#fn = fn<() => unknown>('fn', callback);
     this.#delayMs = duration('delayMs', delayMs, Number.MIN_VALUE);
     this.#clock = options.clock ?? systemClock;
-    const logger = options.logger ?? consoleLogger;
+    const logger = safeLogger(options.logger ?? consoleLogger);
     this.#onError = options.onError ?? ((error) => logger.error({ err: error }, 'DelayExecutor fn failed'));
   }
 

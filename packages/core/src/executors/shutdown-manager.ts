@@ -1,4 +1,4 @@
-import { consoleLogger, type Logger } from '../support/logger.js';
+import { consoleLogger, type Logger, safeLogger } from '../support/logger.js';
 import { duration } from '../support/validate.js';
 
 /** A function run at shutdown; a returned promise is waited for (within the wait budget). */
@@ -54,7 +54,7 @@ export class ShutdownManager {
   #running: Promise<void> | undefined;
 
   constructor(options: { logger?: Logger } = {}) {
-    this.#logger = options.logger ?? consoleLogger;
+    this.#logger = safeLogger(options.logger ?? consoleLogger);
   }
 
   /** Registers a listener run at once when a signal arrives. Returns its remover. */

@@ -1,5 +1,5 @@
 import { NoAvailablePusherError } from '../support/errors.js';
-import { consoleLogger, type Logger } from '../support/logger.js';
+import { consoleLogger, type Logger, safeLogger } from '../support/logger.js';
 import { generateName } from '../support/util.js';
 import { isConfirmingPusher, type Pusher, type PushInfo } from './pusher.js';
 
@@ -31,7 +31,7 @@ export class BalancedPusher<T = string> implements Pusher<T> {
   constructor(pushers: readonly Pusher<T>[], options: BalancedPusherOptions = {}) {
     this.#pushers = [...pushers];
     this.#name = generateName(this.#pushers);
-    this.#logger = options.logger ?? consoleLogger;
+    this.#logger = safeLogger(options.logger ?? consoleLogger);
     if (this.#pushers.length > 0 && this.#pushers.every(isConfirmingPusher)) {
       this.pushAndConfirm = (message, info) => this.#pushOne(message, info, true);
     }

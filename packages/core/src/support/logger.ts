@@ -36,3 +36,31 @@ function consoleArgs(fields: Readonly<Record<string, unknown>>, message: string)
     ? [`[q] ${message}`, fields]
     : [`[q] ${message}`];
 }
+
+const guarded = new WeakSet<Logger>();
+
+/**
+ * `logger` with every method guarded, so that a logger that throws is ignored (what {@link Logger}
+ * promises) wherever `@q` logs: a failed log line must not fail a stop, a push's failover or a timer.
+ * The methods are still called on `logger` (pino needs its `this`). Wrapping twice wraps once.
+ */
+export function safeLogger(logger: Logger): Logger {
+  if (logger === silentLogger || logger === consoleLogger || guarded.has(logger)) return logger;
+  const guard =
+    (level: keyof Logger) =>
+    (fields: Readonly<Record<string, unknown>>, message: string): void => {
+      try {
+        logger[level](fields, message);
+      } catch {
+        // Nowhere left to report it.
+      }
+    };
+  const safe: Logger = Object.freeze({
+    error: guard('error'),
+    warn: guard('warn'),
+    info: guard('info'),
+    debug: guard('debug'),
+  });
+  guarded.add(safe);
+  return safe;
+}
