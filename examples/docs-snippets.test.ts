@@ -16,11 +16,15 @@ interface Snippet {
   code: string;
 }
 
-/** Every ```ts (or ```typescript) block of README.md and docs/*.md. Other fences are prose, not compiled. */
+/**
+ * Every ```ts (or ```typescript) block of README.md, docs/*.md and each package's README.md. Other
+ * fences are prose, not compiled.
+ */
 function snippets(): Snippet[] {
   const docs = [
     'README.md',
     ...readdirSync(join(root, 'docs')).flatMap((f) => (f.endsWith('.md') ? [`docs/${f}`] : [])),
+    ...readdirSync(join(root, 'packages')).map((p) => `packages/${p}/README.md`),
   ];
   const found: Snippet[] = [];
   for (const doc of docs) {
@@ -37,7 +41,7 @@ function snippets(): Snippet[] {
 }
 
 describe('the TypeScript in the guides compiles', () => {
-  it('every ```ts block of README.md and docs/*.md type-checks against the workspace sources', () => {
+  it('every ```ts block of README.md, docs/*.md and packages/*/README.md type-checks against the workspace sources', () => {
     const all = snippets();
     expect(all.length).toBeGreaterThan(0);
     rmSync(dir, { recursive: true, force: true });
