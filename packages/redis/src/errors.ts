@@ -18,10 +18,13 @@ export class RedisVersionError extends QueueError {
 /** A message that is neither a string nor a Buffer was given to a Redis pusher. */
 export class InvalidMessageError extends QueueError {
   override readonly code: string = 'Q_INVALID_MESSAGE';
-  /** The value that is neither a string nor a Buffer. */
-  readonly value: unknown;
+  /**
+   * The value that is neither a string nor a Buffer. Not enumerable: loggers print an error's own
+   * enumerable properties, and the value is a message, which @q never logs.
+   */
+  declare readonly value: unknown;
   constructor(value: unknown) {
     super(`Redis messages must be strings or Buffers, got ${value === null ? 'null' : typeof value}`);
-    this.value = value;
+    Object.defineProperty(this, 'value', { value, enumerable: false });
   }
 }

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { RedisListPusher } from '@q/redis';
+import { InvalidMessageError, RedisListPusher } from '@q/redis';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
@@ -26,5 +26,22 @@ describe('RedisListPusher: a failed write carries no message body', () => {
     expect(JSON.stringify((error as { command?: unknown }).command)).toMatch(/rpush/);
     expect(lines.join('\n')).toMatch(/WRONGTYPE/);
     expect(lines.join('\n')).not.toMatch(/SECRET-BODY/);
+  });
+});
+
+describe('InvalidMessageError keeps the message out of logs', () => {
+  it('holds the invalid value for the caller, but loggers (own enumerable properties) do not print it', async () => {
+    const redis = client();
+    const pusher = new RedisListPusher({ redis, key: uniqueKey('invalid'), flushIntervalMs: 1 });
+    const message = { body: 42, secret: 'SECRET-FIELD' };
+    const error = (await pusher.push(message as never).catch((e: unknown) => e)) as InvalidMessageError;
+    await pusher.close();
+    expect(error).toBeInstanceOf(InvalidMessageError);
+    expect(error.value).toBe(message);
+    const lines: string[] = [];
+    pino({}, { write: (line: string) => void lines.push(line) }).error({ err: error }, 'push failed');
+    expect(lines.join('')).toMatch(/Q_INVALID_MESSAGE/);
+    expect(lines.join('')).not.toMatch(/SECRET-FIELD/);
+    expect(inspect(error)).not.toMatch(/SECRET-FIELD/);
   });
 });
