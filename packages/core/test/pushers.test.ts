@@ -110,6 +110,34 @@ describe('BalancedPusher and a caller that gives up', () => {
   });
 });
 
+describe('MultiPusher and a caller that gives up', () => {
+  it('an aborted confirm rejects with ConfirmAbortedError and pushes to no further pusher', async () => {
+    const tried: string[] = [];
+    const releases: (() => void)[] = [];
+    const make = (id: string): Pusher<string> => {
+      const writer = new ChunkExecutor<string>(() => new Promise<void>((resolve) => releases.push(resolve)), {
+        flushIntervalMs: 1,
+      });
+      return {
+        name: () => id,
+        push: (m) => writer.add(m, 1),
+        pushAndConfirm: (m, info) => {
+          tried.push(id);
+          return writer.addAndConfirm(m, 1, { signal: info?.signal });
+        },
+      };
+    };
+    const multi = new MultiPusher([make('a'), make('b'), make('c')]);
+    const caller = new AbortController();
+    const pushed = multi.pushAndConfirm?.('m', { signal: caller.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    caller.abort(new Error('gave up'));
+    expect(await pushed).toBeInstanceOf(ConfirmAbortedError);
+    expect(tried).toEqual(['a']);
+    for (const release of releases) release();
+  });
+});
+
 describe('MultiPusher (port of multipusher_test.go)', () => {
   it('TestMultiQueuePusher: every pusher gets every push that does not fail (mean ~ 990, variance < 100)', async () => {
     const pushers = Array.from({ length: 100 }, (_, i) => new MockedPusher(`pusher:${i}`));

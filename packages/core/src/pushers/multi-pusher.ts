@@ -5,7 +5,8 @@ import { isConfirmingPusher, type Pusher, type PushInfo } from './pusher.js';
 /**
  * go-zero's `MultiPusher`: pushes every message to all of its pushers, one after another, going on
  * after failures. Resolves when all succeeded; otherwise rejects with {@link MultiPushError} listing
- * each failure (go-zero's joined `BatchError`). It has `pushAndConfirm` exactly when every one of its
+ * each failure (go-zero's joined `BatchError`). When the caller's `info.signal` aborts, it rejects with
+ * that pusher's error and pushes to no further pusher. It has `pushAndConfirm` exactly when every one of its
  * pushers has it (then it confirms through each of them).
  */
 export class MultiPusher<T = string> implements Pusher<T> {
@@ -42,6 +43,8 @@ export class MultiPusher<T = string> implements Pusher<T> {
           ? (pusher.pushAndConfirm as NonNullable<Pusher<T>['pushAndConfirm']>).call(pusher, message, info)
           : pusher.push(message, info));
       } catch (error) {
+        // The caller gave up: the rest would refuse at once, and the outcome is unknown either way.
+        if (info?.signal?.aborted) throw error;
         errors.push(error);
       }
     }
