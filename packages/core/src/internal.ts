@@ -8,6 +8,7 @@ export { Waker } from './channel/waker.js';
 export { abortable } from './support/abortable.js';
 export { LatencyHistogram } from './support/latency-histogram.js';
 export { safeLogger } from './support/logger.js';
+export { OrderedCommits, type OrderedEntry } from './support/ordered-commits.js';
 export { settledWithin } from './support/settled-within.js';
 export { generateName } from './support/util.js';
 export { duration, integerAtLeast, nonEmptyString } from './support/validate.js';

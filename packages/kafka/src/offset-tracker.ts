@@ -1,4 +1,4 @@
-import { Deque } from '@q/core/internal';
+import { OrderedCommits } from '@q/core/internal';
 import type { FetchedRecord, KafkaMessage } from './client.js';
 import { OffsetMapBuilder, type OffsetSkipSet } from './offset-map.js';
 
@@ -64,6 +64,8 @@ export interface PendingCommit {
  * One partition's offsets in fetch order. Messages may finish in any order; the offset to commit is
  * always the lowest message not yet settled (or one past the last, when all are), so a commit never
  * passes unfinished work — kq commits the highest finished offset, and a crash loses what was below.
+ * The ordering rule itself is `OrderedCommits` from `@q/core/internal`, shared with `@q/log`'s
+ * producer; what is Kafka's here is the offsets as strings, re-fetch copies and offset maps.
  */
 export class PartitionTracker {
   /** The topic of the partition. */
@@ -76,10 +78,9 @@ export class PartitionTracker {
    * Fetched messages from the first unsettled one on, in offset order. Settled messages at the head
    * leave at once: holding a partition's settled messages until the next commit tick kept hundreds
    * of thousands of records alive into the old generation, and garbage collection ate the throughput.
+   * The last one that left is the commit point's base (its offset parsed only when a commit asks).
    */
-  readonly #entries = new Deque<TrackedMessage>(1024);
-  /** Offset of the last message that left the head settled (parsed only when a commit asks). */
-  #lastSettled: string | undefined;
+  readonly #entries = new OrderedCommits<TrackedMessage>(1024);
   /** What was last committed (the next offset to read). */
   committed: bigint | undefined;
   /**
@@ -112,7 +113,7 @@ export class PartitionTracker {
   /** Tracks a fetched record (in offset order) and returns it as the message the queue handles. */
   add(record: FetchedRecord, orderKey?: number): TrackedMessage {
     const entry = new TrackedMessage(this, record, orderKey);
-    this.#entries.push(entry);
+    this.#entries.track(entry);
     return entry;
   }
 
@@ -159,30 +160,21 @@ export class PartitionTracker {
       return false;
     }
     if (!skip.has(offset)) return false;
-    if (this.#entries.length === 0) this.#lastSettled = record.offset;
-    else {
-      const entry = new TrackedMessage(this, record, undefined);
-      entry.done = true;
-      this.#entries.push(entry);
-    }
+    const entry = new TrackedMessage(this, record, undefined);
+    entry.done = true;
+    this.#entries.track(entry);
     return true;
   }
 
   /** Marks a message settled; settled messages at the head are let go. */
   settle(entry: TrackedMessage): void {
     this.settles++;
-    entry.done = true;
-    if (this.#entries.peek() !== entry) return;
-    const entries = this.#entries;
-    for (let head = entries.peek(); head?.done === true; head = entries.peek()) {
-      this.#lastSettled = head.offset;
-      entries.shift();
-    }
+    this.#entries.settle(entry);
   }
 
   /** Messages fetched and not yet settled at the head. */
   get pending(): number {
-    return this.#entries.length;
+    return this.#entries.pending;
   }
 
   /**
@@ -190,7 +182,8 @@ export class PartitionTracker {
    * one. Undefined while nothing has settled yet.
    */
   commitPoint(): bigint | undefined {
-    return this.#lastSettled === undefined ? undefined : BigInt(this.#lastSettled) + 1n;
+    const last = this.#entries.lastSettled;
+    return last === undefined ? undefined : BigInt(last.offset) + 1n;
   }
 
   /**
@@ -203,7 +196,7 @@ export class PartitionTracker {
     const changed = offsetMap && this.settles !== this.committedSettles;
     let point = this.commitPoint();
     if (point === undefined) {
-      const head = this.#entries.peek();
+      const head = this.#entries.head;
       if (!changed || head === undefined) return undefined;
       point = BigInt(head.offset);
     }
@@ -228,12 +221,12 @@ export class PartitionTracker {
    */
   offsetMap(point: bigint, budget?: number): string | undefined {
     const entries = this.#entries;
-    if (entries.length === 0 && this.#skip === undefined) return undefined;
+    if (entries.pending === 0 && this.#skip === undefined) return undefined;
     const builder = new OffsetMapBuilder(point, budget);
     const origin = Number(point);
     // Offsets at or below one already seen are a re-fetch's copies: the first copy speaks for them.
     let last = origin - 1;
-    for (let i = 0; i < entries.length && !builder.full; i++) {
+    for (let i = 0; i < entries.pending && !builder.full; i++) {
       const entry = entries.at(i) as TrackedMessage;
       const offset = Number(entry.offset);
       if (offset <= last) continue;
