@@ -65,7 +65,9 @@ export function callInSpan<R>(span: Span, parent: Context, call: () => R, signal
     if (failed) recordFailure(span, error);
     span.end();
   };
-  return result.then(
+  // A PromiseLike's then() may return nothing (only native promises must chain): adopt it first.
+  const settled = result instanceof Promise ? result : Promise.resolve(result);
+  return settled.then(
     (value) => {
       close();
       return value;

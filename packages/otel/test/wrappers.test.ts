@@ -43,6 +43,26 @@ function produced(): { headers: Record<string, string>; id: string } {
 
 const consumerSpans = () => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER);
 
+describe('tracedHandler and thenables that are not promises', () => {
+  it('waits for a thenable whose then() returns nothing, as the queue itself does', async () => {
+    const order: string[] = [];
+    const handler = (_: Msg) => ({
+      // PromiseLike as some libraries write it: then() calls back later and returns undefined.
+      then(resolve: (value: undefined) => void) {
+        setTimeout(() => {
+          order.push('handler done');
+          resolve(undefined);
+        }, 20);
+      },
+    });
+    const out = tracedHandler(handler as unknown as (m: Msg) => Promise<void>, options)({ n: 1 }, ctx);
+    await out;
+    order.push('awaited');
+    expect(order).toEqual(['handler done', 'awaited']);
+    expect(consumerSpans()).toHaveLength(1);
+  });
+});
+
 describe('tracedHandler and tracedConsumer with the SDK', () => {
   it('pass the outcome on untouched: a sync value, the same thrown object, the same rejection', async () => {
     expect(tracedHandler((m: Msg) => m.n * 2, options)({ n: 21 }, ctx)).toBe(42);
