@@ -48,6 +48,7 @@ describe('tracedHandler and thenables that are not promises', () => {
     const order: string[] = [];
     const handler = (_: Msg) => ({
       // PromiseLike as some libraries write it: then() calls back later and returns undefined.
+      // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test is about.
       then(resolve: (value: undefined) => void) {
         setTimeout(() => {
           order.push('handler done');
