@@ -179,7 +179,8 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
    * message keeps its key and headers, and `info.cause` / `info.attempts` are added as headers.
    */
   push(message: KafkaPusherMessage, info?: PushInfo): Promise<void> {
-    return this.#add(outgoing(message, info), this.#syncPush, info?.signal);
+    const out = outgoingOrError(message, info);
+    return out instanceof Error ? Promise.reject(out) : this.#add(out, this.#syncPush, info?.signal);
   }
 
   /**
@@ -190,7 +191,8 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
    * in it, so the message may still be written (see {@link PushInfo.signal}).
    */
   pushAndConfirm(message: KafkaPusherMessage, info?: PushInfo): Promise<void> {
-    return this.#add(outgoing(message, info), true, info?.signal);
+    const out = outgoingOrError(message, info);
+    return out instanceof Error ? Promise.reject(out) : this.#add(out, true, info?.signal);
   }
 
   /** kq's `PushWithKey`: same key, same partition. */
@@ -269,6 +271,15 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   }
 
   #add(message: OutgoingMessage, confirm: boolean, signal?: AbortSignal): Promise<void> {
+    // Every failure (closed, a bad signal, a throwing trace hook) rejects: callers chain .catch().
+    try {
+      return this.#enqueue(message, confirm, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #enqueue(message: OutgoingMessage, confirm: boolean, signal?: AbortSignal): Promise<void> {
     const value = message.value;
     const bytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
     if (bytes > this.#maxMessageBytes) return Promise.reject(new MessageTooLargeError(bytes, this.#maxMessageBytes));
@@ -324,6 +335,15 @@ function outgoing(message: KafkaPusherMessage, info: PushInfo | undefined): Outg
     headers['x-q-error'] = info.cause instanceof Error ? info.cause.message : String(info.cause);
   if (info?.attempts !== undefined) headers['x-q-attempts'] = String(info.attempts);
   return { key: message.key ?? null, value: message.value, headers };
+}
+
+/** {@link outgoing}, with what it throws for a malformed message (null, no value) returned instead. */
+function outgoingOrError(message: KafkaPusherMessage, info: PushInfo | undefined): OutgoingMessage | Error {
+  try {
+    return outgoing(message, info);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 function nextKey(): string {
