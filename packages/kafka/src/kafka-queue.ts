@@ -62,7 +62,8 @@ export class KafkaQueue {
     // Stopped (or aborted) before it started: joining now would leave a member nobody stops.
     if (this.#stopping !== undefined) return this.#stopping;
     if (signal !== undefined) {
-      const onAbort = (): void => void this.stop();
+      // A stop that fails rejects start() too (it awaits #stopping); this copy must not go unhandled.
+      const onAbort = (): void => void this.stop().catch(() => {});
       signal.addEventListener('abort', onAbort, { once: true });
       this.#unlisten = () => signal.removeEventListener('abort', onAbort);
     }
