@@ -1,0 +1,187 @@
+import { crc32c } from './crc32c.js';
+import type { LogRecord } from './record.js';
+
+/*
+ * The on-disk format, little-endian throughout (docs/log.md describes it byte by byte).
+ *
+ * Segment header, 16 bytes: "QLOG", u16 version, u16 flags (0), u64 first sequence number.
+ * Record frame: u32 frame length (bytes after the CRC field), u32 CRC-32C over the length field and
+ * everything after the CRC, u64 seq, u64 timestamp (ms), u16 headers length, headers, u32 body length, body.
+ * Headers: repeated [u16 key length][key UTF-8][u16 value length][value UTF-8].
+ */
+
+/** "QLOG" read as a little-endian u32. */
+export const SEGMENT_MAGIC = 0x474f4c51;
+/** Format version written in every segment header. */
+export const FORMAT_VERSION = 1;
+/** Size of the segment header. */
+export const SEGMENT_HEADER_BYTES = 16;
+/** Bytes of a frame besides headers and body: length, CRC, seq, timestamp, headers length, body length. */
+export const FRAME_OVERHEAD = 30;
+/** The frame length field counts everything after the CRC: 30 - 8. */
+const LEN_OVERHEAD = FRAME_OVERHEAD - 8;
+/** The largest `maxRecordBytes` accepted (1 GiB), so a frame length always fits a u32. */
+export const MAX_RECORD_BYTES_LIMIT = 1024 * 1024 * 1024;
+/** Largest encoded headers (their length is a u16). */
+export const MAX_HEADERS_BYTES = 0xffff;
+
+const TWO_32 = 2 ** 32;
+const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Writes a safe non-negative integer as a little-endian u64 (two u32 halves: no BigInt per call). */
+export function writeU64(buf: Buffer, offset: number, value: number): void {
+  const hi = Math.floor(value / TWO_32);
+  buf.writeUInt32LE(value - hi * TWO_32, offset);
+  buf.writeUInt32LE(hi, offset + 4);
+}
+
+/** Reads a little-endian u64; values past 2^53 - 1 (never written by us) read as NaN. */
+export function readU64(buf: Uint8Array, offset: number): number {
+  const lo = readU32(buf, offset);
+  const hi = readU32(buf, offset + 4);
+  return hi >= 0x200000 ? Number.NaN : hi * TWO_32 + lo;
+}
+
+/** Reads a little-endian u32 from any byte array. */
+export function readU32(buf: Uint8Array, offset: number): number {
+  return (
+    ((buf[offset] as number) |
+      ((buf[offset + 1] as number) << 8) |
+      ((buf[offset + 2] as number) << 16) |
+      ((buf[offset + 3] as number) << 24)) >>>
+    0
+  );
+}
+
+/** The 16-byte header of a segment whose first record is `firstSeq`. */
+export function encodeSegmentHeader(firstSeq: number): Buffer {
+  const buf = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  buf.writeUInt32LE(SEGMENT_MAGIC, 0);
+  buf.writeUInt16LE(FORMAT_VERSION, 4);
+  buf.writeUInt16LE(0, 6);
+  writeU64(buf, 8, firstSeq);
+  return buf;
+}
+
+/** The first seq a segment header names, or a reason it is not a header of ours. */
+export function decodeSegmentHeader(buf: Uint8Array): { firstSeq: number } | { error: string } {
+  if (buf.length < SEGMENT_HEADER_BYTES)
+    return { error: `header is ${buf.length} bytes, expected ${SEGMENT_HEADER_BYTES}` };
+  if (readU32(buf, 0) !== SEGMENT_MAGIC) return { error: 'bad magic (not a QLOG segment)' };
+  const version = (buf[4] as number) | ((buf[5] as number) << 8);
+  if (version !== FORMAT_VERSION) return { error: `unsupported format version ${version}` };
+  const firstSeq = readU64(buf, 8);
+  if (Number.isNaN(firstSeq)) return { error: 'first sequence number out of range' };
+  return { firstSeq };
+}
+
+/** Encoded size of a headers object (0 for none). */
+export function headersBytes(headers: Readonly<Record<string, string>> | undefined): number {
+  if (headers === undefined) return 0;
+  let n = 0;
+  for (const key in headers) n += 4 + Buffer.byteLength(key) + Buffer.byteLength(headers[key] as string);
+  return n;
+}
+
+/**
+ * Encodes one frame in place at `offset` of `buf` (which has room for `FRAME_OVERHEAD + hLen + bLen` bytes)
+ * and returns the offset after it. The CRC is computed once, over the finished frame.
+ */
+export function encodeFrame(
+  buf: Buffer,
+  offset: number,
+  seq: number,
+  timestamp: number,
+  headers: Readonly<Record<string, string>> | undefined,
+  hLen: number,
+  body: Buffer | string,
+  bLen: number,
+): number {
+  const end = offset + FRAME_OVERHEAD + hLen + bLen;
+  buf.writeUInt32LE(end - offset - 8, offset);
+  writeU64(buf, offset + 8, seq);
+  writeU64(buf, offset + 16, timestamp);
+  buf.writeUInt16LE(hLen, offset + 24);
+  let p = offset + 26;
+  if (hLen > 0 && headers !== undefined) {
+    for (const key in headers) {
+      const value = headers[key] as string;
+      const k = buf.write(key, p + 2);
+      buf.writeUInt16LE(k, p);
+      p += 2 + k;
+      const v = buf.write(value, p + 2);
+      buf.writeUInt16LE(v, p);
+      p += 2 + v;
+    }
+  }
+  buf.writeUInt32LE(bLen, p);
+  p += 4;
+  if (typeof body === 'string') buf.write(body, p);
+  else body.copy(buf, p);
+  let crc = crc32c(buf, offset, offset + 4);
+  crc = crc32c(buf, offset + 8, end, crc);
+  buf.writeUInt32LE(crc, offset + 4);
+  return end;
+}
+
+/** The frame needs more bytes than `[offset, end)` holds. */
+export const FRAME_INCOMPLETE = -1;
+/** The bytes at `offset` are not a valid frame (bad length, checksum or inner lengths). */
+export const FRAME_BAD = -2;
+
+/**
+ * Checks the frame at `offset`: its total size when whole and valid, {@link FRAME_INCOMPLETE} when
+ * `[offset, end)` ends inside it, {@link FRAME_BAD} when it is damaged.
+ */
+export function checkFrame(buf: Uint8Array, offset: number, end: number): number {
+  if (end - offset < 8) return FRAME_INCOMPLETE;
+  const len = readU32(buf, offset);
+  if (len < LEN_OVERHEAD || len > MAX_RECORD_BYTES_LIMIT + LEN_OVERHEAD) return FRAME_BAD;
+  const total = len + 8;
+  if (end - offset < total) return FRAME_INCOMPLETE;
+  const hLen = (buf[offset + 24] as number) | ((buf[offset + 25] as number) << 8);
+  if (hLen + LEN_OVERHEAD > len) return FRAME_BAD;
+  if (readU32(buf, offset + 26 + hLen) + hLen + LEN_OVERHEAD !== len) return FRAME_BAD;
+  let crc = crc32c(buf, offset, offset + 4);
+  crc = crc32c(buf, offset + 8, offset + total, crc);
+  return crc === readU32(buf, offset + 4) ? total : FRAME_BAD;
+}
+
+/** Length field of the frame at `offset` plus 8 (the frame's total size if it is valid). */
+export function frameSize(buf: Uint8Array, offset: number): number {
+  return readU32(buf, offset) + 8;
+}
+
+/** The seq of the frame at `offset` (frame already checked, or at least 16 bytes present). */
+export function frameSeq(buf: Uint8Array, offset: number): number {
+  return readU64(buf, offset + 8);
+}
+
+/** Decodes a checked frame; the body is a view of `buf`, not a copy. */
+export function decodeFrame(buf: Buffer, offset: number): LogRecord {
+  const seq = readU64(buf, offset + 8);
+  const timestamp = readU64(buf, offset + 16);
+  const hLen = (buf[offset + 24] as number) | ((buf[offset + 25] as number) << 8);
+  const headers = hLen === 0 ? EMPTY_HEADERS : decodeHeaders(buf, offset + 26, offset + 26 + hLen);
+  const bodyStart = offset + 30 + hLen;
+  const body = buf.subarray(bodyStart, bodyStart + readU32(buf, offset + 26 + hLen));
+  return { seq, timestamp, headers, body };
+}
+
+function decodeHeaders(buf: Buffer, start: number, end: number): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let p = start;
+  while (p + 4 <= end) {
+    const k = buf.readUInt16LE(p);
+    const key = buf.toString('utf8', p + 2, p + 2 + k);
+    p += 2 + k;
+    const v = buf.readUInt16LE(p);
+    const value = buf.toString('utf8', p + 2, p + 2 + v);
+    // A key "__proto__" must stay a plain property, not replace the object's prototype.
+    if (key === '__proto__')
+      Object.defineProperty(headers, key, { value, enumerable: true, writable: true, configurable: true });
+    else headers[key] = value;
+    p += 2 + v;
+  }
+  return headers;
+}

@@ -1,0 +1,309 @@
+import * as fs from 'node:fs';
+import { LogClosedError, LogFullError, LogSyncError } from './errors.js';
+import { encodeFrame, FRAME_OVERHEAD, SEGMENT_HEADER_BYTES } from './format.js';
+import { fdatasync, isDiskFull, writeAll } from './fs-util.js';
+import type { LogState } from './log-state.js';
+import { createSegment, writeSealedIndex } from './segment-files.js';
+
+/** One record ready to encode: its body, headers and their encoded sizes. */
+export interface PreparedRecord {
+  readonly body: Buffer | string;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly hLen: number;
+  readonly bLen: number;
+}
+
+/** An append waiting for its group: one record, or a batch that is written in one piece. */
+interface Request {
+  readonly records: PreparedRecord | readonly PreparedRecord[];
+  readonly count: number;
+  readonly bytes: number;
+  readonly timestamp: number;
+  readonly resolve: (firstSeq: number) => void;
+  readonly reject: (err: unknown) => void;
+  /** Taken into a group being written: an abort can no longer withdraw it. */
+  taken: boolean;
+  /** Withdrawn by its signal before it was taken. */
+  withdrawn: boolean;
+}
+
+/** A group grows no larger than this unless one request alone is larger, so a burst does not hold gigabytes. */
+const GROUP_MAX_BYTES = 8 * 1024 * 1024;
+
+/** Hooks of the log around the write path: retention makes room, and tells when room came back. */
+export interface RoomKeeper {
+  /** Deletes what retention allows; resolves when done. */
+  makeRoom(): Promise<void>;
+  /** A new segment was started (retention may now delete the old ones); must not throw. */
+  afterRoll(): void;
+}
+
+/**
+ * The write path. Appends queue up while a `write` + `fdatasync` runs; when it ends, everything queued goes
+ * out as the next group: one buffer (encoded in place, one CRC per frame), one positional write, one
+ * `fdatasync`, then every append of the group resolves. One sync is in flight per log, so a group's size
+ * follows the load: one record when appends are rare, hundreds under 256 concurrent appenders.
+ */
+export class GroupCommitter {
+  readonly #state: LogState;
+  readonly #room: RoomKeeper;
+  #queue: Request[] = [];
+  #running: Promise<void> | undefined;
+  #indexWrite: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #dirty = false;
+  #syncing: Promise<void> | undefined;
+
+  constructor(state: LogState, room: RoomKeeper) {
+    this.#state = state;
+    this.#room = room;
+    if (state.options.sync === 'interval') {
+      this.#timer = setInterval(() => void this.#intervalSync(), state.options.syncIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Queues records (written together, contiguous seqs); resolves with the first seq once durable. */
+  submit(records: PreparedRecord | readonly PreparedRecord[], signal: AbortSignal | undefined): Promise<number> {
+    const state = this.#state;
+    if (state.fatal) return Promise.reject(state.fatal);
+    if (state.closed) return Promise.reject(new LogClosedError(state.options.dir));
+    let count = 1;
+    let bytes: number;
+    if (Array.isArray(records)) {
+      count = records.length;
+      bytes = 0;
+      for (const r of records as readonly PreparedRecord[]) bytes += FRAME_OVERHEAD + r.hLen + r.bLen;
+    } else {
+      const r = records as PreparedRecord;
+      bytes = FRAME_OVERHEAD + r.hLen + r.bLen;
+    }
+    return new Promise<number>((resolve, reject) => {
+      const request: Request = {
+        records,
+        count,
+        bytes,
+        timestamp: Date.now(),
+        resolve,
+        reject,
+        taken: false,
+        withdrawn: false,
+      };
+      if (signal) {
+        const onAbort = (): void => {
+          if (!request.taken) request.withdrawn = true;
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const done = (): void => signal.removeEventListener('abort', onAbort);
+        (request as { resolve: (n: number) => void }).resolve = (n) => {
+          done();
+          resolve(n);
+        };
+        (request as { reject: (e: unknown) => void }).reject = (e) => {
+          done();
+          reject(e);
+        };
+      }
+      this.#queue.push(request);
+      this.#running ??= this.#run();
+    });
+  }
+
+  /** Resolves when everything queued so far is written (and synced, per the sync level). */
+  async drain(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  /** Stops the interval timer and makes everything written durable (every sync level). */
+  async close(): Promise<void> {
+    await this.drain();
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#syncing;
+    await this.#indexWrite;
+    const fd = this.#state.active.fdIfOpen;
+    if (fd !== undefined && !this.#state.fatal && this.#state.options.sync !== 'always') await fdatasync(fd);
+  }
+
+  /** Rejects everything still queued (a failed fsync, or close with `whenFull: 'block'`). */
+  rejectQueued(err: unknown): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const r of queue) r.reject(err);
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) await this.#step();
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  async #step(): Promise<void> {
+    const state = this.#state;
+    const options = state.options;
+    if (state.fatal) return this.rejectQueued(state.fatal);
+    while (this.#queue.length > 0 && (this.#queue[0] as Request).withdrawn) this.#queue.shift();
+    const first = this.#queue[0];
+    if (first === undefined) return;
+    const seg = state.active;
+    if (seg.size > SEGMENT_HEADER_BYTES && seg.size + first.bytes > options.segmentBytes) return this.#roll();
+    if (state.bytes + first.bytes > options.maxBytes) return this.#full(first);
+    let bytes = 0;
+    let n = 0;
+    for (const r of this.#queue) {
+      if (r.withdrawn) break;
+      if (n > 0 && (seg.size + bytes + r.bytes > options.segmentBytes || bytes + r.bytes > GROUP_MAX_BYTES)) break;
+      if (n > 0 && state.bytes + bytes + r.bytes > options.maxBytes) break;
+      bytes += r.bytes;
+      n++;
+    }
+    const group = this.#queue.splice(0, n);
+    const buf = Buffer.allocUnsafe(bytes);
+    const firstSeqs: number[] = new Array(n);
+    let seq = state.nextSeq;
+    let pos = 0;
+    let lastIndexed = seg.lastIndexedOffset;
+    const indexFrom = seg.index.length;
+    const interval = options.indexIntervalBytes;
+    for (let i = 0; i < n; i++) {
+      const r = group[i] as Request;
+      r.taken = true;
+      firstSeqs[i] = seq;
+      const list = Array.isArray(r.records) ? (r.records as readonly PreparedRecord[]) : [r.records as PreparedRecord];
+      for (const rec of list) {
+        const at = seg.size + pos;
+        if (at - lastIndexed >= interval) {
+          seg.index.push(seq - seg.firstSeq, at);
+          lastIndexed = at;
+        }
+        pos = encodeFrame(buf, pos, seq, r.timestamp, rec.headers, rec.hLen, rec.body, rec.bLen);
+        seq++;
+      }
+    }
+    const fd = seg.fdIfOpen as number;
+    try {
+      await writeAll(fd, buf, bytes, seg.size);
+    } catch (err) {
+      seg.index.truncate(indexFrom);
+      return this.#writeFailed(err, group, fd, seg.size);
+    }
+    seg.size += bytes;
+    seg.endSeq = seq;
+    seg.lastIndexedOffset = lastIndexed;
+    seg.lastWriteMs = Date.now();
+    state.bytes += bytes;
+    state.nextSeq = seq;
+    if (seg.index.length > seg.indexEntriesWritten) this.#writeIndexTail(seg);
+    if (options.sync === 'always') {
+      try {
+        await fdatasync(fd);
+      } catch (err) {
+        return this.#fail(err, group);
+      }
+    } else this.#dirty = true;
+    seg.readableSize = seg.size;
+    seg.readableEndSeq = seq;
+    state.durableSeq = seq;
+    for (let i = 0; i < n; i++) (group[i] as Request).resolve(firstSeqs[i] as number);
+    state.notify();
+  }
+
+  /** Appends the new index entries to the `.idx` file, in order, without waiting (the index is a hint). */
+  #writeIndexTail(seg: LogState['active']): void {
+    const from = seg.indexEntriesWritten;
+    const buf = seg.index.encode(from);
+    seg.indexEntriesWritten = seg.index.length;
+    this.#indexWrite = this.#indexWrite.then(
+      () =>
+        new Promise<void>((resolve) => {
+          fs.open(seg.indexPath, 'r+', (err, fd) => {
+            if (err) return resolve();
+            fs.write(fd, buf, 0, buf.length, from * 16, () => fs.close(fd, () => resolve()));
+          });
+        }),
+    );
+  }
+
+  async #writeFailed(err: unknown, group: Request[], fd: number, size: number): Promise<void> {
+    // Cut off whatever part of the group reached the file, so the log ends at its last whole record.
+    try {
+      await new Promise<void>((resolve, reject) => fs.ftruncate(fd, size, (e) => (e ? reject(e) : resolve())));
+    } catch (truncErr) {
+      return this.#fail(truncErr, group);
+    }
+    if (!isDiskFull(err)) return this.#fail(err, group);
+    const full = new LogFullError(`The disk is full (${(err as NodeJS.ErrnoException).code}): append not stored`, {
+      cause: err,
+    });
+    for (const r of group) r.reject(full);
+  }
+
+  #fail(err: unknown, group: Request[]): void {
+    const state = this.#state;
+    state.fatal ??= new LogSyncError(
+      `Log ${state.options.dir} stopped: a write or fdatasync failed, so what the disk holds is unknown; reopen the log`,
+      { cause: err },
+    );
+    state.logger.error({ err, dir: state.options.dir }, 'log: write or fdatasync failed; the log stops acknowledging');
+    for (const r of group) r.reject(state.fatal);
+    this.rejectQueued(state.fatal);
+    state.notify();
+  }
+
+  async #full(first: Request): Promise<void> {
+    const state = this.#state;
+    await this.#room.makeRoom();
+    if (state.bytes + first.bytes <= state.options.maxBytes) return;
+    if (state.options.whenFull === 'reject' || first.bytes + SEGMENT_HEADER_BYTES > state.options.maxBytes) {
+      this.#queue.shift();
+      first.reject(
+        new LogFullError(
+          `Log ${state.options.dir} holds ${state.bytes} bytes: maxBytes (${state.options.maxBytes}) reached`,
+        ),
+      );
+      return;
+    }
+    if (state.closed) return this.rejectQueued(new LogClosedError(state.options.dir));
+    await state.changed();
+  }
+
+  async #roll(): Promise<void> {
+    const state = this.#state;
+    const old = state.active;
+    try {
+      await this.#indexWrite;
+      await this.#syncing;
+      if (state.options.sync !== 'always') await fdatasync(old.fdIfOpen as number);
+    } catch (err) {
+      return this.#fail(err, this.#queue.splice(0));
+    }
+    try {
+      await writeSealedIndex(old);
+      const next = await createSegment(state.segDir, state.nextSeq);
+      state.segments.push(next);
+      state.bytes += next.size;
+      this.#room.afterRoll();
+    } catch (err) {
+      if (!isDiskFull(err)) return this.#fail(err, this.#queue.splice(0));
+      const first = this.#queue.shift();
+      first?.reject(new LogFullError('The disk is full: could not start a new segment', { cause: err }));
+      return;
+    }
+    state.notify();
+  }
+
+  async #intervalSync(): Promise<void> {
+    if (!this.#dirty || this.#syncing || this.#state.fatal) return;
+    this.#dirty = false;
+    const fd = this.#state.active.fdIfOpen;
+    if (fd === undefined) return;
+    this.#syncing = fdatasync(fd).then(
+      () => undefined,
+      (err) => this.#fail(err, []),
+    );
+    await this.#syncing;
+    this.#syncing = undefined;
+  }
+}

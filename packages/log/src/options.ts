@@ -1,0 +1,109 @@
+import { InvalidOptionError, type Logger } from '@q/core';
+import { duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
+import { MAX_RECORD_BYTES_LIMIT } from './format.js';
+
+/**
+ * When an append counts as done. `'always'`: after an `fdatasync` covering it (survives power loss);
+ * `{ intervalMs }`: after the write, with an `fdatasync` every `intervalMs` (survives a process crash; a
+ * power loss may take the last interval); `'none'`: after the write (page cache only, survives a process
+ * crash, not a power loss).
+ */
+export type SyncMode = 'always' | 'none' | { readonly intervalMs: number };
+
+/** Options of {@link openLog}. */
+export interface LogOptions {
+  /** The log's directory; created when missing. One process writes it at a time (a `LOCK` file). */
+  dir: string;
+  /** Durability level of an acknowledged append (see {@link SyncMode}). @default 'always' */
+  sync?: SyncMode;
+  /** A segment file rolls when it reaches this size (1 KiB to 4 GiB). @default 67108864 (64 MiB) */
+  segmentBytes?: number;
+  /** Largest record: body plus encoded headers (0 to 1 GiB). @default 16777216 (16 MiB) */
+  maxRecordBytes?: number;
+  /** One sparse index entry per this many bytes of records (64 to segmentBytes). @default 4096 */
+  indexIntervalBytes?: number;
+  /** What `open` does with a bad record followed by valid ones: fail, or cut the last segment there. @default 'fail' */
+  onCorruption?: 'fail' | 'truncate';
+  /**
+   * Bound on the bytes of all segment files, at least 2 × `segmentBytes`. Segments no cursor still needs
+   * are deleted to stay under it; when that is not enough, `whenFull` decides. @default Infinity
+   */
+  maxBytes?: number;
+  /** Sealed segments whose last record is older than this are deleted, cursors or not. @default Infinity */
+  maxAgeMs?: number;
+  /** An append that would take the log past `maxBytes`: reject it with `LogFullError`, or wait for room. @default 'reject' */
+  whenFull?: 'reject' | 'block';
+  /** Where recovery reports and failures go (fields first, message second). @default consoleLogger */
+  logger?: Logger;
+}
+
+/** Options after validation, defaults filled in. */
+export interface ResolvedLogOptions {
+  readonly dir: string;
+  readonly sync: 'always' | 'none' | 'interval';
+  readonly syncIntervalMs: number;
+  readonly segmentBytes: number;
+  readonly maxRecordBytes: number;
+  readonly indexIntervalBytes: number;
+  readonly onCorruption: 'fail' | 'truncate';
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+  readonly whenFull: 'reject' | 'block';
+  readonly logger: Logger | undefined;
+}
+
+const MIB = 1024 * 1024;
+
+/** Validates {@link LogOptions}; throws `InvalidOptionError` naming the option and its range. */
+export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+  const dir = nonEmptyString('dir', options.dir);
+  let sync: ResolvedLogOptions['sync'];
+  let syncIntervalMs = 0;
+  const s = options.sync ?? 'always';
+  if (s === 'always' || s === 'none') sync = s;
+  else if (typeof s === 'object' && s !== null) {
+    sync = 'interval';
+    syncIntervalMs = duration('sync.intervalMs', s.intervalMs, 1);
+  } else throw new InvalidOptionError('sync', s, "'always', 'none' or { intervalMs }");
+  const segmentBytes = integerAtLeast('segmentBytes', options.segmentBytes ?? 64 * MIB, 1024, 2 ** 32);
+  const maxRecordBytes = integerAtLeast(
+    'maxRecordBytes',
+    options.maxRecordBytes ?? 16 * MIB,
+    0,
+    MAX_RECORD_BYTES_LIMIT,
+  );
+  const indexIntervalBytes = integerAtLeast('indexIntervalBytes', options.indexIntervalBytes ?? 4096, 64, segmentBytes);
+  const onCorruption = options.onCorruption ?? 'fail';
+  if (onCorruption !== 'fail' && onCorruption !== 'truncate')
+    throw new InvalidOptionError('onCorruption', onCorruption, "'fail' or 'truncate'");
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  if (
+    maxBytes !== Number.POSITIVE_INFINITY &&
+    (typeof maxBytes !== 'number' || !Number.isInteger(maxBytes) || maxBytes < 2 * segmentBytes)
+  )
+    throw new InvalidOptionError(
+      'maxBytes',
+      maxBytes,
+      `an integer >= 2 × segmentBytes (${2 * segmentBytes}), or Infinity`,
+    );
+  const maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
+  if (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 1)
+    throw new InvalidOptionError('maxAgeMs', maxAgeMs, 'a number of milliseconds >= 1, or Infinity');
+  const whenFull = options.whenFull ?? 'reject';
+  if (whenFull !== 'reject' && whenFull !== 'block')
+    throw new InvalidOptionError('whenFull', whenFull, "'reject' or 'block'");
+  return {
+    dir,
+    sync,
+    syncIntervalMs,
+    segmentBytes,
+    maxRecordBytes,
+    indexIntervalBytes,
+    onCorruption,
+    maxBytes,
+    maxAgeMs,
+    whenFull,
+    logger: options.logger,
+  };
+}

@@ -1,0 +1,64 @@
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from './format.js';
+import { closeQuietly, errno, fdatasync, fsyncDir, writeAll } from './fs-util.js';
+import { Segment } from './segment.js';
+
+/**
+ * Creates `<firstSeq>.seg` (header written and synced) and an empty `.idx`, then syncs the directory so
+ * the new names survive a power loss. The returned segment holds a read-write descriptor.
+ */
+export async function createSegment(dir: string, firstSeq: number): Promise<Segment> {
+  const segment = new Segment(dir, firstSeq);
+  // 'w+' rather than 'wx+': a file of this name can only be an empty leftover of a creation cut short.
+  const fd = await new Promise<number>((resolve, reject) =>
+    fs.open(segment.path, 'w+', (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
+  try {
+    const header = encodeSegmentHeader(firstSeq);
+    await writeAll(fd, header, header.length, 0);
+    await fdatasync(fd);
+    await fsp.writeFile(segment.indexPath, Buffer.alloc(0));
+    await fsyncDir(dir);
+  } catch (err) {
+    await closeQuietly(fd);
+    await fsp.rm(segment.path, { force: true });
+    throw err;
+  }
+  segment.adoptFd(fd);
+  segment.size = SEGMENT_HEADER_BYTES;
+  segment.readableSize = SEGMENT_HEADER_BYTES;
+  segment.lastIndexedOffset = SEGMENT_HEADER_BYTES;
+  segment.lastWriteMs = Date.now();
+  return segment;
+}
+
+/** Writes a segment's whole index with its seal and syncs it: a reopen then trusts it without a scan. */
+export async function writeSealedIndex(segment: Segment): Promise<void> {
+  const buf = segment.index.encode(0, { count: segment.endSeq - segment.firstSeq, size: segment.size });
+  await writeIndexFile(segment.indexPath, buf, true);
+  segment.indexEntriesWritten = segment.index.length;
+}
+
+/** Replaces an index file's content (synced when asked; an unsynced index is rebuilt if lost). */
+export async function writeIndexFile(path: string, buf: Buffer, sync: boolean): Promise<void> {
+  const fh = await fsp.open(path, 'w');
+  try {
+    await fh.write(buf, 0, buf.length, 0);
+    if (sync) await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Unlinks a segment and its index (a missing file is fine: a deletion cut short by a crash). */
+export async function unlinkSegment(segment: Segment): Promise<void> {
+  await segment.close();
+  for (const path of [segment.path, segment.indexPath]) {
+    try {
+      await fsp.unlink(path);
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw err;
+    }
+  }
+}
