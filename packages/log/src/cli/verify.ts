@@ -38,6 +38,7 @@ export async function verifyLog(dir: string): Promise<VerifyReport> {
   let records = 0;
   let bytes = 0;
   let expected: number | undefined;
+  let lastNext: number | undefined;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i] as SegmentFile;
     const last = i === segments.length - 1;
@@ -48,6 +49,7 @@ export async function verifyLog(dir: string): Promise<VerifyReport> {
     let next = seg.firstSeq;
     const offsets = new Map<number, number>(); // frame offset -> seq
     let count = 0;
+    let scannedEnd = seg.bytes; // where the scan stopped: index entries past it are not checked
     for await (const item of scanSegment(seg.path, { decode: false })) {
       if (item.kind === 'record') {
         const seq = item.seq;
@@ -57,6 +59,7 @@ export async function verifyLog(dir: string): Promise<VerifyReport> {
         count++;
         continue;
       }
+      scannedEnd = item.offset;
       if (item.kind === 'header') {
         findings.push(error(seg.name, 0, `bad segment header: ${item.reason}`));
         break;
@@ -72,15 +75,17 @@ export async function verifyLog(dir: string): Promise<VerifyReport> {
       break;
     }
     records += count;
-    expected = next;
-    await checkIndex(seg, offsets, count, findings);
+    lastNext = next;
+    // After damage the records past it are unknown: the next segment's name is all there is to go on.
+    expected = scannedEnd === seg.bytes ? next : undefined;
+    await checkIndex(seg, offsets, count, scannedEnd, findings);
   }
   return {
     segments: segments.length,
     records,
     bytes,
     firstSeq: segments[0]?.firstSeq,
-    nextSeq: expected,
+    nextSeq: lastNext,
     findings,
   };
 }
@@ -90,6 +95,7 @@ async function checkIndex(
   seg: SegmentFile,
   offsets: ReadonlyMap<number, number>,
   count: number,
+  scannedEnd: number,
   findings: VerifyFinding[],
 ): Promise<void> {
   const file = seg.name.replace(/\.seg$/, '.idx');
@@ -98,9 +104,15 @@ async function checkIndex(
     return;
   }
   const index = await readIndexFile(seg.indexPath);
+  let beyond = 0;
   for (let i = 0; i < index.entries.length; i++) {
     const relSeq = index.entries.relSeqs[i] as number;
     const offset = index.entries.offsets[i] as number;
+    if (offset >= scannedEnd) {
+      // Past a torn tail or damage already reported: nothing to check them against.
+      beyond++;
+      continue;
+    }
     const seq = offsets.get(offset);
     if (seq !== seg.firstSeq + relSeq) {
       findings.push(
@@ -114,12 +126,21 @@ async function checkIndex(
       );
     }
   }
+  if (beyond > 0) {
+    findings.push(
+      note(file, 0, `${beyond} index entries point past where the segment's records end: openLog trims them`),
+    );
+  }
   if (!index.clean) {
     findings.push(
       note(file, index.entries.length * 16, 'index torn or damaged after its valid entries: openLog rebuilds it'),
     );
   }
-  if (index.seal !== undefined && (index.seal.count !== count || index.seal.size !== seg.bytes)) {
+  if (
+    index.seal !== undefined &&
+    scannedEnd === seg.bytes &&
+    (index.seal.count !== count || index.seal.size !== seg.bytes)
+  ) {
     findings.push(
       error(
         file,
