@@ -48,6 +48,7 @@ describe('logProducerFactory through SIGKILL', () => {
       const handledBefore = new Set<number>();
       let reportedCommit = 0;
       let duplicates = 0;
+      let killedMidway = 0;
       const problems: string[] = [];
       for (let gen = 0; gen <= KILLS && handledBefore.size < N; gen++) {
         const handledNow = new Set<number>();
@@ -82,8 +83,11 @@ describe('logProducerFactory through SIGKILL', () => {
         duplicates += again.length;
         for (const seq of handledNow) handledBefore.add(seq);
         reportedCommit = commitNow;
+        if (gen < KILLS && handledBefore.size < N) killedMidway++;
       }
       expect(problems).toEqual([]);
+      // The kills came while records were still being handled, not after the work was done.
+      expect(killedMidway).toBeGreaterThanOrEqual(3);
       expect(handledBefore.size).toBe(N);
       expect([...handledBefore].every((seq) => Number.isInteger(seq) && seq >= 0 && seq < N)).toBe(true);
       // Duplicates are bounded per kill by what was handled since the last commit, not by N.
