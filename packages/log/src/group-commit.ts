@@ -33,7 +33,7 @@ const GROUP_MAX_BYTES = 8 * 1024 * 1024;
 /** Hooks of the log around the write path: retention makes room, and tells when room came back. */
 export interface RoomKeeper {
   /** Deletes what retention allows; resolves when done. */
-  makeRoom(): Promise<void>;
+  makeRoom(needBytes: number): Promise<void>;
   /** A new segment was started (retention may now delete the old ones); must not throw. */
   afterRoll(): void;
 }
@@ -254,7 +254,7 @@ export class GroupCommitter {
 
   async #full(first: Request): Promise<void> {
     const state = this.#state;
-    await this.#room.makeRoom();
+    await this.#room.makeRoom(first.bytes);
     if (state.bytes + first.bytes <= state.options.maxBytes) return;
     if (state.options.whenFull === 'reject' || first.bytes + SEGMENT_HEADER_BYTES > state.options.maxBytes) {
       this.#queue.shift();

@@ -20,7 +20,7 @@ export interface LogOptions {
   segmentBytes?: number;
   /** Largest record: body plus encoded headers (0 to 1 GiB). @default 16777216 (16 MiB) */
   maxRecordBytes?: number;
-  /** One sparse index entry per this many bytes of records (64 to segmentBytes). @default 4096 */
+  /** One sparse index entry per this many bytes of records (64 to segmentBytes). @default 4096 (segmentBytes if smaller) */
   indexIntervalBytes?: number;
   /** What `open` does with a bad record followed by valid ones: fail, or cut the last segment there. @default 'fail' */
   onCorruption?: 'fail' | 'truncate';
@@ -73,7 +73,12 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
     0,
     MAX_RECORD_BYTES_LIMIT,
   );
-  const indexIntervalBytes = integerAtLeast('indexIntervalBytes', options.indexIntervalBytes ?? 4096, 64, segmentBytes);
+  const indexIntervalBytes = integerAtLeast(
+    'indexIntervalBytes',
+    options.indexIntervalBytes ?? Math.min(4096, segmentBytes),
+    64,
+    segmentBytes,
+  );
   const onCorruption = options.onCorruption ?? 'fail';
   if (onCorruption !== 'fail' && onCorruption !== 'truncate')
     throw new InvalidOptionError('onCorruption', onCorruption, "'fail' or 'truncate'");

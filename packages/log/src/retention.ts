@@ -14,6 +14,8 @@ export class Retention {
   readonly #cursors: CursorStore;
   #running: Promise<number[]> | undefined;
   #again = false;
+  /** Bytes an append waits to write: without cursors, retention drops old segments to make room for them. */
+  #need = 0;
 
   constructor(state: LogState, cursors: CursorStore) {
     this.#state = state;
@@ -21,7 +23,8 @@ export class Retention {
   }
 
   /** Runs retention (one pass at a time; a call during a pass gets one more pass after it). */
-  async apply(): Promise<number[]> {
+  async apply(needBytes = 0): Promise<number[]> {
+    this.#need = Math.max(this.#need, needBytes);
     if (this.#running) {
       // The running loop makes one more pass for this call before it resolves.
       this.#again = true;
@@ -60,7 +63,7 @@ export class Retention {
       if (seg === undefined || seg.refs > 0 || seg.endSeq > readerMin) break;
       const passed = cursorMin !== undefined && seg.endSeq <= cursorMin;
       const aged = now - seg.lastWriteMs > maxAgeMs;
-      const over = cursorMin === undefined && state.bytes > maxBytes;
+      const over = cursorMin === undefined && state.bytes + this.#need > maxBytes;
       if (!passed && !aged && !over) break;
       state.segments.shift();
       state.bytes -= seg.size;
@@ -68,6 +71,7 @@ export class Retention {
       await unlinkSegment(seg);
       deleted.push(seg.firstSeq);
     }
+    this.#need = 0;
     if (deleted.length > 0) {
       await fsyncDir(state.segDir);
       state.logger.debug({ deleted }, 'log retention deleted segments');

@@ -80,8 +80,8 @@ export class SegmentLog implements AsyncDisposable {
     this.#retention = retention;
     this.recovery = recovery;
     this.#writer = new GroupCommitter(state, {
-      makeRoom: async () => {
-        await retention.apply();
+      makeRoom: async (needBytes) => {
+        await retention.apply(needBytes);
       },
       afterRoll: () => retention.kick(),
     });

@@ -106,7 +106,7 @@ describe('format', () => {
     const again = await openLog({ dir: log.dir, logger: silent });
     const read = await again.read(0, { max: 10 });
     expect(read.map((r) => r.body.length)).toEqual(sizes);
-    read.forEach((r, i) => expect(r.body.equals(bodies[i] as Buffer)).toBe(true));
+    for (const [i, r] of read.entries()) expect(r.body.equals(bodies[i] as Buffer)).toBe(true);
     expect(again.nextSeq).toBe(4);
     await again.close();
   });

@@ -21,7 +21,7 @@ async function expectRecords(dir: string, n: number, options = {}) {
   const log = await openLog({ dir, logger: silent, ...options });
   const records = await log.read(0, { max: n + 10 });
   expect(records.map((r) => r.seq)).toEqual(Array.from({ length: n }, (_, i) => i));
-  records.forEach((r, i) => expect(r.body.equals(bodyOf(i))).toBe(true));
+  for (const [i, r] of records.entries()) expect(r.body.equals(bodyOf(i))).toBe(true);
   return log;
 }
 
