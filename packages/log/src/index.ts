@@ -17,3 +17,6 @@ export type { LogOptions, SyncMode } from './options.js';
 export { LogMessage } from './queue/log-message.js';
 export { type LogProducerOptions, logProducerFactory } from './queue/log-producer.js';
 export { LogPusher, type LogPusherOptions } from './queue/log-pusher.js';
+export type { AppendInput, LogRecord } from './record.js';
+export type { RecoveryReport } from './recovery.js';
+export { openLog, SegmentLog } from './segment-log.js';
