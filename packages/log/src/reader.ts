@@ -15,34 +15,81 @@ function changedOrAborted(state: LogState, signal: AbortSignal | undefined): Pro
   });
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
 /**
  * Records from `from` on, then new ones as they become durable: the writer wakes it after each group, so it
  * never polls. Its position holds retention back from the segment it is in. Ends on close or abort.
+ *
+ * A hand-written iterator rather than an async generator: a batch read is handed out from an array with
+ * an already-resolved promise per record, which is what lets a replay run at millions of records a second.
  */
-export async function* tail(
-  state: LogState,
-  from: number | undefined,
-  batch: number,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<LogRecord, void, undefined> {
-  const slot = { position: from ?? state.firstSeq };
-  state.readers.add(slot);
-  try {
-    while (!state.closed && !signal?.aborted && !state.fatal) {
-      if (slot.position < state.durableSeq) {
-        const records = await readRecords(state, slot.position, batch, Number.POSITIVE_INFINITY);
-        if (records.length > 0) {
-          for (const r of records) {
-            slot.position = r.seq + 1;
-            yield r;
-            if (state.closed || signal?.aborted) return;
-          }
-          continue;
-        }
-      }
-      await changedOrAborted(state, signal);
+export class TailIterator implements AsyncIterableIterator<LogRecord> {
+  readonly #state: LogState;
+  readonly #batch: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #slot: { position: number };
+  #records: LogRecord[] = [];
+  #next = 0;
+  #finished = false;
+
+  constructor(state: LogState, from: number | undefined, batch: number, signal: AbortSignal | undefined) {
+    this.#state = state;
+    this.#batch = batch;
+    this.#signal = signal;
+    this.#slot = { position: from ?? state.firstSeq };
+    state.readers.add(this.#slot);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<LogRecord, undefined>> {
+    if (this.#next < this.#records.length && !this.#stopped()) {
+      const value = this.#records[this.#next++] as LogRecord;
+      this.#slot.position = value.seq + 1;
+      return Promise.resolve({ value, done: false });
     }
-  } finally {
-    state.readers.delete(slot);
+    return this.#fill();
+  }
+
+  /** Ends the iteration (a `break` out of `for await` calls it). */
+  return(): Promise<IteratorResult<LogRecord, undefined>> {
+    this.#finish();
+    return Promise.resolve(DONE);
+  }
+
+  #stopped(): boolean {
+    const state = this.#state;
+    return this.#finished || state.closed || state.fatal !== undefined || this.#signal?.aborted === true;
+  }
+
+  async #fill(): Promise<IteratorResult<LogRecord, undefined>> {
+    const state = this.#state;
+    this.#records = [];
+    this.#next = 0;
+    while (!this.#stopped()) {
+      if (this.#slot.position < state.durableSeq) {
+        const records = await readRecords(state, this.#slot.position, this.#batch, Number.POSITIVE_INFINITY);
+        if (records.length > 0 && !this.#stopped()) {
+          this.#records = records;
+          this.#next = 1;
+          const value = records[0] as LogRecord;
+          this.#slot.position = value.seq + 1;
+          return { value, done: false };
+        }
+        if (records.length > 0) break;
+      }
+      await changedOrAborted(state, this.#signal);
+    }
+    this.#finish();
+    return DONE;
+  }
+
+  #finish(): void {
+    this.#finished = true;
+    this.#records = [];
+    this.#state.readers.delete(this.#slot);
   }
 }

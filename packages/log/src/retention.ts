@@ -45,8 +45,14 @@ export class Retention {
     }
   }
 
+  /** Resolves when no pass is running (close waits for it, so no deletion outlives the log). */
+  async idle(): Promise<void> {
+    await this.#running?.catch(() => undefined);
+  }
+
   /** Runs retention in the background, logging a failure (after commits and rolls). */
   kick(): void {
+    if (this.#state.closed) return;
     this.apply().catch((err: unknown) => this.#state.logger.error({ err }, 'log retention failed'));
   }
 

@@ -10,7 +10,7 @@ import { LogState } from './log-state.js';
 import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from './options.js';
 import { prepareRecord } from './prepare.js';
 import { readRecords } from './read-path.js';
-import { tail } from './reader.js';
+import { TailIterator } from './reader.js';
 import type { AppendInput, LogRecord } from './record.js';
 import { type RecoveryReport, recoverSegments } from './recovery.js';
 import { Retention } from './retention.js';
@@ -155,7 +155,7 @@ export class SegmentLog implements AsyncDisposable {
       throw new InvalidOptionError('from', from, 'an integer >= 0');
     const batch = options?.batch ?? 4096;
     if (!Number.isInteger(batch) || batch < 1) throw new InvalidOptionError('batch', batch, 'an integer >= 1');
-    return tail(this.#state, from, batch, options?.signal);
+    return new TailIterator(this.#state, from, batch, options?.signal);
   }
 
   /** The named cursor (created at position 0 when new), the same object on each call. */
@@ -185,6 +185,7 @@ export class SegmentLog implements AsyncDisposable {
     try {
       await this.#writer.close();
     } finally {
+      await this.#retention.idle();
       for (const s of state.segments) await s.close();
       await this.#lock.release();
     }
