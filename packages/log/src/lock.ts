@@ -1,10 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LogLockedError } from './errors.js';
 import { errno, fsyncDir } from './fs-util.js';
 
-/** Directories this process has locked: a second `openLog` of one of them in this process is refused too. */
+/**
+ * Directories this process has locked, by device and inode: a second `openLog` of one of them in this
+ * process is refused too, however its path is spelled (a trailing slash, a relative path, a symlink).
+ */
 const heldHere = new Set<string>();
+
+/** Rounds of create-or-take-over before giving up on a taker that stays in the way. */
+const ATTEMPTS = 200;
 
 /** Whether a process with this pid exists (EPERM: it exists under another user). */
 function alive(pid: number): boolean {
@@ -16,69 +25,166 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The pid in a lock file, or undefined when it is torn or not ours (then nobody holds it). */
-async function lockOwner(path: string): Promise<number | undefined> {
+/** A lock (or claim) file: the pid in it (undefined when torn or not ours) and its inode. */
+interface Holder {
+  readonly pid: number | undefined;
+  readonly ino: number;
+}
+
+/** Reads a lock or claim file through one descriptor, so its content and inode belong together. */
+async function readHolder(path: string): Promise<Holder | undefined> {
+  let fh: FileHandle;
   try {
-    const text = await fsp.readFile(path, 'utf8');
-    const pid = (JSON.parse(text) as { pid?: unknown }).pid;
-    return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    fh = await fsp.open(path, 'r');
   } catch (err) {
     if (errno(err) === 'ENOENT') return undefined;
-    if (err instanceof SyntaxError) return undefined;
     throw err;
+  }
+  try {
+    const { ino } = await fh.stat();
+    let pid: number | undefined;
+    try {
+      const parsed = (JSON.parse(await fh.readFile('utf8')) as { pid?: unknown }).pid;
+      pid = typeof parsed === 'number' && Number.isInteger(parsed) && parsed > 0 ? parsed : undefined;
+    } catch {
+      pid = undefined;
+    }
+    return { pid, ino };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Whether `holder` is in the way: a live process other than this one (ours was checked in heldHere). */
+function liveOther(holder: Holder): boolean {
+  return holder.pid !== undefined && holder.pid !== process.pid && alive(holder.pid);
+}
+
+async function inodeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await fsp.stat(path)).ino;
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Replaces the dead `LOCK` whose inode is `lockIno` with our file `tmp`, unless another taker does. Deleting a
+ * stale lock and creating ours is two steps two takers can interleave (both then hold it), so a taker first
+ * claims the stale file by hard-linking its own into `LOCK.reap-<inode>`: link fails when the name exists,
+ * so one taker wins each stale file. A claim whose taker died is claimed in turn by its own inode.
+ */
+async function reap(dir: string, path: string, lockIno: number, tmp: string): Promise<boolean> {
+  let key = lockIno;
+  for (let depth = 0; depth < ATTEMPTS; depth++) {
+    const claim = join(dir, `LOCK.reap-${key}`);
+    try {
+      await fsp.link(tmp, claim);
+    } catch (err) {
+      if (errno(err) !== 'EEXIST') throw err;
+      const other = await readHolder(claim);
+      if (other === undefined || liveOther(other)) return false;
+      key = other.ino;
+      continue;
+    }
+    // The claim is ours: nobody else replaces this stale LOCK now; it may have been replaced before.
+    if ((await inodeOf(path)) !== lockIno) return false;
+    await fsp.rename(tmp, path);
+    return true;
+  }
+  return false;
+}
+
+/** Removes claims and temp files that takeovers left (ours included), except those of live takers. */
+async function cleanUp(dir: string): Promise<void> {
+  for (const name of await fsp.readdir(dir)) {
+    const tmpPid = /^LOCK\.(\d+)\.[0-9a-f-]+\.tmp$/.exec(name)?.[1];
+    const stale = name.startsWith('LOCK.reap-') || (tmpPid !== undefined && !alive(Number(tmpPid)));
+    if (stale || (tmpPid !== undefined && Number(tmpPid) === process.pid))
+      await fsp.rm(join(dir, name), { force: true });
   }
 }
 
 /** A held `dir/LOCK`; {@link LockFile.release} removes it. */
 export class LockFile {
   readonly #path: string;
-  readonly #dir: string;
+  readonly #key: string;
+  readonly #ino: number;
   #held = true;
 
-  private constructor(dir: string) {
-    this.#dir = dir;
+  private constructor(dir: string, key: string, ino: number) {
+    this.#key = key;
+    this.#ino = ino;
     this.#path = join(dir, 'LOCK');
   }
 
   /**
    * Takes `dir/LOCK`, writing our pid and start time. A lock whose pid is dead (or which is torn) is taken
-   * over; a live holder (this process included) gets {@link LogLockedError}.
+   * over; a live holder (this process included) gets {@link LogLockedError}. The file is written whole and
+   * synced under a temporary name first and then linked as `LOCK`, so nobody ever reads a half-written one.
    */
   static async acquire(dir: string): Promise<LockFile> {
-    if (heldHere.has(dir)) throw new LogLockedError(dir, process.pid);
-    const path = join(dir, 'LOCK');
-    const content = JSON.stringify({ pid: process.pid, startedAt: Math.round(Date.now() - process.uptime() * 1000) });
-    // Two rounds: create; if it exists and its owner is dead, remove it and create again.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await fsp.open(path, 'wx');
-        try {
-          await fh.writeFile(content);
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-        await fsyncDir(dir);
-        heldHere.add(dir);
-        return new LockFile(dir);
-      } catch (err) {
-        if (errno(err) !== 'EEXIST') throw err;
-      }
-      const pid = await lockOwner(path);
-      if (pid !== undefined && (pid === process.pid || alive(pid))) {
-        // Our own pid without an entry in heldHere is a lock left by an earlier process that had our pid.
-        if (pid !== process.pid) throw new LogLockedError(dir, pid);
-      }
-      await fsp.rm(path, { force: true });
+    const st = await fsp.stat(dir);
+    const key = `${st.dev}:${st.ino}`;
+    if (heldHere.has(key)) throw new LogLockedError(dir, process.pid);
+    heldHere.add(key);
+    try {
+      const ino = await LockFile.#take(dir);
+      return new LockFile(dir, key, ino);
+    } catch (err) {
+      heldHere.delete(key);
+      throw err;
     }
-    throw new LogLockedError(dir, (await lockOwner(path)) ?? 0);
   }
 
-  /** Removes the lock file (once). */
+  static async #take(dir: string): Promise<number> {
+    const path = join(dir, 'LOCK');
+    const token = randomUUID();
+    const startedAt = Math.round(Date.now() - process.uptime() * 1000);
+    const tmp = join(dir, `LOCK.${process.pid}.${token}.tmp`);
+    const fh = await fsp.open(tmp, 'wx');
+    let ino: number;
+    try {
+      await fh.writeFile(JSON.stringify({ pid: process.pid, startedAt, token }));
+      await fh.datasync();
+      ino = (await fh.stat()).ino;
+    } finally {
+      await fh.close();
+    }
+    let last: Holder | undefined;
+    try {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        try {
+          await fsp.link(tmp, path);
+          await fsyncDir(dir);
+          await cleanUp(dir);
+          return ino;
+        } catch (err) {
+          if (errno(err) !== 'EEXIST') throw err;
+        }
+        last = await readHolder(path);
+        if (last === undefined) continue;
+        if (liveOther(last)) throw new LogLockedError(dir, last.pid as number);
+        if (await reap(dir, path, last.ino, tmp)) {
+          await fsyncDir(dir);
+          await cleanUp(dir);
+          return ino;
+        }
+        // Another taker is at work: it will hold the lock (then we are refused) or die (then we retry).
+        await sleep(5 + Math.random() * 10);
+      }
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+    throw new LogLockedError(dir, last?.pid ?? 0);
+  }
+
+  /** Removes the lock file (once), if it is still ours. */
   async release(): Promise<void> {
     if (!this.#held) return;
     this.#held = false;
-    heldHere.delete(this.#dir);
-    await fsp.rm(this.#path, { force: true });
+    heldHere.delete(this.#key);
+    if ((await inodeOf(this.#path)) === this.#ino) await fsp.rm(this.#path, { force: true });
   }
 }
