@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InvalidOptionError } from '@q/core';
 import { crc32c } from './crc32c.js';
+import { LogClosedError } from './errors.js';
 import { readU32, readU64, writeU64 } from './format.js';
 import { errno, fsyncDir } from './fs-util.js';
 
@@ -32,6 +33,8 @@ export interface CursorHost {
   firstSeq(): number;
   /** Called after a position became durable (retention may now delete segments). */
   committed(): void;
+  /** Whether the log is closing or closed: its lock is (about to be) released, nothing may be written. */
+  closed(): boolean;
 }
 
 /** Reads a cursor file: its position, or undefined when missing or not whole. */
@@ -73,6 +76,8 @@ class FileCursor implements Cursor {
 
   commit(seq: number): Promise<void> {
     this.#check(seq);
+    // After close the directory may belong to another process: a late write would overwrite its cursor.
+    if (this.#store.host.closed()) return Promise.reject(new LogClosedError(dirname(this.#store.dir)));
     if (seq <= this.#position) return this.#inflight ?? this.#queued ?? Promise.resolve();
     this.#position = seq;
     return this.#persist();
@@ -80,6 +85,7 @@ class FileCursor implements Cursor {
 
   seek(seq: number): Promise<void> {
     this.#check(seq);
+    if (this.#store.host.closed()) return Promise.reject(new LogClosedError(dirname(this.#store.dir)));
     this.#position = seq;
     return this.#persist();
   }
@@ -88,6 +94,12 @@ class FileCursor implements Cursor {
     const max = this.#store.host.nextSeq();
     if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || seq > max)
       throw new InvalidOptionError('seq', seq, `an integer from 0 to the log's nextSeq (${max})`);
+  }
+
+  /** Resolves when no write of this cursor is under way or queued (failures are the committers' to see). */
+  async idle(): Promise<void> {
+    for (let p = this.#queued ?? this.#inflight; p !== undefined; p = this.#queued ?? this.#inflight)
+      await p.catch(() => undefined);
   }
 
   /** One write at a time; calls during a write share the next one, which stores the latest position. */
@@ -172,6 +184,11 @@ export class CursorStore {
     for (const [name, c] of this.#cursors)
       if (!this.#stored.has(name)) min = min === undefined ? c.durable : Math.min(min, c.durable);
     return min;
+  }
+
+  /** Resolves when every cursor write under way has ended (close waits for them before releasing the lock). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#cursors.values()].map((c) => c.idle()));
   }
 
   /** The cursor of this name (the same object on every call). */

@@ -33,6 +33,7 @@ export async function openLog(options: LogOptions): Promise<SegmentLog> {
       nextSeq: () => state?.nextSeq ?? 0,
       firstSeq: () => state?.firstSeq ?? 0,
       committed: () => retention?.kick(),
+      closed: () => state?.closed ?? false,
     };
     let retention: Retention | undefined;
     const cursors = await CursorStore.load(join(resolved.dir, 'cursors'), host);
@@ -185,6 +186,7 @@ export class SegmentLog implements AsyncDisposable {
     try {
       await this.#writer.close();
     } finally {
+      await this.#cursors.idle();
       await this.#retention.idle();
       for (const s of state.segments) await s.close();
       await this.#lock.release();
