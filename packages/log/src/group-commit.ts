@@ -203,6 +203,11 @@ export class GroupCommitter {
         return this.#fail(err, group);
       }
     } else this.#dirty = true;
+    // An interval sync that failed during this write stopped the log: what it holds is unknown (fsyncgate).
+    if (state.fatal) {
+      for (const r of group) r.reject(state.fatal);
+      return;
+    }
     seg.readableSize = seg.size;
     seg.readableEndSeq = seq;
     state.durableSeq = seq;
