@@ -29,7 +29,7 @@ export const UNITS: Record<string, string> = {
 };
 
 /** Per suite, a unit for `messagesPerSecond` other than msg/s. */
-export const RATE_UNIT: Record<string, string> = { executors: 'adds/s' };
+export const RATE_UNIT: Record<string, string> = { executors: 'adds/s', log: 'records/s' };
 
 const c = (name: string, extra: Omit<BarSource, 'case'> = {}): BarSource => ({ case: name, ...extra });
 
@@ -59,6 +59,13 @@ const producer = 'kafkajs producer, batches of 1,000 x 100 B, acks -1, 4 in flig
 const consumer = 'kafkajs consumer, eachBatch';
 const redisAtMostOnce = c('ours: at-most-once Queue end to end');
 const bullmq = c('BullMQ, concurrency 50, no-op processor (200,000)');
+
+/** @q/log's cases (bench/log.ts) by their names' parts. */
+const log = {
+  always: (n: number, size: string) => c(`log always, ${n} appender${n === 1 ? '' : 's'}, ${size}`),
+  raw: (n: number, size: string) => c(`raw writev + fdatasync, ${n} per sync, ${size}`),
+  lmdb: (n: number, size: string) => c(`lmdb put awaiting flushed, ${n} writer${n === 1 ? '' : 's'}, ${size}`),
+};
 
 /** Suite → ratio name (without its `(target …)`) → the cases it compares. */
 export const PAIRINGS: Record<string, Record<string, Pairing>> = {
@@ -123,6 +130,50 @@ export const PAIRINGS: Record<string, Record<string, Pairing>> = {
     'at-most-once / naive BRPOP loop': {
       ours: redisAtMostOnce,
       peer: c('naive BRPOP loop, one message at a time (100,000)'),
+    },
+  },
+  log: {
+    'log always, 256 appenders / raw writev+fdatasync x256, 128 B': {
+      ours: log.always(256, '128 B'),
+      peer: log.raw(256, '128 B'),
+    },
+    'log always, 256 appenders / raw writev+fdatasync x256, 1 KB': {
+      ours: log.always(256, '1 KB'),
+      peer: log.raw(256, '1 KB'),
+    },
+    'log always, 256 appenders / raw writev+fdatasync x256, 2 KB': {
+      ours: log.always(256, '2 KB'),
+      peer: log.raw(256, '2 KB'),
+    },
+    'log always, 1 appender / raw 1 record per sync, 128 B': {
+      ours: log.always(1, '128 B'),
+      peer: log.raw(1, '128 B'),
+    },
+    'log always, 1 appender / raw 1 record per sync, 1 KB': { ours: log.always(1, '1 KB'), peer: log.raw(1, '1 KB') },
+    'log always, 1 appender / raw 1 record per sync, 2 KB': { ours: log.always(1, '2 KB'), peer: log.raw(1, '2 KB') },
+    'log always / lmdb at equal durability, 1 appender, 128 B': {
+      ours: log.always(1, '128 B'),
+      peer: log.lmdb(1, '128 B'),
+    },
+    'log always / lmdb at equal durability, 16 appenders, 128 B': {
+      ours: log.always(16, '128 B'),
+      peer: log.lmdb(16, '128 B'),
+    },
+    'log always / lmdb at equal durability, 256 appenders, 128 B': {
+      ours: log.always(256, '128 B'),
+      peer: log.lmdb(256, '128 B'),
+    },
+    'log always / lmdb at equal durability, 256 appenders, 1 KB': {
+      ours: log.always(256, '1 KB'),
+      peer: log.lmdb(256, '1 KB'),
+    },
+    'log always / lmdb at equal durability, 256 appenders, 2 KB': {
+      ours: log.always(256, '2 KB'),
+      peer: log.lmdb(256, '2 KB'),
+    },
+    'replay records/s at 128 B': { ours: c('log replay from 0, reader, 1,000,000 x 128 B') },
+    'peak RSS MiB replaying 10M': {
+      ours: c('log replay from 0 in its own process, 10,000,000 x 128 B (memory)', { field: 'peakRssMiB' }),
     },
   },
 };
