@@ -28,8 +28,14 @@ export interface Model {
    */
   settledFirst: number;
   nextSeq: number;
-  /** Positions of the cursors committed or sought so far. */
+  /** Positions of the cursors committed or sought so far, as last seen. */
   cursors: Map<string, number>;
+  /**
+   * What was asked of each cursor (commit: the highest seq, seek: its seq). A cursor below firstSeq
+   * reads as firstSeq; when a crash or close undoes a retention pass, firstSeq and with it such a
+   * cursor can come back down, to no less than this.
+   */
+  requested: Map<string, number>;
 }
 
 export interface Real {
@@ -130,6 +136,16 @@ export const appendBatchCmd = (inputs: Input[]): Cmd => ({
   toString: () => `appendBatch([${inputs.map(show).join(', ')}])`,
 });
 
+/**
+ * Waits for a retention pass a commit or roll started in the background (applyRetention joins it),
+ * so that a read aims at records still stored: one from below firstSeq starts at firstSeq, and a
+ * reader expecting more than that would wait for appends that never come.
+ */
+async function settle(m: Model, r: Real): Promise<void> {
+  await r.log.applyRetention();
+  await checkRetention(m, r, 'before a read', true);
+}
+
 /** `at` in [0, 1]: where between firstSeq and nextSeq the command aims. */
 const pick = (m: Model, at: number): number => m.firstSeq + Math.floor(at * (m.nextSeq - m.firstSeq));
 
@@ -137,6 +153,7 @@ export const readCmd = (at: number, max: number, maxBytes: number | undefined): 
   check: () => true,
   run: async (m, r) => {
     count('read');
+    await settle(m, r);
     const from = pick(m, at);
     const got = await r.log.read(from, maxBytes === undefined ? { max } : { max, maxBytes });
     const available = m.nextSeq - from;
@@ -156,6 +173,7 @@ export const readerCmd = (at: number, k: number, tail: boolean): Cmd => ({
   check: () => true,
   run: async (m, r) => {
     count(tail ? 'reader+tail' : 'reader');
+    await settle(m, r);
     const from = pick(m, at);
     const take = Math.min(k, m.nextSeq - from);
     const ac = new AbortController();
@@ -188,6 +206,7 @@ export const cursorCmd = (name: string, kind: 'commit' | 'seek', at: number): Cm
   check: () => true,
   run: async (m, r) => {
     count(kind);
+    await settle(m, r);
     const seq = pick(m, at);
     const cursor = await r.log.cursor(name);
     const known = m.cursors.get(name);
@@ -208,6 +227,7 @@ export const cursorCmd = (name: string, kind: 'commit' | 'seek', at: number): Cm
       expect(cursor.position, what).toBeLessThanOrEqual(r.log.firstSeq);
     }
     m.cursors.set(name, cursor.position);
+    m.requested.set(name, kind === 'commit' ? Math.max(m.requested.get(name) ?? 0, seq) : seq);
     await checkRetention(m, r, `after ${kind}`);
   },
   toString: () => `cursor ${name}: ${kind}(at ${at.toFixed(2)})`,
@@ -220,8 +240,12 @@ async function expectReopened(m: Model, r: Real, what: string, firstBefore: numb
   m.firstSeq = r.log.firstSeq;
   expect(r.log.nextSeq, what).toBe(m.nextSeq);
   expect(r.log.durableSeq, what).toBe(m.nextSeq);
-  for (const [name, position] of m.cursors) {
-    expect((await r.log.cursor(name)).position, `${what}: cursor ${name}`).toBe(position);
+  for (const [name, seen] of m.cursors) {
+    const position = (await r.log.cursor(name)).position;
+    const first = r.log.firstSeq;
+    expect(position, `${what}: cursor ${name}`).toBeGreaterThanOrEqual(Math.max(m.requested.get(name) ?? 0, first));
+    expect(position, `${what}: cursor ${name}`).toBeLessThanOrEqual(Math.max(seen, first));
+    m.cursors.set(name, position);
   }
   expectRecords(await r.log.read(m.firstSeq, { max: 100_000 }), m, m.firstSeq, `${what}: everything`);
 }

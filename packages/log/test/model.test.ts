@@ -114,7 +114,14 @@ describe('SegmentLog against a model', () => {
             options: OPTIONS,
           };
           try {
-            const model: Model = { records: [], firstSeq: 0, settledFirst: 0, nextSeq: 0, cursors: new Map() };
+            const model: Model = {
+              records: [],
+              firstSeq: 0,
+              settledFirst: 0,
+              nextSeq: 0,
+              cursors: new Map(),
+              requested: new Map(),
+            };
             await fc.asyncModelRun(() => ({ model, real }), cmds);
           } finally {
             await Promise.race([real.log.close().catch(() => {}), new Promise((r) => setTimeout(r, STEP_MS))]);
