@@ -65,10 +65,20 @@ describe('logProducerFactory through SIGKILL', () => {
         // What this generation may handle again: what earlier ones handled at or past the reported commit.
         const bound = [...handledBefore].filter((seq) => seq >= reportedCommit).length;
         const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        if (gen < KILLS) await new Promise((r) => setTimeout(r, 30 + Math.random() * 300));
-        else {
+        const fresh = () => [...handledNow].filter((s) => !handledBefore.has(s)).length;
+        if (gen < KILLS) {
+          // Killed after a random share of what is left, counted from the worker's own reports (not
+          // after a random time: under load a worker may not have started, or may already be done).
+          const left = N - handledBefore.size;
+          const target = Math.max(1, Math.floor((left / (KILLS - gen + 1)) * (0.2 + 0.6 * Math.random())));
           const deadline = Date.now() + 30_000;
-          while (handledBefore.size + [...handledNow].filter((s) => !handledBefore.has(s)).length < N) {
+          while (fresh() < target) {
+            if (Date.now() > deadline) throw new Error(`gen ${gen} handled ${fresh()} of ${target} in 30 s`);
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        } else {
+          const deadline = Date.now() + 30_000;
+          while (handledBefore.size + fresh() < N) {
             if (Date.now() > deadline) throw new Error('the last generation did not finish');
             await new Promise((r) => setTimeout(r, 20));
           }
