@@ -20,7 +20,7 @@ export class InvalidMessageError extends QueueError {
   override readonly code: string = 'Q_INVALID_MESSAGE';
   /**
    * The value that is neither a string nor a Buffer. Not enumerable: loggers print an error's own
-   * enumerable properties, and the value is a message, which @q never logs.
+   * enumerable properties, and the value is a message, which this library never logs.
    */
   declare readonly value: unknown;
   constructor(value: unknown) {
