@@ -271,7 +271,7 @@ function resolve(options: LogProducerOptions): ResolvedLogProducerOptions {
  * A `ProducerFactory` for `@q/core`'s `Queue` that feeds it from a log cursor: at-least-once, in
  * order of sequence numbers, committing the cursor only up to the lowest unsettled message.
  *
- * Every producer loop of the queue gets the same {@link LogProducer} (the queue closes it once); a
+ * Every producer loop of the queue gets the same producer (the queue closes it once); a
  * factory called again after that (a new queue on the same options) starts a new one at the
  * cursor's committed position. A crash (or a stop whose deadline nacked messages) redoes everything
  * from that position: what settled since the last commit ({@link LogProducerOptions.commitIntervalMs})
