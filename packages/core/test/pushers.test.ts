@@ -74,25 +74,34 @@ describe('BalancedPusher (port of balancedpusher_test.go)', () => {
   });
 });
 
+/**
+ * Confirming pushers on ChunkExecutors whose writes hang until released, recording which were asked to
+ * confirm: what a caller's abort is tested against.
+ */
+function hangingConfirmers() {
+  const tried: string[] = [];
+  const releases: (() => void)[] = [];
+  const make = (id: string): Pusher<string> => {
+    const writer = new ChunkExecutor<string>(() => new Promise<void>((resolve) => releases.push(resolve)), {
+      flushIntervalMs: 1,
+    });
+    return {
+      name: () => id,
+      push: (m) => writer.add(m, 1),
+      pushAndConfirm: (m, info) => {
+        tried.push(id);
+        return writer.addAndConfirm(m, 1, { signal: info?.signal });
+      },
+    };
+  };
+  return { tried, releases, make };
+}
+
 describe('BalancedPusher and a caller that gives up', () => {
   it('an aborted confirm rejects with ConfirmAbortedError and is not failed over to the next pusher', async () => {
-    // Confirming pushers on ChunkExecutors whose writes hang until released: the abort is the caller's
-    // choice, not a failure of the pusher, so trying the next one would only send the message twice.
-    const tried: string[] = [];
-    const releases: (() => void)[] = [];
-    const make = (id: string): Pusher<string> => {
-      const writer = new ChunkExecutor<string>(() => new Promise<void>((resolve) => releases.push(resolve)), {
-        flushIntervalMs: 1,
-      });
-      return {
-        name: () => id,
-        push: (m) => writer.add(m, 1),
-        pushAndConfirm: (m, info) => {
-          tried.push(id);
-          return writer.addAndConfirm(m, 1, { signal: info?.signal });
-        },
-      };
-    };
+    // The abort is the caller's choice, not a failure of the pusher: trying the next one would only
+    // send the message twice.
+    const { tried, releases, make } = hangingConfirmers();
     const logged: unknown[] = [];
     const log = (fields: Record<string, unknown>) => logged.push(fields);
     const balanced = new BalancedPusher([make('a'), make('b')], {
@@ -112,21 +121,7 @@ describe('BalancedPusher and a caller that gives up', () => {
 
 describe('MultiPusher and a caller that gives up', () => {
   it('an aborted confirm rejects with ConfirmAbortedError and pushes to no further pusher', async () => {
-    const tried: string[] = [];
-    const releases: (() => void)[] = [];
-    const make = (id: string): Pusher<string> => {
-      const writer = new ChunkExecutor<string>(() => new Promise<void>((resolve) => releases.push(resolve)), {
-        flushIntervalMs: 1,
-      });
-      return {
-        name: () => id,
-        push: (m) => writer.add(m, 1),
-        pushAndConfirm: (m, info) => {
-          tried.push(id);
-          return writer.addAndConfirm(m, 1, { signal: info?.signal });
-        },
-      };
-    };
+    const { tried, releases, make } = hangingConfirmers();
     const multi = new MultiPusher([make('a'), make('b'), make('c')]);
     const caller = new AbortController();
     const pushed = multi.pushAndConfirm?.('m', { signal: caller.signal }).catch((e: unknown) => e);
