@@ -25,9 +25,29 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A lock (or claim) file: the pid in it (undefined when torn or not ours) and its inode. */
+/**
+ * The start time of process `pid` as the kernel records it: field 22 of `/proc/<pid>/stat` (clock ticks
+ * since boot), kept as the text it is so two readings compare exactly. Undefined where there is no procfs
+ * (macOS, Windows) or the process is gone: the lock then falls back to pid liveness alone.
+ */
+async function processStart(pid: number): Promise<string | undefined> {
+  let stat: string;
+  try {
+    stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces and parentheses: count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const start = fields[22 - 3];
+  return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+}
+
+/** A lock (or claim) file: the pid in it (undefined when torn or not ours), its process start, its inode. */
 interface Holder {
   readonly pid: number | undefined;
+  /** The holder's `/proc/<pid>/stat` start time when it wrote the file (absent in older locks, off Linux). */
+  readonly procStart: string | undefined;
   readonly ino: number;
 }
 
@@ -43,21 +63,30 @@ async function readHolder(path: string): Promise<Holder | undefined> {
   try {
     const { ino } = await fh.stat();
     let pid: number | undefined;
+    let procStart: string | undefined;
     try {
-      const parsed = (JSON.parse(await fh.readFile('utf8')) as { pid?: unknown }).pid;
-      pid = typeof parsed === 'number' && Number.isInteger(parsed) && parsed > 0 ? parsed : undefined;
+      const parsed = JSON.parse(await fh.readFile('utf8')) as { pid?: unknown; procStart?: unknown };
+      pid = typeof parsed.pid === 'number' && Number.isInteger(parsed.pid) && parsed.pid > 0 ? parsed.pid : undefined;
+      procStart = typeof parsed.procStart === 'string' ? parsed.procStart : undefined;
     } catch {
       pid = undefined;
     }
-    return { pid, ino };
+    return { pid, procStart, ino };
   } finally {
     await fh.close();
   }
 }
 
-/** Whether `holder` is in the way: a live process other than this one (ours was checked in heldHere). */
-function liveOther(holder: Holder): boolean {
-  return holder.pid !== undefined && holder.pid !== process.pid && alive(holder.pid);
+/**
+ * Whether `holder` is in the way: a live process other than this one (ours was checked in heldHere). A
+ * live pid whose start time differs from the one the holder recorded is another process that got the dead
+ * holder's pid: not in the way. Without both start times (an older LOCK, no procfs) liveness decides.
+ */
+async function liveOther(holder: Holder): Promise<boolean> {
+  if (holder.pid === undefined || holder.pid === process.pid || !alive(holder.pid)) return false;
+  if (holder.procStart === undefined) return true;
+  const now = await processStart(holder.pid);
+  return now === undefined ? alive(holder.pid) : now === holder.procStart;
 }
 
 async function inodeOf(path: string): Promise<number | undefined> {
@@ -84,7 +113,7 @@ async function reap(dir: string, path: string, lockIno: number, tmp: string): Pr
     } catch (err) {
       if (errno(err) !== 'EEXIST') throw err;
       const other = await readHolder(claim);
-      if (other === undefined || liveOther(other)) return false;
+      if (other === undefined || (await liveOther(other))) return false;
       key = other.ino;
       continue;
     }
@@ -120,8 +149,10 @@ export class LockFile {
   }
 
   /**
-   * Takes `dir/LOCK`, writing our pid and start time. A lock whose pid is dead (or which is torn) is taken
-   * over; a live holder (this process included) gets {@link LogLockedError}. The file is written whole and
+   * Takes `dir/LOCK`, writing our pid and start time (wall clock, and on Linux the kernel's
+   * `/proc/<pid>/stat` start time). A lock whose pid is dead, or now names another process than the one
+   * that wrote it (pid reuse, told by the kernel start time; Linux only), or which is torn, is taken over;
+   * a live holder (this process included) gets {@link LogLockedError}. The file is written whole and
    * synced under a temporary name first and then linked as `LOCK`, so nobody ever reads a half-written one.
    */
   static async acquire(dir: string): Promise<LockFile> {
@@ -142,11 +173,12 @@ export class LockFile {
     const path = join(dir, 'LOCK');
     const token = randomUUID();
     const startedAt = Math.round(Date.now() - process.uptime() * 1000);
+    const procStart = await processStart(process.pid);
     const tmp = join(dir, `LOCK.${process.pid}.${token}.tmp`);
     const fh = await fsp.open(tmp, 'wx');
     let ino: number;
     try {
-      await fh.writeFile(JSON.stringify({ pid: process.pid, startedAt, token }));
+      await fh.writeFile(JSON.stringify({ pid: process.pid, startedAt, token, ...(procStart && { procStart }) }));
       await fh.datasync();
       ino = (await fh.stat()).ino;
     } finally {
@@ -165,7 +197,7 @@ export class LockFile {
         }
         last = await readHolder(path);
         if (last === undefined) continue;
-        if (liveOther(last)) throw new LogLockedError(dir, last.pid as number);
+        if (await liveOther(last)) throw new LogLockedError(dir, last.pid as number);
         if (await reap(dir, path, last.ino, tmp)) {
           await fsyncDir(dir);
           await cleanUp(dir);
