@@ -1,0 +1,123 @@
+// A real full disk: a 1 MiB tmpfs. Appends that hit ENOSPC reject with LogFullError and leave nothing
+// half-stored; every acknowledged record survives a reopen; appends work again once space returns.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LogFullError, openLog, type SegmentLog } from '@q/log';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silent } from './support/log-dir.js';
+
+const mnt = mkdtempSync(join(tmpdir(), 'q-log-enospc-'));
+
+/** Mounts the tmpfs; returns why not when it cannot (not root, not Linux, no mount permission). */
+function mountTmpfs(): string | undefined {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  if (process.getuid?.() !== 0) return 'not running as root (mounting a tmpfs needs it)';
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
+  }
+}
+
+const skipReason = mountTmpfs();
+if (skipReason) console.log(`enospc.test: skipped, ${skipReason}`);
+
+const open: SegmentLog[] = [];
+afterAll(async () => {
+  for (const log of open.splice(0)) await log.close().catch(() => undefined);
+  if (!skipReason) {
+    try {
+      execFileSync('umount', [mnt], { stdio: 'pipe' });
+    } catch {
+      execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
+    }
+  }
+  rmSync(mnt, { recursive: true, force: true });
+});
+
+async function openHere(dir: string): Promise<SegmentLog> {
+  const log = await openLog({ dir, sync: 'always', segmentBytes: 32 * 1024, logger: silent });
+  open.push(log);
+  return log;
+}
+
+async function closeHere(log: SegmentLog): Promise<void> {
+  open.splice(open.indexOf(log), 1);
+  await log.close();
+}
+
+/** Every stored record as seq → body, checking that seqs run 0, 1, 2, ... without a gap. */
+async function stored(log: SegmentLog): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (let from = log.firstSeq; from < log.nextSeq; ) {
+    const batch = await log.read(from, { max: 500 });
+    expect(batch.length).toBeGreaterThan(0);
+    for (const r of batch) {
+      expect(r.seq).toBe(from);
+      out.set(r.seq, r.body.toString());
+      from++;
+    }
+  }
+  return out;
+}
+
+function body(appender: number, i: number): string {
+  return `a${appender}-r${i}-`.padEnd(700 + ((appender * 37 + i * 11) % 300), String.fromCharCode(97 + appender));
+}
+
+describe('ENOSPC on a real full filesystem', () => {
+  it.skipIf(skipReason !== undefined)(
+    `appends reject with LogFullError, acked records survive, appends resume with space${skipReason ? ` (skipped: ${skipReason})` : ''}`,
+    async () => {
+      const filler = join(mnt, 'filler');
+      writeFileSync(filler, Buffer.alloc(256 * 1024, 1));
+      const dir = join(mnt, 'log');
+      mkdirSync(dir);
+      let log = await openHere(dir);
+      const acked = new Map<number, string>();
+      const fullErrors: unknown[] = [];
+      // Eight appenders until each has seen the disk full; bounded: 1 MiB holds fewer than 1500 records.
+      await Promise.all(
+        [0, 1, 2, 3, 4, 5, 6, 7].map(async (a) => {
+          for (let i = 0; i < 2000; i++) {
+            const b = body(a, i);
+            try {
+              acked.set(await log.append(b), b);
+            } catch (err) {
+              expect(err).toBeInstanceOf(LogFullError);
+              expect((err as LogFullError).code).toBe('Q_LOG_FULL');
+              expect(((err as Error).cause as NodeJS.ErrnoException | undefined)?.code).toBe('ENOSPC');
+              fullErrors.push(err);
+              return;
+            }
+          }
+          throw new Error(`appender ${a} never saw the disk full`);
+        }),
+      );
+      expect(fullErrors).toHaveLength(8);
+      expect(acked.size).toBeGreaterThan(100);
+      const ackedCount = acked.size;
+      expect(log.nextSeq).toBe(ackedCount);
+      expect(await stored(log)).toEqual(acked);
+
+      // Space returns: the same log appends again, without a reopen.
+      rmSync(filler);
+      for (let i = 0; i < 50; i++) {
+        const b = body(8, i);
+        acked.set(await log.append(b), b);
+      }
+      await closeHere(log);
+
+      log = await openHere(dir);
+      expect(log.recovery.truncatedBytes).toBe(0);
+      expect(log.recovery.truncatedSeqs).toBeNull();
+      expect(log.nextSeq).toBe(ackedCount + 50);
+      expect(await stored(log)).toEqual(acked);
+      await closeHere(log);
+    },
+    10_000,
+  );
+});
