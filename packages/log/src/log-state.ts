@@ -26,6 +26,8 @@ export class LogState {
   /** Positions of the live readers: retention keeps every segment at or after the lowest. */
   readonly readers = new Set<{ position: number }>();
   #waiters: Array<() => void> = [];
+  #reads = 0;
+  #readsIdle: (() => void) | undefined;
 
   constructor(options: ResolvedLogOptions, segDir: string, logger: Logger, segments: Segment[], nextSeq: number) {
     this.options = options;
@@ -59,6 +61,37 @@ export class LogState {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w();
+  }
+
+  /**
+   * Counts a read under way: `close()` waits for it before it closes the segments' descriptors, so a read
+   * never uses a closed (or reused) fd, nor reopens a segment after close. False once closed.
+   */
+  beginRead(): boolean {
+    if (this.closed) return false;
+    this.#reads++;
+    return true;
+  }
+
+  /** Ends a read counted by {@link LogState.beginRead}. */
+  endRead(): void {
+    if (--this.#reads === 0 && this.#readsIdle !== undefined) {
+      const idle = this.#readsIdle;
+      this.#readsIdle = undefined;
+      idle();
+    }
+  }
+
+  /** Resolves when no read is under way (call after setting `closed`, so none starts after). */
+  readsIdle(): Promise<void> {
+    if (this.#reads === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = this.#readsIdle;
+      this.#readsIdle = () => {
+        prev?.();
+        resolve();
+      };
+    });
   }
 
   /** The segment holding `seq` (or the first after it when `seq` falls in a gap); undefined past the end. */

@@ -1,4 +1,4 @@
-import { LogCorruptionError } from './errors.js';
+import { LogClosedError, LogCorruptionError } from './errors.js';
 import { checkFrame, decodeFrame, FRAME_BAD, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
 import { readFully } from './fs-util.js';
 import type { LogState } from './log-state.js';
@@ -13,6 +13,7 @@ const BIG_CHUNK = 1024 * 1024;
  * (one record at least). Each segment is found by binary search over first seqs, the start by its sparse
  * index, then a short hop over frame lengths; frames are read in large positional reads and decoded as views
  * of that buffer. Every returned frame's CRC and seq are checked: damage throws, it is never skipped.
+ * Rejects with `LogClosedError` once the log is closed; `close()` waits for the reads already under way.
  */
 export async function readRecords(
   state: LogState,
@@ -20,6 +21,15 @@ export async function readRecords(
   max: number,
   maxBytes: number,
 ): Promise<LogRecord[]> {
+  if (!state.beginRead()) throw new LogClosedError(state.options.dir);
+  try {
+    return await readCounted(state, fromSeq, max, maxBytes);
+  } finally {
+    state.endRead();
+  }
+}
+
+async function readCounted(state: LogState, fromSeq: number, max: number, maxBytes: number): Promise<LogRecord[]> {
   const out: LogRecord[] = [];
   let seq = Math.max(fromSeq, state.firstSeq);
   let bodyBytes = 0;

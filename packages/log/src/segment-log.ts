@@ -188,6 +188,7 @@ export class SegmentLog implements AsyncDisposable {
     } finally {
       await this.#cursors.idle();
       await this.#retention.idle();
+      await state.readsIdle();
       for (const s of state.segments) await s.close();
       await this.#lock.release();
     }
