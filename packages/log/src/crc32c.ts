@@ -7,6 +7,8 @@
 
 const POLY = 0x82f63b78;
 const TABLES = new Int32Array(8 * 256);
+/** The eight slicing tables (256 entries each), shared with the WebAssembly version. */
+export const CRC32C_TABLES: Readonly<Int32Array> = TABLES;
 
 for (let n = 0; n < 256; n++) {
   let c = n;

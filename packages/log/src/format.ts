@@ -131,9 +131,15 @@ export const FRAME_BAD = -2;
 
 /**
  * Checks the frame at `offset`: its total size when whole and valid, {@link FRAME_INCOMPLETE} when
- * `[offset, end)` ends inside it, {@link FRAME_BAD} when it is damaged.
+ * `[offset, end)` ends inside it, {@link FRAME_BAD} when it is damaged. `crcOf` computes the checksum
+ * (the WebAssembly one over a staged chunk on the read path).
  */
-export function checkFrame(buf: Uint8Array, offset: number, end: number): number {
+export function checkFrame(
+  buf: Uint8Array,
+  offset: number,
+  end: number,
+  crcOf: (data: Uint8Array, start: number, end: number, previous: number) => number = crc32c,
+): number {
   if (end - offset < 8) return FRAME_INCOMPLETE;
   const len = readU32(buf, offset);
   if (len < LEN_OVERHEAD || len > MAX_RECORD_BYTES_LIMIT + LEN_OVERHEAD) return FRAME_BAD;
@@ -142,8 +148,7 @@ export function checkFrame(buf: Uint8Array, offset: number, end: number): number
   const hLen = (buf[offset + 24] as number) | ((buf[offset + 25] as number) << 8);
   if (hLen + LEN_OVERHEAD > len) return FRAME_BAD;
   if (readU32(buf, offset + 26 + hLen) + hLen + LEN_OVERHEAD !== len) return FRAME_BAD;
-  let crc = crc32c(buf, offset, offset + 4);
-  crc = crc32c(buf, offset + 8, offset + total, crc);
+  const crc = crcOf(buf, offset + 8, offset + total, crcOf(buf, offset, offset + 4, 0));
   return crc === readU32(buf, offset + 4) ? total : FRAME_BAD;
 }
 

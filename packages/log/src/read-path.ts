@@ -1,3 +1,4 @@
+import { isStaged, stagedCrc32c, stageForCrc } from './crc32c-wasm.js';
 import { LogClosedError, LogCorruptionError } from './errors.js';
 import { checkFrame, decodeFrame, FRAME_BAD, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
 import { readFully } from './fs-util.js';
@@ -100,7 +101,10 @@ async function readSegment(
       if (frameSeq(buf, rel) !== cur)
         throw new LogCorruptionError(seg.name, pos, `sequence ${frameSeq(buf, rel)} where ${cur} was expected`);
     } else {
-      if (checkFrame(buf, rel, bufLen) === FRAME_BAD) throw new LogCorruptionError(seg.name, pos, 'checksum mismatch');
+      // Staged again after any await: another read may have staged its own chunk meanwhile.
+      if (!isStaged(buf)) stageForCrc(buf, bufLen);
+      if (checkFrame(buf, rel, bufLen, stagedCrc32c) === FRAME_BAD)
+        throw new LogCorruptionError(seg.name, pos, 'checksum mismatch');
       const record = decodeFrame(buf, rel);
       if (record.seq !== cur)
         throw new LogCorruptionError(seg.name, pos, `sequence ${record.seq} where ${cur} was expected`);
