@@ -30,6 +30,8 @@ export class TailIterator implements AsyncIterableIterator<LogRecord> {
   readonly #signal: AbortSignal | undefined;
   readonly #slot: { position: number };
   #records: LogRecord[] = [];
+  /** The next batch, read while the caller works through this one (so the file read overlaps it). */
+  #ahead: { from: number; records: Promise<LogRecord[]> } | undefined;
   #next = 0;
   #finished = false;
 
@@ -71,12 +73,18 @@ export class TailIterator implements AsyncIterableIterator<LogRecord> {
     this.#next = 0;
     while (!this.#stopped()) {
       if (this.#slot.position < state.durableSeq) {
-        const records = await readRecords(state, this.#slot.position, this.#batch, Number.POSITIVE_INFINITY);
+        const ahead = this.#ahead;
+        this.#ahead = undefined;
+        const records =
+          ahead !== undefined && ahead.from === this.#slot.position
+            ? await ahead.records
+            : await readRecords(state, this.#slot.position, this.#batch, Number.POSITIVE_INFINITY);
         if (records.length > 0 && !this.#stopped()) {
           this.#records = records;
           this.#next = 1;
           const value = records[0] as LogRecord;
           this.#slot.position = value.seq + 1;
+          this.#readAhead((records[records.length - 1] as LogRecord).seq + 1);
           return { value, done: false };
         }
         if (records.length > 0) break;
@@ -87,7 +95,17 @@ export class TailIterator implements AsyncIterableIterator<LogRecord> {
     return DONE;
   }
 
+  #readAhead(from: number): void {
+    if (from >= this.#state.durableSeq || this.#stopped()) return;
+    const records = readRecords(this.#state, from, this.#batch, Number.POSITIVE_INFINITY);
+    // Its error (damage) is thrown by the next() that awaits it; a batch never awaited (the caller broke
+    // off) must not be an unhandled rejection.
+    records.catch(() => {});
+    this.#ahead = { from, records };
+  }
+
   #finish(): void {
+    this.#ahead = undefined;
     this.#finished = true;
     this.#records = [];
     this.#state.readers.delete(this.#slot);
