@@ -37,6 +37,19 @@ export interface CursorHost {
   closed(): boolean;
 }
 
+/**
+ * The position stored in a cursor file (`dir/cursors/<name>.cur`: "QCUR", u64 position, u32 CRC-32C of
+ * the 12 bytes before). Throws, with the reason, when the bytes are not a whole cursor file.
+ */
+export function decodeCursorFile(buf: Buffer): number {
+  if (buf.length !== FILE_BYTES) throw new Error(`${buf.length} bytes, expected ${FILE_BYTES}`);
+  if (readU32(buf, 0) !== MAGIC) throw new Error('bad magic (not a QCUR cursor file)');
+  if (readU32(buf, 12) !== crc32c(buf, 0, 12)) throw new Error('checksum mismatch (CRC-32C)');
+  const position = readU64(buf, 4);
+  if (Number.isNaN(position)) throw new Error('position out of range');
+  return position;
+}
+
 /** Reads a cursor file: its position, or undefined when missing or not whole. */
 async function readCursorFile(path: string): Promise<number | undefined> {
   let buf: Buffer;
@@ -46,10 +59,11 @@ async function readCursorFile(path: string): Promise<number | undefined> {
     if (errno(err) === 'ENOENT') return undefined;
     throw err;
   }
-  if (buf.length !== FILE_BYTES || readU32(buf, 0) !== MAGIC || readU32(buf, 12) !== crc32c(buf, 0, 12))
+  try {
+    return decodeCursorFile(buf);
+  } catch {
     return undefined;
-  const position = readU64(buf, 4);
-  return Number.isNaN(position) ? undefined : position;
+  }
 }
 
 class FileCursor implements Cursor {

@@ -46,6 +46,8 @@ async function processStart(pid: number): Promise<string | undefined> {
 /** A lock (or claim) file: the pid in it (undefined when torn or not ours), its process start, its inode. */
 interface Holder {
   readonly pid: number | undefined;
+  /** When the holder took the lock (ms since epoch), for people reading it. */
+  readonly startedAt: number | undefined;
   /** The holder's `/proc/<pid>/stat` start time when it wrote the file (absent in older locks, off Linux). */
   readonly procStart: string | undefined;
   readonly ino: number;
@@ -64,14 +66,20 @@ async function readHolder(path: string): Promise<Holder | undefined> {
     const { ino } = await fh.stat();
     let pid: number | undefined;
     let procStart: string | undefined;
+    let startedAt: number | undefined;
     try {
-      const parsed = JSON.parse(await fh.readFile('utf8')) as { pid?: unknown; procStart?: unknown };
+      const parsed = JSON.parse(await fh.readFile('utf8')) as {
+        pid?: unknown;
+        procStart?: unknown;
+        startedAt?: unknown;
+      };
       pid = typeof parsed.pid === 'number' && Number.isInteger(parsed.pid) && parsed.pid > 0 ? parsed.pid : undefined;
       procStart = typeof parsed.procStart === 'string' ? parsed.procStart : undefined;
+      startedAt = typeof parsed.startedAt === 'number' ? parsed.startedAt : undefined;
     } catch {
       pid = undefined;
     }
-    return { pid, procStart, ino };
+    return { pid, startedAt, procStart, ino };
   } finally {
     await fh.close();
   }
@@ -87,6 +95,19 @@ async function liveOther(holder: Holder): Promise<boolean> {
   if (holder.procStart === undefined) return true;
   const now = await processStart(holder.pid);
   return now === undefined ? alive(holder.pid) : now === holder.procStart;
+}
+
+/**
+ * Who holds `dir/LOCK`, as `openLog` judges it (a reused pid is not the holder), read without taking it:
+ * null when there is no LOCK file. For tools such as `q-log inspect`.
+ */
+export async function lockHolder(
+  dir: string,
+): Promise<{ readonly pid: number | undefined; readonly alive: boolean; readonly startedAt?: number } | null> {
+  const holder = await readHolder(join(dir, 'LOCK'));
+  if (holder === undefined) return null;
+  const { pid, startedAt } = holder;
+  return { pid, alive: await liveOther(holder), ...(startedAt === undefined ? {} : { startedAt }) };
 }
 
 async function inodeOf(path: string): Promise<number | undefined> {

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { readCursorFile } from './cursor-files.js';
+import { decodeCursorFile } from '../cursor.js';
+import { lockHolder } from '../lock.js';
 import { listSegments, scanSegment } from './segment-reader.js';
 
 /** What `q-log inspect` shows of a log directory. */
@@ -43,41 +44,13 @@ export async function inspectLog(dir: string): Promise<InspectReport> {
   }
   return {
     dir,
-    lock: await readLock(dir),
+    lock: await lockHolder(dir),
     segments,
     firstSeq: segments[0]?.firstSeq ?? null,
     nextSeq: segments.at(-1)?.nextSeq ?? null,
     bytes: segments.reduce((n, s) => n + s.bytes + (s.indexBytes ?? 0), 0),
     cursors: await readCursors(dir),
   };
-}
-
-async function readLock(dir: string): Promise<InspectReport['lock']> {
-  let text: string;
-  try {
-    text = await fsp.readFile(join(dir, 'LOCK'), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  let parsed: { pid?: unknown; startedAt?: unknown } = {};
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    // A torn lock file: nobody holds it (openLog takes it over).
-  }
-  const pid = typeof parsed.pid === 'number' && Number.isInteger(parsed.pid) && parsed.pid > 0 ? parsed.pid : undefined;
-  const startedAt = typeof parsed.startedAt === 'number' ? parsed.startedAt : undefined;
-  return { pid, alive: pid !== undefined && alive(pid), ...(startedAt === undefined ? {} : { startedAt }) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readCursors(dir: string): Promise<InspectReport['cursors']> {
@@ -92,7 +65,7 @@ async function readCursors(dir: string): Promise<InspectReport['cursors']> {
   for (const file of names.filter((n) => n.endsWith('.cur')).sort()) {
     const name = file.slice(0, -'.cur'.length);
     try {
-      out.push({ name, position: await readCursorFile(join(dir, 'cursors', file)) });
+      out.push({ name, position: decodeCursorFile(await fsp.readFile(join(dir, 'cursors', file))) });
     } catch (error) {
       out.push({ name, position: null, error: error instanceof Error ? error.message : String(error) });
     }
