@@ -176,6 +176,11 @@ export function stageForCrc(buf: Uint8Array, length: number): void {
   staged = buf;
 }
 
+/** Forgets `buf` if it is the staged chunk (the writer stages each group, then writes into it again). */
+export function unstage(buf: Uint8Array): void {
+  if (staged === buf) staged = undefined;
+}
+
 /** Whether `buf` is the chunk staged now. */
 export function isStaged(buf: Uint8Array): boolean {
   return buf === staged;

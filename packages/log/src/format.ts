@@ -83,11 +83,27 @@ export function headersBytes(headers: Readonly<Record<string, string>> | undefin
   return n;
 }
 
+/** Stores `value` (an unsigned 32-bit integer) little-endian: plain byte stores, cheaper than `writeUInt32LE`'s checks. */
+export function putU32(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value;
+  buf[offset + 1] = value >>> 8;
+  buf[offset + 2] = value >>> 16;
+  buf[offset + 3] = value >>> 24;
+}
+
+/** {@link writeU64} without `writeUInt32LE`'s checks, for the write path. */
+function putU64(buf: Uint8Array, offset: number, value: number): void {
+  const hi = Math.floor(value / TWO_32);
+  putU32(buf, offset, value - hi * TWO_32);
+  putU32(buf, offset + 4, hi);
+}
+
 /**
- * Encodes one frame in place at `offset` of `buf` (which has room for `FRAME_OVERHEAD + hLen + bLen` bytes)
- * and returns the offset after it. The CRC is computed once, over the finished frame.
+ * Encodes one frame at `offset` of `buf` (which has room for `FRAME_OVERHEAD + hLen + bLen` bytes) except
+ * its CRC field, and returns the offset after it; {@link sealFrame} fills the CRC in. The writer encodes a
+ * whole group first and then checksums it in one pass.
  */
-export function encodeFrame(
+export function encodeFrameUnsealed(
   buf: Buffer,
   offset: number,
   seq: number,
@@ -98,10 +114,11 @@ export function encodeFrame(
   bLen: number,
 ): number {
   const end = offset + FRAME_OVERHEAD + hLen + bLen;
-  buf.writeUInt32LE(end - offset - 8, offset);
-  writeU64(buf, offset + 8, seq);
-  writeU64(buf, offset + 16, timestamp);
-  buf.writeUInt16LE(hLen, offset + 24);
+  putU32(buf, offset, end - offset - 8);
+  putU64(buf, offset + 8, seq);
+  putU64(buf, offset + 16, timestamp);
+  buf[offset + 24] = hLen;
+  buf[offset + 25] = hLen >>> 8;
   let p = offset + 26;
   if (hLen > 0 && headers !== undefined) {
     for (const key in headers) {
@@ -114,13 +131,42 @@ export function encodeFrame(
       p += 2 + v;
     }
   }
-  buf.writeUInt32LE(bLen, p);
+  putU32(buf, p, bLen);
   p += 4;
   if (typeof body === 'string') buf.write(body, p);
-  else body.copy(buf, p);
-  let crc = crc32c(buf, offset, offset + 4);
-  crc = crc32c(buf, offset + 8, end, crc);
-  buf.writeUInt32LE(crc, offset + 4);
+  else buf.set(body, p);
+  return end;
+}
+
+/**
+ * Computes and stores the CRC of the encoded frame `buf[offset, end)` (the length field and everything after
+ * the CRC field). `crcOf` computes the checksum (the WebAssembly one over a staged group on the write path).
+ */
+export function sealFrame(
+  buf: Uint8Array,
+  offset: number,
+  end: number,
+  crcOf: (data: Uint8Array, start: number, end: number, previous: number) => number = crc32c,
+): void {
+  putU32(buf, offset + 4, crcOf(buf, offset + 8, end, crcOf(buf, offset, offset + 4, 0)));
+}
+
+/**
+ * Encodes one frame, CRC included, at `offset` of `buf` (which has room for `FRAME_OVERHEAD + hLen + bLen`
+ * bytes) and returns the offset after it.
+ */
+export function encodeFrame(
+  buf: Buffer,
+  offset: number,
+  seq: number,
+  timestamp: number,
+  headers: Readonly<Record<string, string>> | undefined,
+  hLen: number,
+  body: Buffer | string,
+  bLen: number,
+): number {
+  const end = encodeFrameUnsealed(buf, offset, seq, timestamp, headers, hLen, body, bLen);
+  sealFrame(buf, offset, end);
   return end;
 }
 

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import { LogClosedError, LogFullError, LogSyncError } from './errors.js';
-import { encodeFrame, FRAME_OVERHEAD, SEGMENT_HEADER_BYTES } from './format.js';
-import { fdatasync, isDiskFull, writeAll } from './fs-util.js';
+import { FRAME_OVERHEAD, SEGMENT_HEADER_BYTES } from './format.js';
+import { fdatasync, isDiskFull } from './fs-util.js';
+import { type WrittenGroup, writeGroup } from './group-encoder.js';
 import type { LogState } from './log-state.js';
-import { createSegment, writeSealedIndex } from './segment-files.js';
+import { createSegment, emptyFile, writeActiveIndex, writeSealedIndex } from './segment-files.js';
 
 /** One record ready to encode: its body, headers and their encoded sizes. */
 export interface PreparedRecord {
@@ -49,7 +50,6 @@ export class GroupCommitter {
   readonly #room: RoomKeeper;
   #queue: Request[] = [];
   #running: Promise<void> | undefined;
-  #indexWrite: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #dirty = false;
   #syncing: Promise<void> | undefined;
@@ -115,14 +115,25 @@ export class GroupCommitter {
     while (this.#running) await this.#running;
   }
 
-  /** Stops the interval timer and makes everything written durable (every sync level). */
+  /**
+   * Stops the interval timer, makes everything written durable (every sync level) and writes the active
+   * segment's index, so a clean reopen need not scan the segment.
+   */
   async close(): Promise<void> {
     await this.drain();
     if (this.#timer) clearInterval(this.#timer);
     await this.#syncing;
-    await this.#indexWrite;
-    const fd = this.#state.active.fdIfOpen;
-    if (fd !== undefined && !this.#state.fatal && this.#state.options.sync !== 'always') await fdatasync(fd);
+    const state = this.#state;
+    const fd = state.active.fdIfOpen;
+    if (fd === undefined || state.fatal) return;
+    if (state.options.sync !== 'always') await fdatasync(fd);
+    try {
+      await writeActiveIndex(state.active);
+    } catch (err) {
+      // Only a hint (a full disk, say): without it the next open scans the segment instead.
+      state.logger.warn({ err, dir: state.options.dir }, 'log: could not write the index at close');
+      await emptyFile(state.active.indexPath).catch(() => undefined);
+    }
   }
 
   /** Rejects everything still queued (a failed fsync, or close with `whenFull: 'block'`). */
@@ -160,42 +171,23 @@ export class GroupCommitter {
       n++;
     }
     const group = this.#queue.splice(0, n);
-    const buf = Buffer.allocUnsafe(bytes);
-    const firstSeqs: number[] = new Array(n);
-    let seq = state.nextSeq;
-    let pos = 0;
-    let lastIndexed = seg.lastIndexedOffset;
+    for (const r of group) r.taken = true;
     const indexFrom = seg.index.length;
-    const interval = options.indexIntervalBytes;
-    for (let i = 0; i < n; i++) {
-      const r = group[i] as Request;
-      r.taken = true;
-      firstSeqs[i] = seq;
-      const list = Array.isArray(r.records) ? (r.records as readonly PreparedRecord[]) : [r.records as PreparedRecord];
-      for (const rec of list) {
-        const at = seg.size + pos;
-        if (at - lastIndexed >= interval) {
-          seg.index.push(seq - seg.firstSeq, at);
-          lastIndexed = at;
-        }
-        pos = encodeFrame(buf, pos, seq, r.timestamp, rec.headers, rec.hLen, rec.body, rec.bLen);
-        seq++;
-      }
-    }
     const fd = seg.fdIfOpen as number;
+    let written: WrittenGroup;
     try {
-      await writeAll(fd, buf, bytes, seg.size);
+      written = await writeGroup(fd, seg, group, bytes, state.nextSeq, options.indexIntervalBytes);
     } catch (err) {
       seg.index.truncate(indexFrom);
       return this.#writeFailed(err, group, fd, seg.size);
     }
+    const { firstSeqs, nextSeq: seq, lastIndexed } = written;
     seg.size += bytes;
     seg.endSeq = seq;
     seg.lastIndexedOffset = lastIndexed;
     seg.lastWriteMs = Date.now();
     state.bytes += bytes;
     state.nextSeq = seq;
-    if (seg.index.length > seg.indexEntriesWritten) this.#writeIndexTail(seg);
     if (options.sync === 'always') {
       try {
         await fdatasync(fd);
@@ -213,22 +205,6 @@ export class GroupCommitter {
     state.durableSeq = seq;
     for (let i = 0; i < n; i++) (group[i] as Request).resolve(firstSeqs[i] as number);
     state.notify();
-  }
-
-  /** Appends the new index entries to the `.idx` file, in order, without waiting (the index is a hint). */
-  #writeIndexTail(seg: LogState['active']): void {
-    const from = seg.indexEntriesWritten;
-    const buf = seg.index.encode(from);
-    seg.indexEntriesWritten = seg.index.length;
-    this.#indexWrite = this.#indexWrite.then(
-      () =>
-        new Promise<void>((resolve) => {
-          fs.open(seg.indexPath, 'r+', (err, fd) => {
-            if (err) return resolve();
-            fs.write(fd, buf, 0, buf.length, from * 16, () => fs.close(fd, () => resolve()));
-          });
-        }),
-    );
   }
 
   async #writeFailed(err: unknown, group: Request[], fd: number, size: number): Promise<void> {
@@ -278,7 +254,6 @@ export class GroupCommitter {
     const state = this.#state;
     const old = state.active;
     try {
-      await this.#indexWrite;
       await this.#syncing;
       if (state.options.sync !== 'always') await fdatasync(old.fdIfOpen as number);
     } catch (err) {

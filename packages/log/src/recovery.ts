@@ -7,7 +7,7 @@ import { closeQuietly, fdatasync, fsyncDir, readFully } from './fs-util.js';
 import type { ResolvedLogOptions } from './options.js';
 import { findValidFrameAfter, scanFrames } from './scan.js';
 import { parseSegmentFileName, Segment } from './segment.js';
-import { createSegment, unlinkSegment, writeIndexFile, writeSealedIndex } from './segment-files.js';
+import { createSegment, emptyFile, unlinkSegment, writeSealedIndex } from './segment-files.js';
 import { readIndexFile } from './segment-index.js';
 
 /** What `openLog` found and repaired. */
@@ -222,9 +222,10 @@ async function openLast(
       size = stop.offset;
     }
     if (!content.clean) rebuilt.push(segment.name.replace(/\.seg$/, '.idx'));
-    // The last segment's index is rewritten whole: its tail may have pointed past the cut, or been sealed.
-    await writeIndexFile(segment.indexPath, segment.index.encode(), false);
-    segment.indexEntriesWritten = segment.index.length;
+    // The last segment's index stays in memory until the next roll or close, and the file is emptied now:
+    // entries past a cut would point at other records once appends go on. Emptying needs no free space,
+    // so a log opens on a full disk; a crash before the next close costs one scan of this segment.
+    await emptyFile(segment.indexPath);
     segment.size = size;
     segment.readableSize = size;
     segment.endSeq = scan.endSeq;

@@ -40,6 +40,16 @@ export async function writeSealedIndex(segment: Segment): Promise<void> {
   segment.indexEntriesWritten = segment.index.length;
 }
 
+/**
+ * Writes the index of the segment being appended to, unsealed, and syncs it: at close, so that a clean
+ * reopen starts its scan at the last entry. While the log runs that index lives in memory only: writing
+ * it beside every group made each fdatasync wait for a second file's metadata in the journal.
+ */
+export async function writeActiveIndex(segment: Segment): Promise<void> {
+  await writeIndexFile(segment.indexPath, segment.index.encode(), true);
+  segment.indexEntriesWritten = segment.index.length;
+}
+
 /** Replaces an index file's content (synced when asked; an unsynced index is rebuilt if lost). */
 export async function writeIndexFile(path: string, buf: Buffer, sync: boolean): Promise<void> {
   const fh = await fsp.open(path, 'w');
@@ -48,6 +58,15 @@ export async function writeIndexFile(path: string, buf: Buffer, sync: boolean): 
     if (sync) await fh.datasync();
   } finally {
     await fh.close();
+  }
+}
+
+/** Cuts a file to 0 bytes (a missing one is fine): frees space rather than needing any. */
+export async function emptyFile(path: string): Promise<void> {
+  try {
+    await fsp.truncate(path, 0);
+  } catch (err) {
+    if (errno(err) !== 'ENOENT') throw err;
   }
 }
 

@@ -1,7 +1,7 @@
 // A real full disk: a 1 MiB tmpfs. Appends that hit ENOSPC reject with LogFullError and leave nothing
 // half-stored; every acknowledged record survives a reopen; appends work again once space returns.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogFullError, openLog, type SegmentLog } from '@q/log';
@@ -110,8 +110,8 @@ describe('ENOSPC on a real full filesystem', () => {
       }
       await closeHere(log);
 
-      // Full again, then a close and a reopen on the full disk: the open writes LOCK and the last index, so
-      // it may fail with ENOSPC; either way nothing stored is lost, and it opens once space is back.
+      // Full again, then a close and a reopen on the full disk: recovery writes nothing but the LOCK (whose
+      // old page the close freed) and empties the last index, so the log opens and reads everything.
       writeFileSync(filler, Buffer.alloc(128 * 1024, 1));
       log = await openHere(dir);
       let fullAgain = false;
@@ -126,17 +126,22 @@ describe('ENOSPC on a real full filesystem', () => {
       }
       expect(fullAgain).toBe(true);
       await closeHere(log);
-      const atFull = await openHere(dir).then(
-        (l) => l,
-        (err: NodeJS.ErrnoException) => {
-          expect(err.code).toBe('ENOSPC');
-          return undefined;
-        },
-      );
-      if (atFull) {
-        expect(await stored(atFull)).toEqual(acked);
-        await closeHere(atFull);
+      // Up to the last page: only the LOCK's page is left, so an open that wrote anything else would fail.
+      const topUp = join(mnt, 'top-up');
+      let topped = 0;
+      try {
+        for (let i = 0; i < 1024; i++) {
+          appendFileSync(topUp, Buffer.alloc(4096, 2));
+          topped += 4096;
+        }
+      } catch (err) {
+        expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
       }
+      truncateSync(topUp, Math.max(0, topped - 4096));
+      const atFull = await openHere(dir);
+      expect(await stored(atFull)).toEqual(acked);
+      await closeHere(atFull);
+      rmSync(topUp);
       rmSync(filler);
       log = await openHere(dir);
       expect(await stored(log)).toEqual(acked);
