@@ -4,6 +4,26 @@ import { writeAll } from './fs-util.js';
 import type { PreparedRecord } from './group-commit.js';
 import type { Segment } from './segment.js';
 
+/** Groups up to this size are encoded into one buffer kept for the next group; larger ones get their own. */
+const KEPT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The writer's encoding buffer, reused from group to group: a fresh buffer of a few hundred KiB per group
+ * is a new mapping for the allocator (page faults on every first touch) and garbage for the collector,
+ * which together cost more than encoding the records. One group is written at a time, so one buffer does.
+ */
+export class GroupBuffer {
+  #buf: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+
+  /** A buffer of exactly `bytes`, valid until the next call. */
+  take(bytes: number): Buffer {
+    if (bytes > KEPT_BYTES) return Buffer.allocUnsafeSlow(bytes);
+    if (bytes > this.#buf.length)
+      this.#buf = Buffer.allocUnsafeSlow(Math.min(KEPT_BYTES, Math.max(bytes, this.#buf.length * 2)));
+    return this.#buf.subarray(0, bytes);
+  }
+}
+
 /** One append of a group: its record(s) and the timestamp they carry. */
 export interface GroupItem {
   readonly records: PreparedRecord | readonly PreparedRecord[];
@@ -33,8 +53,9 @@ export async function writeGroup(
   bytes: number,
   firstSeq: number,
   indexInterval: number,
+  scratch: GroupBuffer,
 ): Promise<WrittenGroup> {
-  const buf = Buffer.allocUnsafe(bytes);
+  const buf = scratch.take(bytes);
   const firstSeqs: number[] = new Array(items.length);
   const base = seg.size;
   let seq = firstSeq;

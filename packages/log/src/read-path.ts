@@ -1,13 +1,16 @@
-import { isStaged, stagedCrc32c, stageForCrc } from './crc32c-wasm.js';
+import { isStaged, stageForCrc, verifyFrames } from './crc32c-wasm.js';
 import { LogClosedError, LogCorruptionError } from './errors.js';
-import { checkFrame, decodeFrame, FRAME_BAD, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
+import { decodeFrame, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
 import { readFully } from './fs-util.js';
 import type { LogState } from './log-state.js';
 import type { LogRecord } from './record.js';
 import type { Segment } from './segment.js';
 
-const SMALL_CHUNK = 64 * 1024;
+/** The smallest read: a frame cut by a read's end costs a second read, so not much below the index interval. */
+const MIN_READ = 4 * 1024;
+/** The largest read (more for a single frame larger than this). */
 const BIG_CHUNK = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Up to `max` durable records from `fromSeq` on (or the first stored after it), at most `maxBytes` of bodies
@@ -71,14 +74,15 @@ async function readSegment(
   let cur = seg.firstSeq + start.relSeq;
   const limit = seg.readableSize;
   const endSeq = seg.readableEndSeq;
-  const chunkSize = max <= 64 ? SMALL_CHUNK : BIG_CHUNK;
-  let buf = Buffer.allocUnsafe(0);
+  /** The seq after the last record this call may return. */
+  const wantEnd = Math.min(endSeq, seq + max - out.length);
+  let buf = EMPTY;
   let bufStart = pos;
   let bufLen = 0;
-  while (cur < endSeq && pos < limit && out.length < max && bodyBytes < maxBytes) {
+  while (cur < wantEnd && pos < limit && bodyBytes < maxBytes) {
     if (pos + 8 > bufStart + bufLen || pos + frameSize(buf, pos - bufStart) > bufStart + bufLen) {
       // Refill at pos: a fresh buffer, since the records already returned are views of the old one.
-      const want = Math.min(limit - pos, chunkSize);
+      const want = readSize(seg, pos, wantEnd, limit);
       buf = Buffer.allocUnsafe(want);
       bufStart = pos;
       bufLen = await readFully(fd, buf, 0, want, pos);
@@ -100,20 +104,45 @@ async function readSegment(
       // Hop over records before the one asked for by their lengths; their seq still has to be right.
       if (frameSeq(buf, rel) !== cur)
         throw new LogCorruptionError(seg.name, pos, `sequence ${frameSeq(buf, rel)} where ${cur} was expected`);
-    } else {
-      // Staged again after any await: another read may have staged its own chunk meanwhile.
-      if (!isStaged(buf)) stageForCrc(buf, bufLen);
-      if (checkFrame(buf, rel, bufLen, stagedCrc32c) === FRAME_BAD)
-        throw new LogCorruptionError(seg.name, pos, 'checksum mismatch');
-      const record = decodeFrame(buf, rel);
+      pos += total;
+      cur++;
+      continue;
+    }
+    // Staged again after any await: another read may have staged its own chunk meanwhile. The run of whole,
+    // valid frames from here is checked in one call; it stops early at damage or at the chunk's end.
+    if (!isStaged(buf)) stageForCrc(buf, bufLen);
+    const runEnd = verifyFrames(buf, rel, bufLen, wantEnd - cur);
+    if (runEnd === rel) throw new LogCorruptionError(seg.name, pos, 'checksum mismatch');
+    for (let at = rel; at < runEnd; ) {
+      const record = decodeFrame(buf, at);
       if (record.seq !== cur)
-        throw new LogCorruptionError(seg.name, pos, `sequence ${record.seq} where ${cur} was expected`);
+        throw new LogCorruptionError(seg.name, bufStart + at, `sequence ${record.seq} where ${cur} was expected`);
       if (out.length > 0 && bodyBytes + record.body.length > maxBytes) return maxBytes;
       out.push(record);
       bodyBytes += record.body.length;
+      at += frameSize(buf, at);
+      cur++;
     }
-    pos += total;
-    cur++;
+    pos = bufStart + runEnd;
   }
   return bodyBytes;
+}
+
+/**
+ * How much to read at `pos`: up to the sparse index entry at or after `wantEnd` (the frames before it end
+ * there), so a one-record read takes a few KiB rather than a fixed chunk; at most {@link BIG_CHUNK}, never
+ * past `limit`. The index is only a hint: a frame cut by the chunk's end is read again by the next refill.
+ */
+function readSize(seg: Segment, pos: number, wantEnd: number, limit: number): number {
+  const relSeqs = seg.index.relSeqs;
+  const rel = wantEnd - seg.firstSeq;
+  let lo = 0;
+  let hi = relSeqs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((relSeqs[mid] as number) < rel) lo = mid + 1;
+    else hi = mid;
+  }
+  const end = lo < relSeqs.length ? (seg.index.offsets[lo] as number) : limit;
+  return Math.min(limit - pos, Math.max(MIN_READ, Math.min(BIG_CHUNK, end - pos)));
 }

@@ -7,7 +7,7 @@ import { closeQuietly, fdatasync, fsyncDir, readFully } from './fs-util.js';
 import type { ResolvedLogOptions } from './options.js';
 import { findValidFrameAfter, scanFrames } from './scan.js';
 import { parseSegmentFileName, Segment } from './segment.js';
-import { createSegment, emptyFile, unlinkSegment, writeSealedIndex } from './segment-files.js';
+import { createSegment, dsyncFlag, emptyFile, unlinkSegment, writeSealedIndex } from './segment-files.js';
 import { readIndexFile } from './segment-index.js';
 
 /** What `openLog` found and repaired. */
@@ -29,7 +29,7 @@ export interface RecoveredLog {
   readonly report: RecoveryReport;
 }
 
-function openFd(path: string, flags: string): Promise<number> {
+function openFd(path: string, flags: string | number): Promise<number> {
   return new Promise((resolve, reject) => fs.open(path, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
@@ -69,7 +69,7 @@ export async function recoverSegments(
     segments.push(segment);
   }
   if (seqs.length === 0) {
-    const segment = await createSegment(segDir, seqFloor);
+    const segment = await createSegment(segDir, seqFloor, options.sync === 'always');
     return {
       segments: [segment],
       nextSeq: seqFloor,
@@ -89,7 +89,7 @@ export async function recoverSegments(
       segments.push(last.segment);
     }
     nextSeq = floor;
-    segments.push(await createSegment(segDir, floor));
+    segments.push(await createSegment(segDir, floor, options.sync === 'always'));
   } else segments.push(last.segment);
   return { segments, nextSeq, report: last.report };
 }
@@ -153,8 +153,9 @@ async function openLast(
   logger: Logger,
 ): Promise<{ segment: Segment; report: RecoveryReport; lostEnd: number }> {
   const segment = new Segment(segDir, firstSeq);
-  const fd = await openFd(segment.path, 'r+');
-  segment.adoptFd(fd);
+  const extra = dsyncFlag(options.sync === 'always');
+  const fd = await openFd(segment.path, fs.constants.O_RDWR | extra);
+  segment.adoptFd(fd, extra !== 0);
   try {
     const stat = await fsp.stat(segment.path);
     segment.lastWriteMs = stat.mtimeMs;
@@ -162,7 +163,7 @@ async function openLast(
     if (size < SEGMENT_HEADER_BYTES) {
       // Created but its header never reached the disk: it holds no record, write the header again.
       await segment.close();
-      const fresh = await createSegment(segDir, firstSeq);
+      const fresh = await createSegment(segDir, firstSeq, options.sync === 'always');
       return {
         segment: fresh,
         report: { truncatedBytes: 0, truncatedSeqs: null, rebuiltIndexes: rebuilt },

@@ -49,6 +49,7 @@ export class Segment {
   /** Deleted by retention: a reader still holding it moves on to the next segment. */
   deleted = false;
   #fd: number | undefined;
+  #dsync = false;
   #opening: Promise<number> | undefined;
 
   constructor(dir: string, firstSeq: number, index = new SegmentIndex()) {
@@ -65,9 +66,15 @@ export class Segment {
     this.lastIndexedOffset = 0;
   }
 
-  /** Uses an already open descriptor (the active segment's, opened for writing). */
-  adoptFd(fd: number): void {
+  /** Whether its descriptor was opened with `O_DSYNC` (every write durable when it returns). */
+  get dsync(): boolean {
+    return this.#dsync;
+  }
+
+  /** Uses an already open descriptor (the active segment's, opened for writing; `dsync` if with O_DSYNC). */
+  adoptFd(fd: number, dsync = false): void {
     this.#fd = fd;
+    this.#dsync = dsync;
   }
 
   /** The descriptor, if open. */
@@ -95,6 +102,7 @@ export class Segment {
   async close(): Promise<void> {
     const fd = this.#fd;
     this.#fd = undefined;
+    this.#dsync = false;
     if (fd !== undefined) await closeQuietly(fd);
   }
 }

@@ -56,4 +56,37 @@ describe('review: a failed fdatasync', () => {
     expect(await during).toBeInstanceOf(LogSyncError);
     await log.close();
   });
+
+  it("with sync 'always', a record write that fails with EIO (the durable write of an O_DSYNC descriptor) stops the log: nothing of it or after it is acknowledged", async () => {
+    const dir = tempLogDir();
+    const log = await openLog({ dir, sync: 'always', logger: silent });
+    expect(await log.append('before')).toBe(0);
+    let failures = 0;
+    fs.write = ((...args: unknown[]) => {
+      const cb = args[args.length - 1];
+      if (args.length === 6 && typeof cb === 'function') {
+        failures++;
+        const err = Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+        setImmediate(() => (cb as (e: Error) => void)(err));
+        return;
+      }
+      return Reflect.apply(realWrite, fs, args);
+    }) as typeof fs.write;
+    syncBuiltinESMExports();
+    const results = await Promise.allSettled([log.append('a'), log.append('b'), log.append('c')]);
+    expect(failures).toBeGreaterThan(0);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(LogSyncError);
+    }
+    fs.write = realWrite;
+    syncBuiltinESMExports();
+    await expect(log.append('after')).rejects.toBeInstanceOf(LogSyncError);
+    expect(log.durableSeq).toBe(1);
+    await log.close();
+    const again = await openLog({ dir, logger: silent });
+    const records = await again.read(0, { max: 10 });
+    expect(records.map((r) => r.body.toString())).toEqual(['before']);
+    await again.close();
+  });
 });
