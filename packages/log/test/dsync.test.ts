@@ -38,24 +38,27 @@ describe.skipIf(!linux)('O_DSYNC for sync: always', () => {
     ['always', true],
     ['none', false],
     [{ intervalMs: 1000 }, false],
-  ])('sync %o: the active segment is open with O_DSYNC = %s, after a create, a roll and a reopen', async (sync, want) => {
-    const dir = tempLogDir();
-    let log = await openLog({ dir, sync, segmentBytes: 4096, logger: silent });
-    const check = (): void => {
-      const flags = flagsOf(activeSegment(dir));
-      expect(flags.length).toBeGreaterThan(0);
-      for (const f of flags) expect((f & O_DSYNC) !== 0).toBe(want);
-    };
-    await log.append('x');
-    check();
-    for (let i = 0; i < 40; i++) await log.append(Buffer.alloc(200, i));
-    expect(readdirSync(join(dir, 'segments')).filter((n) => n.endsWith('.seg')).length).toBeGreaterThan(1);
-    check();
-    await log.close();
-    log = await openLog({ dir, sync, segmentBytes: 4096, logger: silent });
-    check();
-    await log.append('y');
-    expect((await log.read(0, { max: 100 })).length).toBe(42);
-    await log.close();
-  });
+  ])(
+    'sync %o: the active segment is open with O_DSYNC = %s, after a create, a roll and a reopen',
+    async (sync, want) => {
+      const dir = tempLogDir();
+      let log = await openLog({ dir, sync, segmentBytes: 4096, logger: silent });
+      const check = (): void => {
+        const flags = flagsOf(activeSegment(dir));
+        expect(flags.length).toBeGreaterThan(0);
+        for (const f of flags) expect((f & O_DSYNC) !== 0).toBe(want);
+      };
+      await log.append('x');
+      check();
+      for (let i = 0; i < 40; i++) await log.append(Buffer.alloc(200, i));
+      expect(readdirSync(join(dir, 'segments')).filter((n) => n.endsWith('.seg')).length).toBeGreaterThan(1);
+      check();
+      await log.close();
+      log = await openLog({ dir, sync, segmentBytes: 4096, logger: silent });
+      check();
+      await log.append('y');
+      expect((await log.read(0, { max: 100 })).length).toBe(42);
+      await log.close();
+    },
+  );
 });
