@@ -264,8 +264,11 @@ export class GroupCommitter {
     try {
       await writeSealedIndex(old);
       const next = await createSegment(state.segDir, state.nextSeq, state.options.sync === 'always');
+      state.adopt(next);
       state.segments.push(next);
       state.bytes += next.size;
+      // The sealed segment's write descriptor now counts against the read descriptors' bound.
+      state.fds.touch(old);
       this.#room.afterRoll();
     } catch (err) {
       if (!isDiskFull(err)) return this.#fail(err, this.#queue.splice(0));

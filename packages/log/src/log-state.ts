@@ -1,4 +1,5 @@
 import type { Logger } from '@q/core';
+import { MAX_OPEN_SEGMENTS, SegmentFdCache } from './fd-cache.js';
 import type { ResolvedLogOptions } from './options.js';
 import type { Segment } from './segment.js';
 
@@ -25,6 +26,8 @@ export class LogState {
   closed = false;
   /** Positions of the live readers: retention keeps every segment at or after the lowest. */
   readonly readers = new Set<{ position: number }>();
+  /** Descriptors of sealed segments opened for reading, at most {@link MAX_OPEN_SEGMENTS} kept. */
+  readonly fds: SegmentFdCache;
   #waiters: Array<() => void> = [];
   #reads = 0;
   #readsIdle: (() => void) | undefined;
@@ -37,6 +40,13 @@ export class LogState {
     this.nextSeq = nextSeq;
     this.durableSeq = nextSeq;
     this.bytes = segments.reduce((n, s) => n + s.size, 0);
+    this.fds = new SegmentFdCache(MAX_OPEN_SEGMENTS, (s) => s === this.active);
+    for (const s of segments) this.adopt(s);
+  }
+
+  /** Registers a segment with the descriptor cache; the writer calls it for each new segment. */
+  adopt(segment: Segment): void {
+    segment.fdCache = this.fds;
   }
 
   /** The segment being appended to. */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import type { SegmentFdCache } from './fd-cache.js';
 import { closeQuietly } from './fs-util.js';
 import { SegmentIndex } from './segment-index.js';
 
@@ -48,6 +49,8 @@ export class Segment {
   refs = 0;
   /** Deleted by retention: a reader still holding it moves on to the next segment. */
   deleted = false;
+  /** Where a descriptor opened for reading is registered, so that only so many stay open. */
+  fdCache: SegmentFdCache | undefined;
   #fd: number | undefined;
   #dsync = false;
   #opening: Promise<number> | undefined;
@@ -84,13 +87,17 @@ export class Segment {
 
   /** A descriptor for positional reads, opened read-only on first use. */
   fd(): Promise<number> {
-    if (this.#fd !== undefined) return Promise.resolve(this.#fd);
+    if (this.#fd !== undefined) {
+      this.fdCache?.touch(this);
+      return Promise.resolve(this.#fd);
+    }
     this.#opening ??= new Promise<number>((resolve, reject) =>
       fs.open(this.path, 'r', (err, fd) => {
         this.#opening = undefined;
         if (err) reject(err);
         else {
           this.#fd = fd;
+          this.fdCache?.touch(this);
           resolve(fd);
         }
       }),
