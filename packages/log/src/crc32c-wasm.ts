@@ -1,6 +1,6 @@
 import { crc32c } from './crc32c.js';
 import { assembleCrcModule, DATA, WASM_TABLES } from './crc32c-wasm-code.js';
-import { checkFrame, FRAME_OVERHEAD, MAX_RECORD_BYTES_LIMIT } from './format.js';
+import { checkFrame, FRAME_OVERHEAD, frameSeq, MAX_RECORD_BYTES_LIMIT } from './format.js';
 
 /*
  * CRC-32C in WebAssembly (crc32c-wasm-code.ts), several times the speed of the JavaScript loop (no bounds
@@ -12,6 +12,7 @@ const PAGE = 64 * 1024;
 /** Chunks up to this size are staged; larger ones (a single huge record) use the JavaScript loop. */
 const MAX_STAGED = 8 * 1024 * 1024;
 const LEN_OVERHEAD = FRAME_OVERHEAD - 8;
+const TWO_32 = 2 ** 32;
 
 /** The part of the WebAssembly API used here (the project's TypeScript libs declare no WebAssembly values). */
 interface WasmApi {
@@ -26,7 +27,7 @@ const instance = new wasm.Instance(
   { j: { m: memory } },
 ).exports;
 const wasmCrc = instance.c as (start: number, end: number, previous: number) => number;
-const wasmVerify = instance.v as (at: number, end: number, maxFrames: number) => number;
+const wasmVerify = instance.v as (at: number, end: number, maxFrames: number, seqLo: number, seqHi: number) => number;
 new Int32Array(memory.buffer, 0, WASM_TABLES.length).set(WASM_TABLES);
 let bytes = new Uint8Array(memory.buffer);
 let staged: Uint8Array | undefined;
@@ -67,17 +68,22 @@ export function stagedCrc32c(buf: Uint8Array, start: number, end: number, previo
 }
 
 /**
- * Checks up to `maxFrames` frames of `buf` from `start`, as {@link checkFrame} does each one, and returns
- * the offset after the last good one: `start` when the first is damaged or not whole in `[start, end)`.
- * One call into WebAssembly for the whole run when `buf` is the staged chunk, else the JavaScript loop.
- * The caller tells damage from a frame cut by `end` with `checkFrame` at the offset returned.
+ * Checks up to `maxFrames` frames of `buf` from `start`, each as {@link checkFrame} does and its seq (the
+ * first `firstSeq`, then one more each), and returns the offset after the last good one: `start` when the
+ * first is damaged, out of sequence or not whole in `[start, end)`. One call into WebAssembly for the whole
+ * run when `buf` is the staged chunk, else the JavaScript loop. The caller tells why a run stopped by
+ * looking at the frame at the offset returned.
  */
-export function verifyFrames(buf: Uint8Array, start: number, end: number, maxFrames: number): number {
-  if (buf === staged) return wasmVerify(DATA + start, DATA + Math.min(end, stagedLength), maxFrames) - DATA;
+export function verifyFrames(buf: Uint8Array, start: number, end: number, maxFrames: number, firstSeq: number): number {
+  if (buf === staged) {
+    const hi = Math.floor(firstSeq / TWO_32);
+    const at = wasmVerify(DATA + start, DATA + Math.min(end, stagedLength), maxFrames, firstSeq - hi * TWO_32, hi);
+    return at - DATA;
+  }
   let at = start;
   for (let n = 0; n < maxFrames; n++) {
     const total = checkFrame(buf, at, end);
-    if (total < 0) break;
+    if (total < 0 || frameSeq(buf, at) !== firstSeq + n) break;
     at += total;
   }
   return at;

@@ -214,23 +214,40 @@ export function frameSeq(buf: Uint8Array, offset: number): number {
  * A `new` of this one-site subclass is inlined by V8 (about 60 ns a view); `subarray()` and
  * `Buffer.from(arrayBuffer, ...)` go through Node's FastBuffer constructor, shared by every kind of Buffer
  * allocation, at 120 to 180 ns: the largest single cost of a replay at 128 B before.
+ *
+ * Returned by a function as an anonymous class so that no transpiler's keep-names pass (tsx, esbuild)
+ * redefines its `name`: V8 then gives up optimizing every `new` of it, and a view costs 400 ns and more.
  */
-class BodyView extends Uint8Array {}
-Object.setPrototypeOf(BodyView.prototype, Buffer.prototype);
-Object.defineProperty(BodyView.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
-
-/** A Buffer over `buf[start, start + length)` without a copy: the view {@link decodeFrame} gives a body. */
-export function bodyView(buf: Buffer, start: number, length: number): Buffer {
-  return new BodyView(buf.buffer as ArrayBuffer, buf.byteOffset + start, length) as unknown as Buffer;
+function bodyViewClass(): new (buffer: ArrayBuffer, byteOffset: number, length: number) => Uint8Array {
+  const view = class extends Uint8Array {};
+  Object.setPrototypeOf(view.prototype, Buffer.prototype);
+  Object.defineProperty(view.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
+  return view;
 }
+const BodyView = bodyViewClass();
 
 /** Decodes a checked frame; the body is a view of `buf`, not a copy. */
 export function decodeFrame(buf: Buffer, offset: number): LogRecord {
-  const seq = readU64(buf, offset + 8);
+  return checkedRecord(buf, offset, readU64(buf, offset + 8), buf.buffer as ArrayBuffer, buf.byteOffset);
+}
+
+/**
+ * The record of the frame at `offset`, already checked, seq included (so it is not read again); the body
+ * is a view of `buf`. A caller decoding many frames of one chunk passes `buf.buffer` and `buf.byteOffset`
+ * once: reading them from a Buffer costs more than the view.
+ */
+export function checkedRecord(
+  buf: Buffer,
+  offset: number,
+  seq: number,
+  arrayBuffer: ArrayBuffer,
+  byteOffset: number,
+): LogRecord {
   const timestamp = readU64(buf, offset + 16);
   const hLen = (buf[offset + 24] as number) | ((buf[offset + 25] as number) << 8);
   const headers = hLen === 0 ? EMPTY_HEADERS : decodeHeaders(buf, offset + 26, offset + 26 + hLen);
-  const body = bodyView(buf, offset + 30 + hLen, readU32(buf, offset + 26 + hLen));
+  const bodyLength = readU32(buf, offset) - LEN_OVERHEAD - hLen;
+  const body = new BodyView(arrayBuffer, byteOffset + offset + 30 + hLen, bodyLength) as unknown as Buffer;
   return { seq, timestamp, headers, body };
 }
 

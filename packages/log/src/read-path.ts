@@ -1,6 +1,6 @@
 import { isStaged, stageForCrc, verifyFrames } from './crc32c-wasm.js';
 import { LogClosedError, LogCorruptionError } from './errors.js';
-import { decodeFrame, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
+import { checkedRecord, checkFrame, FRAME_BAD, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
 import { readFully } from './fs-util.js';
 import type { LogState } from './log-state.js';
 import type { LogRecord } from './record.js';
@@ -108,15 +108,16 @@ async function readSegment(
       cur++;
       continue;
     }
-    // Staged again after any await: another read may have staged its own chunk meanwhile. The run of whole,
-    // valid frames from here is checked in one call; it stops early at damage or at the chunk's end.
+    // Staged again after any await: another read may have staged its own chunk meanwhile. The run of whole
+    // frames from here, valid and in sequence, is checked in one call; it stops early at damage or at the
+    // chunk's end, and the frame it stopped at is looked at again when the loop comes back to it.
     if (!isStaged(buf)) stageForCrc(buf, bufLen);
-    const runEnd = verifyFrames(buf, rel, bufLen, wantEnd - cur);
-    if (runEnd === rel) throw new LogCorruptionError(seg.name, pos, 'checksum mismatch');
+    const runEnd = verifyFrames(buf, rel, bufLen, wantEnd - cur, cur);
+    if (runEnd === rel) throw damage(seg, buf, rel, bufLen, pos, cur);
+    const arrayBuffer = buf.buffer as ArrayBuffer;
+    const byteOffset = buf.byteOffset;
     for (let at = rel; at < runEnd; ) {
-      const record = decodeFrame(buf, at);
-      if (record.seq !== cur)
-        throw new LogCorruptionError(seg.name, bufStart + at, `sequence ${record.seq} where ${cur} was expected`);
+      const record = checkedRecord(buf, at, cur, arrayBuffer, byteOffset);
       if (out.length > 0 && bodyBytes + record.body.length > maxBytes) return maxBytes;
       out.push(record);
       bodyBytes += record.body.length;
@@ -126,6 +127,19 @@ async function readSegment(
     pos = bufStart + runEnd;
   }
   return bodyBytes;
+}
+
+/** The error for the whole frame at `rel` that failed its check: damaged, or a seq other than `expected`. */
+function damage(
+  seg: Segment,
+  buf: Buffer,
+  rel: number,
+  bufLen: number,
+  pos: number,
+  expected: number,
+): LogCorruptionError {
+  if (checkFrame(buf, rel, bufLen) === FRAME_BAD) return new LogCorruptionError(seg.name, pos, 'checksum mismatch');
+  return new LogCorruptionError(seg.name, pos, `sequence ${frameSeq(buf, rel)} where ${expected} was expected`);
 }
 
 /**
