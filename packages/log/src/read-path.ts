@@ -1,6 +1,6 @@
 import { isStaged, stageForCrc, verifyFrames } from './crc32c-wasm.js';
 import { LogClosedError, LogCorruptionError } from './errors.js';
-import { checkedRecord, checkFrame, FRAME_BAD, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
+import { checkFrame, decodeRun, FRAME_BAD, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
 import { readFully } from './fs-util.js';
 import type { LogState } from './log-state.js';
 import type { LogRecord } from './record.js';
@@ -114,16 +114,11 @@ async function readSegment(
     if (!isStaged(buf)) stageForCrc(buf, bufLen);
     const runEnd = verifyFrames(buf, rel, bufLen, wantEnd - cur, cur);
     if (runEnd === rel) throw damage(seg, buf, rel, bufLen, pos, cur);
-    const arrayBuffer = buf.buffer as ArrayBuffer;
-    const byteOffset = buf.byteOffset;
-    for (let at = rel; at < runEnd; ) {
-      const record = checkedRecord(buf, at, cur, arrayBuffer, byteOffset);
-      if (out.length > 0 && bodyBytes + record.body.length > maxBytes) return maxBytes;
-      out.push(record);
-      bodyBytes += record.body.length;
-      at += frameSize(buf, at);
-      cur++;
-    }
+    const before = out.length;
+    const taken = decodeRun(buf, rel, runEnd, cur, out, bodyBytes, maxBytes);
+    if (taken < 0) return maxBytes;
+    bodyBytes = taken;
+    cur += out.length - before;
     pos = bufStart + runEnd;
   }
   return bodyBytes;
