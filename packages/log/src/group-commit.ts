@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
+import { InvalidOptionError } from '@q/core';
 import { LogClosedError, LogFullError, LogSyncError } from './errors.js';
-import { FRAME_OVERHEAD, SEGMENT_HEADER_BYTES } from './format.js';
+import { FRAME_OVERHEAD, headersBytes, SEGMENT_HEADER_BYTES } from './format.js';
 import { fdatasync, isDiskFull } from './fs-util.js';
 import { GroupBuffer, type WrittenGroup, writeGroup } from './group-encoder.js';
 import type { LogState } from './log-state.js';
@@ -34,6 +35,24 @@ class Request {
 }
 
 const noop = (): void => undefined;
+
+/**
+ * The record with its own copy of the caller's headers. The group is encoded after `append()` returned: a
+ * caller that changed its headers object meanwhile made the encoded headers disagree with the length
+ * measured at the call, and the writer then stored an acknowledged frame that fails its check (the log
+ * refused to open) or overran the group's buffer (the log stopped). Bodies need no copy: a Buffer's length
+ * cannot change, so changed bytes are stored as they are when the group goes out, CRC and all.
+ */
+function ownHeaders(r: PreparedRecord): PreparedRecord {
+  const headers = r.headers;
+  if (headers === undefined) return r;
+  const copy: Record<string, string> = {};
+  for (const key in headers) copy[key] = headers[key] as string;
+  // A getter or proxy could answer differently from the measurement: such headers are refused, not stored.
+  if (headersBytes(copy) !== r.hLen)
+    throw new InvalidOptionError('headers', 'headers that changed while append() ran', 'a plain object of strings');
+  return { body: r.body, headers: copy, hLen: r.hLen, bLen: r.bLen };
+}
 
 /*
  * One executor for every append's promise, handing resolve/reject to the request being created: a closure
@@ -83,10 +102,18 @@ export class GroupCommitter {
   }
 
   /** Queues records (written together, contiguous seqs); resolves with the first seq once durable. */
-  submit(records: PreparedRecord | readonly PreparedRecord[], signal: AbortSignal | undefined): Promise<number> {
+  submit(input: PreparedRecord | readonly PreparedRecord[], signal: AbortSignal | undefined): Promise<number> {
     const state = this.#state;
     if (state.fatal) return Promise.reject(state.fatal);
     if (state.closed) return Promise.reject(new LogClosedError(state.options.dir));
+    let records: PreparedRecord | readonly PreparedRecord[];
+    try {
+      records = Array.isArray(input)
+        ? (input as readonly PreparedRecord[]).map(ownHeaders)
+        : ownHeaders(input as PreparedRecord);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     let bytes: number;
     if (Array.isArray(records)) {
       bytes = 0;
@@ -157,6 +184,10 @@ export class GroupCommitter {
   async #run(): Promise<void> {
     try {
       while (this.#queue.length > 0) await this.#step();
+    } catch (err) {
+      // Not a write failure (those are handled in #step): without this the queued appends would never settle.
+      this.#state.logger.error({ err, dir: this.#state.options.dir }, 'log: the writer failed unexpectedly');
+      this.rejectQueued(err);
     } finally {
       this.#running = undefined;
     }
@@ -247,13 +278,21 @@ export class GroupCommitter {
 
   async #full(first: Request): Promise<void> {
     const state = this.#state;
-    await this.#room.makeRoom(first.bytes);
+    let roomError: unknown;
+    try {
+      await this.#room.makeRoom(first.bytes);
+    } catch (err) {
+      // Retention could not delete a segment (EIO, a read-only remount): this append learns why there is no room.
+      state.logger.error({ err, dir: state.options.dir }, 'log: retention failed while making room for an append');
+      roomError = err;
+    }
     if (state.bytes + first.bytes <= state.options.maxBytes) return;
     if (state.options.whenFull === 'reject' || first.bytes + SEGMENT_HEADER_BYTES > state.options.maxBytes) {
       this.#queue.shift();
       first.reject(
         new LogFullError(
           `Log ${state.options.dir} holds ${state.bytes} bytes: maxBytes (${state.options.maxBytes}) reached`,
+          roomError === undefined ? undefined : { cause: roomError },
         ),
       );
       return;
