@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
-import { InvalidOptionError } from '@q/core';
 import { LogClosedError, LogFullError, LogSyncError } from './errors.js';
-import { FRAME_OVERHEAD, headersBytes, SEGMENT_HEADER_BYTES } from './format.js';
+import { FRAME_OVERHEAD, SEGMENT_HEADER_BYTES } from './format.js';
 import { fdatasync, isDiskFull } from './fs-util.js';
 import { GroupBuffer, type WrittenGroup, writeGroup } from './group-encoder.js';
 import type { LogState } from './log-state.js';
@@ -35,24 +34,6 @@ class Request {
 }
 
 const noop = (): void => undefined;
-
-/**
- * The record with its own copy of the caller's headers. The group is encoded after `append()` returned: a
- * caller that changed its headers object meanwhile made the encoded headers disagree with the length
- * measured at the call, and the writer then stored an acknowledged frame that fails its check (the log
- * refused to open) or overran the group's buffer (the log stopped). Bodies need no copy: a Buffer's length
- * cannot change, so changed bytes are stored as they are when the group goes out, CRC and all.
- */
-function ownHeaders(r: PreparedRecord): PreparedRecord {
-  const headers = r.headers;
-  if (headers === undefined) return r;
-  const copy: Record<string, string> = {};
-  for (const key in headers) copy[key] = headers[key] as string;
-  // A getter or proxy could answer differently from the measurement: such headers are refused, not stored.
-  if (headersBytes(copy) !== r.hLen)
-    throw new InvalidOptionError('headers', 'headers that changed while append() ran', 'a plain object of strings');
-  return { body: r.body, headers: copy, hLen: r.hLen, bLen: r.bLen };
-}
 
 /*
  * One executor for every append's promise, handing resolve/reject to the request being created: a closure
@@ -102,18 +83,10 @@ export class GroupCommitter {
   }
 
   /** Queues records (written together, contiguous seqs); resolves with the first seq once durable. */
-  submit(input: PreparedRecord | readonly PreparedRecord[], signal: AbortSignal | undefined): Promise<number> {
+  submit(records: PreparedRecord | readonly PreparedRecord[], signal: AbortSignal | undefined): Promise<number> {
     const state = this.#state;
     if (state.fatal) return Promise.reject(state.fatal);
     if (state.closed) return Promise.reject(new LogClosedError(state.options.dir));
-    let records: PreparedRecord | readonly PreparedRecord[];
-    try {
-      records = Array.isArray(input)
-        ? (input as readonly PreparedRecord[]).map(ownHeaders)
-        : ownHeaders(input as PreparedRecord);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     let bytes: number;
     if (Array.isArray(records)) {
       bytes = 0;
@@ -128,8 +101,11 @@ export class GroupCommitter {
     filling = undefined;
     if (signal) {
       const { resolve, reject } = request;
+      // Once its group is being written the abort is ignored: the append settles as the write does, so a
+      // rejection with the abort reason always means "not stored" and a retry cannot duplicate it.
       const onAbort = (): void => {
-        if (!request.taken) request.withdrawn = true;
+        if (request.taken) return;
+        request.withdrawn = true;
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -254,6 +230,9 @@ export class GroupCommitter {
     // Cut off whatever part of the group reached the file, so the log ends at its last whole record.
     try {
       await new Promise<void>((resolve, reject) => fs.ftruncate(fd, size, (e) => (e ? reject(e) : resolve())));
+      // Synced: with O_DSYNC the part written before ENOSPC was already durable, and a power loss must not
+      // bring back whole frames of appends that were told they were not stored.
+      await fdatasync(fd);
     } catch (truncErr) {
       return this.#fail(truncErr, group);
     }

@@ -25,8 +25,19 @@ export function prepareRecord(
   if (headers !== undefined) {
     if (typeof headers !== 'object' || headers === null)
       throw new InvalidOptionError('headers', headers, 'an object of strings');
-    for (const key in headers)
-      if (typeof headers[key] !== 'string') throw new InvalidOptionError(`headers.${key}`, headers[key], 'a string');
+    // The writer encodes the group after append() returned: it gets its own copy, measured here, so a caller
+    // changing its object meanwhile cannot make the encoded headers disagree with this length (an
+    // acknowledged frame failing its check, or an overrun of the group's buffer: review finding). Bodies need
+    // no copy: a Buffer's length cannot change, so changed bytes are stored as they are, CRC and all.
+    const copy: Record<string, string> = {};
+    for (const key in headers) {
+      const value = headers[key];
+      if (typeof value !== 'string') throw new InvalidOptionError(`headers.${key}`, value, 'a string');
+      if (key === '__proto__')
+        Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+      else copy[key] = value;
+    }
+    headers = copy;
     hLen = headersBytes(headers);
     if (hLen > MAX_HEADERS_BYTES)
       throw new InvalidOptionError('headers', `${hLen} bytes encoded`, `at most ${MAX_HEADERS_BYTES} bytes encoded`);

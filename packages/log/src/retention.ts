@@ -74,7 +74,15 @@ export class Retention {
       state.segments.shift();
       state.bytes -= seg.size;
       seg.deleted = true;
-      await unlinkSegment(seg);
+      try {
+        await unlinkSegment(seg);
+      } catch (err) {
+        // Still on disk (EIO, a read-only remount): it stays a segment of the log and counts against maxBytes.
+        seg.deleted = false;
+        state.segments.unshift(seg);
+        state.bytes += seg.size;
+        throw err;
+      }
       deleted.push(seg.firstSeq);
     }
     this.#need = 0;
