@@ -1,4 +1,4 @@
-import { isStaged, stageForCrc, verifyFrames } from './crc32c-wasm.js';
+import { verifyFrames } from './crc32c-wasm.js';
 import { LogClosedError, LogCorruptionError } from './errors.js';
 import { checkFrame, decodeRun, FRAME_BAD, FRAME_OVERHEAD, frameSeq, frameSize } from './format.js';
 import { readFully } from './fs-util.js';
@@ -108,10 +108,9 @@ async function readSegment(
       cur++;
       continue;
     }
-    // Staged again after any await: another read may have staged its own chunk meanwhile. The run of whole
-    // frames from here, valid and in sequence, is checked in one call; it stops early at damage or at the
-    // chunk's end, and the frame it stopped at is looked at again when the loop comes back to it.
-    if (!isStaged(buf)) stageForCrc(buf, bufLen);
+    // The run of whole frames from here, valid and in sequence, is checked in WebAssembly; it stops early
+    // at damage or at the chunk's end, and the frame it stopped at is looked at again when the loop comes
+    // back to it.
     const runEnd = verifyFrames(buf, rel, bufLen, wantEnd - cur, cur);
     if (runEnd === rel) throw damage(seg, buf, rel, bufLen, pos, cur);
     const before = out.length;

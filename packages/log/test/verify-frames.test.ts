@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { stageForCrc, unstage, verifyFrames } from '../src/crc32c-wasm.js';
+import { verifyFrames } from '../src/crc32c-wasm.js';
 import {
   checkFrame,
   encodeFrame,
   FRAME_BAD,
   FRAME_OVERHEAD,
+  frameSeq,
   headersBytes,
   sealFrame,
   writeU64,
@@ -29,15 +30,24 @@ function chunk(first: number, count = 24): { buf: Buffer; starts: number[] } {
   return { buf: Buffer.concat(parts), starts };
 }
 
-/** verifyFrames over `buf[start, end)`, in WebAssembly (staged) and in JavaScript (not staged): both agree. */
+/** The checks one frame at a time in JavaScript: what verifyFrames must agree with. */
+function reference(buf: Buffer, start: number, end: number, maxFrames: number, firstSeq: number): number {
+  let at = start;
+  for (let n = 0; n < maxFrames; n++) {
+    const total = checkFrame(buf, at, end);
+    if (total < 0 || frameSeq(buf, at) !== firstSeq + n) break;
+    at += total;
+  }
+  return at;
+}
+
+/** verifyFrames over `buf[start, end)`, checked against {@link reference}; the chunk is left as it was. */
 function verifyBoth(buf: Buffer, start: number, end: number, maxFrames: number, firstSeq: number): number {
-  const plain = Buffer.from(buf);
-  const js = verifyFrames(plain, start, end, maxFrames, firstSeq);
-  stageForCrc(buf, buf.length);
-  const wasm = verifyFrames(buf, start, end, maxFrames, firstSeq);
-  unstage(buf);
-  expect(wasm).toBe(js);
-  return wasm;
+  const copy = Buffer.from(buf);
+  const got = verifyFrames(buf, start, end, maxFrames, firstSeq);
+  expect(got).toBe(reference(buf, start, end, maxFrames, firstSeq));
+  expect(buf.equals(copy)).toBe(true);
+  return got;
 }
 
 describe('verifyFrames (the read path checks a whole run of frames in one call)', () => {
@@ -103,10 +113,31 @@ describe('verifyFrames (the read path checks a whole run of frames in one call)'
     for (let cut = 0; cut <= buf.length; cut++) {
       const whole = starts.filter((s) => s <= cut).at(-1) as number;
       expect(verifyBoth(buf, 0, cut, 1e9, 7)).toBe(whole);
-      // Staged only up to the cut (a short read), as the read path stages a chunk.
-      stageForCrc(buf, cut);
-      expect(verifyFrames(buf, 0, buf.length, 1e9, 7)).toBe(whole);
-      unstage(buf);
+    }
+  });
+
+  it('checks frames larger than its 64 KiB pieces, and above 8 MiB in JavaScript, with runs across pieces', () => {
+    const sizes = [100, 70_000, 65_000, 9 * 1024 * 1024, 3, 200_000, 64 * 1024 - 30, 64 * 1024 - 29, 10];
+    const frames = sizes.map((size, i) => {
+      const f = Buffer.alloc(FRAME_OVERHEAD + size);
+      encodeFrame(f, 0, 50 + i, 1, undefined, 0, Buffer.alloc(size, i), size);
+      return f;
+    });
+    const small = Array.from({ length: 3000 }, (_, i) => {
+      const f = Buffer.alloc(FRAME_OVERHEAD + 50);
+      encodeFrame(f, 0, 50 + sizes.length + i, 1, undefined, 0, Buffer.alloc(50, i), 50);
+      return f;
+    });
+    const buf = Buffer.concat([...frames, ...small]);
+    expect(verifyBoth(buf, 0, buf.length, 1e9, 50)).toBe(buf.length);
+    const starts = [0];
+    for (const f of [...frames, ...small]) starts.push((starts.at(-1) as number) + f.length);
+    for (const k of [1, 2, 3, 4, 5, 8, 9, 100, 2000]) expect(verifyBoth(buf, 0, buf.length, k, 50)).toBe(starts[k]);
+    // Damage in the frame above 8 MiB, and in a small frame after a few pieces.
+    for (const at of [(starts[3] as number) + 5_000_000, (starts[sizes.length + 2500] as number) + 40]) {
+      const bad = Buffer.from(buf);
+      bad[at] = (bad[at] as number) ^ 1;
+      expect(verifyBoth(bad, 0, bad.length, 1e9, 50)).toBe(starts.filter((s) => s <= at).at(-1));
     }
   });
 });
