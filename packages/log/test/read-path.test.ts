@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FRAME_OVERHEAD, readU32 } from '../src/format.js';
@@ -61,6 +62,9 @@ describe('read path', () => {
     expect(r?.body).toStrictEqual(bodyOf(7));
     expect(r?.body.toString()).toBe(bodyOf(7).toString());
     expect(r?.body.subarray(0, 8).toString()).toBe('record-7');
+    expect(inspect(r?.body)).toBe(inspect(bodyOf(7)));
+    expect(JSON.stringify(r?.body)).toBe(JSON.stringify(bodyOf(7)));
+    expect(Buffer.concat([r?.body as Buffer, Buffer.from('!')]).toString()).toBe(`${bodyOf(7).toString()}!`);
     expect({ ...r }).toEqual({ seq: 7, timestamp: r?.timestamp, headers: {}, body: bodyOf(7) });
     for (const [i, x] of first.entries()) expect(x.body.equals(bodyOf(i))).toBe(true);
     await log.close();
