@@ -1,4 +1,5 @@
 import { crc32c } from './crc32c.js';
+import { LogCorruptionError } from './errors.js';
 import type { LogRecord } from './record.js';
 
 /*
@@ -233,6 +234,7 @@ export function decodeFrame(buf: Buffer, offset: number): LogRecord {
   const timestamp = readU64(buf, offset + 16);
   const hLen = (buf[offset + 24] as number) | ((buf[offset + 25] as number) << 8);
   const headers = hLen === 0 ? EMPTY_HEADERS : decodeHeaders(buf, offset + 26, offset + 26 + hLen);
+  if (headers === undefined) throw new RangeError(`frame at ${offset}: ${BAD_HEADERS}`);
   const bodyLength = readU32(buf, offset) - LEN_OVERHEAD - hLen;
   const body = new BodyView(
     buf.buffer as ArrayBuffer,
@@ -246,6 +248,8 @@ export function decodeFrame(buf: Buffer, offset: number): LogRecord {
  * Decodes the frames of `buf[from, to)`, already checked (lengths, CRCs, and seqs: the first is `seq`), onto
  * `out`, while their bodies fit in `maxBytes` with `bodyBytes` already taken (one record at least). The
  * bodies are views of `buf`. One DataView per run: an unaligned u32 read is one load in optimized code.
+ * Headers whose entries do not fill their length exactly (a frame with a valid CRC our writer never makes)
+ * throw `LogCorruptionError` naming `segment` and the frame's offset (`buf[0]` is at `fileOffset`).
  * @returns the body bytes taken, or -1 when it stopped before a record that would pass `maxBytes`
  */
 export function decodeRun(
@@ -256,6 +260,8 @@ export function decodeRun(
   out: LogRecord[],
   bodyBytes: number,
   maxBytes: number,
+  segment: string,
+  fileOffset: number,
 ): number {
   const arrayBuffer = buf.buffer as ArrayBuffer;
   const base = buf.byteOffset;
@@ -268,6 +274,7 @@ export function decodeRun(
     const hi = view.getUint32(at + 20, true);
     const timestamp = hi >= 0x200000 ? Number.NaN : hi * TWO_32 + view.getUint32(at + 16, true);
     const headers = hLen === 0 ? EMPTY_HEADERS : decodeHeaders(buf, at + 26, at + 26 + hLen);
+    if (headers === undefined) throw new LogCorruptionError(segment, fileOffset + at, BAD_HEADERS);
     const body = new BodyView(arrayBuffer, base + at + 30 + hLen, bodyLength) as unknown as Buffer;
     out.push({ seq, timestamp, headers, body });
     bodyBytes += bodyLength;
@@ -276,14 +283,20 @@ export function decodeRun(
   return bodyBytes;
 }
 
-function decodeHeaders(buf: Buffer, start: number, end: number): Record<string, string> {
+const BAD_HEADERS = 'header entry lengths do not fill the headers length';
+
+/** The headers in `buf[start, end)`, or undefined when an entry's lengths run past `end` or bytes are left over. */
+function decodeHeaders(buf: Buffer, start: number, end: number): Record<string, string> | undefined {
   const headers: Record<string, string> = {};
   let p = start;
-  while (p + 4 <= end) {
+  while (p < end) {
+    if (p + 4 > end) return undefined;
     const k = buf.readUInt16LE(p);
+    if (p + 4 + k > end) return undefined;
     const key = buf.toString('utf8', p + 2, p + 2 + k);
     p += 2 + k;
     const v = buf.readUInt16LE(p);
+    if (p + 2 + v > end) return undefined;
     const value = buf.toString('utf8', p + 2, p + 2 + v);
     // A key "__proto__" must stay a plain property, not replace the object's prototype.
     if (key === '__proto__')

@@ -114,7 +114,7 @@ async function readSegment(
     const runEnd = verifyFrames(buf, rel, bufLen, wantEnd - cur, cur);
     if (runEnd === rel) throw damage(seg, buf, rel, bufLen, pos, cur);
     const before = out.length;
-    const taken = decodeRun(buf, rel, runEnd, cur, out, bodyBytes, maxBytes);
+    const taken = decodeRun(buf, rel, runEnd, cur, out, bodyBytes, maxBytes, seg.name, bufStart);
     if (taken < 0) return maxBytes;
     bodyBytes = taken;
     cur += out.length - before;

@@ -75,10 +75,18 @@ export class TailIterator implements AsyncIterableIterator<LogRecord> {
       if (this.#slot.position < state.durableSeq) {
         const ahead = this.#ahead;
         this.#ahead = undefined;
-        const records =
-          ahead !== undefined && ahead.from === this.#slot.position
-            ? await ahead.records
-            : await readRecords(state, this.#slot.position, this.#batch, Number.POSITIVE_INFINITY);
+        let records: LogRecord[];
+        try {
+          records =
+            ahead !== undefined && ahead.from === this.#slot.position
+              ? await ahead.records
+              : await readRecords(state, this.#slot.position, this.#batch, Number.POSITIVE_INFINITY);
+        } catch (err) {
+          // A rejected next() ends a `for await` without calling return(): unregistered here, or its
+          // position would hold retention back for the rest of the log's life.
+          this.#finish();
+          throw err;
+        }
         if (records.length > 0 && !this.#stopped()) {
           this.#records = records;
           this.#next = 1;
