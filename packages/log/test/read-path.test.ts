@@ -1,6 +1,7 @@
+import assert from 'node:assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
+import { inspect, isDeepStrictEqual } from 'node:util';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FRAME_OVERHEAD, readU32 } from '../src/format.js';
@@ -66,6 +67,11 @@ describe('read path', () => {
     expect(JSON.stringify(r?.body)).toBe(JSON.stringify(bodyOf(7)));
     expect(Buffer.concat([r?.body as Buffer, Buffer.from('!')]).toString()).toBe(`${bodyOf(7).toString()}!`);
     expect({ ...r }).toEqual({ seq: 7, timestamp: r?.timestamp, headers: {}, body: bodyOf(7) });
+    // Node's own strict deep equality compares prototypes (review finding: a view whose prototype sat in
+    // front of Buffer.prototype failed it, so node:assert and node:test users saw unequal bodies).
+    expect(Object.getPrototypeOf(r?.body)).toBe(Buffer.prototype);
+    expect(isDeepStrictEqual(r?.body, bodyOf(7))).toBe(true);
+    assert.deepStrictEqual({ ...r }, { seq: 7, timestamp: r?.timestamp, headers: {}, body: bodyOf(7) });
     for (const [i, x] of first.entries()) expect(x.body.equals(bodyOf(i))).toBe(true);
     await log.close();
   });
