@@ -1,4 +1,11 @@
-import { BulkExecutor, ChunkExecutor, ConfirmAbortedError, InvalidOptionError, QueueError } from '@q/core';
+import {
+  BulkExecutor,
+  ChunkExecutor,
+  ConfirmAbortedError,
+  InvalidOptionError,
+  type PeriodicalExecutor,
+  QueueError,
+} from '@q/core';
 import { describe, expect, it } from 'vitest';
 import { outcomeWithin, until } from '../../../test-support/wait.js';
 
@@ -97,5 +104,28 @@ describe('addAndConfirm with a signal', () => {
     expect(() => ex.addAndConfirm('m', 1, { signal: {} as AbortSignal })).toThrow(InvalidOptionError);
     expect(() => ex.addAndConfirm('m', 1, { signal: {} as AbortSignal })).toThrow(/"signal"/);
     void ex.close();
+  });
+
+  it('a BulkExecutor called through a PeriodicalExecutor reference keeps the signal (third argument)', async () => {
+    const h = held();
+    const bulk = new BulkExecutor<string>(h.execute, { bulkTasks: 2, flushIntervalMs: 10_000 });
+    const asBase: PeriodicalExecutor<string, string[]> = bulk;
+    const controller = new AbortController();
+    const a = asBase.addAndConfirm('a', undefined, { signal: controller.signal });
+    const reason = new Error('gave up');
+    controller.abort(reason);
+    const error = await a.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfirmAbortedError);
+    expect((error as ConfirmAbortedError).cause).toBe(reason);
+    // Also with a size in the second place, as the base class's callers pass it.
+    const c2 = new AbortController();
+    const b = asBase.addAndConfirm('b', 1, { signal: c2.signal });
+    c2.abort();
+    await expect(b).rejects.toBeInstanceOf(ConfirmAbortedError);
+    h.release();
+    await bulk.flush();
   });
 });

@@ -69,9 +69,12 @@ export class BulkExecutor<Task> extends PeriodicalExecutor<Task, Task[]> {
   /**
    * Adds a task; resolves when its batch executed, rejects with that batch's error, or with
    * {@link ConfirmAbortedError} once `options.signal` aborts (the task may still execute).
-   * A number in place of `options` (the base class's size) is ignored: batches count tasks.
+   * A number or `undefined` in place of `options` (the base class's size) is ignored: batches count
+   * tasks; the options are then the third argument, as a caller through a `PeriodicalExecutor` reference
+   * passes them.
    */
-  override addAndConfirm(task: Task, options?: ConfirmOptions | number): Promise<void> {
-    return super.addAndConfirm(task, undefined, typeof options === 'number' ? undefined : options);
+  override addAndConfirm(task: Task, options?: ConfirmOptions | number, baseOptions?: ConfirmOptions): Promise<void> {
+    const confirm = typeof options === 'object' && options !== null ? options : baseOptions;
+    return super.addAndConfirm(task, undefined, confirm);
   }
 }
