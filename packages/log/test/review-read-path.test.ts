@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
+import { scanSegment } from '../src/cli/segment-reader.js';
 import { sealFrame } from '../src/format.js';
 import { silent, tempLogDir } from './support/log-dir.js';
 
@@ -64,6 +65,26 @@ describe('read path review', () => {
       });
       expect((await log.read(1)).map((r) => r.body.toString())).toEqual(['next']);
       await log.close();
+    }
+  });
+
+  it('q-log scan (tail, inspect, verify) reports such a frame as bad instead of throwing a RangeError', async () => {
+    for (const decode of [true, false]) {
+      const dir = tempLogDir();
+      const log = await openLog({ dir, logger: silent, sync: 'none' });
+      await log.append({ body: 'hello world', headers: { ab: 'cd' } });
+      await log.append('next');
+      await log.close();
+      const path = segPaths(dir)[0] as string;
+      const f = readFileSync(path);
+      f.writeUInt16LE(60_000, 16 + 26);
+      sealFrame(f, 16, 16 + f.readUInt32LE(16) + 8);
+      writeFileSync(path, f);
+      const items = [];
+      for await (const item of scanSegment(path, { decode })) items.push(item);
+      expect(items).toEqual([
+        expect.objectContaining({ kind: 'bad', offset: 16, reason: expect.stringContaining('header entry lengths') }),
+      ]);
     }
   });
 });

@@ -108,12 +108,22 @@ export async function* scanSegment(
       const eof = base + filled >= size;
       const r = checkFrame(buf, p, filled);
       if (r > 0) {
-        let record: LogRecord | undefined;
-        if (decode) {
-          const decoded = decodeFrame(buf, p);
-          // The buffer is reused for the next chunk: the body gets its own copy.
-          record = { ...decoded, body: Buffer.from(decoded.body) };
+        let decoded: LogRecord;
+        try {
+          // Decoded for verify too: header entries that do not fill their length pass the CRC (a frame our
+          // writer never makes) and are only found by decoding.
+          decoded = decodeFrame(buf, p);
+        } catch {
+          yield {
+            kind: 'bad',
+            offset: base + p,
+            bytes: size - base - p,
+            reason: 'header entry lengths do not fill the headers length',
+          };
+          return;
         }
+        // The buffer is reused for the next chunk: the body gets its own copy.
+        const record = decode ? { ...decoded, body: Buffer.from(decoded.body) } : undefined;
         yield { kind: 'record', offset: base + p, size: r, seq: frameSeq(buf, p), record };
         p += r;
         continue;
