@@ -33,6 +33,10 @@ export class KafkaQueue {
   readonly #members: Member[] = [];
   #started: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
+  /** The stop's deadline (a `Date.now()` time): the earliest any stop() asked for. */
+  #deadline = Number.POSITIVE_INFINITY;
+  /** Whether #stopping stops the members (not so when the signal was aborted before start()). */
+  #membersStopping = false;
   /** Removes the `signal` listener; set while it is registered. */
   #unlisten: (() => void) | undefined;
 
@@ -49,6 +53,9 @@ export class KafkaQueue {
    * Joins the group and runs until `stop()` or the `signal` aborts; resolves when everything has
    * drained and committed. With a `signal` already aborted, or after `stop()`, it resolves (once that
    * stop did) without connecting: the queue is stopped (see {@link KafkaQueueConfig.signal}).
+   *
+   * It rejects when a member cannot join (the broker refuses the topic or the group, for good): what
+   * was started is stopped first, as `stop()` does, so nothing runs on (the queue is stopped).
    */
   start(): Promise<void> {
     this.#started ??= this.#run();
@@ -58,7 +65,10 @@ export class KafkaQueue {
   async #run(): Promise<void> {
     const signal = this.#o.signal;
     // Nothing was started, so nothing is left to drain: only the dead-letter pusher made here.
-    if (signal?.aborted) this.#stopping ??= this.#closeOwnDeadLetter(Date.now() + this.#o.stopTimeoutMs);
+    if (signal?.aborted && this.#stopping === undefined) {
+      this.#deadline = Date.now() + this.#o.stopTimeoutMs;
+      this.#stopping = this.#closeOwnDeadLetter();
+    }
     // Stopped (or aborted) before it started: joining now would leave a member nobody stops.
     if (this.#stopping !== undefined) return this.#stopping;
     if (signal !== undefined) {
@@ -69,7 +79,16 @@ export class KafkaQueue {
     }
     try {
       const running = this.#members.map((m) => m.queue.start());
-      await Promise.all(this.#members.map((m) => m.start()));
+      try {
+        await Promise.all(this.#members.map((m) => m.start()));
+      } catch (error) {
+        // A member that could not join (its subscribe refused, ...) fails start(): what it and the
+        // others started (queues, commit timers, clients, a member that joined and fetches) must not
+        // run on unseen until a stop() that a caller of a failed start() has no reason to make.
+        // A stop already under way keeps its own deadline (an `Infinity` one is not cut short).
+        await (this.#stopping ?? this.stop()).catch(() => {});
+        throw error;
+      }
       await Promise.all(running);
       // The member queues end inside stop(), before its final commit and leave: "drained and
       // committed" means stop() finished too (what a caller who only aborts the signal awaits).
@@ -82,7 +101,7 @@ export class KafkaQueue {
   /**
    * Stops fetching, drains and commits what was settled, leaves the group, and closes the dead-letter
    * pusher it made for `deadLetter: '<topic>'` (a pusher passed in is the caller's to close). A second
-   * call is harmless.
+   * call returns the same promise; a shorter `timeoutMs` then applies to the stop under way.
    *
    * Handlers get `timeoutMs` to drain; what is still running then is nacked (and redone by the next
    * owner). The final commit, the LeaveGroup and the dead-letter close get what is left of it, but at
@@ -99,16 +118,24 @@ export class KafkaQueue {
     const deadline = Date.now() + duration('timeoutMs', options.timeoutMs ?? this.#o.stopTimeoutMs, 0, true);
     // Stopping for any reason: a later abort has nothing left to do.
     this.#unlisten?.();
-    this.#stopping ??= (async () => {
-      await Promise.all(this.#members.map((m) => m.stop(deadline)));
-      await this.#closeOwnDeadLetter(deadline);
-    })();
+    this.#deadline = Math.min(this.#deadline, deadline);
+    if (this.#stopping === undefined) {
+      this.#membersStopping = true;
+      this.#stopping = (async () => {
+        await Promise.all(this.#members.map((m) => m.stop(deadline)));
+        await this.#closeOwnDeadLetter();
+      })();
+    } else if (this.#membersStopping) {
+      // Same promises as the first call's: a member stop under way only takes the earlier deadline.
+      for (const m of this.#members) void m.stop(deadline);
+    }
     return this.#stopping;
   }
 
-  async #closeOwnDeadLetter(deadline: number): Promise<void> {
+  /** Closes the dead-letter pusher made here, by the stop's deadline (but with at least FINAL_MS). */
+  async #closeOwnDeadLetter(): Promise<void> {
     if (this.#o.ownsDeadLetter && this.#o.deadLetter instanceof KafkaPusher) {
-      await this.#o.deadLetter.close({ timeoutMs: Math.max(FINAL_MS, deadline - Date.now()) });
+      await this.#o.deadLetter.close({ timeoutMs: Math.max(FINAL_MS, this.#deadline - Date.now()) });
     }
   }
 

@@ -8,6 +8,7 @@ import type { KafkaHandler, ResolvedKafkaQueueConfig } from './kafka-queue-confi
 import type { TrackedMessage } from './offset-tracker.js';
 import { PartitionCommits } from './partition-commits.js';
 import { partitionKey } from './partition-key.js';
+import { StopDeadline } from './stop-deadline.js';
 import { trackBatch } from './track-batch.js';
 
 /**
@@ -26,6 +27,12 @@ export class Member implements Producer<TrackedMessage> {
   /** Whether a message that failed for good may be committed past: kq's forceCommit, without a dead letter. */
   readonly #commitFailed: boolean;
   #stopping = false;
+  /** What stop() returns: the stop under way. */
+  #stopped: Promise<void> | undefined;
+  /** The stop's deadline, which a later, shorter stop() moves earlier. */
+  readonly #deadline = new StopDeadline();
+  /** Whether the queue is draining inside stop(): a shorter deadline must reach its stop too. */
+  #draining = false;
   #commitTimer: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
   /** What start() returns: the join, or the stop that gave up on it. */
@@ -138,14 +145,23 @@ export class Member implements Producer<TrackedMessage> {
    * Stops fetching, drains, commits, leaves the group, all by `deadline` (a `Date.now()` time); the
    * final commit and leave get at least {@link FINAL_MS} even when draining used the deadline up.
    * Past that, the client is destroyed: what was settled and not committed is redone by the next
-   * owner (duplicates, never loss), and no socket or timer of this member is left behind.
+   * owner (duplicates, never loss), and no socket or timer of this member is left behind. Called
+   * again, it returns the same promise, and an earlier `deadline` applies to the stop under way.
    */
-  async stop(deadline: number): Promise<void> {
+  stop(deadline: number): Promise<void> {
+    // The Queue takes the shorter of repeated stops itself; one already past its drain ignores it.
+    if (this.#deadline.lower(deadline) && this.#draining)
+      void this.queue.stop({ timeoutMs: this.#deadline.remainingMs() });
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.#stopping = true;
     this.#maps.stop();
     // A member still joining must finish joining before it can leave: a client disconnected in the
     // middle of run() keeps rejoining the group as a zombie. A broker not answering is given up on.
-    if (!(await settledWithin(this.#starting, deadline - Date.now()))) {
+    if (!(await this.#deadline.within(this.#starting))) {
       // Nothing was fetched before the join: the queue has nothing to drain, but it must end.
       await this.queue.stop({ timeoutMs: 0 });
       this.#joinGivenUp?.();
@@ -155,7 +171,12 @@ export class Member implements Producer<TrackedMessage> {
     const owned = this.#partitions.owned();
     if (owned.length > 0) this.#client.pause(owned);
     this.#buffer.wake();
-    await this.queue.stop({ timeoutMs: Math.max(0, deadline - Date.now()) });
+    this.#draining = true;
+    try {
+      await this.queue.stop({ timeoutMs: this.#deadline.remainingMs() });
+    } finally {
+      this.#draining = false;
+    }
     clearInterval(this.#commitTimer);
     const leave = (async () => {
       await this.commit();
@@ -166,7 +187,7 @@ export class Member implements Producer<TrackedMessage> {
       () => true,
       () => false,
     );
-    if (!(await settledWithin(left, Math.max(FINAL_MS, deadline - Date.now()))) || !(await left))
+    if (!(await this.#deadline.within(left, Date.now() + FINAL_MS)) || !(await left))
       return this.#giveUp('committing and leaving', leave);
   }
 
