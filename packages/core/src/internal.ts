@@ -5,10 +5,10 @@
  */
 export { Deque } from './channel/deque.js';
 export { Waker } from './channel/waker.js';
-export { abortable } from './support/abortable.js';
+export { abortable, whenAborted } from './support/abortable.js';
 export { LatencyHistogram } from './support/latency-histogram.js';
 export { safeLogger } from './support/logger.js';
 export { OrderedCommits, type OrderedEntry } from './support/ordered-commits.js';
 export { settledWithin } from './support/settled-within.js';
 export { generateName } from './support/util.js';
-export { duration, integerAtLeast, nonEmptyString } from './support/validate.js';
+export { duration, integerAtLeast, MAX_TIMER_MS, nonEmptyString } from './support/validate.js';

@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
+import { whenAborted } from '@q/core/internal';
 import { LogClosedError, LogFullError, LogSyncError } from './errors.js';
 import { FRAME_OVERHEAD, SEGMENT_HEADER_BYTES } from './format.js';
-import { fdatasync, isDiskFull } from './fs-util.js';
+import { fdatasync, ftruncate, isDiskFull } from './fs-util.js';
 import { GroupBuffer, type WrittenGroup, writeGroup } from './group-encoder.js';
 import type { LogState } from './log-state.js';
 import { createSegment, emptyFile, writeActiveIndex, writeSealedIndex } from './segment-files.js';
@@ -103,13 +103,12 @@ export class GroupCommitter {
       const { resolve, reject } = request;
       // Once its group is being written the abort is ignored: the append settles as the write does, so a
       // rejection with the abort reason always means "not stored" and a retry cannot duplicate it.
-      const onAbort = (): void => {
+      // One listener per signal however many appends share it (whenAborted): Node warns past 10.
+      const done = whenAborted(signal, () => {
         if (request.taken) return;
         request.withdrawn = true;
         reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => signal.removeEventListener('abort', onAbort);
+      });
       request.resolve = (n) => {
         done();
         resolve(n);
@@ -229,7 +228,7 @@ export class GroupCommitter {
   async #writeFailed(err: unknown, group: Request[], fd: number, size: number): Promise<void> {
     // Cut off whatever part of the group reached the file, so the log ends at its last whole record.
     try {
-      await new Promise<void>((resolve, reject) => fs.ftruncate(fd, size, (e) => (e ? reject(e) : resolve())));
+      await ftruncate(fd, size);
       // Synced: with O_DSYNC the part written before ENOSPC was already durable, and a power loss must not
       // bring back whole frames of appends that were told they were not stored.
       await fdatasync(fd);

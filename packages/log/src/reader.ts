@@ -1,15 +1,15 @@
+import { whenAborted } from '@q/core/internal';
 import type { LogState } from './log-state.js';
 import { readRecords } from './read-path.js';
 import type { LogRecord } from './record.js';
 
-/** Sleeps until the log changes or the signal aborts. */
+/** Sleeps until the log changes or the signal aborts (one listener per signal, shared by every reader). */
 function changedOrAborted(state: LogState, signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) return state.changed();
   return new Promise<void>((resolve) => {
-    const onAbort = (): void => resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const cancel = whenAborted(signal, resolve);
     void state.changed().then(() => {
-      signal.removeEventListener('abort', onAbort);
+      cancel();
       resolve();
     });
   });

@@ -57,3 +57,34 @@ describe('append with a signal', () => {
     await log.close();
   });
 });
+
+describe('one signal shared by many appends and readers', () => {
+  it('adds one listener to it, not one per append or per waiting reader (no MaxListenersExceededWarning)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(`${w.name}: ${w.message}`);
+    };
+    process.on('warning', onWarning);
+    try {
+      const log = await openLog({ dir: tempLogDir(), sync: 'always', logger: silent });
+      const ac = new AbortController();
+      const readers = Array.from({ length: 12 }, () => log.reader({ from: 0, signal: ac.signal }));
+      const reading = readers.map(async (r) => {
+        let n = 0;
+        for await (const _ of r) n++;
+        return n;
+      });
+      const seqs = await Promise.all(Array.from({ length: 30 }, (_, i) => log.append(`r${i}`, { signal: ac.signal })));
+      expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      // Let the readers catch up and wait again, then end them all with the one signal.
+      await new Promise((r) => setTimeout(r, 50));
+      ac.abort();
+      expect(await Promise.all(reading)).toEqual(Array(12).fill(30));
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
+      await log.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
