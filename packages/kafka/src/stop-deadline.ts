@@ -1,5 +1,4 @@
-/** The longest delay a Node timer holds; a longer one would fire after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '@q/core/internal';
 
 /**
  * A stop's deadline (a `Date.now()` time) that a later, shorter stop can move earlier, never later:

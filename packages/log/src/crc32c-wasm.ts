@@ -37,6 +37,15 @@ let bytes = new Uint8Array(memory.buffer);
 let scratch = new Int32Array(memory.buffer, SCRATCH, 1);
 let staged: Uint8Array | undefined;
 
+/** Grows the module's memory to hold `length` bytes of data (views of it are remade: growing detaches them). */
+function fit(length: number): void {
+  const need = DATA + length;
+  if (need <= bytes.length) return;
+  memory.grow(Math.ceil((need - bytes.length) / PAGE));
+  bytes = new Uint8Array(memory.buffer);
+  scratch = new Int32Array(memory.buffer, SCRATCH, 1);
+}
+
 /**
  * Copies `buf[0, length)` into the module's memory, so {@link stagedCrc32c} over `buf` runs in WebAssembly.
  * Only for a buffer that is never written again (a read chunk whose records are views of it): the copy
@@ -45,12 +54,7 @@ let staged: Uint8Array | undefined;
 export function stageForCrc(buf: Uint8Array, length: number): void {
   staged = undefined;
   if (length > MAX_STAGED) return;
-  const need = DATA + length;
-  if (need > bytes.length) {
-    memory.grow(Math.ceil((need - bytes.length) / PAGE));
-    bytes = new Uint8Array(memory.buffer);
-    scratch = new Int32Array(memory.buffer, SCRATCH, 1);
-  }
+  fit(length);
   bytes.set(length === buf.length ? buf : buf.subarray(0, length), DATA);
   staged = buf;
 }
@@ -102,11 +106,7 @@ export function verifyFrames(buf: Uint8Array, start: number, end: number, maxFra
       }
       to = at + total;
     }
-    if (DATA + (to - at) > bytes.length) {
-      memory.grow(Math.ceil((DATA + (to - at) - bytes.length) / PAGE));
-      bytes = new Uint8Array(memory.buffer);
-      scratch = new Int32Array(memory.buffer, SCRATCH, 1);
-    }
+    fit(to - at);
     bytes.set(buf.subarray(at, to), DATA);
     const hi = Math.floor(seq / TWO_32);
     const stop = wasmVerify(DATA, DATA + (to - at), left, seq - hi * TWO_32, hi) - DATA + at;

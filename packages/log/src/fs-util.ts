@@ -39,6 +39,16 @@ export async function readFully(
   return done;
 }
 
+/** Opens `path` with `flags` (a string or `fs.constants` bits) and `mode`; resolves with the descriptor. */
+export function openFd(path: string, flags: string | number, mode = 0o666): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/** Cuts the file behind `fd` to `size` bytes. */
+export function ftruncate(fd: number, size: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.ftruncate(fd, size, (err) => (err ? reject(err) : resolve())));
+}
+
 /** `fdatasync(2)` off the event loop. */
 export function fdatasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));

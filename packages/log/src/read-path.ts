@@ -142,15 +142,6 @@ function damage(
  * past `limit`. The index is only a hint: a frame cut by the chunk's end is read again by the next refill.
  */
 function readSize(seg: Segment, pos: number, wantEnd: number, limit: number): number {
-  const relSeqs = seg.index.relSeqs;
-  const rel = wantEnd - seg.firstSeq;
-  let lo = 0;
-  let hi = relSeqs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((relSeqs[mid] as number) < rel) lo = mid + 1;
-    else hi = mid;
-  }
-  const end = lo < relSeqs.length ? (seg.index.offsets[lo] as number) : limit;
+  const end = seg.index.offsetAtOrAfter(wantEnd - seg.firstSeq) ?? limit;
   return Math.min(limit - pos, Math.max(MIN_READ, Math.min(BIG_CHUNK, end - pos)));
 }

@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import type { Logger } from '@q/core';
 import { LogCorruptionError } from './errors.js';
 import { checkFrame, decodeSegmentHeader, frameSeq, SEGMENT_HEADER_BYTES } from './format.js';
-import { closeQuietly, fdatasync, fsyncDir, readFully } from './fs-util.js';
+import { closeQuietly, fdatasync, fsyncDir, ftruncate, openFd, readFully } from './fs-util.js';
 import type { ResolvedLogOptions } from './options.js';
 import { findValidFrameAfter, scanFrames } from './scan.js';
 import { parseSegmentFileName, Segment } from './segment.js';
@@ -27,10 +27,6 @@ export interface RecoveredLog {
   readonly segments: Segment[];
   readonly nextSeq: number;
   readonly report: RecoveryReport;
-}
-
-function openFd(path: string, flags: string | number): Promise<number> {
-  return new Promise((resolve, reject) => fs.open(path, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 /**
@@ -206,7 +202,7 @@ async function openLast(
           'log corruption: cut the last segment at the damaged record (onCorruption: truncate)',
         );
       } else if (stop.seqField === scan.endSeq) truncatedSeqs = [scan.endSeq, scan.endSeq + 1];
-      await new Promise<void>((resolve, reject) => fs.ftruncate(fd, stop.offset, (e) => (e ? reject(e) : resolve())));
+      await ftruncate(fd, stop.offset);
       await fdatasync(fd);
       report = { truncatedBytes: size - stop.offset, truncatedSeqs, segment: segment.name, rebuiltIndexes: rebuilt };
       if (!after)

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from './format.js';
-import { closeQuietly, errno, fdatasync, fsyncDir, writeAll } from './fs-util.js';
+import { closeQuietly, errno, fdatasync, fsyncDir, openFd, writeAll } from './fs-util.js';
 import { Segment } from './segment.js';
 
 /**
@@ -22,9 +22,7 @@ export async function createSegment(dir: string, firstSeq: number, dsync: boolea
   const { O_RDWR, O_CREAT, O_TRUNC } = fs.constants;
   const extra = dsyncFlag(dsync);
   // O_TRUNC, not O_EXCL: a file of this name can only be an empty leftover of a creation cut short.
-  const fd = await new Promise<number>((resolve, reject) =>
-    fs.open(segment.path, O_RDWR | O_CREAT | O_TRUNC | extra, 0o666, (err, fd) => (err ? reject(err) : resolve(fd))),
-  );
+  const fd = await openFd(segment.path, O_RDWR | O_CREAT | O_TRUNC | extra);
   try {
     const header = encodeSegmentHeader(firstSeq);
     await writeAll(fd, header, header.length, 0);

@@ -61,6 +61,18 @@ export class SegmentIndex {
       : { relSeq: this.relSeqs[found] as number, offset: this.offsets[found] as number };
   }
 
+  /** Offset of the first entry at or after `relSeq` (where the frames before it end), or undefined past the last. */
+  offsetAtOrAfter(relSeq: number): number | undefined {
+    let lo = 0;
+    let hi = this.relSeqs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.relSeqs[mid] as number) < relSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.offsets[lo];
+  }
+
   /** The entries from `from` on, encoded for the index file (a seal appended when given). */
   encode(from = 0, seal?: { count: number; size: number }): Buffer {
     const n = this.relSeqs.length - from + (seal ? 1 : 0);
