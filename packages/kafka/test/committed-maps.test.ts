@@ -10,6 +10,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { OffsetMapBuilder } from '../src/offset-map.js';
+import { silent } from './support/test-constants.js';
 
 /**
  * When a newly owned partition's first batch reads the last commit's offset map, through a scripted
@@ -17,7 +18,6 @@ import { OffsetMapBuilder } from '../src/offset-map.js';
  * when the committed offsets come back.
  */
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
 const topic = 't';
 const p0: TopicPartition = { topic, partition: 0 };
 

@@ -7,8 +7,7 @@ import { delay, until } from '../../../test-support/wait.js';
 import { API, CLUSTER_AUTHORIZATION_FAILED, TOPIC_AUTHORIZATION_FAILED } from './support/kafka-errors.js';
 import { Tally } from './support/tally.js';
 import { readTopic } from './support/target.js';
-
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
+import { silent } from './support/test-constants.js';
 
 const brokers: KafkaTestBroker[] = [];
 afterEach(async () => {

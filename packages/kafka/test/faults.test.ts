@@ -4,8 +4,7 @@ import { ErrorCode, startKafkaBroker } from '@q/kafka-testkit';
 import { describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { kafkaTargets } from './support/target.js';
-
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
+import { silent } from './support/test-constants.js';
 
 for (const { name, open } of kafkaTargets()) {
   describe(`KafkaQueue under group changes (${name})`, () => {

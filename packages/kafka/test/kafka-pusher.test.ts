@@ -4,8 +4,8 @@ import { ErrorCode, type KafkaTestBroker, startKafkaBroker } from '@q/kafka-test
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { API, CLUSTER_AUTHORIZATION_FAILED, TOPIC_AUTHORIZATION_FAILED } from './support/kafka-errors.js';
+import { silent } from './support/test-constants.js';
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
 // An InitProducerId refused as unauthorized makes an idempotent producer's connect reject at once.
 const { INIT_PRODUCER_ID, PRODUCE } = API;
 

@@ -5,8 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { Tally } from './support/tally.js';
 import { kafkaTargets } from './support/target.js';
-
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
+import { silent } from './support/test-constants.js';
 
 for (const { name, open } of kafkaTargets()) {
   describe(`KafkaQueue: a partition paused for back-pressure, revoked and assigned again (${name})`, () => {

@@ -5,8 +5,7 @@ import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { outcomeWithin } from '../../../test-support/wait.js';
 import { API } from './support/kafka-errors.js';
-
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
+import { silent } from './support/test-constants.js';
 
 let broker: KafkaTestBroker | undefined;
 afterEach(async () => {

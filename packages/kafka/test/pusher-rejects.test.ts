@@ -3,8 +3,8 @@ import { ExecutorClosedError } from '@q/core';
 import { KafkaPusher } from '@q/kafka';
 import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { silent } from './support/test-constants.js';
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
 const brokers: KafkaTestBroker[] = [];
 afterEach(async () => {
   await Promise.all(brokers.splice(0).map((b) => b.stop()));

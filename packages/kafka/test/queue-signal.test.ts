@@ -6,9 +6,8 @@ import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { clientSockets, portOf } from './support/sockets.js';
+import { fastGroup, silent } from './support/test-constants.js';
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
-const fastGroup = { sessionTimeoutMs: 3000, rebalanceTimeoutMs: 3000, heartbeatIntervalMs: 100 };
 // What a stop may take beyond its deadline on a loaded 2-core machine: the final commit and leave
 // get at least 1 s (see KafkaQueue.stop), plus scheduling slack.
 const SLACK_MS = 1500 + 1000;

@@ -5,10 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { delay, outcomeWithin, until } from '../../../test-support/wait.js';
 import { TOPIC_AUTHORIZATION_FAILED } from './support/kafka-errors.js';
 import { clientSockets, portOf } from './support/sockets.js';
+import { fastGroup, silent } from './support/test-constants.js';
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
 const METADATA = 3;
-const fastGroup = { sessionTimeoutMs: 3000, rebalanceTimeoutMs: 3000, heartbeatIntervalMs: 100 };
 
 let broker: KafkaTestBroker | undefined;
 afterEach(async () => {

@@ -3,9 +3,8 @@ import { type KafkaMessage, KafkaPusher, KafkaQueue } from '@q/kafka';
 import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { outcomeWithin, until } from '../../../test-support/wait.js';
+import { fastGroup, JOIN_GROUP, silent } from './support/test-constants.js';
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
-const JOIN_GROUP = 11;
 // The final commit and leave get at least 1 s (FINAL_MS), plus slack for a loaded 2-core machine.
 const FINAL_AND_SLACK_MS = 1000 + 1500;
 
@@ -26,7 +25,6 @@ describe('KafkaQueue.stop called again with a shorter timeoutMs', () => {
     for (let i = 0; i < 5; i++) await pusher.pushAndConfirm({ key: null, value: Buffer.from(`m${i}`) });
     await pusher.close();
     const group = `g-${randomUUID()}`;
-    const group3 = { sessionTimeoutMs: 3000, rebalanceTimeoutMs: 3000, heartbeatIntervalMs: 100 };
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => (release = resolve));
     const handled: string[] = [];
@@ -38,7 +36,7 @@ describe('KafkaQueue.stop called again with a shorter timeoutMs', () => {
         offset: 'first',
         maxWaitMs: 50,
         commitIntervalMs: 20,
-        ...group3,
+        ...fastGroup,
         logger: silent,
       },
       async (m: KafkaMessage) => {
@@ -67,7 +65,7 @@ describe('KafkaQueue.stop called again with a shorter timeoutMs', () => {
     // The next consumer of the group gets m0 again, and everything after it.
     const again = new Set<string>();
     const next = new KafkaQueue(
-      { brokers: broker.bootstrap, group, topic, offset: 'first', maxWaitMs: 50, ...group3, logger: silent },
+      { brokers: broker.bootstrap, group, topic, offset: 'first', maxWaitMs: 50, ...fastGroup, logger: silent },
       (m: KafkaMessage) => void again.add(String(m.value)),
     );
     const nextRun = next.start();
@@ -92,9 +90,7 @@ describe('KafkaQueue.stop called again with a shorter timeoutMs', () => {
         brokers: broker.bootstrap,
         group: `g-${randomUUID()}`,
         topic,
-        sessionTimeoutMs: 3000,
-        rebalanceTimeoutMs: 3000,
-        heartbeatIntervalMs: 100,
+        ...fastGroup,
         logger: silent,
       },
       () => {},

@@ -4,9 +4,7 @@ import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay } from '../../../test-support/wait.js';
 import { clientSockets, portOf } from './support/sockets.js';
-
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
-const JOIN_GROUP = 11;
+import { fastGroup, JOIN_GROUP, silent } from './support/test-constants.js';
 
 let broker: KafkaTestBroker | undefined;
 afterEach(async () => {
@@ -29,9 +27,7 @@ describe('KafkaQueue started after stop()', () => {
         brokers: broker.bootstrap,
         group: `g-${randomUUID()}`,
         topic,
-        sessionTimeoutMs: 3000,
-        rebalanceTimeoutMs: 3000,
-        heartbeatIntervalMs: 100,
+        ...fastGroup,
         logger: silent,
       },
       () => {},

@@ -5,8 +5,7 @@ import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { outcomeWithin, until } from '../../../test-support/wait.js';
 import { API } from './support/kafka-errors.js';
-
-const fastGroup = { sessionTimeoutMs: 3000, rebalanceTimeoutMs: 3000, heartbeatIntervalMs: 100 };
+import { fastGroup } from './support/test-constants.js';
 
 let broker: KafkaTestBroker | undefined;
 afterEach(async () => {

@@ -4,9 +4,8 @@ import { KafkaQueue } from '@q/kafka';
 import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
+import { fastGroup, JOIN_GROUP, silent } from './support/test-constants.js';
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
-const JOIN_GROUP = 11;
 // The stop's final steps get at least 1 s (see KafkaQueue.stop), plus slack for a loaded machine.
 const SLACK_MS = 1500 + 1000;
 
@@ -34,9 +33,7 @@ async function joining(signal?: AbortSignal): Promise<{ queue: KafkaQueue; run: 
       topic,
       stopTimeoutMs: 500,
       signal,
-      sessionTimeoutMs: 3000,
-      rebalanceTimeoutMs: 3000,
-      heartbeatIntervalMs: 100,
+      ...fastGroup,
       logger: silent,
     },
     () => {},

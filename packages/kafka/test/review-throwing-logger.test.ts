@@ -4,8 +4,8 @@ import { type KafkaTestBroker, startKafkaBroker } from '@q/kafka-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { clientSockets, portOf } from './support/sockets.js';
+import { fastGroup, JOIN_GROUP } from './support/test-constants.js';
 
-const JOIN_GROUP = 11;
 const throwing = {
   error() {
     throw new Error('logger down');
@@ -40,9 +40,7 @@ describe('KafkaQueue with a logger that throws', () => {
         brokers: broker.bootstrap,
         group: `g-${randomUUID()}`,
         topic,
-        sessionTimeoutMs: 3000,
-        rebalanceTimeoutMs: 3000,
-        heartbeatIntervalMs: 100,
+        ...fastGroup,
         logger: throwing,
       },
       () => {},

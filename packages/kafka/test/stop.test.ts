@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { API } from './support/kafka-errors.js';
 import { clientSockets, portOf } from './support/sockets.js';
+import { fastGroup, silent } from './support/test-constants.js';
 
-const silent = { error() {}, warn() {}, info() {}, debug() {} };
 // What a stop may take beyond its deadline on a loaded 2-core machine: the final commit and leave
 // get at least 1 s (see KafkaQueue.stop), plus scheduling slack.
 const SLACK_MS = 1500 + 1000;
@@ -59,7 +59,6 @@ async function readAll(b: KafkaTestBroker, topic: string, group: string, count: 
 }
 
 // A member that vanished without leaving is dropped from the group after this.
-const fastGroup = { sessionTimeoutMs: 3000, rebalanceTimeoutMs: 3000, heartbeatIntervalMs: 100 };
 
 describe('KafkaQueue.stop releases everything and keeps its deadline', () => {
   it('stopped 0, 50 and 100 ms after start, no client socket is left (and every message is read after)', async () => {
