@@ -44,9 +44,8 @@ export async function createSegment(dir: string, firstSeq: number, dsync: boolea
 
 /** Writes a segment's whole index with its seal and syncs it: a reopen then trusts it without a scan. */
 export async function writeSealedIndex(segment: Segment): Promise<void> {
-  const buf = segment.index.encode(0, { count: segment.endSeq - segment.firstSeq, size: segment.size });
-  await writeIndexFile(segment.indexPath, buf, true);
-  segment.indexEntriesWritten = segment.index.length;
+  const buf = segment.index.encode({ count: segment.endSeq - segment.firstSeq, size: segment.size });
+  await writeIndexFile(segment.indexPath, buf);
 }
 
 /**
@@ -55,16 +54,15 @@ export async function writeSealedIndex(segment: Segment): Promise<void> {
  * it beside every group made each fdatasync wait for a second file's metadata in the journal.
  */
 export async function writeActiveIndex(segment: Segment): Promise<void> {
-  await writeIndexFile(segment.indexPath, segment.index.encode(), true);
-  segment.indexEntriesWritten = segment.index.length;
+  await writeIndexFile(segment.indexPath, segment.index.encode());
 }
 
-/** Replaces an index file's content (synced when asked; an unsynced index is rebuilt if lost). */
-export async function writeIndexFile(path: string, buf: Buffer, sync: boolean): Promise<void> {
+/** Replaces an index file's content, synced. */
+async function writeIndexFile(path: string, buf: Buffer): Promise<void> {
   const fh = await fsp.open(path, 'w');
   try {
     await fh.write(buf, 0, buf.length, 0);
-    if (sync) await fh.datasync();
+    await fh.datasync();
   } finally {
     await fh.close();
   }

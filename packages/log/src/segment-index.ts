@@ -73,12 +73,12 @@ export class SegmentIndex {
     return this.offsets[lo];
   }
 
-  /** The entries from `from` on, encoded for the index file (a seal appended when given). */
-  encode(from = 0, seal?: { count: number; size: number }): Buffer {
-    const n = this.relSeqs.length - from + (seal ? 1 : 0);
+  /** Every entry, encoded for the index file (a seal appended when given). */
+  encode(seal?: { count: number; size: number }): Buffer {
+    const n = this.relSeqs.length + (seal ? 1 : 0);
     const buf = Buffer.allocUnsafe(n * INDEX_ENTRY_BYTES);
     let p = 0;
-    for (let i = from; i < this.relSeqs.length; i++) {
+    for (let i = 0; i < this.relSeqs.length; i++) {
       encodeEntry(buf, p, this.relSeqs[i] as number, this.offsets[i] as number, 0);
       p += INDEX_ENTRY_BYTES;
     }

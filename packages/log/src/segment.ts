@@ -43,8 +43,6 @@ export class Segment {
   lastWriteMs: number;
   /** Offset of the last index entry (or the header's end), for the every-`indexIntervalBytes` rule. */
   lastIndexedOffset: number;
-  /** Index entries already in the `.idx` file. */
-  indexEntriesWritten = 0;
   /** Reads and readers inside it right now; retention leaves it alone while above 0. */
   refs = 0;
   /** Deleted by retention: a reader still holding it moves on to the next segment. */
