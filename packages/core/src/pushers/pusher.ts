@@ -38,6 +38,15 @@ export interface Pusher<T = string> {
    * the write itself rather than for the buffer. Optional: a pusher without it cannot confirm.
    */
   pushAndConfirm?(message: T, info?: PushInfo): Promise<void>;
+  /**
+   * Writes `messages` in one request, in their order, and resolves once the destination confirmed all
+   * of them; rejects when it did not (then any part of them may have been written: the caller retries
+   * the whole batch with the same ids). Unlike `pushAndConfirm`, a batch is never split across writes,
+   * so no later message can be written while an earlier one of the same batch failed: what
+   * `@q/outbox`'s forwarder needs to keep order and let sinks de-duplicate by a high-water mark.
+   * `info.signal` ends the wait (the outcome is then unknown). Optional.
+   */
+  pushBatch?(messages: readonly T[], info?: PushInfo): Promise<void>;
 }
 
 /** A {@link Pusher} that can confirm each message. */

@@ -1,0 +1,42 @@
+import { InvalidOptionError } from '../support/errors.js';
+
+/**
+ * The header every message forwarded by `@q/outbox` carries: its stable id, `<outbox id>:<sequence>`,
+ * the same on every replay. Sinks and consumers de-duplicate by it (`RedisListPusher`'s
+ * `dedupe: 'outbox-id'`, `KafkaQueue`'s `dedupe: 'outbox-id'`).
+ */
+export const OUTBOX_ID_HEADER = 'q-outbox-id';
+
+/** An outbox id taken apart: which outbox, and the message's sequence number in it. */
+export interface OutboxId {
+  /** The outbox's own id (letters, digits, `.`, `_`, `-`; no `:`). */
+  readonly outbox: string;
+  /** The message's sequence number: a non-negative safe integer, increasing in acceptance order. */
+  readonly seq: number;
+}
+
+const OUTBOX = /^[A-Za-z0-9._-]{1,128}$/;
+const SEQ = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * `<outbox>:<seq>`.
+ * @throws {InvalidOptionError} when `outbox` is not 1 to 128 of `[A-Za-z0-9._-]` or `seq` not a safe integer >= 0.
+ */
+export function formatOutboxId(outbox: string, seq: number): string {
+  if (typeof outbox !== 'string' || !OUTBOX.test(outbox))
+    throw new InvalidOptionError('outbox', outbox, '1 to 128 characters of A-Z a-z 0-9 . _ -');
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidOptionError('seq', seq, 'a safe integer >= 0');
+  return `${outbox}:${seq}`;
+}
+
+/** Takes `<outbox>:<seq>` apart; `undefined` when `id` is not one (a consumer then treats the message as unknown). */
+export function parseOutboxId(id: unknown): OutboxId | undefined {
+  if (typeof id !== 'string') return undefined;
+  const colon = id.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  const outbox = id.slice(0, colon);
+  const digits = id.slice(colon + 1);
+  if (!OUTBOX.test(outbox) || !SEQ.test(digits)) return undefined;
+  const seq = Number(digits);
+  return Number.isSafeInteger(seq) ? { outbox, seq } : undefined;
+}
