@@ -18,16 +18,16 @@
  * bench/results/log.json.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeFileSync, writev } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { openLog, type SyncMode } from '@q/log';
 import { build } from 'esbuild';
 import { open as openLmdb } from 'lmdb';
 import { type CaseResult, fmt, table } from './lib/cases.js';
 import { machineLine, peakRssMiB } from './lib/machine.js';
+import { bodyOf, rawSyncedWrite, timedLoops } from './lib/synced-write.js';
 
 const SECONDS = Number(process.env.Q_BENCH_LOG_SECONDS ?? 1.5);
 const ROUNDS = Number(process.env.Q_BENCH_LOG_ROUNDS ?? 3);
@@ -44,10 +44,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const base = mkdtempSync(join(tmpdir(), 'q-bench-log-'));
 let dirSeq = 0;
 const freshDir = (): string => join(base, `d${dirSeq++}`);
-const writevP = promisify(writev);
-const fdatasyncP = promisify(fdatasync);
-
-const bodyOf = (size: number, i: number): Buffer => Buffer.alloc(size, 97 + (i % 26));
 const appenders = (c: number): string => `${c} appender${c === 1 ? '' : 's'}`;
 
 const names = {
@@ -61,49 +57,12 @@ const names = {
   rss: `log replay from 0 in its own process, ${fmt(RSS_N)} x 128 B (memory)`,
 };
 
-/**
- * Runs `concurrency` loops of `op` for SECONDS; returns operations per second. The loops stop on a flag a
- * timer sets rather than reading the clock after every operation: 256 clock reads per group of appends
- * would be charged to the appenders and not to the raw loop, which runs one iteration per group.
- */
-async function loops(concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let stop = false;
-  const timer = setTimeout(() => {
-    stop = true;
-  }, SECONDS * 1000);
-  let done = 0;
-  const t0 = performance.now();
-  try {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (!stop) {
-          await op(done);
-          done++;
-        }
-      }),
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-  return (done / (performance.now() - t0)) * 1000;
-}
+/** Runs `concurrency` loops of `op` for SECONDS; returns operations per second (see timedLoops). */
+const loops = (concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> =>
+  timedLoops(SECONDS, concurrency, op);
 
-async function raw(n: number, size: number): Promise<number> {
-  const dir = freshDir();
-  const file = `${dir}.raw`;
-  const fd = openSync(file, 'w');
-  const batch = Array.from({ length: n }, (_, i) => bodyOf(size, i));
-  try {
-    const rate = await loops(1, async () => {
-      await writevP(fd, batch);
-      await fdatasyncP(fd);
-    });
-    return rate * n;
-  } finally {
-    closeSync(fd);
-    rmSync(file, { force: true });
-  }
-}
+/** The disk's limit: `writev` of `n` records then `fdatasync`, in a loop (bench/lib/synced-write.ts). */
+const raw = (n: number, size: number): Promise<number> => rawSyncedWrite(`${freshDir()}.raw`, n, size, SECONDS);
 
 async function ours(sync: SyncMode, concurrency: number, size: number): Promise<number> {
   const dir = freshDir();
