@@ -7,10 +7,21 @@ export class MessageTooLargeError extends QueueError {
   readonly bytes: number;
   /** The `maxMessageBytes` it is over. */
   readonly limit: number;
-  constructor(bytes: number, limit: number) {
-    super(`message of ${bytes} bytes is over the limit of ${limit} bytes (maxMessageBytes)`);
+  /** Its place in the batch, when it came in a `pushBatch` (which then sent nothing). */
+  readonly index: number | undefined;
+  /** Its `q-outbox-id` header, when it came in a `pushBatch` and had one. */
+  readonly id: string | undefined;
+  /** @param inBatch where the message sat in a `pushBatch`, and its outbox id if any. */
+  constructor(bytes: number, limit: number, inBatch?: { index: number; id?: string | undefined }) {
+    const which =
+      inBatch === undefined
+        ? 'message'
+        : `message ${inBatch.index} of the batch${inBatch.id === undefined ? '' : ` (q-outbox-id ${inBatch.id})`}`;
+    super(`${which} of ${bytes} bytes is over the limit of ${limit} bytes (maxMessageBytes)`);
     this.bytes = bytes;
     this.limit = limit;
+    this.index = inBatch?.index;
+    this.id = inBatch?.id;
   }
 }
 

@@ -4,6 +4,7 @@ import {
   consoleLogger,
   InvalidOptionError,
   type Logger,
+  OUTBOX_ID_HEADER,
   type PushInfo,
   type RetryOptions,
   retryPolicy,
@@ -14,6 +15,21 @@ import type { Compression, KafkaClientFactory, KafkaConnection, OutgoingMessage,
 import { MessageTooLargeError, WriteAbandonedError } from './errors.js';
 import { kafkajsClient } from './kafkajs-client.js';
 import { ProducerConnection } from './producer-connection.js';
+import {
+  headerBytes,
+  type KafkaPusherMessage,
+  keyBytes,
+  nextKey,
+  outgoing,
+  outgoingOrError,
+  type PusherTask,
+  RECORD_OVERHEAD_BYTES,
+  recordsOf,
+  valueBytes,
+  WholeBatch,
+} from './pusher-message.js';
+
+export type { KafkaPusherMessage } from './pusher-message.js';
 
 /** Options of {@link KafkaPusher}. */
 export interface KafkaPusherOptions extends KafkaConnection {
@@ -92,8 +108,6 @@ export interface KafkaPusherOptions extends KafkaConnection {
   logger?: Logger;
 }
 
-let sequence = 0n;
-
 /**
  * go-queue's kq `Pusher`, fixed: broker acks by default, errors that reach the caller (`syncPush`)
  * or `onError` (never only a log), `close()` that flushes. Messages are batched through
@@ -103,7 +117,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   readonly #topic: string;
   readonly #producer: ProducerClient;
   readonly #connection: ProducerConnection;
-  readonly #executor: ChunkExecutor<OutgoingMessage>;
+  readonly #executor: ChunkExecutor<PusherTask>;
   readonly #syncPush: boolean;
   readonly #maxMessageBytes: number;
   readonly #traceparent: (() => string | undefined) | undefined;
@@ -140,14 +154,15 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     this.#connection = new ProducerConnection(this.#producer, reconnect);
     const logger = safeLogger(options.logger ?? consoleLogger);
     this.#logger = logger;
-    this.#executor = new ChunkExecutor<OutgoingMessage>(
-      async (messages) => {
+    const onError = options.onError;
+    this.#executor = new ChunkExecutor<PusherTask>(
+      async (chunk) => {
         // After close() gave up, chunks still queued fail at once instead of each waiting out
         // kafkajs's retries against connections that can no longer open.
         if (this.#abandoned.signal.aborted) throw new WriteAbandonedError(this.#topic);
         await this.#connection.ready();
         await abortable(
-          this.#producer.send(this.#topic, messages, { acks, compression }),
+          this.#producer.send(this.#topic, recordsOf(chunk), { acks, compression }),
           this.#abandoned.signal,
           () => {
             throw new WriteAbandonedError(this.#topic);
@@ -159,9 +174,10 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
         chunkTasks: integerAtLeast('maxBatchMessages', options.maxBatchMessages ?? 10_000, 1),
         flushIntervalMs: options.flushIntervalMs ?? 100,
         onError:
-          options.onError ??
-          ((error, messages) =>
-            logger.error({ err: error, messages: messages.length }, `send to ${this.#topic} failed`)),
+          onError === undefined
+            ? (error, chunk) =>
+                logger.error({ err: error, messages: recordsOf(chunk).length }, `send to ${this.#topic} failed`)
+            : (error, chunk) => onError(error, [...recordsOf(chunk)]),
         shutdown: options.shutdown,
         logger,
       },
@@ -193,6 +209,44 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   pushAndConfirm(message: KafkaPusherMessage, info?: PushInfo): Promise<void> {
     const out = outgoingOrError(message, info);
     return out instanceof Error ? Promise.reject(out) : this.#add(out, true, info?.signal);
+  }
+
+  /**
+   * The optional `Pusher.pushBatch` of `@q/core`: writes `messages` in ONE `send`, in their order
+   * (`chunkBytes` and `maxBatchMessages` do not split it), after every chunk buffered by earlier
+   * pushes (it never overtakes them), and resolves once the broker acknowledged all of them (with
+   * `acks`); rejects when the send failed, and then any part of it may have been written (a
+   * partition's records are written together or not at all, but a batch spread over partitions led
+   * by several brokers can be written in part): retry the whole batch. Sends are one at a time, so
+   * nothing pushed after it is written before its outcome is known.
+   *
+   * Each message is checked first: one that cannot be written (over `maxMessageBytes`, malformed)
+   * rejects the batch with its error (a {@link MessageTooLargeError} names its place in the batch and
+   * its `q-outbox-id` header, if any) and nothing is sent. Trace headers and `info.cause` /
+   * `info.attempts` are added to every message as `push` does. An empty batch resolves at once.
+   *
+   * `info.signal` ends the wait: the promise rejects with `ConfirmAbortedError` (`Q_CONFIRM_ABORTED`)
+   * at once, while the send goes on, so the batch may still be written (its outcome is unknown);
+   * already aborted at the call, nothing is sent.
+   */
+  pushBatch(messages: readonly KafkaPusherMessage[], info?: PushInfo): Promise<void> {
+    try {
+      if (!Array.isArray(messages)) throw new InvalidOptionError('messages', messages, 'an array');
+      const records: OutgoingMessage[] = [];
+      for (let i = 0; i < messages.length; i++) {
+        const out = this.#prepare(outgoing(messages[i] as KafkaPusherMessage, info), i);
+        if (out instanceof Error) throw out;
+        records.push(out.message);
+      }
+      if (records.length === 0) return Promise.resolve();
+      const signal = info?.signal;
+      // Both in one synchronous step: the flush puts what is buffered in the executor's queue, then
+      // the batch (sized to fill a chunk on its own) goes in right behind it, alone in its chunk.
+      if (!this.#executor.closed && !signal?.aborted) void this.#executor.flush();
+      return this.#executor.addAndConfirm(new WholeBatch(records), Number.MAX_SAFE_INTEGER, { signal });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** kq's `PushWithKey`: same key, same partition. */
@@ -280,73 +334,33 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   }
 
   #enqueue(message: OutgoingMessage, confirm: boolean, signal?: AbortSignal): Promise<void> {
-    const value = message.value;
-    const bytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
-    if (bytes > this.#maxMessageBytes) return Promise.reject(new MessageTooLargeError(bytes, this.#maxMessageBytes));
+    const prepared = this.#prepare(message);
+    if (prepared instanceof Error) return Promise.reject(prepared);
+    const { message: out, size } = prepared;
+    if (confirm) return this.#executor.addAndConfirm(out, size, { signal });
+    return this.#executor.add(out, size) ?? Promise.resolve();
+  }
+
+  /**
+   * A message as it will be written: refused when its value is over `maxMessageBytes` (`index`: its
+   * place in a batch, for the error), else with the trace headers added, and its size for chunking.
+   */
+  #prepare(message: OutgoingMessage, index?: number): { message: OutgoingMessage; size: number } | Error {
+    const bytes = valueBytes(message.value);
+    if (bytes > this.#maxMessageBytes) {
+      if (index === undefined) return new MessageTooLargeError(bytes, this.#maxMessageBytes);
+      const id = message.headers?.[OUTBOX_ID_HEADER];
+      return new MessageTooLargeError(bytes, this.#maxMessageBytes, {
+        index,
+        id: id === undefined ? undefined : String(id),
+      });
+    }
     const traceparent = this.#traceparent?.();
     const traced = this.#traceHeaders?.();
     let out: OutgoingMessage = message;
     if (traceparent !== undefined) out = { ...out, headers: { ...out.headers, traceparent } };
     if (traced !== undefined) out = { ...out, headers: { ...out.headers, ...traced } };
     const size = bytes + RECORD_OVERHEAD_BYTES + keyBytes(out.key) + (out.headers ? headerBytes(out.headers) : 0);
-    if (confirm) return this.#executor.addAndConfirm(out, size, { signal });
-    return this.#executor.add(out, size) ?? Promise.resolve();
+    return { message: out, size };
   }
-}
-
-/** Bytes a record costs in a batch beyond its key, value and headers (lengths, offsets, attributes). */
-const RECORD_OVERHEAD_BYTES = 20;
-
-/** A string key's length stands in for its bytes: an estimate for sizing chunks, cheap per message. */
-function keyBytes(key: OutgoingMessage['key']): number {
-  if (key === null || key === undefined) return 0;
-  return typeof key === 'string' ? key.length : key.byteLength;
-}
-
-function headerBytes(headers: NonNullable<OutgoingMessage['headers']>): number {
-  let n = 0;
-  for (const [name, v] of Object.entries(headers)) n += name.length + (typeof v === 'string' ? v.length : v.byteLength);
-  return n;
-}
-
-/** What {@link KafkaPusher.push} takes: a value, or a record with key and headers. */
-export type KafkaPusherMessage =
-  | string
-  | Buffer
-  | {
-      /** The record's key (null: none); messages with one key go to one partition. */
-      key?: Buffer | null;
-      /** The record's value (null: a tombstone). */
-      value: Buffer | null;
-      /** Headers; only string and Buffer values are written. */
-      headers?: Record<string, unknown>;
-    };
-
-/**
- * A pushed message as written: a bare value gets kq's time-stamp key; a record keeps its key and
- * string or Buffer headers, and a dead letter's `info` adds `x-q-error` and `x-q-attempts`.
- */
-function outgoing(message: KafkaPusherMessage, info: PushInfo | undefined): OutgoingMessage {
-  if (typeof message === 'string' || Buffer.isBuffer(message)) return { key: nextKey(), value: message };
-  const headers: Record<string, Buffer | string> = {};
-  for (const [k, v] of Object.entries(message.headers ?? {}))
-    if (typeof v === 'string' || Buffer.isBuffer(v)) headers[k] = v;
-  if (info?.cause !== undefined)
-    headers['x-q-error'] = info.cause instanceof Error ? info.cause.message : String(info.cause);
-  if (info?.attempts !== undefined) headers['x-q-attempts'] = String(info.attempts);
-  return { key: message.key ?? null, value: message.value, headers };
-}
-
-/** {@link outgoing}, with what it throws for a malformed message (null, no value) returned instead. */
-function outgoingOrError(message: KafkaPusherMessage, info: PushInfo | undefined): OutgoingMessage | Error {
-  try {
-    return outgoing(message, info);
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
-function nextKey(): string {
-  sequence++;
-  return `${process.hrtime.bigint()}-${sequence}`;
 }

@@ -10,7 +10,7 @@ import type {
   TopicPartition,
 } from './client.js';
 import { OffsetMetadataTooLargeError } from './errors.js';
-import { SocketRegistry } from './socket-registry.js';
+import { type BrokerRoute, SocketRegistry } from './socket-registry.js';
 
 /**
  * How long a disconnect waits for offset-map reads under way before it closes the admin client
@@ -218,35 +218,44 @@ class KafkajsProducer implements ProducerClient {
 }
 
 /** The default client factory: kafkajs 2.2.4. */
-export const kafkajsClient: KafkaClientFactory = {
-  groupConsumer(connection, o) {
-    const sockets = new SocketRegistry();
-    const client = kafka(connection, sockets);
-    return new KafkajsGroupConsumer(
-      client,
-      o.groupId,
-      client.consumer({
-        groupId: o.groupId,
-        minBytes: o.minBytes,
-        maxBytes: o.maxBytes,
-        maxWaitTimeInMs: o.maxWaitMs,
-        sessionTimeout: o.sessionTimeoutMs,
-        heartbeatInterval: o.heartbeatIntervalMs,
-        rebalanceTimeout: o.rebalanceTimeoutMs,
-        retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
-      }),
-      sockets,
-    );
-  },
-  producer(connection, o) {
-    const sockets = new SocketRegistry();
-    return new KafkajsProducer(
-      kafka(connection, sockets).producer({
-        idempotent: o.idempotent,
-        maxInFlightRequests: o.idempotent ? 1 : undefined,
-        allowAutoTopicCreation: true,
-      }),
-      sockets,
-    );
-  },
-};
+export const kafkajsClient: KafkaClientFactory = routedKafkajsClient();
+
+/**
+ * {@link kafkajsClient}, with every connection opened where `route` says instead of at the address
+ * a broker advertises (the same for every client it makes). For tests that put a fault-injecting
+ * proxy between the client and a broker; not exported from the package.
+ */
+export function routedKafkajsClient(route?: BrokerRoute): KafkaClientFactory {
+  return {
+    groupConsumer(connection, o) {
+      const sockets = new SocketRegistry(route);
+      const client = kafka(connection, sockets);
+      return new KafkajsGroupConsumer(
+        client,
+        o.groupId,
+        client.consumer({
+          groupId: o.groupId,
+          minBytes: o.minBytes,
+          maxBytes: o.maxBytes,
+          maxWaitTimeInMs: o.maxWaitMs,
+          sessionTimeout: o.sessionTimeoutMs,
+          heartbeatInterval: o.heartbeatIntervalMs,
+          rebalanceTimeout: o.rebalanceTimeoutMs,
+          retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
+        }),
+        sockets,
+      );
+    },
+    producer(connection, o) {
+      const sockets = new SocketRegistry(route);
+      return new KafkajsProducer(
+        kafka(connection, sockets).producer({
+          idempotent: o.idempotent,
+          maxInFlightRequests: o.idempotent ? 1 : undefined,
+          allowAutoTopicCreation: true,
+        }),
+        sockets,
+      );
+    },
+  };
+}

@@ -9,15 +9,25 @@ import type { ISocketFactory } from 'kafkajs';
  */
 export class SocketRegistry {
   readonly #open = new Set<net.Socket>();
+  readonly #route: BrokerRoute | undefined;
   #destroyed = false;
+
+  /** @param route where to connect instead of the address a broker advertises (see {@link BrokerRoute}). */
+  constructor(route?: BrokerRoute) {
+    this.#route = route;
+  }
 
   /**
    * kafkajs's own socket factory (same keep-alive, TLS server name), remembering each socket. Once
    * {@link destroy}ed it opens nothing: a connect fails at once, so a client still retrying cannot
    * reopen a connection nobody will close.
    */
-  readonly factory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  readonly factory: ISocketFactory = ({ host: advertisedHost, port: advertisedPort, ssl, onConnect }) => {
     if (this.#destroyed) throw new Error('client destroyed: no new connections');
+    const { host, port } = this.#route?.({ host: advertisedHost, port: advertisedPort }) ?? {
+      host: advertisedHost,
+      port: advertisedPort,
+    };
     const socket = ssl
       ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
       : net.connect({ host, port }, onConnect);
@@ -37,3 +47,10 @@ export class SocketRegistry {
     this.#open.clear();
   }
 }
+
+/**
+ * Maps a broker's advertised address to the one to connect to. Brokers tell clients their addresses
+ * in Metadata, so a proxy in front of a broker is only used for every connection when the client is
+ * sent there on each connect: what the tests' fault-injecting TCP proxy needs.
+ */
+export type BrokerRoute = (advertised: { host: string; port: number }) => { host: string; port: number };
