@@ -98,6 +98,23 @@ export interface KafkaQueueConfig extends KafkaConnection {
   lowWaterMark?: number;
   /** Per-attempt handler timeout in milliseconds (0: none). @default 0 */
   timeoutMs?: number;
+  /**
+   * `'outbox-id'`: drops the replays of `@q/outbox` messages before the handler. Per partition and
+   * per outbox (header `q-outbox-id`, `<outbox>:<seq>`), a message whose sequence is at or below the
+   * highest seen so far is not handed to the handler: it is settled as consumed (committed in order
+   * like any handled message, so it never holds commits back) and counted in
+   * `KafkaQueue.duplicatesDropped()`. Messages without the header (or with one that is not an outbox
+   * id) pass through.
+   *
+   * The highest sequences are kept per partition assignment, in memory: exact while one consumer
+   * owns the partition. After a rebalance or a restart the new owner starts from the last commit
+   * with nothing seen, so a replay of a message before that commit can reach the handler again.
+   * It also needs each message in the same partition on every replay (messages with a key, or a
+   * fixed partition), and sinks that write a batch whole (`KafkaPusher.pushBatch`). See the guide's
+   * "De-duplicating an outbox's replays".
+   * @default none (every message is handed to the handler)
+   */
+  dedupe?: 'outbox-id';
   /** Retries of failed handler calls. @default none (kq) */
   retry?: RetryOptions;
   /**
@@ -165,6 +182,7 @@ export interface ResolvedKafkaQueueConfig {
   readonly highWaterMark: number;
   readonly lowWaterMark: number;
   readonly timeoutMs: number;
+  readonly dedupe: 'outbox-id' | undefined;
   readonly retry: RetryOptions | undefined;
   readonly deadLetterBackoff: { minDelayMs?: number; maxDelayMs?: number } | undefined;
   readonly deadLetter: Pusher<KafkaMessage> | undefined;
@@ -210,6 +228,8 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
   const offset = config.offset ?? 'last';
   if (offset !== 'first' && offset !== 'last') throw new InvalidOptionError('offset', offset, '"first" or "last"');
   const highWaterMark = integerAtLeast('highWaterMark', config.highWaterMark ?? 100_000, 1);
+  if (config.dedupe !== undefined && config.dedupe !== 'outbox-id')
+    throw new InvalidOptionError('dedupe', config.dedupe, '"outbox-id" or undefined (none)');
   if (config.signal !== undefined && !(config.signal instanceof AbortSignal))
     throw new InvalidOptionError('signal', config.signal, 'an AbortSignal');
   return {
@@ -242,6 +262,7 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
       highWaterMark,
     ),
     timeoutMs: config.timeoutMs ?? 0,
+    dedupe: config.dedupe,
     retry: config.retry,
     // Checked here so a bad value throws at construction, not when a member starts its queue.
     deadLetterBackoff:

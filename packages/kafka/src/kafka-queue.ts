@@ -159,6 +159,17 @@ export class KafkaQueue {
     return n;
   }
 
+  /**
+   * Messages the `dedupe: 'outbox-id'` option dropped as replays, over all members, since the queue
+   * was made: each was settled as consumed (and committed past) without reaching the handler. 0
+   * without the option.
+   */
+  duplicatesDropped(): number {
+    let n = 0;
+    for (const m of this.#members) n += m.duplicatesDropped;
+    return n;
+  }
+
   /** Committed offsets per partition, per member. */
   committed(): (TopicPartition & {
     /** The committed offset (the next one to read); undefined before the first commit. */

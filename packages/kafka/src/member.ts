@@ -6,6 +6,7 @@ import { queueDeadLetter } from './dead-letter.js';
 import { FetchBuffer } from './fetch-buffer.js';
 import type { KafkaHandler, ResolvedKafkaQueueConfig } from './kafka-queue-config.js';
 import type { TrackedMessage } from './offset-tracker.js';
+import { OutboxReplayFilter, type ReplayCounter } from './outbox-replays.js';
 import { PartitionCommits } from './partition-commits.js';
 import { partitionKey } from './partition-key.js';
 import { StopDeadline } from './stop-deadline.js';
@@ -39,6 +40,8 @@ export class Member implements Producer<TrackedMessage> {
   #started: Promise<void> | undefined;
   /** Resolves {@link Member.start} when the stop deadline gave up on the join. */
   #joinGivenUp: (() => void) | undefined;
+  /** Replays dropped by `dedupe`, over every partition this member owned. */
+  readonly #replays: ReplayCounter = { dropped: 0 };
 
   constructor(o: ResolvedKafkaQueueConfig, handler: KafkaHandler) {
     this.#o = o;
@@ -136,6 +139,11 @@ export class Member implements Producer<TrackedMessage> {
     return this.#buffer.unsettled;
   }
 
+  /** Replays `dedupe` dropped so far (settled without the handler). */
+  get duplicatesDropped(): number {
+    return this.#replays.dropped;
+  }
+
   /** What was committed, per partition (for tests and monitoring). */
   committed(): (TopicPartition & { offset: bigint | undefined })[] {
     return this.#partitions.committed();
@@ -215,9 +223,10 @@ export class Member implements Producer<TrackedMessage> {
       if (map.skip !== undefined) this.#partitions.trackerFor(key, batch.topic, batch.partition).skipSettled(map.skip);
     }
     const tracker = this.#partitions.trackerFor(key, batch.topic, batch.partition);
+    if (this.#o.dedupe !== undefined) tracker.replays ??= new OutboxReplayFilter(this.#replays);
     const entries = trackBatch(tracker, batch.messages, this.#o.ordering);
     batch.resolveOffset((batch.messages[batch.messages.length - 1] as FetchedRecord).offset);
-    // A batch the offset map skipped whole settled at once: nothing to hand over.
+    // A batch the offset map skipped or dedupe dropped whole settled at once: nothing to hand over.
     if (entries.length > 0) this.#buffer.add(key, batch.topic, batch.partition, entries);
     await batch.heartbeat();
   }

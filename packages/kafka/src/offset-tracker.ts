@@ -1,6 +1,7 @@
 import { OrderedCommits } from '@q/core/internal';
 import type { FetchedRecord, KafkaMessage } from './client.js';
 import { OffsetMapBuilder, type OffsetSkipSet } from './offset-map.js';
+import type { OutboxReplayFilter } from './outbox-replays.js';
 
 const NO_HEADERS: Readonly<Record<string, Buffer | string | undefined>> = Object.freeze({});
 
@@ -97,6 +98,11 @@ export class PartitionTracker {
   #skip: OffsetSkipSet | undefined;
   /** Highest offset tracked so far (-1: none), to drop a re-fetch's copies a batch at a time. */
   #highest = -1;
+  /**
+   * The `dedupe: 'outbox-id'` state of this assignment of the partition, when enabled: a tracker is
+   * made per assignment, so a partition revoked and assigned again starts with nothing seen.
+   */
+  replays: OutboxReplayFilter | undefined;
 
   /**
    * The partition's number within its consumer (the same for every tracker of that partition): the
@@ -115,6 +121,14 @@ export class PartitionTracker {
     const entry = new TrackedMessage(this, record, orderKey);
     this.#entries.track(entry);
     return entry;
+  }
+
+  /**
+   * Tracks a record that is settled at once and never handed out (a replay that `dedupe` dropped):
+   * the commit point moves past it as past any handled message, in offset order.
+   */
+  addSettled(record: FetchedRecord): void {
+    this.settle(this.add(record));
   }
 
   /**

@@ -7,7 +7,9 @@ import { keyOrderKey, partitionOrderKey } from './order-key.js';
  * Wraps one partition's fetched records for the queue, in the tracker's offset order. In key mode the
  * batch is regrouped by key (stable within a key): consecutive messages of a key then reach one
  * consumer loop as one run, while the tracker still commits in offset order. Records the tracker has
- * seen before (a re-fetch) and records the last commit's offset map lists are not handed out.
+ * seen before (a re-fetch), records the last commit's offset map lists and, with the tracker's
+ * {@link PartitionTracker.replays} filter, replays of an outbox's messages are not handed out (the
+ * last two count as settled). Every decision is made in offset order, before key mode regroups.
  */
 export function trackBatch(
   tracker: PartitionTracker,
@@ -18,17 +20,29 @@ export function trackBatch(
   // While the last commit's offset map is ahead, what it lists counts as settled and is not handed
   // out; skips and adds must go in offset order, so the check sits inside each loop.
   const skipping = tracker.skipping;
+  const replays = tracker.replays;
+  /** Whether `r` is settled here and not handed out: in the offset map, or a replay dropped. */
+  const held = (r: FetchedRecord): boolean => {
+    if (skipping && tracker.skips(r)) {
+      // Settled by an earlier owner: it still counts as seen for the replays after it.
+      replays?.see(r.headers);
+      return true;
+    }
+    if (replays === undefined || !replays.drop(r.headers)) return false;
+    tracker.addSettled(r);
+    return true;
+  };
   if (ordering !== 'key') {
     const orderKey = ordering === 'partition' ? partitionOrderKey(tracker.id) : undefined;
-    if (!skipping) return records.map((r) => tracker.add(r, orderKey));
+    if (!skipping && replays === undefined) return records.map((r) => tracker.add(r, orderKey));
     const out: TrackedMessage[] = [];
-    for (const r of records) if (!tracker.skips(r)) out.push(tracker.add(r, orderKey));
+    for (const r of records) if (!held(r)) out.push(tracker.add(r, orderKey));
     return out;
   }
   const byKey = new Map<number, TrackedMessage[]>();
   const unkeyed: TrackedMessage[] = [];
   for (const r of records) {
-    if (skipping && tracker.skips(r)) continue;
+    if ((skipping || replays !== undefined) && held(r)) continue;
     if (r.key === null || r.key === undefined) {
       unkeyed.push(tracker.add(r));
       continue;
