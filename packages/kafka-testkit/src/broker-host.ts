@@ -17,4 +17,6 @@ export interface BrokerHost extends ClusterView {
     request: { apiKey: number; version: number; clientId: string | null; body: Buffer },
     signal: AbortSignal,
   ): Promise<'close' | 'close-mid-response' | 'black-hole' | undefined>;
+  /** Undefined when what was done so far is stored; else what settles once it is (answers wait for it). */
+  durable(): Promise<void> | undefined;
 }

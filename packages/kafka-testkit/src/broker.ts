@@ -164,6 +164,10 @@ export class Broker {
       }
       throw error;
     }
+    // With a data directory, nothing is acknowledged before it is stored (a failed write closes the
+    // connection: the client retries).
+    const durable = cluster.durable();
+    if (durable !== undefined) await durable;
     if (body === null) return undefined;
     const response = frameResponse(correlationId, body);
     if (fault === 'close-mid-response') {

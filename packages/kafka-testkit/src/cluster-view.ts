@@ -32,8 +32,8 @@ export interface ClusterView {
   controllerId(): number;
   /** A broker by id, up or not. */
   broker(id: number): BrokerView | undefined;
-  /** Creates a topic with leaders spread over the brokers. Returns false if it exists. */
-  createTopic(name: string, partitions?: number): boolean;
+  /** Creates a topic with leaders spread over the brokers (and its configs, kept). Returns false if it exists. */
+  createTopic(name: string, partitions?: number, configs?: Readonly<Record<string, string | null>>): boolean;
   /** A partition by topic and index. */
   partition(topic: string, index: number): Partition | undefined;
   /** The leader to report for a partition, -1 while its broker is down. */

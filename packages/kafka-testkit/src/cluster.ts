@@ -3,6 +3,7 @@ import { APIS } from './apis/index.js';
 import { Broker } from './broker.js';
 import type { BrokerHost } from './broker-host.js';
 import type { BrokerView } from './cluster-view.js';
+import { DataDir, type StoredOffsets, type StoredTopic } from './data-dir.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import type { Partition } from './partition.js';
 import { PartitionLog } from './partition-log.js';
@@ -90,6 +91,25 @@ export interface KafkaBrokerOptions {
   };
   /** Told about protocol problems (malformed requests and the like). */
   log?: (line: string) => void;
+  /**
+   * A directory to keep the cluster's data in (created when missing): topics (name, partitions,
+   * configs), every partition's record batches and the groups' committed offsets are written there
+   * before the request that changed them is answered, and loaded at start, so a cluster started
+   * again on the same directory (after `stop()`, or a kill of its process) serves the same topics,
+   * records and offsets. A tail torn by a kill is cut at load, never served. Group membership,
+   * leader and coordinator moves, hooks and injected errors are not kept. One live cluster per
+   * directory (a `lock` file holds the process id).
+   * @default none: everything stays in memory
+   */
+  dataDir?: string;
+  /**
+   * With `dataDir`: sync appended batches, offsets and new files to the disk before answering, so
+   * acknowledged data survives a power loss or a kernel crash, not only a kill of the process (the
+   * page cache is enough for that). Costs one fsync per answered request that wrote something,
+   * shared by the requests that wrote in the meantime.
+   * @default false
+   */
+  fsync?: boolean;
 }
 
 /** An error to inject: for `apiKey`, optionally one topic and partition, `times` times (default once). */
@@ -140,8 +160,25 @@ export class Cluster implements BrokerHost {
   #topicCount = 0;
   /** Groups pinned to a coordinator by {@link Cluster.moveCoordinator}: group id to broker id. */
   readonly coordinators = new Map<string, number>();
+  /** Topic configs as CreateTopics gave them, by topic (kept, and written with `dataDir`; not interpreted). */
+  readonly topicConfigs = new Map<string, Readonly<Record<string, string | null>>>();
+  readonly #dataDir: DataDir | undefined;
+  /** Groups that committed offsets (what `offsets.json` lists). */
+  readonly #committedGroups = new Set<string>();
 
+  /**
+   * Builds the brokers (not yet listening) and, with `dataDir`, loads what the directory holds.
+   * @throws {TypeError} when `dataDir` is not a non-empty string, or `fsync` not a boolean or set without `dataDir`.
+   * @throws {Error} when the directory is in use by another live cluster, or cannot be read or written.
+   */
   constructor(options: KafkaBrokerOptions) {
+    const { dataDir, fsync } = options;
+    if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir === ''))
+      throw new TypeError('Invalid option "dataDir": expected a non-empty directory path');
+    if (fsync !== undefined && typeof fsync !== 'boolean')
+      throw new TypeError('Invalid option "fsync": expected true or false');
+    if (fsync === true && dataDir === undefined)
+      throw new TypeError('Invalid option "fsync": needs "dataDir" (there is nothing to sync in memory)');
     this.autoCreateTopics = options.autoCreateTopics ?? true;
     this.defaultPartitions = options.defaultPartitions ?? 1;
     this.#maxVersions = options.maxVersions ?? {};
@@ -151,6 +188,58 @@ export class Cluster implements BrokerHost {
     const count = options.brokers ?? 1;
     for (let id = 0; id < count; id++) this.brokers.push(new Broker(this, id, host, options.ports?.[id] ?? 0));
     this.groups = new GroupCoordinator(this, options.sessionTimeout?.min ?? 10, options.sessionTimeout?.max ?? 300_000);
+    if (dataDir !== undefined)
+      this.#dataDir = this.#load(
+        new DataDir(dataDir, { fsync: fsync ?? false, log: this.#log, offsets: () => this.#storedOffsets() }),
+      );
+  }
+
+  /** Loads topics, their logs and committed offsets from `dir`; returns it. */
+  #load(dir: DataDir): DataDir {
+    let maxProducerId = -1n;
+    for (const t of dir.loadTopics()) {
+      for (const p of this.#addTopic(t.name, t.partitions, t.configs, dir)) {
+        if (p.log.loadedMaxProducerId > maxProducerId) maxProducerId = p.log.loadedMaxProducerId;
+      }
+    }
+    // Ids already in the logs must not be handed out again: their sequences are known.
+    if (maxProducerId >= this.#nextProducerId) this.#nextProducerId = maxProducerId + 1n;
+    for (const [group, offsets] of Object.entries(dir.loadOffsets())) {
+      const restored = offsets.map((o) => ({ ...o, offset: BigInt(o.offset) }));
+      // A simple commit (no generation): the group is empty after a restart.
+      this.groups.commit(group, -1, '', restored);
+    }
+    return dir;
+  }
+
+  /** @internal Told by the group coordinator: the group's offsets must be written. */
+  offsetsCommitted(groupId: string): void {
+    this.#committedGroups.add(groupId);
+    this.#dataDir?.offsetsChanged();
+  }
+
+  #storedOffsets(): StoredOffsets {
+    const out: StoredOffsets = {};
+    for (const group of this.#committedGroups) {
+      out[group] = this.groups
+        .committedAll(group)
+        .map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset), metadata: o.metadata }));
+    }
+    return out;
+  }
+
+  /**
+   * @internal Undefined when everything done so far is stored (always without `dataDir`); otherwise
+   * what settles once it is. The brokers wait for it before answering.
+   */
+  durable(): Promise<void> | undefined {
+    return this.#dataDir?.durable();
+  }
+
+  /** Cancels the groups' timers and, with `dataDir`, writes what is pending and closes the files. */
+  async close(): Promise<void> {
+    this.groups.close();
+    await this.#dataDir?.close();
   }
 
   /** The handler of an API key, if implemented. */
@@ -193,16 +282,44 @@ export class Cluster implements BrokerHost {
   // -------------------------------------------------------------------------------------------
   // Topics
 
-  /** Creates a topic with leaders spread over the brokers. Returns false if it exists. */
-  createTopic(name: string, partitions = this.defaultPartitions): boolean {
+  /**
+   * Creates a topic with leaders spread over the brokers. Returns false if it exists. With `dataDir`
+   * it is written to `topics.json` before this returns.
+   */
+  createTopic(
+    name: string,
+    partitions = this.defaultPartitions,
+    configs: Readonly<Record<string, string | null>> = {},
+  ): boolean {
     if (this.topics.has(name)) return false;
+    const dir = this.#dataDir;
+    if (dir !== undefined) {
+      const stored: StoredTopic[] = [...this.topics].map(([n, list]) => ({
+        name: n,
+        partitions: list.length,
+        configs: this.topicConfigs.get(n) ?? {},
+      }));
+      dir.saveTopics([...stored, { name, partitions, configs }]);
+    }
+    this.#addTopic(name, partitions, configs, dir);
+    return true;
+  }
+
+  #addTopic(
+    name: string,
+    partitions: number,
+    configs: Readonly<Record<string, string | null>>,
+    dir: DataDir | undefined,
+  ): Partition[] {
     const offset = this.#topicCount++;
     const list: Partition[] = [];
     for (let i = 0; i < partitions; i++) {
-      list.push({ topic: name, index: i, leader: (i + offset) % this.brokers.length, log: new PartitionLog() });
+      const log = new PartitionLog(dir?.partitionFile(name, i));
+      list.push({ topic: name, index: i, leader: (i + offset) % this.brokers.length, log });
     }
     this.topics.set(name, list);
-    return true;
+    this.topicConfigs.set(name, configs);
+    return list;
   }
 
   partition(topic: string, index: number): Partition | undefined {

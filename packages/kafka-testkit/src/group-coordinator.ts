@@ -26,8 +26,8 @@ export class GroupCoordinator {
   readonly #groups = new Map<string, Group>();
 
   constructor(
-    // Only the log: the cluster owns the coordinator, so the coordinator must not depend on the cluster.
-    private readonly cluster: { log(line: string): void },
+    // Only the log and a commit notice: the cluster owns the coordinator, so it must not depend on it.
+    private readonly cluster: { log(line: string): void; offsetsCommitted?(groupId: string): void },
     private readonly minSessionMs: number,
     private readonly maxSessionMs: number,
   ) {}
@@ -192,6 +192,7 @@ export class GroupCoordinator {
     }
     for (const o of offsets)
       g.offsets.set(`${o.topic}\u0000${o.partition}`, { offset: o.offset, metadata: o.metadata });
+    this.cluster.offsetsCommitted?.(groupId);
     return 0;
   }
 

@@ -1,3 +1,4 @@
+import type { PartitionFile } from './partition-file.js';
 import type { BatchInfo } from './record-batch.js';
 import { withBaseOffset } from './record-batch.js';
 
@@ -20,13 +21,27 @@ export type AppendResult = { baseOffset: bigint } | { error: 'out-of-order' | 'i
 
 /**
  * One partition's log: stored batches (bytes as produced, base offset rewritten), the log end
- * offset, idempotent producer state, and the fetchers waiting for data.
+ * offset, idempotent producer state, and the fetchers waiting for data. With a file, the batches
+ * written there before are loaded (the producer state rebuilt from them, as Kafka does) and each
+ * append reaches the file before it is visible.
  */
 export class PartitionLog {
   readonly #batches: StoredBatch[] = [];
   #end = 0n;
   readonly #producers = new Map<bigint, ProducerState>();
   #waiters = new Set<() => void>();
+  readonly #file: PartitionFile | undefined;
+  /** The highest producer id among the batches loaded from the file; -1 when none. */
+  readonly loadedMaxProducerId: bigint = -1n;
+
+  constructor(file?: PartitionFile) {
+    this.#file = file;
+    if (file === undefined) return;
+    for (const batch of file.load()) {
+      this.#store(this.#end, batch.bytes, batch);
+      if (batch.producerId > this.loadedMaxProducerId) this.loadedMaxProducerId = batch.producerId;
+    }
+  }
 
   /** The next offset to be written (= the high watermark: writes are immediately committed). */
   get endOffset(): bigint {
@@ -54,13 +69,20 @@ export class PartitionLog {
       }
     }
     const baseOffset = this.#end;
+    const bytes = withBaseOffset(batch.bytes, baseOffset);
+    // On file first: a failed write throws with the log unchanged.
+    this.#file?.append(bytes);
+    this.#store(baseOffset, bytes, batch);
+    const waiters = this.#waiters;
+    this.#waiters = new Set();
+    for (const wake of waiters) wake();
+    return { baseOffset };
+  }
+
+  /** Keeps a batch (already at `baseOffset`) and advances the producer's sequence. */
+  #store(baseOffset: bigint, bytes: Buffer, batch: BatchInfo): void {
     const lastOffset = baseOffset + BigInt(batch.lastOffsetDelta);
-    this.#batches.push({
-      baseOffset,
-      lastOffset,
-      maxTimestamp: batch.maxTimestamp,
-      bytes: withBaseOffset(batch.bytes, baseOffset),
-    });
+    this.#batches.push({ baseOffset, lastOffset, maxTimestamp: batch.maxTimestamp, bytes });
     this.#end = lastOffset + 1n;
     if (batch.producerId >= 0n) {
       let state = this.#producers.get(batch.producerId);
@@ -72,10 +94,6 @@ export class PartitionLog {
       state.recent.push({ sequence: batch.baseSequence, count: batch.count, baseOffset });
       if (state.recent.length > 5) state.recent.shift();
     }
-    const waiters = this.#waiters;
-    this.#waiters = new Set();
-    for (const wake of waiters) wake();
-    return { baseOffset };
   }
 
   /**

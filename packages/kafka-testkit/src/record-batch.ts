@@ -39,29 +39,57 @@ export function parseBatches(records: Buffer): BatchInfo[] | BatchProblem {
   const out: BatchInfo[] = [];
   let at = 0;
   while (at < records.length) {
-    if (records.length - at < BATCH_HEADER_BYTES) return 'corrupt';
-    const length = records.readInt32BE(at + LENGTH);
-    const end = at + 12 + length;
-    if (length < BATCH_HEADER_BYTES - 12 || end > records.length) return 'corrupt';
-    if (records.readInt8(at + MAGIC) !== 2) return 'unsupported-magic';
-    const bytes = records.subarray(at, end);
-    if (crc32c(bytes, ATTRIBUTES) !== bytes.readUInt32BE(CRC)) return 'corrupt';
-    const count = bytes.readInt32BE(RECORDS_COUNT);
-    const lastOffsetDelta = bytes.readInt32BE(LAST_OFFSET_DELTA);
-    if (count < 1 || lastOffsetDelta !== count - 1) return 'corrupt';
-    out.push({
-      bytes,
-      lastOffsetDelta,
-      count,
-      maxTimestamp: bytes.readBigInt64BE(MAX_TIMESTAMP),
-      producerId: bytes.readBigInt64BE(PRODUCER_ID),
-      producerEpoch: bytes.readInt16BE(PRODUCER_EPOCH),
-      baseSequence: bytes.readInt32BE(BASE_SEQUENCE),
-      isTransactional: (bytes.readInt16BE(ATTRIBUTES) & 0x10) !== 0,
-    });
-    at = end;
+    const batch = parseBatch(records, at);
+    if (typeof batch === 'string') return batch;
+    out.push(batch);
+    at += batch.bytes.length;
   }
   return out.length > 0 ? out : 'corrupt';
+}
+
+/** The batch starting at `at`, validated as {@link parseBatches} does; `bytes` is a view of `records`. */
+export function parseBatch(records: Buffer, at: number): BatchInfo | BatchProblem {
+  if (records.length - at < BATCH_HEADER_BYTES) return 'corrupt';
+  const length = records.readInt32BE(at + LENGTH);
+  const end = at + 12 + length;
+  if (length < BATCH_HEADER_BYTES - 12 || end > records.length) return 'corrupt';
+  if (records.readInt8(at + MAGIC) !== 2) return 'unsupported-magic';
+  const bytes = records.subarray(at, end);
+  if (crc32c(bytes, ATTRIBUTES) !== bytes.readUInt32BE(CRC)) return 'corrupt';
+  const count = bytes.readInt32BE(RECORDS_COUNT);
+  const lastOffsetDelta = bytes.readInt32BE(LAST_OFFSET_DELTA);
+  if (count < 1 || lastOffsetDelta !== count - 1) return 'corrupt';
+  return {
+    bytes,
+    lastOffsetDelta,
+    count,
+    maxTimestamp: bytes.readBigInt64BE(MAX_TIMESTAMP),
+    producerId: bytes.readBigInt64BE(PRODUCER_ID),
+    producerEpoch: bytes.readInt16BE(PRODUCER_EPOCH),
+    baseSequence: bytes.readInt32BE(BASE_SEQUENCE),
+    isTransactional: (bytes.readInt16BE(ATTRIBUTES) & 0x10) !== 0,
+  };
+}
+
+/**
+ * The whole, valid batches at the start of a partition file (batches as stored: base offsets
+ * rewritten, one after the other from offset 0) and the length they fill. Reading stops at the first
+ * batch that is short, fails its CRC or does not start at the offset the previous one ended at: what
+ * follows is a torn or damaged tail, never served.
+ */
+export function scanStoredBatches(file: Buffer): { batches: BatchInfo[]; validBytes: number } {
+  const batches: BatchInfo[] = [];
+  let at = 0;
+  let next = 0n;
+  while (at < file.length) {
+    const batch = parseBatch(file, at);
+    // The base offset is outside the CRC: checking it catches a header written over by garbage.
+    if (typeof batch === 'string' || file.readBigInt64BE(at + BASE_OFFSET) !== next) break;
+    batches.push(batch);
+    next += BigInt(batch.count);
+    at += batch.bytes.length;
+  }
+  return { batches, validBytes: at };
 }
 
 /** Copies a batch with its base offset set (the only field the broker writes). */

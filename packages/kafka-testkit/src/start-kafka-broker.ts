@@ -54,7 +54,20 @@ export interface StartKafkaBrokerOptions extends KafkaBrokerOptions {
  * await kafka.stop();
  * ```
  *
- * @throws {TypeError} when `signal` is not an AbortSignal.
+ * With `dataDir`, a cluster started again on the same directory (and `ports`, for clients that keep
+ * their bootstrap list) serves the topics, records and committed offsets the last one stored:
+ *
+ * ```ts
+ * const first = await startKafkaBroker({ dataDir: '/tmp/kafka-data' });
+ * const port = first.cluster.brokers[0].port;
+ * await first.stop();
+ * const again = await startKafkaBroker({ dataDir: '/tmp/kafka-data', ports: [port] });
+ * ```
+ *
+ * @throws {TypeError} when `signal` is not an AbortSignal, `dataDir` not a non-empty string, or `fsync`
+ *   not a boolean or given without `dataDir`.
+ * @throws {Error} when a port is in use or the data directory is held by another live cluster (nothing
+ *   is left running or locked).
  */
 export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): Promise<KafkaTestBroker> {
   const signal = options.signal;
@@ -64,18 +77,21 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
   const cluster = new Cluster(options);
   const halt = async (): Promise<void> => {
     for (const b of cluster.brokers) await b.stop();
-    cluster.groups.close();
+    await cluster.close();
   };
-  for (const b of cluster.brokers) {
-    await b.start();
-    if (signal?.aborted) {
-      await halt();
-      throw signal.reason;
+  try {
+    for (const b of cluster.brokers) {
+      await b.start();
+      signal?.throwIfAborted();
     }
-  }
-  for (const t of options.topics ?? []) {
-    if (typeof t === 'string') cluster.createTopic(t);
-    else cluster.createTopic(t.name, t.partitions);
+    for (const t of options.topics ?? []) {
+      if (typeof t === 'string') cluster.createTopic(t);
+      else cluster.createTopic(t.name, t.partitions);
+    }
+  } catch (error) {
+    // A port in use, an abort or a full disk: what started is stopped and the data directory released.
+    await halt();
+    throw error;
   }
   const matches = (filter: { apiKey?: number; brokerId?: number }, r: { apiKey: number; brokerId: number }): boolean =>
     (filter.apiKey === undefined || filter.apiKey === r.apiKey) &&

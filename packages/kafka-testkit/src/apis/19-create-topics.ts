@@ -16,9 +16,10 @@ export const api: ApiDefinition = {
       const partitions = t.int32();
       t.int16(); // replication_factor
       const assignments = t.array((a) => [a.int32(), a.array((b) => b.int32())] as const);
-      t.array((c) => [c.string(), c.nullableString()] as const); // configs
+      const configs = Object.fromEntries(t.array((c) => [c.string(), c.nullableString()] as const));
       return {
         name,
+        configs,
         partitions: partitions === -1 ? Math.max(1, assignments.length) || ctx.cluster.defaultPartitions : partitions,
       };
     });
@@ -31,7 +32,7 @@ export const api: ApiDefinition = {
         return { name: t.name, error: ErrorCode.INVALID_TOPIC_EXCEPTION };
       if (t.partitions < 1) return { name: t.name, error: ErrorCode.INVALID_PARTITIONS };
       if (ctx.cluster.topics.has(t.name)) return { name: t.name, error: ErrorCode.TOPIC_ALREADY_EXISTS };
-      if (!validateOnly) ctx.cluster.createTopic(t.name, t.partitions);
+      if (!validateOnly) ctx.cluster.createTopic(t.name, t.partitions, t.configs);
       return { name: t.name, error: 0 };
     });
     const w = new Writer();
