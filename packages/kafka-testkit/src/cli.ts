@@ -9,15 +9,20 @@ const NAME = 'q-kafka-testkit';
 
 const HELP = `Usage: ${NAME} [options]
 
-Runs an in-memory broker that speaks the Kafka wire protocol on loopback ports (for tests, benches
-and demos: no persistence, no replication). Prints the bootstrap address (host:port,...) on the first
-line of stdout and serves until SIGINT or SIGTERM.
+Runs a broker that speaks the Kafka wire protocol on loopback ports (for tests, benches and demos:
+no replication; in memory unless --data-dir is given). Prints the bootstrap address (host:port,...)
+on the first line of stdout and serves until SIGINT or SIGTERM.
 
 Options:
   --brokers <n>       brokers in the cluster (default 1)
   --port <port>       port of the first broker, the others follow (default 0: free ports)
   --partitions <n>    partitions of topics created by name or on first use (default 1)
   --topic <name>      a topic to create at start (repeatable)
+  --data-dir <dir>    keep topics, records and committed offsets in <dir> (created when missing)
+                      and load them at start: started again on the same <dir> and --port after a
+                      stop or a kill, it serves what it acknowledged (default: memory only)
+  --fsync             with --data-dir, sync to the disk before answering (survives power loss,
+                      not only a kill of the process)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -36,7 +41,16 @@ function integer(name: string, value: string, min: number, max: number): number 
   return n;
 }
 
-let values: { brokers: string; port: string; partitions: string; topic?: string[]; help?: boolean; version?: boolean };
+let values: {
+  brokers: string;
+  port: string;
+  partitions: string;
+  topic?: string[];
+  'data-dir'?: string;
+  fsync?: boolean;
+  help?: boolean;
+  version?: boolean;
+};
 try {
   ({ values } = parseArgs({
     options: {
@@ -44,6 +58,8 @@ try {
       port: { type: 'string', default: '0' },
       partitions: { type: 'string', default: '1' },
       topic: { type: 'string', multiple: true },
+      'data-dir': { type: 'string' },
+      fsync: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -68,6 +84,9 @@ if (values.version) {
 const brokers = integer('brokers', values.brokers, 1, 64);
 const port = integer('port', values.port, 0, 65_536 - brokers);
 const partitions = integer('partitions', values.partitions, 1, 10_000);
+const dataDir = values['data-dir'];
+if (dataDir === '') usage('--data-dir must name a directory');
+if (values.fsync && dataDir === undefined) usage('--fsync needs --data-dir');
 
 let kafka: Awaited<ReturnType<typeof startKafkaBroker>>;
 try {
@@ -77,9 +96,11 @@ try {
     defaultPartitions: partitions,
     topics: values.topic ?? [],
     log: (line) => console.error(line),
+    dataDir,
+    fsync: values.fsync,
   });
 } catch (error) {
-  // A taken port is the usual cause; say so in one line.
+  // A taken port or a data directory in use is the usual cause; say so in one line.
   process.stderr.write(`${NAME}: cannot start: ${(error as Error).message}\n`);
   process.exit(1);
 }

@@ -5,8 +5,16 @@ import { fileURLToPath } from 'node:url';
 export interface SpawnedKafkaBroker {
   /** `host:port` of every broker, for the client's `brokers` option. */
   readonly bootstrap: string[];
-  /** The broker process's id (for CPU accounting). */
+  /** The broker process's id (for CPU accounting, or to stop it with SIGSTOP and SIGCONT). */
   readonly pid: number;
+  /** The port of the first broker: pass it as `port` to start again where clients look. */
+  readonly port: number;
+  /**
+   * Kills the process with SIGKILL, as a crash would (no flush, no goodbye to clients), and waits
+   * for it to exit. With `dataDir`, everything it acknowledged is there for the next start.
+   * Idempotent; `stop()` after it does nothing.
+   */
+  kill(): Promise<void>;
   /**
    * Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. Idempotent. Also
    * what an abort of the `signal` does.
@@ -26,6 +34,15 @@ export interface SpawnKafkaBrokerOptions {
   partitions?: number;
   /** Topics to create at start. */
   topics?: string[];
+  /**
+   * Keeps topics, records and committed offsets in this directory (the command's `--data-dir`): a
+   * broker spawned again on it, with the same `port`, serves what the last one acknowledged, even
+   * after `kill()`.
+   * @default none (memory only)
+   */
+  dataDir?: string;
+  /** With `dataDir`, syncs to the disk before answering (`--fsync`). @default false */
+  fsync?: boolean;
   /** How long the process may take to print its address. @default 30000 */
   startTimeoutMs?: number;
   /**
@@ -70,6 +87,8 @@ export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): P
     '--partitions',
     String(options.partitions ?? 1),
     ...(options.topics ?? []).flatMap((t) => ['--topic', t]),
+    ...(options.dataDir !== undefined ? ['--data-dir', options.dataDir] : []),
+    ...(options.fsync === true ? ['--fsync'] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // A parent that ends without stop() must not leave a broker behind.
@@ -101,10 +120,10 @@ export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): P
       signal?.addEventListener('abort', abortStart, { once: true });
     });
     let stopping: Promise<void> | undefined;
-    const stop = (): Promise<void> => {
+    const end = (how: 'SIGTERM' | 'SIGKILL'): Promise<void> => {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
+          child.kill(how);
           const force = setTimeout(() => child.kill('SIGKILL'), 5000);
           await exited;
           clearTimeout(force);
@@ -114,6 +133,7 @@ export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): P
       signal?.removeEventListener('abort', onAbort);
       return stopping;
     };
+    const stop = (): Promise<void> => end('SIGTERM');
     const onAbort = (): void => void stop();
     // Aborted as the address came in: the caller no longer wants the broker.
     if (signal?.aborted) {
@@ -121,7 +141,15 @@ export async function spawnKafkaBroker(options: SpawnKafkaBrokerOptions = {}): P
       throw signal.reason;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    return { bootstrap: line.split(','), pid: child.pid as number, stop, [Symbol.asyncDispose]: stop };
+    const bootstrap = line.split(',');
+    return {
+      bootstrap,
+      pid: child.pid as number,
+      port: Number(bootstrap[0]?.slice(bootstrap[0].lastIndexOf(':') + 1)),
+      stop,
+      kill: () => end('SIGKILL'),
+      [Symbol.asyncDispose]: stop,
+    };
   } catch (error) {
     child.kill('SIGKILL');
     process.removeListener('exit', killOnExit);
