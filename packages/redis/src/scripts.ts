@@ -9,6 +9,7 @@ const SCRIPTS = {
   qClaim: { file: 'claim-9.lua', numberOfKeys: 9 },
   qRequeue: { file: 'requeue-2.lua', numberOfKeys: 2 },
   qRecover: { file: 'recover-6.lua', numberOfKeys: 6 },
+  qOutboxPush: { file: 'outbox-push-2.lua', numberOfKeys: 2 },
 } as const;
 
 /** A client with our scripts defined: called by SHA, re-sent by ioredis after a `SCRIPT FLUSH`. */
@@ -17,6 +18,11 @@ export interface ScriptedRedis {
   qClaimBuffer(...args: (string | number)[]): Promise<(Buffer | number)[]>;
   qRequeue(...args: (string | number)[]): Promise<number>;
   qRecover(...args: (string | number)[]): Promise<number>;
+  /**
+   * `outbox-push-2.lua`: `argv` holds (outbox, seq, body) triples; replies `[pushed, skipped]`. An
+   * array, not a spread (ioredis flattens it): a large batch spread would overflow the call stack.
+   */
+  qOutboxPush(list: string, highWater: string, argv: (string | Buffer)[]): Promise<[number, number]>;
 }
 
 const defined = new WeakSet<object>();
