@@ -28,3 +28,33 @@ export class InvalidMessageError extends QueueError {
     Object.defineProperty(this, 'value', { value, enumerable: false });
   }
 }
+
+/**
+ * A `RedisListPusher` with `dedupe: 'outbox-id'` was given a message without a valid
+ * `q-outbox-id` header (`<outbox>:<seq>`, see `parseOutboxId` of `@q/core`): such a message cannot be
+ * de-duplicated, so it is refused rather than pushed. From `pushBatch`, the whole batch is refused and
+ * nothing of it is written; `index` says which message it was.
+ */
+export class InvalidOutboxIdError extends QueueError {
+  override readonly code: string = 'Q_INVALID_OUTBOX_ID';
+  /** The message's position in the batch given to `pushBatch`; `undefined` for `push` and `pushAndConfirm`. */
+  readonly index: number | undefined;
+  /** The header's value as given (an id, not a body), or `undefined` when there was none. */
+  readonly id: unknown;
+  /**
+   * The refused message. Not enumerable: loggers print an error's own enumerable properties, and the
+   * value is a message, which this library never logs.
+   */
+  declare readonly value: unknown;
+  constructor(value: unknown, id: unknown, index?: number) {
+    super(
+      `${index === undefined ? 'the message' : `message ${index} of the batch`} has ${
+        id === undefined ? 'no q-outbox-id header' : 'a q-outbox-id header that is not "<outbox>:<seq>"'
+      }: with dedupe 'outbox-id', every message needs one`,
+    );
+    this.index = index;
+    // An id is no body, but a header that is not one may be anything: kept short.
+    this.id = id === undefined ? undefined : String(id).slice(0, 200);
+    Object.defineProperty(this, 'value', { value, enumerable: false });
+  }
+}

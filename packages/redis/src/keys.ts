@@ -18,6 +18,7 @@ import { InvalidOptionError } from '@q/core';
  * | `<tag>:q:staging:<id>` | list | a message moved by a blocking `BLMOVE`, not yet claimed |
  * | `<tag>:q:claim:<id>` | hash, TTL | the consumer's last claim: nonce, first id, count (a re-sent claim replays it); `gone` once recovered |
  * | `<tag>:q:ids` | string | the queue's last delivery id; never deleted, so ids never repeat |
+ * | `<tag>:q:outbox-hwm` | hash | outbox id -> highest sequence pushed (`RedisListPusher`'s `dedupe: 'outbox-id'`) |
  */
 export interface QueueKeys {
   /** The list itself. */
@@ -30,6 +31,11 @@ export interface QueueKeys {
   readonly consumers: string;
   /** The queue's last delivery id: one counter for every consumer, never deleted. */
   readonly ids: string;
+  /**
+   * The high-water marks of a `RedisListPusher` with `dedupe: 'outbox-id'` (its default
+   * `highWaterKey`): outbox id -> highest sequence pushed to the list.
+   */
+  readonly outboxHighWater: string;
   /** A consumer's in-flight hash: delivery id -> `<deliveries>:<body>`. */
   inflight(consumer: string): string;
   /** A consumer's lease: alive while the key exists. */
@@ -77,6 +83,7 @@ export function queueKeys(list: string): QueueKeys {
     dead: `${prefix}:dead`,
     consumers: `${prefix}:consumers`,
     ids: `${prefix}:ids`,
+    outboxHighWater: `${prefix}:outbox-hwm`,
     inflight: (c) => `${prefix}:inflight:${c}`,
     lease: (c) => `${prefix}:lease:${c}`,
     staging: (c) => `${prefix}:staging:${c}`,

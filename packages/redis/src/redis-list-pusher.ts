@@ -1,71 +1,39 @@
-import {
-  ChunkExecutor,
-  consoleLogger,
-  InvalidOptionError,
-  type Logger,
-  type Pusher,
-  type PushInfo,
-  type ShutdownManager,
-} from '@q/core';
+import { ChunkExecutor, consoleLogger, InvalidOptionError, type Pusher, type PushInfo } from '@q/core';
 import { nonEmptyString } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
-import { InvalidMessageError } from './errors.js';
-import { withoutBodies } from './without-bodies.js';
-
-/** What a {@link RedisListPusher} accepts: a body, or an at-least-once message (its body is pushed). */
-export type PushableMessage =
-  | string
-  | Buffer
-  | {
-      /** What is pushed: the message's body. */
-      readonly body: string | Buffer;
-    };
-
-/** Options of {@link RedisListPusher}. */
-export interface RedisListPusherOptions {
-  /** The client (`Redis` or `Cluster`). */
-  redis: Redis | Cluster;
-  /** The list to `RPUSH` to. */
-  key: string;
-  /**
-   * Bytes per `RPUSH`: messages are sent in one variadic `RPUSH` once this many bytes are buffered.
-   * @default 1048576 (1 MiB, go-zero's chunk)
-   */
-  chunkBytes?: number;
-  /**
-   * Longest time a message waits for its chunk to fill, in milliseconds. go-zero's 1 s is a long
-   * wait for a queue; 100 ms keeps latency low and chunks still large under load.
-   * @default 100
-   */
-  flushIntervalMs?: number;
-  /**
-   * Chunks written at once. More than 1 may reorder chunks.
-   * @default 1
-   */
-  concurrency?: number;
-  /**
-   * Told about every failed write with the messages it held (a `push` had already resolved for
-   * them; `pushAndConfirm` rejects).
-   * @default logs the error (never the bodies) through `logger`
-   */
-  onError?: (error: unknown, messages: (string | Buffer)[]) => void;
-  /** Flushes on SIGTERM/SIGINT through this manager; `close()` unregisters. */
-  shutdown?: ShutdownManager;
-  /** @default consoleLogger */
-  logger?: Logger;
-}
+import { hashTag, queueKeys } from './keys.js';
+import {
+  BatchTask,
+  bodiesOf,
+  bytesOf,
+  dedupeWriter,
+  type Item,
+  type ListWriter,
+  type PushableMessage,
+  plainWriter,
+  type Task,
+  type WriteCounters,
+} from './list-writer.js';
+import type { RedisListPusherOptions, RedisListPusherStats } from './redis-list-pusher-options.js';
 
 /**
  * go-zero rq's pusher, batched: messages go out in one variadic `RPUSH` per chunk through
  * {@link ChunkExecutor}. `push` resolves when the message was accepted (buffered; awaiting it applies
- * back-pressure), `pushAndConfirm` when Redis replied for its chunk, rejecting if the write failed.
- * Usable as a queue's `deadLetter`.
+ * back-pressure), `pushAndConfirm` when Redis replied for its chunk, rejecting if the write failed,
+ * `pushBatch` when Redis replied for a whole batch written in one request. Usable as a queue's
+ * `deadLetter` and as an `@q/outbox` sink; with `dedupe: 'outbox-id'` replays of an outbox's
+ * messages are dropped in Redis, atomically with the push (see {@link RedisListPusherOptions.dedupe}).
  */
 export class RedisListPusher implements Pusher<PushableMessage> {
-  readonly #executor: ChunkExecutor<string | Buffer>;
+  readonly #executor: ChunkExecutor<Task>;
+  readonly #writer: ListWriter;
+  readonly #counters: WriteCounters = { written: 0, duplicatesSkipped: 0 };
   readonly #name: string;
 
-  /** @throws {InvalidOptionError} for a missing client or key, or bad sizes. */
+  /**
+   * @throws {InvalidOptionError} for a missing client or key, bad sizes, an unknown `dedupe`,
+   *   `concurrency` above 1 with `dedupe`, or a `highWaterKey` without `dedupe` or equal to `key`.
+   */
   constructor(options: RedisListPusherOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', options, 'an object');
     const { redis, key } = options;
@@ -73,26 +41,30 @@ export class RedisListPusher implements Pusher<PushableMessage> {
       throw new InvalidOptionError('redis', redis, 'an ioredis Redis or Cluster client');
     }
     nonEmptyString('key', key);
+    const concurrency = options.concurrency ?? 1;
+    const highWaterKey = dedupeKey(options, concurrency);
+    this.#writer =
+      highWaterKey === undefined
+        ? plainWriter(redis, key, this.#counters)
+        : dedupeWriter(redis, key, highWaterKey, this.#counters);
     const logger = options.logger ?? consoleLogger;
-    this.#executor = new ChunkExecutor<string | Buffer>(
-      async (messages) => {
-        try {
-          await redis.rpush(key, ...messages);
-        } catch (error) {
-          throw withoutBodies(error);
-        }
-      },
-      {
-        chunkBytes: options.chunkBytes ?? 1024 * 1024,
-        flushIntervalMs: options.flushIntervalMs ?? 100,
-        concurrency: options.concurrency ?? 1,
-        onError:
-          options.onError ??
-          ((error, messages) => logger.error({ err: error, messages: messages.length }, `RPUSH to ${key} failed`)),
-        shutdown: options.shutdown,
-        logger,
-      },
-    );
+    const onError = options.onError;
+    // Checked here: the executor only ever sees the wrapper below.
+    if (onError !== undefined && typeof onError !== 'function')
+      throw new InvalidOptionError('onError', onError, 'a function');
+    const write = highWaterKey === undefined ? 'RPUSH' : 'de-duplicating RPUSH';
+    this.#executor = new ChunkExecutor<Task>((tasks) => this.#writer.write(tasks), {
+      chunkBytes: options.chunkBytes ?? 1024 * 1024,
+      flushIntervalMs: options.flushIntervalMs ?? 100,
+      concurrency,
+      onError:
+        onError === undefined
+          ? (error, tasks) =>
+              logger.error({ err: error, messages: bodiesOf(tasks).length }, `${write} to ${key} failed`)
+          : (error, tasks) => onError(error, bodiesOf(tasks)),
+      shutdown: options.shutdown,
+      logger,
+    });
     this.#name = `${'isCluster' in redis && redis.isCluster ? 'cluster' : 'node'}/${address(redis)}/${key}`;
   }
 
@@ -106,13 +78,14 @@ export class RedisListPusher implements Pusher<PushableMessage> {
    * chunk, once the chunk was accepted for writing.
    *
    * @throws {InvalidMessageError} for anything but a string, a Buffer or `{ body }` of one.
+   * @throws {InvalidOutboxIdError} with `dedupe`, for a message without a valid `q-outbox-id` header.
    */
   push(message: PushableMessage): Promise<void> {
     // Not `async`: most pushes only buffer, and a shared settled promise costs them no allocation.
     // Errors (a bad message, a closed pusher) still reject rather than throw, as they did.
     try {
-      const body = bodyOf(message);
-      return this.#executor.add(body, byteLength(body)) ?? ACCEPTED;
+      const item = this.#writer.item(message);
+      return this.#executor.add(item, bytesOf(item)) ?? ACCEPTED;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -122,12 +95,53 @@ export class RedisListPusher implements Pusher<PushableMessage> {
    * Like `push`, but resolves once Redis acknowledged the chunk carrying the message, and rejects if
    * that write failed. `info.signal` ends the wait: the promise rejects with `ConfirmAbortedError`
    * (`Q_CONFIRM_ABORTED`) at once, while the chunk is still written for the others in it, so the
-   * message may still reach the list (see {@link PushInfo.signal}).
+   * message may still reach the list (see {@link PushInfo.signal}). With `dedupe`, a message skipped
+   * as a duplicate is confirmed too (the list had it).
+   *
+   * @throws {InvalidMessageError} (as a rejection) for anything but a string, a Buffer or `{ body }`.
+   * @throws {InvalidOutboxIdError} (as a rejection) with `dedupe`, for a message without a valid id.
    */
   pushAndConfirm(message: PushableMessage, info?: PushInfo): Promise<void> {
     try {
-      const body = bodyOf(message);
-      return this.#executor.addAndConfirm(body, byteLength(body), { signal: info?.signal });
+      const item = this.#writer.item(message);
+      return this.#executor.addAndConfirm(item, bytesOf(item), { signal: info?.signal });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Writes `messages` in one request, in their order (one `RPUSH`; with `dedupe`, one call of the
+   * de-duplicating script, which pushes in slices inside Redis), and resolves once Redis replied;
+   * rejects with the write's error (bodies removed) when it did not, and then any part of the batch
+   * may be in the list: push the same batch again (with `dedupe` the part already there is skipped).
+   * It goes out at once, after the chunks `push` and `pushAndConfirm` buffered before it (with
+   * `concurrency` 1 writes never overlap, so it can neither overtake them nor be overtaken by a later
+   * one), together with whatever is still buffered, and is never split. An empty batch resolves at
+   * once. `info.signal` ends the wait as for `pushAndConfirm` (the batch may still be written);
+   * already aborted, nothing is pushed.
+   *
+   * @throws {InvalidMessageError} (as a rejection) when any message is not a string, a Buffer or
+   *   `{ body }`: nothing of the batch is written.
+   * @throws {InvalidOutboxIdError} (as a rejection) with `dedupe`, when any message lacks a valid
+   *   `q-outbox-id`: nothing of the batch is written; `index` names the message.
+   */
+  pushBatch(messages: readonly PushableMessage[], info?: PushInfo): Promise<void> {
+    try {
+      if (!Array.isArray(messages)) throw new InvalidOptionError('messages', messages, 'an array of messages');
+      if (messages.length === 0) return ACCEPTED;
+      const items: Item[] = new Array(messages.length);
+      let bytes = 0;
+      for (let i = 0; i < messages.length; i++) {
+        const item = this.#writer.item(messages[i] as PushableMessage, i);
+        items[i] = item;
+        bytes += bytesOf(item);
+      }
+      const confirmed = this.#executor.addAndConfirm(new BatchTask(items), bytes, { signal: info?.signal });
+      // Below chunkBytes the batch would wait for the flush interval: the caller waits for it, so it
+      // goes now (a flush finding the batch already taken by a full chunk executes nothing).
+      void this.#executor.flush();
+      return confirmed;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -145,6 +159,11 @@ export class RedisListPusher implements Pusher<PushableMessage> {
     }
   }
 
+  /** What was written so far: a snapshot, see {@link RedisListPusherStats}. */
+  stats(): RedisListPusherStats {
+    return { written: this.#counters.written, duplicatesSkipped: this.#counters.duplicatesSkipped };
+  }
+
   /** Writes what is buffered, waits for every write, and stops. */
   close(): Promise<void> {
     return this.#executor.close();
@@ -158,17 +177,39 @@ export class RedisListPusher implements Pusher<PushableMessage> {
 
 const ACCEPTED: Promise<void> = Promise.resolve();
 
-function bodyOf(message: PushableMessage): string | Buffer {
-  if (typeof message === 'string' || Buffer.isBuffer(message)) return message;
-  if (message !== null && typeof message === 'object') {
-    const body = (message as { body?: unknown }).body;
-    if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
+/**
+ * The high-water hash of a de-duplicating pusher, `undefined` without `dedupe`.
+ * @throws {InvalidOptionError} for a bad `dedupe`, `highWaterKey` or `concurrency` with `dedupe`.
+ */
+function dedupeKey(options: RedisListPusherOptions, concurrency: number): string | undefined {
+  const { dedupe, highWaterKey, key } = options;
+  if (dedupe === undefined) {
+    if (highWaterKey !== undefined) {
+      throw new InvalidOptionError('highWaterKey', highWaterKey, "only with dedupe: 'outbox-id' (nothing reads it)");
+    }
+    return undefined;
   }
-  throw new InvalidMessageError(message);
-}
-
-function byteLength(body: string | Buffer): number {
-  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  if (dedupe !== 'outbox-id') throw new InvalidOptionError('dedupe', dedupe, "'outbox-id' or undefined");
+  if (concurrency !== 1) {
+    throw new InvalidOptionError(
+      'concurrency',
+      concurrency,
+      "1 with dedupe: 'outbox-id' (chunks written at once may land out of order, and the high-water mark would drop a lower id that came second)",
+    );
+  }
+  if (highWaterKey !== undefined) {
+    nonEmptyString('highWaterKey', highWaterKey);
+    if (highWaterKey === key) throw new InvalidOptionError('highWaterKey', highWaterKey, 'a key other than key');
+    return highWaterKey;
+  }
+  if (hashTag(key) === undefined && key.includes('}')) {
+    throw new InvalidOptionError(
+      'highWaterKey',
+      highWaterKey,
+      `a key in the Cluster slot of ${JSON.stringify(key)}, given explicitly: that key has no hash tag but a "}", so no key derived from it shares its slot`,
+    );
+  }
+  return queueKeys(key).outboxHighWater;
 }
 
 function address(redis: Redis | Cluster): string {

@@ -18,6 +18,7 @@ describe('queue keys and Redis Cluster hash slots', () => {
         k.dead,
         k.consumers,
         k.ids,
+        k.outboxHighWater,
         k.inflight('c'),
         k.lease('c'),
         k.staging('c'),

@@ -1,0 +1,150 @@
+import { OUTBOX_ID_HEADER, parseOutboxId } from '@q/core';
+import type { Cluster, Redis } from 'ioredis';
+import { InvalidMessageError, InvalidOutboxIdError } from './errors.js';
+import { withScripts } from './scripts.js';
+import { withoutBodies } from './without-bodies.js';
+
+/** What a `RedisListPusher` accepts: a body, or a message whose body is pushed. */
+export type PushableMessage =
+  | string
+  | Buffer
+  | {
+      /** What is pushed: the message's body. */
+      readonly body: string | Buffer;
+      /**
+       * Read only with `dedupe: 'outbox-id'`, for its `q-outbox-id` (`<outbox>:<seq>`); never pushed.
+       * @default none
+       */
+      readonly headers?: Readonly<Record<string, string | Buffer | undefined>>;
+    };
+
+/** A message of a de-duplicating pusher: its body and its `q-outbox-id`, taken apart. */
+export class OutboxEntry {
+  constructor(
+    readonly outbox: string,
+    /** The sequence in decimal, as the script compares it and stores it. */
+    readonly seq: string,
+    readonly body: string | Buffer,
+  ) {}
+}
+
+/** One message as the executor holds it: a body, or a body with its outbox id (dedupe mode). */
+export type Item = string | Buffer | OutboxEntry;
+
+/**
+ * The messages of one `pushBatch`, held as a single task: the chunk executor never splits a task, so
+ * the batch goes out in one write, after what was buffered before it.
+ */
+export class BatchTask {
+  constructor(readonly items: readonly Item[]) {}
+}
+
+/** What the executor batches. */
+export type Task = Item | BatchTask;
+
+/** Counters a writer keeps: see `RedisListPusherStats`. */
+export interface WriteCounters {
+  written: number;
+  duplicatesSkipped: number;
+}
+
+/** Turns messages into tasks and writes chunks of tasks: one RPUSH, or one call of outbox-push-2.lua. */
+export interface ListWriter {
+  /**
+   * The item for `message`, checked.
+   * @param index the message's position in its `pushBatch`, for the error.
+   * @throws {InvalidMessageError} for anything but a string, a Buffer or `{ body }` of one.
+   * @throws {InvalidOutboxIdError} in dedupe mode, for a message without a valid `q-outbox-id`.
+   */
+  item(message: PushableMessage, index?: number): Item;
+  /** Writes the tasks, in order, in one request; rejects with the error (bodies removed). */
+  write(tasks: Task[]): Promise<void>;
+}
+
+/** A writer of plain RPUSHes to `key`. */
+export function plainWriter(redis: Redis | Cluster, key: string, counters: WriteCounters): ListWriter {
+  return {
+    item: bodyOf,
+    async write(tasks) {
+      // One array, no spread: a spread of a large batch into a call overflows the stack.
+      const args: (string | Buffer)[] = [key];
+      for (const task of tasks) {
+        if (task instanceof BatchTask) for (const item of task.items) args.push(item as string | Buffer);
+        else args.push(task as string | Buffer);
+      }
+      try {
+        await redis.call('rpush', args);
+      } catch (error) {
+        throw withoutBodies(error);
+      }
+      counters.written += args.length - 1;
+    },
+  };
+}
+
+/** A writer through outbox-push-2.lua: only messages above their outbox's high-water mark are pushed. */
+export function dedupeWriter(
+  redis: Redis | Cluster,
+  key: string,
+  highWaterKey: string,
+  counters: WriteCounters,
+): ListWriter {
+  const scripted = withScripts(redis);
+  return {
+    item: outboxEntryOf,
+    async write(tasks) {
+      const args: (string | Buffer)[] = [];
+      const add = (item: Item): void => {
+        const entry = item as OutboxEntry;
+        args.push(entry.outbox, entry.seq, entry.body);
+      };
+      for (const task of tasks) {
+        if (task instanceof BatchTask) for (const item of task.items) add(item);
+        else add(task);
+      }
+      let reply: [number, number];
+      try {
+        reply = await scripted.qOutboxPush(key, highWaterKey, args);
+      } catch (error) {
+        throw withoutBodies(error);
+      }
+      counters.written += Number(reply[0]);
+      counters.duplicatesSkipped += Number(reply[1]);
+    },
+  };
+}
+
+/** Bytes of an item's body, as the chunk executor counts them. */
+export function bytesOf(item: Item): number {
+  const body = item instanceof OutboxEntry ? item.body : item;
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+}
+
+/** The bodies of `tasks`, batches opened. */
+export function bodiesOf(tasks: readonly Task[]): (string | Buffer)[] {
+  const bodies: (string | Buffer)[] = [];
+  const add = (item: Item): void => void bodies.push(item instanceof OutboxEntry ? item.body : item);
+  for (const task of tasks) {
+    if (task instanceof BatchTask) for (const item of task.items) add(item);
+    else add(task);
+  }
+  return bodies;
+}
+
+function bodyOf(message: PushableMessage): string | Buffer {
+  if (typeof message === 'string' || Buffer.isBuffer(message)) return message;
+  if (message !== null && typeof message === 'object') {
+    const body = (message as { body?: unknown }).body;
+    if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
+  }
+  throw new InvalidMessageError(message);
+}
+
+function outboxEntryOf(message: PushableMessage, index?: number): OutboxEntry {
+  const body = bodyOf(message);
+  const headers = typeof message === 'object' && !Buffer.isBuffer(message) ? message.headers : undefined;
+  const raw: unknown = headers !== null && typeof headers === 'object' ? headers[OUTBOX_ID_HEADER] : undefined;
+  const id = parseOutboxId(Buffer.isBuffer(raw) ? raw.toString() : raw);
+  if (id === undefined) throw new InvalidOutboxIdError(message, raw, index);
+  return new OutboxEntry(id.outbox, String(id.seq), body);
+}
