@@ -1,0 +1,245 @@
+import { backoffDelay, sleep } from '@q/core';
+import type { Cursor, LogRecord, SegmentLog } from '@q/log';
+import type { DeadLetters } from './dead-letter.js';
+import type { Reporter } from './events.js';
+import { recordBytes, sinkMessageOfRecord } from './message.js';
+import type { ResolvedOutboxOptions } from './options.js';
+import type { SinkLane } from './sink-batch.js';
+import type { SinkHealth } from './sink-health.js';
+import type { OutboxSinkMessage } from './sink-message.js';
+import type { BacklogMeter, OutboxCounters } from './stats.js';
+
+/** The forward cursor's name: the log keeps every segment it has not passed. */
+export const FORWARD_CURSOR = 'forward';
+
+/** What the forwarder works with, owned by the outbox. */
+export interface ForwarderParts {
+  readonly log: SegmentLog;
+  readonly outboxId: string;
+  readonly options: ResolvedOutboxOptions;
+  readonly lane: SinkLane;
+  readonly health: SinkHealth;
+  readonly reporter: Reporter;
+  readonly deadLetters: DeadLetters;
+  readonly counters: OutboxCounters;
+  readonly backlog: BacklogMeter;
+  /** Called whenever the forwarder has nothing left to forward (direct-first may go direct again). */
+  readonly drained: () => void;
+}
+
+interface Item {
+  readonly record: LogRecord;
+  readonly message: OutboxSinkMessage;
+}
+
+/**
+ * Pushes the log to the sink from the `forward` cursor: reads a batch from the cursor's position (woken
+ * by appends, never polling), pushes it with one batch in flight, commits the cursor once the sink
+ * confirmed it, and goes on. A failed push is retried whole, with the same ids, after a back-off with full
+ * jitter, before anything after it; a batch the sink refuses for good is bisected down to the refused
+ * messages, which go to the dead-letter log. Retention deletes the segments the cursor has passed.
+ */
+export class Forwarder {
+  readonly #p: ForwarderParts;
+  readonly #cursor: Cursor;
+  readonly #stop = new AbortController();
+  #position: number;
+  #oldest: number | undefined;
+  #wake: (() => void) | undefined;
+  #progress: Array<() => void> = [];
+  #loop: Promise<void> | undefined;
+
+  private constructor(parts: ForwarderParts, cursor: Cursor) {
+    this.#p = parts;
+    this.#cursor = cursor;
+    this.#position = cursor.position;
+  }
+
+  /** Opens the `forward` cursor and starts forwarding from it. */
+  static async start(parts: ForwarderParts): Promise<Forwarder> {
+    const f = new Forwarder(parts, await parts.log.cursor(FORWARD_CURSOR));
+    parts.backlog.scan(parts.log, f.#position);
+    f.#loop = f.#run();
+    return f;
+  }
+
+  /** The next log seq to forward. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Records in the log not yet forwarded. */
+  get backlog(): number {
+    return Math.max(0, this.#p.log.nextSeq - this.#position);
+  }
+
+  /** Timestamp of the oldest record not yet forwarded (the first of the batch under way), if any. */
+  get oldestTimestamp(): number | undefined {
+    return this.backlog === 0 ? undefined : this.#oldest;
+  }
+
+  /** Tells the forwarder new records are durable. */
+  wake(): void {
+    const wake = this.#wake;
+    if (wake === undefined) return;
+    this.#wake = undefined;
+    wake();
+  }
+
+  /** Resolves once everything in the log now is forwarded, or `signal` aborts (never rejects). */
+  async caughtUp(signal: AbortSignal): Promise<void> {
+    while (this.#position < this.#p.log.nextSeq && !signal.aborted && !this.#stop.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        signal.addEventListener('abort', done, { once: true });
+        this.#progress.push(done);
+      });
+    }
+  }
+
+  /** Stops: the batch under way is abandoned (it stays in the log), the loop ends. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    this.wake();
+    this.#notifyProgress();
+    await this.#loop;
+  }
+
+  #notifyProgress(): void {
+    const waiters = this.#progress;
+    this.#progress = [];
+    for (const w of waiters) w();
+  }
+
+  async #run(): Promise<void> {
+    const { log, options } = this.#p;
+    const stop = this.#stop.signal;
+    let failures = 0;
+    while (!stop.aborted) {
+      if (this.#position >= log.durableSeq) {
+        this.#oldest = undefined;
+        this.#notifyProgress();
+        this.#p.drained();
+        if (this.#position >= log.durableSeq && !stop.aborted)
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+        continue;
+      }
+      let records: LogRecord[];
+      try {
+        records = await log.read(this.#position, { max: options.batchMessages, maxBytes: options.batchBytes });
+      } catch (err) {
+        if (stop.aborted) break;
+        this.#p.reporter.error(err, 'forward', 'outbox: reading the log failed; retrying');
+        await sleep(backoffDelay(options.retry, ++failures), stop);
+        continue;
+      }
+      const first = records[0];
+      if (first === undefined) {
+        this.#position = Math.max(this.#position, log.firstSeq);
+        continue;
+      }
+      this.#oldest = first.timestamp;
+      const items = records.map((record) => ({ record, message: sinkMessageOfRecord(record, this.#p.outboxId) }));
+      if (!(await this.#deliver(items))) break;
+      const next = (records[records.length - 1] as LogRecord).seq + 1;
+      if (!(await this.#commit(next))) break;
+      failures = 0;
+      let bytes = 0;
+      for (const r of records) bytes += recordBytes(r);
+      this.#p.backlog.forwarded(bytes);
+      this.#position = next;
+      this.#notifyProgress();
+    }
+  }
+
+  /** Commits the cursor to `next`, retrying with back-off; false when stopped first (or the log closed). */
+  async #commit(next: number): Promise<boolean> {
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.#cursor.commit(next);
+        return true;
+      } catch (err) {
+        if (this.#stop.signal.aborted) return false;
+        this.#p.reporter.error(err, 'forward', 'outbox: committing the forward cursor failed; retrying');
+        await sleep(backoffDelay(this.#p.options.retry, failures), this.#stop.signal);
+      }
+    }
+  }
+
+  /**
+   * Pushes `items` until the sink confirmed each or it was dead-lettered; false when stopped first. A
+   * whole-batch refusal is bisected (halves in order), so everything before a refused message is written
+   * before it is skipped and nothing after it waits for good.
+   */
+  async #deliver(items: readonly Item[]): Promise<boolean> {
+    const { lane, health, options, counters } = this.#p;
+    const stop = this.#stop.signal;
+    let pending = items;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (stop.aborted) return false;
+      const failure = await lane.push(
+        pending.map((i) => i.message),
+        stop,
+      );
+      if (failure === undefined) {
+        health.succeeded();
+        counters.forwarded += pending.length;
+        return true;
+      }
+      if (stop.aborted) return false;
+      if (failure.failed === undefined) {
+        if (!options.isPermanent(failure.error)) {
+          health.failed(failure.error);
+          await sleep(backoffDelay(options.retry, attempt), stop);
+          continue;
+        }
+        if (pending.length === 1) return this.#deadLetter(pending[0] as Item, failure.error, attempt);
+        const mid = pending.length >>> 1;
+        return (await this.#deliver(pending.slice(0, mid))) && this.#deliver(pending.slice(mid));
+      }
+      // Per-message confirms: what was confirmed stays done, refusals go to the dead-letter log, the rest is retried.
+      counters.forwarded += pending.length - failure.failed.length;
+      const retry: Item[] = [];
+      let down: unknown;
+      for (const { index, error } of failure.failed) {
+        const item = pending[index] as Item;
+        if (options.isPermanent(error)) {
+          if (!(await this.#deadLetter(item, error, attempt))) return false;
+        } else {
+          retry.push(item);
+          down ??= error;
+        }
+      }
+      pending = retry;
+      if (retry.length === 0) continue;
+      health.failed(down);
+      await sleep(backoffDelay(options.retry, attempt), stop);
+    }
+    return true;
+  }
+
+  /** Stores a refused message in the dead-letter log, retrying until it is safe; false when stopped first. */
+  async #deadLetter(item: Item, cause: unknown, attempts: number): Promise<boolean> {
+    const { deadLetters, reporter, counters, options } = this.#p;
+    const id = item.message.headers['q-outbox-id'] as string;
+    for (let failures = 1; !this.#stop.signal.aborted; failures++) {
+      try {
+        await deadLetters.add(item.message, { cause, attempts });
+      } catch (err) {
+        reporter.error(err, 'dead-letter', 'outbox: writing a dead letter failed; retrying');
+        await sleep(backoffDelay(options.retry, failures), this.#stop.signal);
+        continue;
+      }
+      counters.deadLettered++;
+      reporter.logger.warn({ id, err: cause }, 'outbox: the sink refused a message; it is in the dead-letter log');
+      reporter.emit('dead-letter', { id, cause });
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,64 @@
+import type { SegmentLog } from '@q/log';
+import { IDEMPOTENCY_HEADER, seqOf } from './message.js';
+
+/** The message an idempotency key was first sent with. */
+export interface Taken {
+  readonly id: string;
+  readonly seq: number;
+}
+
+/**
+ * The last `window` idempotency keys and the message each was first sent with. A send whose key is known
+ * stores nothing and gets the earlier id, once the earlier send is safe; if the earlier send fails, the
+ * key is free again. Kept in memory and rebuilt at open from the records still in the log (direct sends
+ * never reach the log, so their keys are not remembered across a restart).
+ */
+export class IdempotencyIndex {
+  readonly #window: number;
+  readonly #keys = new Map<string, Promise<Taken>>();
+
+  constructor(window: number) {
+    this.#window = window;
+  }
+
+  /** How many keys are remembered. */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** The earlier send with this key, if remembered. */
+  get(key: string): Promise<Taken> | undefined {
+    return this.#keys.get(key);
+  }
+
+  /** Remembers `key` for a send under way (forgotten if it fails); the oldest key goes beyond the window. */
+  set(key: string, sent: Promise<Taken>): void {
+    // The sender sees the failure; here it only frees the key.
+    sent.catch(() => {
+      if (this.#keys.get(key) === sent) this.#keys.delete(key);
+    });
+    if (this.#window === 0) return;
+    this.#keys.set(key, sent);
+    if (this.#keys.size > this.#window) {
+      const oldest = this.#keys.keys().next().value as string;
+      this.#keys.delete(oldest);
+    }
+  }
+
+  /** Loads the keys of the last `window` records of `log` (at open, before any send). */
+  async rebuild(log: SegmentLog, outbox: string): Promise<void> {
+    if (this.#window === 0) return;
+    let from = Math.max(log.firstSeq, log.nextSeq - this.#window);
+    while (from < log.durableSeq) {
+      const records = await log.read(from, { max: 1000, maxBytes: 16 * 1024 * 1024 });
+      if (records.length === 0) break;
+      for (const r of records) {
+        const key = r.headers[IDEMPOTENCY_HEADER];
+        if (key === undefined) continue;
+        const seq = seqOf(r);
+        this.set(key, Promise.resolve({ id: `${outbox}:${seq}`, seq }));
+      }
+      from = (records[records.length - 1]?.seq ?? from) + 1;
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { InvalidOptionError, OUTBOX_ID_HEADER } from '@q/core';
+import { type AppendInput, type LogRecord, RecordTooLargeError } from '@q/log';
+import type { OutboxSinkMessage } from './sink-message.js';
+
+/** Header of a log record carrying its sequence number from the `SEQ` counter. */
+export const SEQ_HEADER = 'q-outbox-seq';
+/** Header of a log record carrying a string key. */
+export const KEY_HEADER = 'q-outbox-key';
+/** Header of a log record carrying a Buffer key, base64. */
+export const KEY64_HEADER = 'q-outbox-key64';
+/** Header of a log record carrying its idempotency key. */
+export const IDEMPOTENCY_HEADER = 'q-idempotency-key';
+
+/** What `send` and `sendBatch` take for one message. */
+export interface OutboxInput {
+  /** The message's bytes (a string is sent as UTF-8). */
+  readonly body: string | Buffer;
+  /** Its key: Kafka picks the partition by it; Redis ignores it. @default none */
+  readonly key?: string | Buffer;
+  /** Headers for the sink (Kafka writes them); names starting `q-outbox-` are the outbox's own. @default none */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A client-chosen key: a second send with a key still remembered stores nothing. @default none */
+  readonly idempotencyKey?: string;
+}
+
+/** A message validated and measured, before it gets its sequence number. */
+export interface Accepted {
+  readonly body: Buffer;
+  readonly key: string | Buffer | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly idempotencyKey: string | undefined;
+  /** Body plus encoded headers, as stored (without the seq header). */
+  readonly bytes: number;
+}
+
+/** Encoded size of headers in a log record (4 bytes of lengths per entry), as `@q/log` counts it. */
+export function headersBytes(headers: Readonly<Record<string, string>> | undefined): number {
+  if (headers === undefined) return 0;
+  let n = 0;
+  for (const name in headers) n += 4 + Buffer.byteLength(name) + Buffer.byteLength(headers[name] as string);
+  return n;
+}
+
+/** Room kept for the `q-outbox-seq` header a record may get after it was measured. */
+const SEQ_HEADER_ROOM = 4 + SEQ_HEADER.length + 16;
+
+/**
+ * Checks one message (throws `InvalidOptionError` naming the field, `RecordTooLargeError` when it cannot
+ * fit a record) and returns it with its record headers.
+ */
+export function accept(input: OutboxInput, maxRecordBytes: number, field = 'body'): Accepted {
+  const raw = input.body;
+  if (typeof raw !== 'string' && !Buffer.isBuffer(raw))
+    throw new InvalidOptionError(field, raw, 'a string or a Buffer');
+  const body = typeof raw === 'string' ? Buffer.from(raw) : raw;
+  const { key, idempotencyKey } = input;
+  if (key !== undefined && typeof key !== 'string' && !Buffer.isBuffer(key))
+    throw new InvalidOptionError('key', key, 'a string or a Buffer');
+  if (
+    idempotencyKey !== undefined &&
+    (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > 1024)
+  )
+    throw new InvalidOptionError('idempotencyKey', idempotencyKey, 'a string of 1 to 1024 characters');
+  let headers: Record<string, string> | undefined;
+  if (input.headers !== undefined) {
+    if (typeof input.headers !== 'object' || input.headers === null)
+      throw new InvalidOptionError('headers', input.headers, 'an object of strings');
+    for (const name in input.headers) {
+      const value = input.headers[name];
+      if (typeof value !== 'string') throw new InvalidOptionError(`headers.${name}`, value, 'a string');
+      if (name.startsWith('q-outbox-') || name === IDEMPOTENCY_HEADER || name === OUTBOX_ID_HEADER)
+        throw new InvalidOptionError(
+          `headers.${name}`,
+          value,
+          'no header named q-outbox-* or q-idempotency-key (the outbox sets them)',
+        );
+      headers ??= {};
+      headers[name] = value;
+    }
+  }
+  if (key !== undefined) {
+    headers ??= {};
+    if (typeof key === 'string') headers[KEY_HEADER] = key;
+    else headers[KEY64_HEADER] = key.toString('base64');
+  }
+  if (idempotencyKey !== undefined) {
+    headers ??= {};
+    headers[IDEMPOTENCY_HEADER] = idempotencyKey;
+  }
+  const bytes = body.length + headersBytes(headers);
+  if (bytes + SEQ_HEADER_ROOM > maxRecordBytes) throw new RecordTooLargeError(bytes + SEQ_HEADER_ROOM, maxRecordBytes);
+  return { body, key, headers, idempotencyKey, bytes };
+}
+
+/** The log record of a message: its body, and headers with `q-outbox-seq` when `seq` comes from the counter. */
+export function recordOf(a: Accepted, seq: number | undefined): AppendInput {
+  if (seq === undefined) return a.headers === undefined ? a.body : { body: a.body, headers: a.headers };
+  return { body: a.body, headers: { ...a.headers, [SEQ_HEADER]: String(seq) } };
+}
+
+/** Bytes a record counts in the backlog: body plus encoded headers. */
+export function recordBytes(record: LogRecord): number {
+  return record.body.length + headersBytes(record.headers);
+}
+
+/** A message's sequence number: the counter's, carried in `q-outbox-seq`, else the log's. */
+export function seqOf(record: LogRecord): number {
+  const carried = record.headers[SEQ_HEADER];
+  return carried === undefined ? record.seq : Number(carried);
+}
+
+/** What the sink gets for a log record: its body, key, the user's headers and `q-outbox-id`. */
+export function sinkMessageOfRecord(record: LogRecord, outbox: string): OutboxSinkMessage {
+  const h = record.headers;
+  const headers: Record<string, string> = {};
+  let key: Buffer | null = null;
+  for (const name in h) {
+    const value = h[name] as string;
+    if (name === KEY_HEADER) key = Buffer.from(value);
+    else if (name === KEY64_HEADER) key = Buffer.from(value, 'base64');
+    else if (name !== SEQ_HEADER && name !== IDEMPOTENCY_HEADER) headers[name] = value;
+  }
+  headers[OUTBOX_ID_HEADER] = `${outbox}:${seqOf(record)}`;
+  return { body: record.body, value: record.body, key, headers };
+}
+
+/** What the sink gets for a message sent directly (direct-first). */
+export function sinkMessageOfAccepted(a: Accepted, outbox: string, seq: number): OutboxSinkMessage {
+  const headers: Record<string, string> = {};
+  const h = a.headers;
+  if (h !== undefined)
+    for (const name in h)
+      if (name !== KEY_HEADER && name !== KEY64_HEADER && name !== IDEMPOTENCY_HEADER)
+        headers[name] = h[name] as string;
+  headers[OUTBOX_ID_HEADER] = `${outbox}:${seq}`;
+  const key = a.key === undefined ? null : typeof a.key === 'string' ? Buffer.from(a.key) : a.key;
+  return { body: a.body, value: a.body, key, headers };
+}

@@ -1,0 +1,269 @@
+import { EventEmitter } from 'node:events';
+import { consoleLogger, InvalidOptionError, QueueStateError } from '@q/core';
+import { duration, safeLogger } from '@q/core/internal';
+import { OutboxClosedError } from './errors.js';
+import { type OutboxEvents, Reporter } from './events.js';
+import { waitForRoom } from './full.js';
+import type { Taken } from './idempotency.js';
+import { type Accepted, accept, type OutboxInput } from './message.js';
+import { type OutboxOptions, type ResolvedOutboxOptions, resolveOutboxOptions } from './options.js';
+import { type OutboxParts, openParts } from './parts.js';
+import type { OutboxStats } from './stats.js';
+
+/** Options of {@link Outbox.send}. */
+export interface SendOptions {
+  /** The message's key (Kafka: its partition). @default none */
+  key?: string | Buffer;
+  /** Headers for the sink; names starting `q-outbox-` are refused (the outbox's own). @default none */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * Withdraws the send while it waits (for room, for its log group, in the direct-first queue): it then
+   * rejects with the signal's reason and nothing is stored. Once being written, the abort is ignored.
+   * @default none
+   */
+  signal?: AbortSignal;
+  /** A client-chosen key: while remembered, another send with it stores nothing and gets the earlier id. @default none */
+  idempotencyKey?: string;
+}
+
+/** What a resolved send tells: the message's stable id. */
+export interface SendResult {
+  /** `<outbox id>:<seq>`, the `q-outbox-id` header the sink gets, the same on every replay. */
+  readonly id: string;
+  /** The sequence number in it. */
+  readonly seq: number;
+  /** True when the idempotency key was taken: nothing was stored, `id` is the earlier message's. */
+  readonly duplicate: boolean;
+}
+
+/**
+ * Sending that never loses a message when the broker is down. `send` resolves once the message is safe:
+ * fsync'd in the local log (`'write-ahead'`, the default; a forwarder pushes the log to the sink), or
+ * confirmed by the sink (`'direct-first'`, spilling to the log when the sink fails or is slow). Every
+ * message has a stable id, `<outbox id>:<seq>`, in its `q-outbox-id` header, by which sinks de-duplicate
+ * a replay. What is not forwarded at `close()` stays in the log; the next open forwards it.
+ *
+ * ```ts
+ * import { Outbox } from '@q/outbox';
+ * import { RedisListPusher } from '@q/redis';
+ * import { Redis } from 'ioredis';
+ *
+ * const sink = new RedisListPusher({ redis: new Redis(), key: 'orders' });
+ * await using outbox = new Outbox({ dir: './data/outbox', sink });
+ * const { id } = await outbox.send('{"order":1}'); // safe on disk; reaches Redis when it is up
+ * ```
+ */
+export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposable {
+  /** The outbox's directory. */
+  readonly dir: string;
+  readonly #options: ResolvedOutboxOptions;
+  readonly #reporter: Reporter;
+  readonly #closing = new AbortController();
+  readonly #opening: Promise<OutboxParts>;
+  #parts: OutboxParts | undefined;
+  #closed: Promise<void> | undefined;
+
+  /** Validates the options (throwing `InvalidOptionError`) and opens the directory in the background. */
+  constructor(options: OutboxOptions) {
+    super();
+    this.#options = resolveOutboxOptions(options);
+    this.dir = this.#options.dir;
+    this.#reporter = new Reporter(this, safeLogger(this.#options.logger ?? consoleLogger));
+    this.#opening = openParts(this.#options, this.#reporter, this.#closing.signal).then((parts) => {
+      this.#parts = parts;
+      return parts;
+    });
+    this.#opening.catch((err: unknown) => this.#reporter.logger.error({ err, dir: this.dir }, 'outbox: open failed'));
+  }
+
+  /** The outbox's id, the first half of every message id. Known once {@link Outbox.ready} resolved. */
+  get id(): string {
+    if (this.#parts === undefined) throw new QueueStateError('The outbox id is known once ready() resolved', 'opening');
+    return this.#parts.id;
+  }
+
+  /** Resolves once the directory is open and forwarding has started; rejects with the open's error. */
+  async ready(): Promise<void> {
+    await this.#opening;
+  }
+
+  /**
+   * Takes one message; resolves with its id once it is safe (durable in the log, or confirmed by the sink
+   * in direct-first). Rejects only when the message was not taken: `OutboxClosedError`, `OutboxFullError`
+   * (`whenFull: 'reject'`), `RecordTooLargeError`, `InvalidOptionError`, the signal's reason, or the
+   * log's failure (`LogSyncError`).
+   */
+  async send(body: string | Buffer, options: SendOptions = {}): Promise<SendResult> {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    const input: OutboxInput = {
+      body,
+      key: options.key,
+      headers: options.headers,
+      idempotencyKey: options.idempotencyKey,
+    };
+    return (await this.#sendItems([input], options.signal))[0] as SendResult;
+  }
+
+  /** Takes several messages as one log group (all or nothing); resolves with their ids in order. */
+  async sendBatch(items: readonly OutboxInput[], options: { signal?: AbortSignal } = {}): Promise<SendResult[]> {
+    if (!Array.isArray(items)) throw new InvalidOptionError('items', items, 'an array of { body, key?, headers? }');
+    return this.#sendItems(items, options.signal);
+  }
+
+  /** Counters and the backlog, now. */
+  stats(): OutboxStats {
+    const p = this.#parts;
+    const c = p?.counters;
+    const oldest = p?.forwarder.oldestTimestamp;
+    return {
+      mode: this.#options.mode,
+      route: p?.direct?.route ?? 'log',
+      sink: p?.health.state ?? 'up',
+      backlogMessages: p?.forwarder.backlog ?? 0,
+      backlogBytes: p?.backlog.bytes ?? 0,
+      oldestAgeMs: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest),
+      directPending: p?.direct?.pending ?? 0,
+      accepted: c?.accepted ?? 0,
+      forwarded: c?.forwarded ?? 0,
+      direct: c?.direct ?? 0,
+      spilled: c?.spilled ?? 0,
+      deadLettered: c?.deadLettered ?? 0,
+      duplicatesSuppressed: c?.duplicatesSuppressed ?? 0,
+    };
+  }
+
+  /**
+   * Stops taking sends (they reject with `OutboxClosedError`), spills direct-first messages still in
+   * memory to the log, forwards what it can until `timeoutMs`, then stops the forwarder and closes the log:
+   * what is not forwarded stays there for the next open, which forwards it by itself. The sink is not
+   * closed (it is the caller's). Idempotent.
+   * @param options.timeoutMs How long to go on forwarding. @default 10000
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#closed !== undefined) return this.#closed;
+    const timeoutMs = duration('timeoutMs', options?.timeoutMs ?? 10_000, 0);
+    this.#closing.abort();
+    this.#closed = this.#close(timeoutMs);
+    return this.#closed;
+  }
+
+  /** {@link Outbox.close} with its default deadline, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    let p: OutboxParts;
+    try {
+      p = await this.#opening;
+    } catch {
+      return;
+    }
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    try {
+      await p.direct?.spill('close');
+      await p.writer.idle();
+      await p.forwarder.caughtUp(deadline.signal);
+    } finally {
+      clearTimeout(timer);
+      await p.forwarder.stop();
+      await p.counter?.idle();
+      await p.deadLetters.close();
+      await p.log.close();
+    }
+  }
+
+  async #sendItems(inputs: readonly OutboxInput[], signal: AbortSignal | undefined): Promise<SendResult[]> {
+    if (this.#closing.signal.aborted) throw new OutboxClosedError(this.dir);
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw new InvalidOptionError('signal', signal, 'an AbortSignal');
+    const max = this.#options.maxRecordBytes;
+    const accepted = inputs.map((input, i) => {
+      if (typeof input !== 'object' || input === null) throw new InvalidOptionError(`items[${i}]`, input, 'an object');
+      return accept(input, max, inputs.length === 1 ? 'body' : `items[${i}].body`);
+    });
+    if (accepted.length === 0) return [];
+    return this.#sendAccepted(this.#parts ?? (await this.#opening), accepted, signal);
+  }
+
+  /** Sends what is new; a message whose idempotency key is taken (earlier, or earlier in `accepted`) is a duplicate. */
+  async #sendAccepted(p: OutboxParts, accepted: Accepted[], signal: AbortSignal | undefined): Promise<SendResult[]> {
+    type Slot = { fresh: number } | { sameAs: number } | { earlier: Promise<Taken>; a: Accepted };
+    const slots: Slot[] = [];
+    const fresh: Accepted[] = [];
+    const firstWithKey = new Map<string, number>();
+    for (const a of accepted) {
+      const key = a.idempotencyKey;
+      if (key !== undefined) {
+        const earlier = p.idempotency.get(key);
+        const same = firstWithKey.get(key);
+        if (earlier !== undefined) slots.push({ earlier, a });
+        else if (same !== undefined) slots.push({ sameAs: same });
+        if (earlier !== undefined || same !== undefined) continue;
+        firstWithKey.set(key, fresh.length);
+      }
+      slots.push({ fresh: fresh.length });
+      fresh.push(a);
+    }
+    const stored = fresh.length === 0 ? Promise.resolve([]) : this.#store(p, fresh, signal);
+    for (const [key, j] of firstWithKey)
+      p.idempotency.set(
+        key,
+        stored.then((seqs) => this.#taken(seqs[j] as number)),
+      );
+    const seqs = await stored;
+    return Promise.all(
+      slots.map((s) => {
+        if ('earlier' in s) return this.#duplicate(p, s.earlier, s.a, signal);
+        if ('fresh' in s) return { ...this.#taken(seqs[s.fresh] as number), duplicate: false };
+        p.counters.duplicatesSuppressed++;
+        return { ...this.#taken(seqs[s.sameAs] as number), duplicate: true };
+      }),
+    );
+  }
+
+  #taken(seq: number): Taken {
+    return { id: `${this.id}:${seq}`, seq };
+  }
+
+  /** A send whose key was taken: the earlier id once that send is safe; if it failed, this one is sent. */
+  async #duplicate(p: OutboxParts, earlier: Promise<Taken>, a: Accepted, signal?: AbortSignal): Promise<SendResult> {
+    let taken: Taken;
+    try {
+      taken = await earlier;
+    } catch {
+      return (await this.#sendAccepted(p, [a], signal))[0] as SendResult;
+    }
+    p.counters.duplicatesSuppressed++;
+    return { ...taken, duplicate: true };
+  }
+
+  /** Stores messages: direct while direct-first says so, else in the log, waiting for room per `whenFull`. */
+  async #store(p: OutboxParts, items: Accepted[], signal: AbortSignal | undefined): Promise<number[]> {
+    const n = items.length;
+    const bytes = items.reduce((s, a) => s + a.bytes, 0);
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closing.signal.aborted) throw new OutboxClosedError(this.dir);
+      if (signal?.aborted) throw signal.reason;
+      if (p.counter !== undefined && !p.counter.covers(n)) {
+        await p.counter.reserve(n);
+        continue;
+      }
+      const direct = p.direct;
+      if (direct?.isDirect()) return direct.enqueue(items, p.counter?.take(n) as number, signal);
+      if (direct !== undefined) {
+        // After a spill: log sends come after the spilled messages; a drained log sends direct again.
+        await direct.gate;
+        if (direct.isDirect() || (p.counter !== undefined && !p.counter.covers(n))) continue;
+      }
+      try {
+        const seqs = await p.writer.append(items, signal);
+        p.counters.accepted += n;
+        return seqs;
+      } catch (err) {
+        await waitForRoom(err, attempt, p.room, signal, bytes);
+      }
+    }
+  }
+}
