@@ -184,7 +184,13 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       return accept(input, max, inputs.length === 1 ? 'body' : `items[${i}].body`);
     });
     if (accepted.length === 0) return [];
-    return this.#sendAccepted(this.#parts ?? (await this.#opening), accepted, signal);
+    const p = this.#parts ?? (await this.#opening);
+    if (accepted.length === 1 && accepted[0]?.idempotencyKey === undefined) {
+      // The common case, without the bookkeeping of keys.
+      const [seq] = await this.#store(p, accepted, signal);
+      return [{ ...this.#taken(seq as number), duplicate: false }];
+    }
+    return this.#sendAccepted(p, accepted, signal);
   }
 
   /** Sends what is new; a message whose idempotency key is taken (earlier, or earlier in `accepted`) is a duplicate. */

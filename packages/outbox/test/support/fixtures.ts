@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@q/core';
+import { type Logger, silentLogger } from '@q/core';
 import { RedisListPusher } from '@q/redis';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
 import { client, uniqueKey } from '../../../redis/test/support/clients.js';
+import { type RedisServer, startRedisServer } from '../../../redis/test/support/redis-server.js';
+import type { Outbox, OutboxSink, SendResult } from '../../src/index.js';
 
 const dirs: string[] = [];
 
@@ -45,3 +47,84 @@ export async function listBodies(redis: Redis, key: string): Promise<string[]> {
 }
 
 export { client, silentLogger, uniqueKey };
+
+/**
+ * The same real pusher with `pushBatch` hidden: the outbox then takes its per-message fallback
+ * (`pushAndConfirm` for each, then `flush`). Not a mock: every call goes to the real pusher.
+ */
+export function withoutPushBatch(sink: RedisListPusher): OutboxSink {
+  return {
+    name: () => sink.name(),
+    push: (m) => sink.push(m),
+    pushAndConfirm: (m, info) => sink.pushAndConfirm(m, info),
+    flush: () => sink.flush(),
+  } as OutboxSink;
+}
+
+/** Sends `count` messages with unique bodies `<prefix>-<i>` from `senders` concurrent loops; the results by body. */
+export async function sendMany(
+  outbox: Outbox,
+  prefix: string,
+  count: number,
+  senders = 16,
+): Promise<Map<string, SendResult>> {
+  const results = new Map<string, SendResult>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: senders }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const body = `${prefix}-${i}`;
+        results.set(body, await outbox.send(body));
+      }
+    }),
+  );
+  return results;
+}
+
+/** Each body's count in the list. */
+export function counts(bodies: readonly string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const b of bodies) m.set(b, (m.get(b) ?? 0) + 1);
+  return m;
+}
+
+/** A logger that keeps every line, to count what was said. */
+export function recordingLogger(): Logger & { lines: { level: string; message: string }[] } {
+  const lines: { level: string; message: string }[] = [];
+  const at = (level: string) => (_fields: unknown, message: string) => {
+    lines.push({ level, message });
+  };
+  return { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+}
+
+/** A redis-server of the test's own (append-only file, so a restart keeps the list and the marks). */
+export async function ownRedis(): Promise<RedisServer> {
+  const server = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  servers.push(server);
+  return server;
+}
+
+const servers: RedisServer[] = [];
+afterAll(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.dispose()));
+});
+
+/**
+ * A client that fails commands at once while disconnected (no offline queue), so a stopped server is a
+ * sink that is down rather than one that hangs; it reconnects by itself.
+ */
+export function failFastClient(url: string): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 50,
+  });
+  redis.on('error', () => undefined);
+  ownClients.push(redis);
+  return redis;
+}
+
+const ownClients: Redis[] = [];
+afterAll(() => {
+  for (const c of ownClients.splice(0)) c.disconnect();
+});
