@@ -1,0 +1,184 @@
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { Logger } from '@q/core';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Outbox } from '../index.js';
+import { HttpError } from './http-error.js';
+import { messageFromHeaders } from './message-input.js';
+import type { ProxyMetrics } from './metrics.js';
+import { parseBatch } from './ndjson.js';
+
+/** What the routes need from the proxy that runs them. */
+export interface ProxyAppContext {
+  readonly outbox: Outbox;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+  readonly maxBatchBytes: number;
+  /** Whether the proxy is closing: message routes answer 503. */
+  closing(): boolean;
+  /** The body and status of `GET /v1/health`. */
+  health(): { status: number; body: Record<string, unknown> };
+}
+
+/** The proxy's routes, method and path, for 404 and 405 answers. */
+export const ROUTES = [
+  ['POST', '/v1/messages'],
+  ['POST', '/v1/messages/batch'],
+  ['GET', '/v1/health'],
+  ['GET', '/metrics'],
+] as const;
+
+/** Seconds a client is asked to wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The proxy's Fastify app, and a second HTTP server for a unix socket that runs the same app (one
+ * router, hooks and error handler for both listeners). Nothing listens yet.
+ */
+export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance; socketServer: Server } {
+  let socketServer: Server | undefined;
+  const app = Fastify({
+    logger: false,
+    // Our onRequest hook answers with our JSON and Retry-After instead.
+    return503OnClosing: false,
+    bodyLimit: context.maxBatchBytes,
+    serverFactory: (handler) => {
+      socketServer = createServer(handler);
+      return createServer(handler);
+    },
+  });
+  const { outbox, metrics, logger } = context;
+
+  // Every body is bytes, whatever its content type: JSON is a message like any other.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  // Callback hooks: an async one costs a promise per request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!context.closing() || request.method !== 'POST') return done();
+    done(
+      new HttpError(503, 'closing', 'the proxy is shutting down: retry on another instance or later', {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      }),
+    );
+  });
+  // While closing, keep-alive connections end after their answer so the listeners can close.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (context.closing()) reply.header('connection', 'close');
+    done(null, payload);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
+    done();
+  });
+
+  app.post('/v1/messages', { bodyLimit: context.maxBodyBytes }, async (request, reply) => {
+    const body = request.body;
+    if (!Buffer.isBuffer(body) || body.length === 0)
+      throw new HttpError(400, 'empty_body', 'the request has no body: the body is the message');
+    const { key, headers, idempotencyKey } = messageFromHeaders(body, request.headers);
+    const result = await outbox.send(body, { key, headers, idempotencyKey, signal: clientGone(reply) });
+    return { id: result.id, duplicate: result.duplicate };
+  });
+
+  app.post('/v1/messages/batch', { bodyLimit: context.maxBatchBytes }, async (request, reply) => {
+    const type = request.headers['content-type'];
+    if (type === undefined || !/^application\/(x-ndjson|jsonl)\s*(;|$)/i.test(type))
+      throw new HttpError(415, 'unsupported_media_type', 'a batch is application/x-ndjson: one JSON object per line', {
+        details: { contentType: type ?? null },
+      });
+    const body = request.body;
+    if (!Buffer.isBuffer(body) || body.length === 0)
+      throw new HttpError(400, 'empty_batch', 'the request has no body: one JSON object per line');
+    const messages = parseBatch(body, context.maxBodyBytes);
+    const results = await outbox.sendBatch(messages, { signal: clientGone(reply) });
+    return { ids: results.map((r) => r.id), duplicate: results.map((r) => r.duplicate) };
+  });
+
+  app.get('/v1/health', async (_request, reply) => {
+    const { status, body } = context.health();
+    return reply.code(status).send(body);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.render();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  app.setNotFoundHandler(async (request) => {
+    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+    const allowed = ROUTES.filter(([, p]) => p === path).map(([m]) => m);
+    if (allowed.length > 0) {
+      throw new HttpError(
+        405,
+        'method_not_allowed',
+        `${request.method} ${path}: this route takes ${allowed.join(', ')}`,
+        {
+          details: { allow: allowed },
+        },
+      );
+    }
+    throw new HttpError(
+      404,
+      'not_found',
+      `no route ${request.method} ${path}: the routes are ${ROUTES.map(([m, p]) => `${m} ${p}`).join(', ')}`,
+      { details: { route: `${request.method} ${path}` } },
+    );
+  });
+
+  app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const answer = toHttpError(error, request, context);
+    if (answer.status >= 500 && answer.code === 'internal')
+      logger.error({ err: error, route: request.routeOptions.url, method: request.method }, 'request failed');
+    if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
+    if (answer.status === 405) reply.header('allow', (answer.details.allow as string[]).join(', '));
+    return reply.code(answer.status).send(answer.body());
+  });
+
+  if (socketServer === undefined) throw new Error('fastify did not call serverFactory');
+  return { app, socketServer };
+}
+
+/** An HTTP answer for any error a route met; never a stack or an internal message for a 500. */
+function toHttpError(error: unknown, request: FastifyRequest, context: ProxyAppContext): HttpError {
+  if (error instanceof HttpError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const limit = request.routeOptions.bodyLimit ?? context.maxBodyBytes;
+      return new HttpError(413, 'body_too_large', `the body is over ${limit} bytes`, { details: { limit } });
+    }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpError(415, 'unsupported_media_type', 'the content-type header is not a valid media type');
+    case 'Q_LOG_RECORD_TOO_LARGE':
+      return new HttpError(413, 'message_too_large', message);
+    case 'Q_OUTBOX_FULL':
+    case 'Q_LOG_FULL':
+      return new HttpError(503, 'outbox_full', 'the outbox is full: nothing was stored, retry later', {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
+    case 'Q_OUTBOX_CLOSED':
+    case 'Q_LOG_CLOSED':
+      return new HttpError(503, 'closing', 'the proxy is shutting down: nothing was stored, retry later', {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
+    case 'Q_INVALID_OPTION':
+      return new HttpError(400, 'invalid_message', message);
+  }
+  // Fastify's own client errors (a bad content-length, a malformed URL) say what was wrong.
+  const status = (error as FastifyError | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new HttpError(status, 'bad_request', message);
+  return new HttpError(500, 'internal', 'internal error: see the proxy log');
+}
+
+/** A signal that aborts when the client went away before its answer: its send stops waiting. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const response = reply.raw;
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort(new Error('the client closed the connection'));
+  });
+  return controller.signal;
+}
