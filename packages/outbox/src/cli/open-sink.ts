@@ -57,7 +57,9 @@ async function openRedis(spec: RedisSinkSpec, logger: Logger): Promise<OpenedSin
     name: describeSink(spec),
     async close() {
       await pusher.close().catch((err: unknown) => logger.warn({ err }, 'closing the redis pusher failed'));
-      await redis.quit().catch(() => redis.disconnect());
+      // QUIT on a client still trying to connect would wait for the connection.
+      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
     },
   };
 }
