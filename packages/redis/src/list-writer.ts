@@ -22,8 +22,7 @@ export type PushableMessage =
 export class OutboxEntry {
   constructor(
     readonly outbox: string,
-    /** The sequence in decimal, as the script compares it and stores it. */
-    readonly seq: string,
+    readonly seq: number,
     readonly body: string | Buffer,
   ) {}
 }
@@ -93,15 +92,28 @@ export function dedupeWriter(
   return {
     item: outboxEntryOf,
     async write(tasks) {
+      // Runs of one outbox with consecutive sequences travel as (outbox, first, last, bodies...):
+      // one argument per message, and no work per message in the script.
       const args: (string | Buffer)[] = [];
+      let outbox = '';
+      let next = -1;
+      let header = -1;
       const add = (item: Item): void => {
         const entry = item as OutboxEntry;
-        args.push(entry.outbox, entry.seq, entry.body);
+        if (entry.outbox !== outbox || entry.seq !== next) {
+          if (header !== -1) args[header + 2] = String(next - 1);
+          header = args.length;
+          args.push(entry.outbox, String(entry.seq), '');
+          outbox = entry.outbox;
+        }
+        next = entry.seq + 1;
+        args.push(entry.body);
       };
       for (const task of tasks) {
         if (task instanceof BatchTask) for (const item of task.items) add(item);
         else add(task);
       }
+      if (header !== -1) args[header + 2] = String(next - 1);
       let reply: [number, number];
       try {
         reply = await scripted.qOutboxPush(key, highWaterKey, args);
@@ -146,5 +158,5 @@ function outboxEntryOf(message: PushableMessage, index?: number): OutboxEntry {
   const raw: unknown = headers !== null && typeof headers === 'object' ? headers[OUTBOX_ID_HEADER] : undefined;
   const id = parseOutboxId(Buffer.isBuffer(raw) ? raw.toString() : raw);
   if (id === undefined) throw new InvalidOutboxIdError(message, raw, index);
-  return new OutboxEntry(id.outbox, String(id.seq), body);
+  return new OutboxEntry(id.outbox, id.seq, body);
 }

@@ -160,36 +160,46 @@ return out
   Pushes outbox messages to a list, each only if its sequence is above its outbox's high-water mark,
   and raises the marks, in one atomic step: a forwarder that replays a batch after a crash (pushed,
   cursor not yet committed) or after a lost reply adds nothing it already added, and a batch whose
-  first part was pushed adds only the rest. Within one call the marks rise as messages are taken, so
-  a lower or repeated sequence after a higher one of the same outbox is skipped too: a lower id never
+  first part was pushed adds only the rest. Within one call the marks rise as runs are taken, so a
+  lower or repeated sequence after a higher one of the same outbox is skipped too: a lower id never
   lands after a higher one.
+  Messages come in runs: consecutive messages of one outbox with consecutive sequences (an outbox's
+  batch is mostly one run). Only a run's bounds are sent and compared, so the script does no work per
+  message: the part of a run above the mark is pushed straight from ARGV.
   Redis does not roll a script back when a command in it fails, so nothing is written before every
-  check passed: the marks are read first (a hash of the wrong type or a mark that is not a number fails
-  the call), the first RPUSH is the first write (a list key of the wrong type fails there), the bodies
-  go in slices because Lua's unpack takes at most about 8000 values, and the marks are written last.
+  check passed: every run is checked and every mark read first (a hash of the wrong type, a mark that
+  is not a number or a malformed run fails the call), the first RPUSH is the first write (a list key
+  of the wrong type fails there), the bodies go in slices because Lua's unpack takes at most about
+  8000 values, and the marks are written last.
   Sequences are non-negative safe integers (below 2^53), exact in Lua's doubles; a mark is stored as
   the text the client sent, never reformatted from a double.
 
   Input:
     KEYS[1] the list
     KEYS[2] the high-water hash: outbox id -> highest sequence pushed
-    ARGV    triples, in push order: outbox id, sequence (decimal), body
+    ARGV    runs, in push order, each: outbox id, first sequence, last sequence (decimal), then
+            last - first + 1 bodies, the messages first..last
   Output:
     { pushed, skipped }
 ]]
 local SLICE = 4000
 local marks = {}
 local raised = {}
-local bodies = {}
+local ranges = {}
 local pushed = 0
 local skipped = 0
 
-for i = 1, #ARGV, 3 do
+local argc = #ARGV
+local i = 1
+while i <= argc do
   local outbox = ARGV[i]
-  local seq = tonumber(ARGV[i + 1])
-  if seq == nil then
-    return redis.error_reply('ERR q outbox-push: sequence ' .. ARGV[i + 1] .. ' is not a number')
+  local first = tonumber(ARGV[i + 1])
+  local last = tonumber(ARGV[i + 2])
+  local from = i + 3
+  if first == nil or last == nil or last < first or from + (last - first) > argc then
+    return redis.error_reply('ERR q outbox-push: malformed run at argument ' .. i)
   end
+  local count = last - first + 1
   local mark = marks[outbox]
   if mark == nil then
     local stored = redis.call('HGET', KEYS[2], outbox)
@@ -202,32 +212,40 @@ for i = 1, #ARGV, 3 do
       mark = -1
     end
   end
-  if seq > mark then
-    marks[outbox] = seq
-    raised[outbox] = ARGV[i + 1]
-    pushed = pushed + 1
-    bodies[pushed] = ARGV[i + 2]
+  if last > mark then
+    local skip = 0
+    if mark >= first then skip = mark - first + 1 end
+    ranges[#ranges + 1] = from + skip
+    ranges[#ranges + 1] = from + count - 1
+    marks[outbox] = last
+    raised[outbox] = ARGV[i + 2]
+    pushed = pushed + count - skip
+    skipped = skipped + skip
   else
     marks[outbox] = mark
-    skipped = skipped + 1
+    skipped = skipped + count
   end
+  i = from + count
 end
 
-if pushed > 0 then
-  for from = 1, pushed, SLICE do
-    redis.call('RPUSH', KEYS[1], unpack(bodies, from, math.min(from + SLICE - 1, pushed)))
+for r = 1, #ranges, 2 do
+  local to = ranges[r + 1]
+  for at = ranges[r], to, SLICE do
+    redis.call('RPUSH', KEYS[1], unpack(ARGV, at, math.min(at + SLICE - 1, to)))
   end
-  local fields = {}
-  for outbox, seq in pairs(raised) do
-    fields[#fields + 1] = outbox
-    fields[#fields + 1] = seq
-    if #fields == SLICE then
-      redis.call('HSET', KEYS[2], unpack(fields))
-      fields = {}
-    end
-  end
-  if #fields > 0 then redis.call('HSET', KEYS[2], unpack(fields)) end
 end
+local fields = {}
+local n = 0
+for outbox, seq in pairs(raised) do
+  fields[n + 1] = outbox
+  fields[n + 2] = seq
+  n = n + 2
+  if n == SLICE then
+    redis.call('HSET', KEYS[2], unpack(fields, 1, n))
+    n = 0
+  end
+end
+if n > 0 then redis.call('HSET', KEYS[2], unpack(fields, 1, n)) end
 return { pushed, skipped }
 `,
   'recover-6.lua': `--[[

@@ -19,7 +19,7 @@ export interface ScriptedRedis {
   qRequeue(...args: (string | number)[]): Promise<number>;
   qRecover(...args: (string | number)[]): Promise<number>;
   /**
-   * `outbox-push-2.lua`: `argv` holds (outbox, seq, body) triples; replies `[pushed, skipped]`. An
+   * `outbox-push-2.lua`: `argv` holds runs (outbox, first seq, last seq, bodies); replies `[pushed, skipped]`. An
    * array, not a spread (ioredis flattens it): a large batch spread would overflow the call stack.
    */
   qOutboxPush(list: string, highWater: string, argv: (string | Buffer)[]): Promise<[number, number]>;

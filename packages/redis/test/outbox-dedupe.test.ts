@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { InvalidOptionError, OUTBOX_ID_HEADER, silentLogger } from '@q/core';
 import { InvalidMessageError, InvalidOutboxIdError, queueKeys, RedisListPusher } from '@q/redis';
 import { describe, expect, it } from 'vitest';
+import { withScripts } from '../src/scripts.js';
 import { client, uniqueKey } from './support/clients.js';
 
 /** A message as `@q/outbox` hands it to its sink: the body, and its id in the header. */
@@ -220,5 +221,21 @@ describe("RedisListPusher dedupe: 'outbox-id'", () => {
     expect(await redis.exists(other)).toBe(0);
     await pusher.close();
     await again.close();
+  });
+
+  it('the script refuses a malformed run before writing anything', async () => {
+    const redis = withScripts(client());
+    const key = uniqueKey('dedupe');
+    const hwm = uniqueKey('hwm');
+    // A run of a first part that was fine, then one claiming 3 bodies with 2 given.
+    await expect(redis.qOutboxPush(key, hwm, ['a', '1', '1', 'x', 'b', '1', '3', 'y', 'z'])).rejects.toThrow(
+      /malformed run at argument 5/,
+    );
+    await expect(redis.qOutboxPush(key, hwm, ['a', 'one', '1', 'x'])).rejects.toThrow(/malformed run/);
+    await expect(redis.qOutboxPush(key, hwm, ['a', '2', '1', 'x'])).rejects.toThrow(/malformed run/);
+    expect(await redis.exists(key, hwm)).toBe(0);
+    // Well formed: runs of one outbox, a later one overlapping the first.
+    expect(await redis.qOutboxPush(key, hwm, ['a', '1', '2', 'a1', 'a2', 'a', '2', '3', 'a2', 'a3'])).toEqual([3, 1]);
+    expect(await redis.lrange(key, 0, -1)).toEqual(['a1', 'a2', 'a3']);
   });
 });
