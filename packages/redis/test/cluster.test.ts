@@ -1,5 +1,5 @@
-import { Queue } from '@q/core';
-import { hashTag, RedisListPusher, type RedisMessage, redisListProducerFactory } from '@q/redis';
+import { OUTBOX_ID_HEADER, Queue } from '@q/core';
+import { hashTag, queueKeys, RedisListPusher, type RedisMessage, redisListProducerFactory } from '@q/redis';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crashRun } from './support/crash-run.js';
@@ -58,6 +58,23 @@ describe('Redis Cluster (3 masters)', () => {
       expect(seen.size).toBe(500);
     }
     expect(hashTag('{a}:b')).toBe('a');
+  }, 60_000);
+
+  it("dedupe: 'outbox-id' on lists of different nodes: the default high-water hash shares each list's slot", async () => {
+    const keys = [...(await keysOnDifferentNodes(3)).map((k) => `${k}-dedupe`), '{orders}:dedupe'];
+    const batch = Array.from({ length: 100 }, (_, i) => ({
+      body: `m${i}`,
+      headers: { [OUTBOX_ID_HEADER]: `ob:${i}` },
+    }));
+    for (const key of keys) {
+      const pusher = new RedisListPusher({ redis, key, dedupe: 'outbox-id' });
+      await pusher.pushBatch(batch.slice(0, 60));
+      await pusher.pushBatch(batch); // a replay of the first 60, then 40 new
+      await pusher.close();
+      expect(await redis.lrange(key, 0, -1)).toEqual(batch.map((m) => m.body));
+      expect(await redis.hget(queueKeys(key).outboxHighWater, 'ob')).toBe('99');
+      expect(pusher.stats()).toEqual({ written: 100, duplicatesSkipped: 60 });
+    }
   }, 60_000);
 
   it('crash test on the cluster: 3 queues on different nodes, worker SIGKILLed 3 times, nothing lost', async () => {
