@@ -1,16 +1,12 @@
 // The proxy in process, in front of a real Outbox and RedisListPusher on the run's redis-server,
 // through undici keep-alive clients: single and NDJSON sends reach the list exactly once and in
 // order, an Idempotency-Key stores once and answers the same id, the unix socket serves the same
-// routes, and /v1/health and /metrics say what happened.
+// routes, and /v1/health and /metrics say what happened; in both modes.
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InProcessProxy, json, startInProcessProxy, waitFor } from './server-support/in-process.js';
 
 let p: InProcessProxy;
-beforeAll(async () => {
-  p = await startInProcessProxy({ socket: true });
-});
-afterAll(() => p?.dispose());
 
 /** The list's whole content, as strings. */
 const list = (): Promise<string[]> => p.redis.lrange(p.key, 0, -1);
@@ -22,7 +18,12 @@ async function post(path: string, body: string | Buffer, headers: Record<string,
 
 const ndjson = { 'content-type': 'application/x-ndjson' };
 
-describe('the proxy in front of Redis', () => {
+describe.each(['write-ahead', 'direct-first'] as const)('the proxy in front of Redis, %s', (mode) => {
+  beforeAll(async () => {
+    p = await startInProcessProxy({ socket: true, outbox: { mode } });
+  });
+  afterAll(() => p?.dispose());
+
   it('single messages and NDJSON batches land in the list exactly once, in order, after a 200', async () => {
     await p.redis.del(p.key);
     const ids: string[] = [];
@@ -114,7 +115,7 @@ describe('the proxy in front of Redis', () => {
     expect(await json(res.body)).toMatchObject({
       status: 'ok',
       outbox: p.outbox.id,
-      mode: 'write-ahead',
+      mode,
       sink: 'up',
       sinkDownForMs: 0,
       backlogMessages: 0,
