@@ -120,8 +120,9 @@ export function sinkMessageOfRecord(record: LogRecord, outbox: string): OutboxSi
     else if (name === KEY64_HEADER) key = Buffer.from(value, 'base64');
     else if (name !== SEQ_HEADER && name !== IDEMPOTENCY_HEADER) headers[name] = value;
   }
-  headers[OUTBOX_ID_HEADER] = `${outbox}:${seqOf(record)}`;
-  return { body: record.body, value: record.body, key, headers };
+  const id = `${outbox}:${seqOf(record)}`;
+  headers[OUTBOX_ID_HEADER] = id;
+  return { body: record.body, value: record.body, key: key ?? Buffer.from(id), headers };
 }
 
 /** What the sink gets for a message sent directly (direct-first). */
@@ -132,7 +133,8 @@ export function sinkMessageOfAccepted(a: Accepted, outbox: string, seq: number):
     for (const name in h)
       if (name !== KEY_HEADER && name !== KEY64_HEADER && name !== IDEMPOTENCY_HEADER)
         headers[name] = h[name] as string;
-  headers[OUTBOX_ID_HEADER] = `${outbox}:${seq}`;
-  const key = a.key === undefined ? null : typeof a.key === 'string' ? Buffer.from(a.key) : a.key;
+  const id = `${outbox}:${seq}`;
+  headers[OUTBOX_ID_HEADER] = id;
+  const key = a.key === undefined ? Buffer.from(id) : typeof a.key === 'string' ? Buffer.from(a.key) : a.key;
   return { body: a.body, value: a.body, key, headers };
 }
