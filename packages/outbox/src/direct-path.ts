@@ -22,31 +22,62 @@ export interface DirectParts {
   readonly room: RoomWait;
 }
 
+const noop = (): void => undefined;
+const TIMEOUT = Symbol('timeout');
+
 /** One `send` or `sendBatch` waiting in memory: its messages have the seqs `first`, `first + 1`, .... */
 class Unit {
   readonly items: readonly Accepted[];
   readonly first: number;
-  resolve: (seqs: number[]) => void = noop;
-  reject: (err: unknown) => void = noop;
+  readonly done: Promise<number[]>;
+  #resolve: (seqs: number[]) => void = noop;
+  #reject: (err: unknown) => void = noop;
+  #settled = false;
   /** Taken into a batch or a spill: an abort no longer withdraws it. */
   taken = false;
   withdrawn = false;
-  /** For a batch that timed out: whether the sink confirmed it after all. */
+  /** For a batch whose outcome was not waited for (timeout, close): whether the sink confirmed it after all. */
   late: Promise<boolean> | undefined;
   cancelAbort: () => void = noop;
 
   constructor(items: readonly Accepted[], first: number) {
     this.items = items;
     this.first = first;
+    this.done = new Promise<number[]>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
   }
 
-  seqs(): number[] {
-    return this.items.map((_, i) => this.first + i);
+  /** The send is safe (confirmed by the sink, or in the log): counted once, however it got there. */
+  safe(counters: OutboxCounters, direct: boolean): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    counters.accepted += this.items.length;
+    if (direct) counters.direct += this.items.length;
+    this.#resolve(this.items.map((_, i) => this.first + i));
+  }
+
+  /** The send was not taken (unless the sink confirms a batch it was still in: then it is safe). */
+  fail(err: unknown, counters: OutboxCounters): void {
+    if (this.#settled) return;
+    if (this.late === undefined) {
+      this.#settled = true;
+      this.#reject(err);
+    } else void this.late.then((ok) => (ok ? this.safe(counters, true) : this.fail(err, counters)));
+    this.late = undefined;
   }
 }
 
-const noop = (): void => undefined;
-const TIMEOUT = Symbol('timeout');
+/** The batch being pushed directly. */
+interface InFlight {
+  readonly units: Unit[];
+  readonly messages: number;
+  /** Resolves with the units the sink did not confirm, once the outcome is known or given up on. */
+  readonly unconfirmed: Promise<Unit[]>;
+  /** Whether the sink confirmed the whole batch, whenever it answers. */
+  readonly confirmed: Promise<boolean>;
+}
 
 /**
  * Direct-first: messages wait in memory and go to the sink in batches, one in flight, without touching
@@ -58,7 +89,7 @@ export class DirectPath {
   readonly #p: DirectParts;
   readonly #queue = new Deque<Unit>();
   #queued = 0;
-  #inflight: { readonly messages: number; readonly unconfirmed: Promise<Unit[]> } | undefined;
+  #inflight: InFlight | undefined;
   #pumping = false;
   #spilling = false;
   /** Where sends go now. */
@@ -84,22 +115,18 @@ export class DirectPath {
   /** Queues messages whose seqs were just taken; resolves with the seqs once the sink or the log has them. */
   enqueue(items: readonly Accepted[], first: number, signal: AbortSignal | undefined): Promise<number[]> {
     const unit = new Unit(items, first);
-    const done = new Promise<number[]>((resolve, reject) => {
-      unit.resolve = resolve;
-      unit.reject = reject;
-    });
     if (signal !== undefined)
       unit.cancelAbort = whenAborted(signal, () => {
         if (unit.taken || unit.withdrawn) return;
         unit.withdrawn = true;
         this.#queued -= items.length;
-        unit.reject(signal.reason);
+        unit.fail(signal.reason, this.#p.counters);
       });
     this.#queue.push(unit);
     this.#queued += items.length;
-    if (this.#queued > this.#p.options.maxDirectBacklog) this.spill('backlog');
+    if (this.#queued > this.#p.options.maxDirectBacklog) void this.spill('backlog');
     else this.#pump();
-    return done;
+    return unit.done;
   }
 
   /** The forwarder has nothing left: with no spill or log append under way, sends go direct again. */
@@ -110,13 +137,26 @@ export class DirectPath {
     this.#pump();
   }
 
-  /** Sends what waits in memory to the log from now on (until drained); resolves once it is there. */
-  spill(reason: SpillReason, fromBatch?: Unit[]): Promise<void> {
+  /**
+   * Sends what waits in memory to the log, and every later send, until the log is drained; resolves once
+   * the spill is in the log. A batch in flight comes first: on `'backlog'` its outcome is waited for (at
+   * most `directTimeoutMs`), so a batch the sink confirms is not written twice; on `'close'` it is
+   * spilled at once (it may then reach the sink twice: same ids).
+   */
+  spill(reason: SpillReason, failedBatch?: Unit[]): Promise<void> {
     if (this.route === 'log') return this.gate;
     this.route = 'log';
     this.#spilling = true;
-    const inflight = fromBatch === undefined ? this.#inflight : undefined;
-    this.gate = this.#spillAppend(reason, fromBatch, inflight?.unconfirmed).finally(() => {
+    let head: Promise<Unit[]> = Promise.resolve(failedBatch ?? []);
+    const inflight = this.#inflight;
+    if (failedBatch === undefined && inflight !== undefined) {
+      if (reason !== 'close') head = inflight.unconfirmed;
+      else {
+        for (const u of inflight.units) u.late = inflight.confirmed;
+        head = Promise.resolve(inflight.units);
+      }
+    }
+    this.gate = this.#spillAppend(reason, head).finally(() => {
       this.#spilling = false;
     });
     return this.gate;
@@ -157,13 +197,20 @@ export class DirectPath {
     while (this.route === 'direct') {
       const units = this.#takeQueued(options.batchMessages, options.batchBytes);
       if (units.length === 0) return;
-      let settle: (failed: Unit[]) => void = noop;
       const messages: OutboxSinkMessage[] = [];
       for (const u of units)
         for (let i = 0; i < u.items.length; i++)
           messages.push(sinkMessageOfAccepted(u.items[i] as Accepted, outboxId, u.first + i));
-      this.#inflight = { messages: messages.length, unconfirmed: new Promise((r) => (settle = r)) };
       const push = lane.push(messages);
+      let settle: (failed: Unit[]) => void = noop;
+      this.#inflight = {
+        units,
+        messages: messages.length,
+        unconfirmed: new Promise((r) => {
+          settle = r;
+        }),
+        confirmed: push.then((f) => f === undefined),
+      };
       let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         push,
@@ -172,12 +219,11 @@ export class DirectPath {
         }),
       ]);
       clearTimeout(timer);
+      const confirmed = this.#inflight.confirmed;
       this.#inflight = undefined;
       if (outcome === undefined) {
         health.succeeded();
-        counters.direct += messages.length;
-        counters.accepted += messages.length;
-        for (const u of units) u.resolve(u.seqs());
+        for (const u of units) u.safe(counters, true);
         settle([]);
         continue;
       }
@@ -185,7 +231,6 @@ export class DirectPath {
       let error: unknown;
       if (outcome === TIMEOUT) {
         error = new DirectTimeoutError(options.directTimeoutMs);
-        const confirmed = push.then((f) => f === undefined);
         for (const u of units) u.late = confirmed;
       } else {
         error = outcome.error;
@@ -198,7 +243,7 @@ export class DirectPath {
     }
   }
 
-  /** Resolves the units whose every message was confirmed; returns the others. */
+  /** Marks safe the units whose every message was confirmed; returns the others. */
   #unconfirmedUnits(units: Unit[], failed: readonly { readonly index: number }[]): Unit[] {
     const bad = new Set(failed.map((f) => f.index));
     const out: Unit[] = [];
@@ -206,29 +251,23 @@ export class DirectPath {
     for (const u of units) {
       let ok = true;
       for (let i = 0; i < u.items.length; i++) if (bad.has(index++)) ok = false;
-      if (!ok) out.push(u);
-      else {
-        this.#p.counters.direct += u.items.length;
-        this.#p.counters.accepted += u.items.length;
-        u.resolve(u.seqs());
-      }
+      if (ok) u.safe(this.#p.counters, true);
+      else out.push(u);
     }
     return out;
   }
 
-  async #spillAppend(reason: SpillReason, fromBatch: Unit[] | undefined, inflight: Promise<Unit[]> | undefined) {
+  async #spillAppend(reason: SpillReason, head: Promise<Unit[]>): Promise<void> {
     const { reporter, counters } = this.#p;
-    // A batch in flight is waited for (directTimeoutMs at most): its unconfirmed units come first.
-    const head = fromBatch ?? (inflight === undefined ? [] : await inflight);
-    const rest = this.#takeQueued(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
-    const units = head.concat(rest);
+    const units = (await head).concat(this.#takeQueued(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY));
     const messages = units.reduce((n, u) => n + u.items.length, 0);
     if (messages === 0) return;
     counters.spilled += messages;
     reporter.logger.warn({ reason, messages }, 'outbox: direct sends spill to the log until it is drained');
     reporter.emit('spill', { reason, messages });
     const { batchMessages, batchBytes } = this.#p.options;
-    const chunkBytes = Math.min(batchBytes, this.#p.room.maxBytes / 4);
+    // In pieces, in order: one spill larger than maxBytes must not wait for room that can never come.
+    const pieceBytes = Math.min(batchBytes, this.#p.room.maxBytes / 4);
     for (let i = 0; i < units.length; ) {
       let end = i;
       let n = 0;
@@ -237,27 +276,23 @@ export class DirectPath {
         const u = units[end++] as Unit;
         n += u.items.length;
         bytes += u.items.reduce((s, a) => s + a.bytes, 0);
-      } while (end < units.length && n < batchMessages && bytes < chunkBytes);
-      const chunk = units.slice(i, end);
+      } while (end < units.length && n < batchMessages && bytes < pieceBytes);
+      const piece = units.slice(i, end);
       try {
-        await this.#appendChunk(chunk, bytes);
+        await this.#appendPiece(piece, bytes);
       } catch (err) {
         if (!(err instanceof OutboxFullError || err instanceof OutboxClosedError))
           reporter.error(err, 'spill', 'outbox: spilling direct sends to the log failed');
-        for (const u of units.slice(i)) {
-          if (u.late === undefined) u.reject(err);
-          else void u.late.then((ok) => (ok ? u.resolve(u.seqs()) : u.reject(err)));
-        }
+        for (const u of units.slice(i)) u.fail(err, counters);
         return;
       }
-      counters.accepted += n;
-      for (const u of chunk) u.resolve(u.seqs());
+      for (const u of piece) u.safe(counters, false);
       i = end;
     }
   }
 
-  async #appendChunk(chunk: Unit[], bytes: number): Promise<void> {
-    const items = chunk.flatMap((u) => u.items.map((accepted, i) => ({ accepted, seq: u.first + i })));
+  async #appendPiece(piece: Unit[], bytes: number): Promise<void> {
+    const items = piece.flatMap((u) => u.items.map((accepted, i) => ({ accepted, seq: u.first + i })));
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#p.writer.appendWithSeqs(items);

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Logger, silentLogger } from '@q/core';
+import { type Logger, type PushInfo, silentLogger } from '@q/core';
 import { RedisListPusher } from '@q/redis';
 import { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
 import { client, uniqueKey } from '../../../redis/test/support/clients.js';
 import { type RedisServer, startRedisServer } from '../../../redis/test/support/redis-server.js';
-import type { Outbox, OutboxSink, SendResult } from '../../src/index.js';
+import type { Outbox, OutboxSink, OutboxSinkMessage, SendResult } from '../../src/index.js';
 
 const dirs: string[] = [];
 
@@ -52,10 +52,17 @@ export { client, silentLogger, uniqueKey };
  * The same real pusher with `pushBatch` hidden: the outbox then takes its per-message fallback
  * (`pushAndConfirm` for each, then `flush`). Not a mock: every call goes to the real pusher.
  */
-export function withoutPushBatch(sink: RedisListPusher): OutboxSink {
+export function withoutPushBatch(sink: {
+  name(): string;
+  push(m: OutboxSinkMessage): unknown;
+  pushAndConfirm(m: OutboxSinkMessage, info?: PushInfo): Promise<void>;
+  flush(): Promise<unknown>;
+}): OutboxSink {
   return {
     name: () => sink.name(),
-    push: (m) => sink.push(m),
+    push: async (m) => {
+      await sink.push(m);
+    },
     pushAndConfirm: (m, info) => sink.pushAndConfirm(m, info),
     flush: () => sink.flush(),
   } as OutboxSink;
