@@ -138,10 +138,16 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
    * what is not forwarded stays there for the next open, which forwards it by itself. The sink is not
    * closed (it is the caller's). Idempotent.
    * @param options.timeoutMs How long to go on forwarding. @default 10000
+   * @throws {InvalidOptionError} (rejects) when `timeoutMs` is not a number of milliseconds from 0 to 2^31-1.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
-    const timeoutMs = duration('timeoutMs', options?.timeoutMs ?? 10_000, 0);
+    let timeoutMs: number;
+    try {
+      timeoutMs = duration('timeoutMs', options?.timeoutMs ?? 10_000, 0);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.#closing.abort();
     this.#closed = this.#close(timeoutMs);
     return this.#closed;
