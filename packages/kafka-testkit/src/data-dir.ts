@@ -51,6 +51,16 @@ export interface DataDirOptions {
 
 const FORMAT = 1;
 
+/** Throws a TypeError naming `dataDir` or `fsync` when they are not what a cluster accepts. */
+export function checkDataDirOptions(dataDir: unknown, fsync: unknown): void {
+  if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir === ''))
+    throw new TypeError('Invalid option "dataDir": expected a non-empty directory path');
+  if (fsync !== undefined && typeof fsync !== 'boolean')
+    throw new TypeError('Invalid option "fsync": expected true or false');
+  if (fsync === true && dataDir === undefined)
+    throw new TypeError('Invalid option "fsync": needs "dataDir" (there is nothing to sync in memory)');
+}
+
 /**
  * The broker's state on disk: `topics.json` (written at once, temp file and rename, when a topic is
  * created), `offsets.json` (the same, written by the flush that follows a commit, before the commit

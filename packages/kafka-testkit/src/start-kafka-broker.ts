@@ -1,4 +1,5 @@
-import { Cluster, type ErrorInjectionOptions, type KafkaBrokerOptions, type RequestHook } from './cluster.js';
+import { Cluster } from './cluster.js';
+import type { ErrorInjectionOptions, KafkaBrokerOptions, RequestHook } from './cluster-options.js';
 
 /** A running test cluster. */
 export interface KafkaTestBroker {
