@@ -1,7 +1,12 @@
 // The proxy's pure parsers: NDJSON batches (every line checked, the first bad one named), request
 // headers into a message, and --sink URLs.
+
+import { InvalidOptionError, QueueError } from '@q/core';
+import { RecordTooLargeError } from '@q/log';
+import { OutboxClosedError, OutboxFullError } from '@q/outbox';
 import { describe, expect, it } from 'vitest';
 import { parseSinkUrl } from '../src/cli/sink-url.js';
+import { toHttpError } from '../src/server/app.js';
 import { HttpError } from '../src/server/http-error.js';
 import { messageFromHeaders } from '../src/server/message-input.js';
 import { parseBatch } from '../src/server/ndjson.js';
@@ -76,10 +81,46 @@ describe('parseBatch', () => {
   });
 });
 
+describe('toHttpError', () => {
+  it("maps the outbox's refusals to 503 with Retry-After, 413 and 400", () => {
+    expect(toHttpError(new OutboxFullError('full'), 10)).toMatchObject({
+      status: 503,
+      code: 'outbox_full',
+      retryAfterSeconds: 1,
+    });
+    expect(toHttpError(new OutboxClosedError('/d'), 10)).toMatchObject({
+      status: 503,
+      code: 'closing',
+      retryAfterSeconds: 1,
+    });
+    expect(toHttpError(new RecordTooLargeError(20, 10), 10)).toMatchObject({ status: 413, code: 'message_too_large' });
+    expect(toHttpError(new InvalidOptionError('key', 1, 'a string'), 10)).toMatchObject({
+      status: 400,
+      code: 'invalid_message',
+      message: 'Invalid option "key": got 1, expected a string',
+    });
+  });
+
+  it('a 500 says nothing of the error: no message, no stack, no cause', () => {
+    for (const error of [
+      new Error('ENOENT /secret/path at x.js:1'),
+      new QueueError('internal detail'),
+      'a string',
+      null,
+    ]) {
+      const answer = toHttpError(error, 10);
+      expect(answer.status).toBe(500);
+      expect(JSON.stringify(answer.body())).toBe(
+        '{"error":{"code":"internal","message":"internal error: see the proxy log"}}',
+      );
+    }
+  });
+});
+
 describe('messageFromHeaders', () => {
   const body = Buffer.from('m');
 
-  it('takes q-key as bytes, q-header-* as UTF-8 headers and idempotency-key; ignores other headers', () => {
+  it('takes q-key as bytes (ASCII as a string), q-header-* as UTF-8 headers and idempotency-key; ignores others', () => {
     const latin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
     expect(
       messageFromHeaders(body, {
@@ -97,6 +138,7 @@ describe('messageFromHeaders', () => {
       idempotencyKey: 'req-1',
     });
     expect(messageFromHeaders(body, { host: 'x' })).toEqual({ body });
+    expect(messageFromHeaders(body, { 'q-key': 'order-1' })).toEqual({ body, key: 'order-1' });
   });
 
   it.each([

@@ -128,7 +128,7 @@ export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance
   });
 
   app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const answer = toHttpError(error, request, context);
+    const answer = toHttpError(error, request.routeOptions.bodyLimit ?? context.maxBodyBytes);
     if (answer.status >= 500 && answer.code === 'internal')
       logger.error({ err: error, route: request.routeOptions.url, method: request.method }, 'request failed');
     if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
@@ -140,16 +140,21 @@ export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance
   return { app, socketServer };
 }
 
-/** An HTTP answer for any error a route met; never a stack or an internal message for a 500. */
-function toHttpError(error: unknown, request: FastifyRequest, context: ProxyAppContext): HttpError {
+/**
+ * The HTTP answer for any error a request met: ours as they are, Fastify's and the outbox's mapped
+ * to their status and code, anything else a 500 that says nothing of the error (no message, no
+ * stack: those go to the log).
+ * @param bodyLimit the route's body limit, named in a 413
+ */
+export function toHttpError(error: unknown, bodyLimit: number): HttpError {
   if (error instanceof HttpError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   switch (code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
-      const limit = request.routeOptions.bodyLimit ?? context.maxBodyBytes;
-      return new HttpError(413, 'body_too_large', `the body is over ${limit} bytes`, { details: { limit } });
-    }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError(413, 'body_too_large', `the body is over ${bodyLimit} bytes`, {
+        details: { limit: bodyLimit },
+      });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new HttpError(415, 'unsupported_media_type', 'the content-type header is not a valid media type');
     case 'Q_LOG_RECORD_TOO_LARGE':

@@ -48,7 +48,8 @@ export function messageFromHeaders(body: Buffer, headers: IncomingHttpHeaders): 
     if (value === undefined) continue;
     if (name === KEY_HEADER) {
       if (value.length === 0) throw invalidHeader(name, 'is empty: leave the header out for a message without a key');
-      message.key = Buffer.from(value, 'latin1');
+      // Plain ASCII stays a string: the outbox stores it as is rather than as base64 bytes.
+      message.key = BEYOND_ASCII.test(value) ? Buffer.from(value, 'latin1') : value;
     } else if (name === IDEMPOTENCY_HEADER) {
       message.idempotencyKey = idempotencyKey(value, `the ${IDEMPOTENCY_HEADER} header`);
     } else if (name.startsWith(HEADER_PREFIX)) {

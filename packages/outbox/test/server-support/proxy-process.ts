@@ -28,11 +28,21 @@ export interface ProxyProcess {
 }
 
 /**
- * Starts `q-outbox serve <args>` and waits for its "listening ..." line.
+ * Starts `q-outbox serve <args>` and waits for its "listening ..." line. With `Q_PROXY_PROF=<dir>`
+ * in the environment the proxy writes a V8 CPU profile there when it exits (for "where the time goes").
  * @throws when the process exits first or says nothing within `timeoutMs` (its stderr in the message)
  */
 export async function startProxyProcess(args: readonly string[], timeoutMs = 60_000): Promise<ProxyProcess> {
-  const child = spawn(process.execPath, [...NODE_ARGS, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.Q_PROXY_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.Q_PROXY_PROF}`] : []),
+      ...NODE_ARGS,
+      'serve',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
