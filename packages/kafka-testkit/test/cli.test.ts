@@ -77,7 +77,16 @@ describe('q-kafka-testkit command', () => {
       const r = run([flag]);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: q-kafka-testkit \[options\]/);
-      for (const option of ['--brokers', '--port', '--partitions', '--topic', '--help', '--version']) {
+      for (const option of [
+        '--brokers',
+        '--port',
+        '--partitions',
+        '--topic',
+        '--data-dir',
+        '--fsync',
+        '--help',
+        '--version',
+      ]) {
         expect(r.stdout).toContain(option);
       }
     }
@@ -98,6 +107,8 @@ describe('q-kafka-testkit command', () => {
       [['--port'], "q-kafka-testkit: option '--port <value>' argument missing"],
       [['--brokers', 'x'], "q-kafka-testkit: --brokers must be an integer from 1 to 64, not 'x'"],
       [['--partitions', '0'], "q-kafka-testkit: --partitions must be an integer from 1 to 10000, not '0'"],
+      [['--data-dir', ''], 'q-kafka-testkit: --data-dir must name a directory'],
+      [['--fsync'], 'q-kafka-testkit: --fsync needs --data-dir'],
     ];
     for (const [args, start] of cases) {
       const r = run(args);
