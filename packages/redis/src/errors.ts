@@ -30,7 +30,7 @@ export class InvalidMessageError extends QueueError {
 }
 
 /**
- * A `RedisListPusher` with `dedupe: 'outbox-id'` was given a message without a valid
+ * A {@link RedisListPusher} with `dedupe: 'outbox-id'` was given a message without a valid
  * `q-outbox-id` header (`<outbox>:<seq>`, see `parseOutboxId` of `@q/core`): such a message cannot be
  * de-duplicated, so it is refused rather than pushed. From `pushBatch`, the whole batch is refused and
  * nothing of it is written; `index` says which message it was.

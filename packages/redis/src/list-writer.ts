@@ -4,7 +4,7 @@ import { InvalidMessageError, InvalidOutboxIdError } from './errors.js';
 import { withScripts } from './scripts.js';
 import { withoutBodies } from './without-bodies.js';
 
-/** What a `RedisListPusher` accepts: a body, or a message whose body is pushed. */
+/** What a {@link RedisListPusher} accepts: a body, or a message whose body is pushed (an at-least-once message, an outbox's). */
 export type PushableMessage =
   | string
   | Buffer
