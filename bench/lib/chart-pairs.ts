@@ -26,6 +26,7 @@ export const UNITS: Record<string, string> = {
   peakRssMiB: 'MiB peak RSS',
   brokerCpuSecondsPerMillion: 'CPU s / 1M msg',
   clientCpuSecondsPerMillion: 'CPU s / 1M msg',
+  megabytesPerSecond: 'MB/s',
 };
 
 /** Per suite, a unit for `messagesPerSecond` other than msg/s. */
@@ -65,6 +66,13 @@ const log = {
   always: (n: number, size: string) => c(`log always, ${n} appender${n === 1 ? '' : 's'}, ${size}`),
   raw: (n: number, size: string) => c(`raw writev + fdatasync, ${n} per sync, ${size}`),
   lmdb: (n: number, size: string) => c(`lmdb put awaiting flushed, ${n} writer${n === 1 ? '' : 's'}, ${size}`),
+};
+
+/** @q/outbox's cases (bench/outbox.ts) by their names' parts. */
+const outbox = {
+  pan: c('reference: pan proxy as published (1 sequential client, no fsync), 10 B'),
+  up: (size: string, field?: string) => c(`ours in-process, sink up, 256 senders, ${size}`, field ? { field } : {}),
+  raw: (size: string, field?: string) => c(`raw writev + fdatasync, 256 per sync, ${size}`, field ? { field } : {}),
 };
 
 /** Suite → ratio name (without its `(target …)`) → the cases it compares. */
@@ -175,5 +183,24 @@ export const PAIRINGS: Record<string, Record<string, Pairing>> = {
     'peak RSS MiB replaying 10M': {
       ours: c('log replay from 0 in its own process, 10,000,000 x 128 B (memory)', { field: 'peakRssMiB' }),
     },
+  },
+  outbox: {
+    'in-process 10 B / pan reference': { ours: outbox.up('10 B'), peer: outbox.pan },
+    'in-process 10 B / raw synced-write limit': { ours: outbox.up('10 B'), peer: outbox.raw('10 B') },
+    'in-process 1 KB / raw synced-write limit': { ours: outbox.up('1 KB'), peer: outbox.raw('1 KB') },
+    'in-process 5 KB / raw synced-write limit': { ours: outbox.up('5 KB'), peer: outbox.raw('5 KB') },
+    'in-process 5 KB MB/s / disk synced MB/s': {
+      ours: outbox.up('5 KB', 'megabytesPerSecond'),
+      peer: outbox.raw('5 KB', 'megabytesPerSecond'),
+    },
+    'proxy 1 msg/request / pan reference 10 B': {
+      ours: c('ours proxy, 1 message per request, 256 connections, 10 B'),
+      peer: outbox.pan,
+    },
+    'proxy NDJSON x100 / pan reference 10 B': {
+      ours: c('ours proxy, NDJSON x100 per request, 256 connections, 10 B'),
+      peer: outbox.pan,
+    },
+    'drain to Redis msg/s, 10 B': { ours: c('ours in-process, drain to Redis from a backlog, 10 B') },
   },
 };
