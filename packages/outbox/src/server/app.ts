@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from '@q/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Outbox } from '../index.js';
@@ -73,16 +74,16 @@ export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance
     done();
   });
 
-  app.post('/v1/messages', { bodyLimit: context.maxBodyBytes }, async (request, reply) => {
+  app.post('/v1/messages', { bodyLimit: context.maxBodyBytes }, async (request) => {
     const body = request.body;
     if (!Buffer.isBuffer(body) || body.length === 0)
       throw new HttpError(400, 'empty_body', 'the request has no body: the body is the message');
     const { key, headers, idempotencyKey } = messageFromHeaders(body, request.headers);
-    const result = await outbox.send(body, { key, headers, idempotencyKey, signal: clientGone(reply) });
+    const result = await outbox.send(body, { key, headers, idempotencyKey, signal: clientGone(request) });
     return { id: result.id, duplicate: result.duplicate };
   });
 
-  app.post('/v1/messages/batch', { bodyLimit: context.maxBatchBytes }, async (request, reply) => {
+  app.post('/v1/messages/batch', { bodyLimit: context.maxBatchBytes }, async (request) => {
     const type = request.headers['content-type'];
     if (type === undefined || !/^application\/(x-ndjson|jsonl)\s*(;|$)/i.test(type))
       throw new HttpError(415, 'unsupported_media_type', 'a batch is application/x-ndjson: one JSON object per line', {
@@ -92,7 +93,7 @@ export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance
     if (!Buffer.isBuffer(body) || body.length === 0)
       throw new HttpError(400, 'empty_batch', 'the request has no body: one JSON object per line');
     const messages = parseBatch(body, context.maxBodyBytes);
-    const results = await outbox.sendBatch(messages, { signal: clientGone(reply) });
+    const results = await outbox.sendBatch(messages, { signal: clientGone(request) });
     return { ids: results.map((r) => r.id), duplicate: results.map((r) => r.duplicate) };
   });
 
@@ -178,12 +179,23 @@ export function toHttpError(error: unknown, bodyLimit: number): HttpError {
   return new HttpError(500, 'internal', 'internal error: see the proxy log');
 }
 
-/** A signal that aborts when the client went away before its answer: its send stops waiting. */
-function clientGone(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  const response = reply.raw;
-  response.once('close', () => {
-    if (!response.writableFinished) controller.abort(new Error('the client closed the connection'));
-  });
-  return controller.signal;
+/**
+ * Per connection, a signal aborted when it closes: sends of a client that went away stop waiting
+ * (a full log with `whenFull: 'block'` would otherwise hold their bodies for clients that are gone
+ * and retrying). One per connection rather than per request: a controller per request cost about
+ * a tenth of the proxy's CPU.
+ */
+const connectionSignals = new WeakMap<Socket, AbortSignal>();
+
+/** The signal of `request`'s connection (see {@link connectionSignals}). */
+function clientGone(request: FastifyRequest): AbortSignal {
+  const socket = request.raw.socket;
+  let signal = connectionSignals.get(socket);
+  if (signal === undefined) {
+    const controller = new AbortController();
+    socket.once('close', () => controller.abort(new Error('the client closed the connection')));
+    signal = controller.signal;
+    connectionSignals.set(socket, signal);
+  }
+  return signal;
 }
