@@ -4,6 +4,7 @@
  * own threshold, so steps overlap when their thresholds are close: the third proxy kill lands while
  * the broker is still down from its crash.
  */
+import { delay } from '../../../../test-support/wait.js';
 import type { ChaosBroker } from './chaos-brokers.js';
 
 /** One fault. */
@@ -28,16 +29,29 @@ export interface KillableTarget {
 }
 
 /**
- * The faults the issue names: the target killed 3 times, the broker stopped (SIGSTOP) for 2 s, and
- * later killed and started again on the same data, with the target's second kill while it is down.
+ * The faults the issue names, placed where they hurt most:
+ * 1. the target killed in full flow;
+ * 2. the broker frozen (SIGSTOP) for 2 s, and the target killed 0.5 s into it, while its batch waits
+ *    in the frozen broker's socket: the broker writes it once it runs again, after the target died
+ *    without committing its cursor, so the restarted target sends it again (a replay the sink's
+ *    high-water mark, or the consumer's dedupe, must drop);
+ * 3. the broker killed and started again on the same data 2 s later, and the target killed while it
+ *    is down (it restarts with its sink unreachable and a backlog).
  */
 export function standardSchedule(target: KillableTarget, broker: ChaosBroker): ChaosStep[] {
   return [
     { at: 0.1, name: 'SIGKILL target #1, restart', run: () => target.killAndRestart() },
-    { at: 0.25, name: `SIGSTOP ${broker.kind} 2 s`, run: () => broker.pause(2000) },
-    { at: 0.45, name: `SIGKILL ${broker.kind}, down 2 s, restart`, run: () => broker.crash(2000) },
-    { at: 0.46, name: 'SIGKILL target #2 (broker down), restart', run: () => target.killAndRestart() },
-    { at: 0.75, name: 'SIGKILL target #3, restart', run: () => target.killAndRestart() },
+    {
+      at: 0.3,
+      name: `SIGSTOP ${broker.kind} 2 s + SIGKILL target #2 0.5 s into it, restart`,
+      run: async () => {
+        const paused = broker.pause(2000);
+        await delay(500);
+        await Promise.all([paused, target.killAndRestart()]);
+      },
+    },
+    { at: 0.6, name: `SIGKILL ${broker.kind}, down 2 s, restart`, run: () => broker.crash(2000) },
+    { at: 0.61, name: 'SIGKILL target #3 (broker down), restart', run: () => target.killAndRestart() },
   ];
 }
 
