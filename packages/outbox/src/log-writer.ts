@@ -1,23 +1,54 @@
+import { whenAborted } from '@q/core/internal';
 import type { AppendInput, SegmentLog } from '@q/log';
 import { type Accepted, headersBytes, recordOf } from './message.js';
 import type { SequenceCounter } from './sequence.js';
 import type { BacklogMeter } from './stats.js';
 
+/** Bytes of one append group at most (a larger send goes alone): `@q/log`'s own group bound. */
+const GROUP_BYTES = 8 * 1024 * 1024;
+const noop = (): void => undefined;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** One `send` (or `sendBatch`, or spill) waiting to be appended. */
+class Entry {
+  readonly items: readonly Accepted[];
+  /** Seqs given in advance (a direct-first spill), else taken from the counter or the log. */
+  readonly fixed: readonly number[] | undefined;
+  readonly bytes: number;
+  resolve: (seqs: number[]) => void = noop;
+  reject: (err: unknown) => void = noop;
+  withdrawn = false;
+  cancelAbort: () => void = noop;
+
+  constructor(items: readonly Accepted[], fixed: readonly number[] | undefined) {
+    this.items = items;
+    this.fixed = fixed;
+    this.bytes = items.reduce((n, a) => n + a.bytes, 0);
+  }
+}
+
 /**
- * Appends messages to the outbox's log. Each message's seq is taken synchronously right before the append
- * is submitted, and the log stores appends in the order they were submitted, so the log's order is the
- * seqs' order: the forwarder, reading in log order, can never push a lower id after a higher one.
+ * Appends messages to the outbox's log, in groups of its own: the sends that arrive while a group is being
+ * written go out together as one `appendBatch`, a turn of the event loop after the previous group
+ * resolved. Handing each send to `append` separately made groups small: by the time a resolved send's
+ * caller came back through the outbox's promise chain with its next send, the log had already taken
+ * its next group, so most sends waited for an extra fsync.
+ *
+ * Each message's seq is taken when its group is built, in queue order, and a group is one `appendBatch`
+ * stored in order, so the log's order is the seqs' order: the forwarder, reading in log order, never
+ * pushes a lower id after a higher one.
  */
 export class LogWriter {
   readonly #log: SegmentLog;
   readonly #counter: SequenceCounter | undefined;
   readonly #backlog: BacklogMeter;
   readonly #written: () => void;
-  /** Appends submitted to the log and not settled yet. */
-  pending = 0;
+  #queue: Entry[] = [];
+  #flushing = false;
+  #pending = 0;
   #idle: Array<() => void> = [];
 
-  /** `written` is called after each append is durable (the forwarder's wake-up). */
+  /** `written` is called after each group is durable (the forwarder's wake-up). */
   constructor(log: SegmentLog, counter: SequenceCounter | undefined, backlog: BacklogMeter, written: () => void) {
     this.#log = log;
     this.#counter = counter;
@@ -25,65 +56,142 @@ export class LogWriter {
     this.#written = written;
   }
 
-  /** The counter handing out seqs, when records carry `q-outbox-seq` (a `SEQ` file exists). */
-  get counter(): SequenceCounter | undefined {
-    return this.#counter;
+  /** Sends queued or being appended. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Resolves when nothing is queued or being appended. */
+  idle(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /**
-   * Appends `items` (in one log group when more than one: all or nothing) with seqs taken now; resolves
-   * with their seqs once durable. Rejects as the log does (`LogFullError`, `RecordTooLargeError`, the
-   * signal's reason when withdrawn before it was written).
+   * Appends `items` (in one group: all or nothing) with seqs taken when the group is built; resolves with
+   * their seqs once durable. Rejects as the log does (`LogFullError`: nothing stored), or with the
+   * signal's reason when withdrawn while still queued.
    */
-  async append(items: readonly Accepted[], signal: AbortSignal | undefined): Promise<number[]> {
-    // The caller made sure the reservation covers them (`counter.covers`): taking and submitting with no
-    // await between is what keeps the log in seq order.
-    const f = this.#counter?.take(items.length);
-    if (this.#counter !== undefined && f === undefined) throw new Error('outbox: sequence reservation used up');
-    const seqs = await this.#submit(
-      items.map((a, i) => recordOf(a, f === undefined ? undefined : f + i)),
-      signal,
-    );
-    return f === undefined ? seqs : items.map((_, i) => f + i);
+  append(items: readonly Accepted[], signal: AbortSignal | undefined): Promise<number[]> {
+    return this.#enqueue(new Entry(items, undefined), signal);
   }
 
   /** Appends messages that already have their seqs (a direct-first spill), in one group. */
   async appendWithSeqs(items: readonly { readonly accepted: Accepted; readonly seq: number }[]): Promise<void> {
-    await this.#submit(
-      items.map((i) => recordOf(i.accepted, i.seq)),
+    await this.#enqueue(
+      new Entry(
+        items.map((i) => i.accepted),
+        items.map((i) => i.seq),
+      ),
       undefined,
     );
   }
 
-  /** Resolves when no append is under way. */
-  idle(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+  #enqueue(entry: Entry, signal: AbortSignal | undefined): Promise<number[]> {
+    const done = new Promise<number[]>((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    this.#pending++;
+    this.#queue.push(entry);
+    if (signal !== undefined)
+      entry.cancelAbort = whenAborted(signal, () => {
+        if (entry.withdrawn || !this.#queue.includes(entry)) return;
+        entry.withdrawn = true;
+        this.#settled(entry);
+        entry.reject(signal.reason);
+      });
+    if (!this.#flushing) {
+      this.#flushing = true;
+      void this.#flush();
+    }
+    return done;
   }
 
-  async #submit(records: AppendInput[], signal: AbortSignal | undefined): Promise<number[]> {
-    const log = this.#log;
-    const opts = signal === undefined ? undefined : { signal };
-    this.pending++;
-    let seqs: number[];
+  #settled(entry: Entry): void {
+    entry.cancelAbort();
+    if (--this.#pending === 0) for (const idle of this.#idle.splice(0)) idle();
+  }
+
+  /** Takes the next group off the queue: whole entries, `GROUP_BYTES` at most (one entry at least). */
+  #take(): Entry[] {
+    const group: Entry[] = [];
+    let bytes = 0;
+    let i = 0;
+    for (; i < this.#queue.length; i++) {
+      const e = this.#queue[i] as Entry;
+      if (e.withdrawn) continue;
+      if (group.length > 0 && bytes + e.bytes > GROUP_BYTES) break;
+      group.push(e);
+      bytes += e.bytes;
+    }
+    this.#queue = this.#queue.slice(i);
+    return group;
+  }
+
+  async #flush(): Promise<void> {
     try {
-      seqs =
-        records.length === 1
-          ? [await log.append(records[0] as AppendInput, opts)]
-          : await log.appendBatch(records, opts);
+      // A turn first, so that every send the last group's callers make in reply gets into this one.
+      for (await nextTurn(); this.#queue.length > 0; await nextTurn()) await this.#appendGroup(this.#take());
     } finally {
-      if (--this.pending === 0) for (const idle of this.#idle.splice(0)) idle();
+      this.#flushing = false;
+      // A send queued after the loop saw an empty queue, before `flushing` was cleared.
+      if (this.#queue.length > 0) {
+        this.#flushing = true;
+        void this.#flush();
+      }
+    }
+  }
+
+  async #appendGroup(group: Entry[]): Promise<void> {
+    if (group.length === 0) return;
+    for (const e of group) e.cancelAbort();
+    const counter = this.#counter;
+    let records: AppendInput[];
+    let seqs: number[][];
+    try {
+      let fresh = 0;
+      for (const e of group) if (e.fixed === undefined) fresh += e.items.length;
+      if (counter !== undefined && !counter.covers(fresh)) await counter.reserve(fresh);
+      records = [];
+      seqs = [];
+      for (const e of group) {
+        const items = e.items;
+        const first = e.fixed === undefined ? counter?.take(items.length) : undefined;
+        const own: number[] = [];
+        for (let i = 0; i < items.length; i++) {
+          const seq = e.fixed === undefined ? (first === undefined ? undefined : first + i) : e.fixed[i];
+          records.push(recordOf(items[i] as Accepted, seq));
+          if (seq !== undefined) own.push(seq);
+        }
+        seqs.push(own);
+      }
+      const logSeqs = await this.#log.appendBatch(records);
+      if (counter === undefined) {
+        let at = 0;
+        seqs = group.map((e) => logSeqs.slice(at, (at += e.items.length)));
+      }
+    } catch (err) {
+      for (const e of group) {
+        this.#settled(e);
+        e.reject(err);
+      }
+      return;
     }
     let bytes = 0;
-    for (const r of records)
-      bytes +=
-        typeof r === 'string'
-          ? Buffer.byteLength(r)
-          : Buffer.isBuffer(r)
-            ? r.length
-            : (r.body as Buffer).length + headersBytes(r.headers);
+    for (const r of records) bytes += appendedBytes(r);
     this.#backlog.appended(bytes);
+    group.forEach((e, i) => {
+      this.#settled(e);
+      e.resolve(seqs[i] as number[]);
+    });
     this.#written();
-    return seqs;
   }
+}
+
+/** A record's bytes as the backlog counts them: body and encoded headers. */
+function appendedBytes(r: AppendInput): number {
+  if (typeof r === 'string') return Buffer.byteLength(r);
+  if (Buffer.isBuffer(r)) return r.length;
+  return (typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.length) + headersBytes(r.headers);
 }

@@ -44,6 +44,14 @@ export function headersBytes(headers: Readonly<Record<string, string>> | undefin
 /** Room kept for the `q-outbox-seq` header a record may get after it was measured. */
 const SEQ_HEADER_ROOM = 4 + SEQ_HEADER.length + 16;
 
+/** {@link accept} for a bare body (no key, headers or idempotency key): the common send. */
+export function acceptBody(raw: string | Buffer, maxRecordBytes: number): Accepted {
+  const body = typeof raw === 'string' ? Buffer.from(raw) : raw;
+  if (body.length + SEQ_HEADER_ROOM > maxRecordBytes)
+    throw new RecordTooLargeError(body.length + SEQ_HEADER_ROOM, maxRecordBytes);
+  return { body, key: undefined, headers: undefined, idempotencyKey: undefined, bytes: body.length };
+}
+
 /**
  * Checks one message (throws `InvalidOptionError` naming the field, `RecordTooLargeError` when it cannot
  * fit a record) and returns it with its record headers.

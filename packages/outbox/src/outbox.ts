@@ -5,7 +5,7 @@ import { OutboxClosedError } from './errors.js';
 import { type OutboxEvents, Reporter } from './events.js';
 import { waitForRoom } from './full.js';
 import type { Taken } from './idempotency.js';
-import { type Accepted, accept, type OutboxInput } from './message.js';
+import { type Accepted, accept, acceptBody, type OutboxInput } from './message.js';
 import { type OutboxOptions, type ResolvedOutboxOptions, resolveOutboxOptions } from './options.js';
 import { type OutboxParts, openParts } from './parts.js';
 import type { OutboxStats } from './stats.js';
@@ -93,7 +93,46 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
    * (`whenFull: 'reject'`), `RecordTooLargeError`, `InvalidOptionError`, the signal's reason, or the
    * log's failure (`LogSyncError`).
    */
-  async send(body: string | Buffer, options: SendOptions = {}): Promise<SendResult> {
+  send(body: string | Buffer, options?: SendOptions): Promise<SendResult> {
+    const p = this.#parts;
+    const signal = options?.signal;
+    if (
+      p !== undefined &&
+      p.direct === undefined &&
+      (typeof body === 'string' || Buffer.isBuffer(body)) &&
+      (options === undefined ||
+        (typeof options === 'object' &&
+          options !== null &&
+          options.key === undefined &&
+          options.headers === undefined &&
+          options.idempotencyKey === undefined &&
+          (signal === undefined || (signal instanceof AbortSignal && !signal.aborted)))) &&
+      !this.#closing.signal.aborted
+    ) {
+      // The common case (write-ahead, a bare body) without the async layers of the general path: each
+      // layer delays the caller's next send, and the log's groups get smaller for it.
+      let a: Accepted;
+      try {
+        a = acceptBody(body, this.#options.maxRecordBytes);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return p.writer.append([a], signal).then(
+        (seqs) => {
+          p.counters.accepted++;
+          return { id: `${p.id}:${seqs[0]}`, seq: seqs[0] as number, duplicate: false };
+        },
+        async (err: unknown) => {
+          await waitForRoom(err, 1, p.room, signal, a.bytes);
+          const [seq] = await this.#store(p, [a], signal, 2);
+          return { ...this.#taken(seq as number), duplicate: false };
+        },
+      );
+    }
+    return this.#sendOne(body, options);
+  }
+
+  async #sendOne(body: string | Buffer, options: SendOptions = {}): Promise<SendResult> {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
     const input: OutboxInput = {
       body,
@@ -252,22 +291,24 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
   }
 
   /** Stores messages: direct while direct-first says so, else in the log, waiting for room per `whenFull`. */
-  async #store(p: OutboxParts, items: Accepted[], signal: AbortSignal | undefined): Promise<number[]> {
+  async #store(p: OutboxParts, items: Accepted[], signal: AbortSignal | undefined, from = 1): Promise<number[]> {
     const n = items.length;
     const bytes = items.reduce((s, a) => s + a.bytes, 0);
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = from; ; attempt++) {
       if (this.#closing.signal.aborted) throw new OutboxClosedError(this.dir);
       if (signal?.aborted) throw signal.reason;
-      if (p.counter !== undefined && !p.counter.covers(n)) {
-        await p.counter.reserve(n);
+      const direct = p.direct;
+      if (direct?.isDirect()) {
+        // The seq is taken now, synchronously with the enqueue: direct batches go out in seq order.
+        const first = p.counter?.take(n);
+        if (first !== undefined) return direct.enqueue(items, first, signal);
+        await p.counter?.reserve(n);
         continue;
       }
-      const direct = p.direct;
-      if (direct?.isDirect()) return direct.enqueue(items, p.counter?.take(n) as number, signal);
       if (direct !== undefined) {
         // After a spill: log sends come after the spilled messages; a drained log sends direct again.
         await direct.gate;
-        if (direct.isDirect() || (p.counter !== undefined && !p.counter.covers(n))) continue;
+        if (direct.isDirect()) continue;
       }
       try {
         const seqs = await p.writer.append(items, signal);
