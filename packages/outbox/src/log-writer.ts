@@ -43,13 +43,24 @@ export class LogWriter {
   readonly #counter: SequenceCounter | undefined;
   readonly #backlog: BacklogMeter;
   readonly #written: () => void;
+  readonly #groupBytes: number;
   #queue: Entry[] = [];
   #flushing = false;
   #pending = 0;
   #idle: Array<() => void> = [];
 
-  /** `written` is called after each group is durable (the forwarder's wake-up). */
-  constructor(log: SegmentLog, counter: SequenceCounter | undefined, backlog: BacklogMeter, written: () => void) {
+  /**
+   * `written` is called after each group is durable (the forwarder's wake-up). A group stays under a
+   * quarter of `maxBytes`, so that sends which fit one by one are never refused together.
+   */
+  constructor(
+    log: SegmentLog,
+    counter: SequenceCounter | undefined,
+    backlog: BacklogMeter,
+    maxBytes: number,
+    written: () => void,
+  ) {
+    this.#groupBytes = Math.min(GROUP_BYTES, maxBytes / 4);
     this.#log = log;
     this.#counter = counter;
     this.#backlog = backlog;
@@ -113,7 +124,7 @@ export class LogWriter {
     if (--this.#pending === 0) for (const idle of this.#idle.splice(0)) idle();
   }
 
-  /** Takes the next group off the queue: whole entries, `GROUP_BYTES` at most (one entry at least). */
+  /** Takes the next group off the queue: whole entries, up to the group bound (one entry at least). */
   #take(): Entry[] {
     const group: Entry[] = [];
     let bytes = 0;
@@ -121,7 +132,7 @@ export class LogWriter {
     for (; i < this.#queue.length; i++) {
       const e = this.#queue[i] as Entry;
       if (e.withdrawn) continue;
-      if (group.length > 0 && bytes + e.bytes > GROUP_BYTES) break;
+      if (group.length > 0 && bytes + e.bytes > this.#groupBytes) break;
       group.push(e);
       bytes += e.bytes;
     }

@@ -68,7 +68,7 @@ export async function openParts(
     const room: RoomWait = { dir, whenFull: options.whenFull, maxBytes, closing };
     let forwarder: Forwarder | undefined;
     let direct: DirectPath | undefined;
-    const writer = new LogWriter(log, counter, backlog, () => forwarder?.wake());
+    const writer = new LogWriter(log, counter, backlog, maxBytes, () => forwarder?.wake());
     forwarder = await Forwarder.start({
       log,
       outboxId: id,
