@@ -50,7 +50,7 @@ export interface OutboxProxyOptions {
    * @default 10000
    */
   closeTimeoutMs?: number;
-  /** @default the outbox's logger is not reused: silent unless given */
+  /** Where request failures (500s) and close problems are logged. @default silentLogger */
   logger?: Logger;
 }
 
