@@ -86,7 +86,9 @@ describe('the packed packages, installed with npm into a fresh project', () => {
       return `q-${dir}-${version}.tgz`;
     });
     expect(tarballs.map((t) => basename(t))).toEqual(expected);
-    expect(packages).toEqual(expect.arrayContaining(['core', 'redis', 'kafka', 'kafka-testkit', 'otel', 'prometheus']));
+    expect(packages).toEqual(
+      expect.arrayContaining(['core', 'redis', 'kafka', 'kafka-testkit', 'log', 'outbox', 'otel', 'prometheus']),
+    );
     expect(installed.stderr).not.toMatch(/peer|ERESOLVE/i);
   });
 
@@ -109,6 +111,15 @@ describe('the packed packages, installed with npm into a fresh project', () => {
 
   it("RedisListPusher and redisListProducerFactory move every message through the run's redis-server", async () => {
     await expectRedisRoundTrips();
+  }, 60_000);
+
+  it('an Outbox forwards every message to Redis once, and a replay of its whole log adds nothing', async () => {
+    expect(await runProgram(app, 'out/outbox.js', redisEnv())).toEqual({
+      sent: 300,
+      distinctIds: 300,
+      listed: 300,
+      distinct: 300,
+    });
   }, 60_000);
 
   it('KafkaPusher and KafkaQueue move every message through the broker of the installed q-kafka-testkit bin', async () => {
@@ -141,6 +152,8 @@ describe('the packed packages, installed with npm into a fresh project', () => {
     expect(result.loaded['@q/kafka-testkit']).toEqual(expect.arrayContaining(['startKafkaBroker', 'spawnKafkaBroker']));
     expect(result.loaded['@q/otel']).toEqual(expect.arrayContaining(['tracedConsumer', 'tracedPusher']));
     expect(result.loaded['@q/prometheus']).toEqual(expect.arrayContaining(['registerQueueMetrics']));
+    expect(result.loaded['@q/outbox']).toEqual(expect.arrayContaining(['Outbox', 'OutboxClosedError']));
+    expect(result.loaded['@q/log']).toEqual(expect.arrayContaining(['openLog', 'SegmentLog']));
     expect(result.deque).toBe(1);
     expect(result.consumed).toEqual([1, 2, 3]);
   });
