@@ -92,8 +92,12 @@ export class DirectPath {
   #inflight: InFlight | undefined;
   #pumping = false;
   #spilling = false;
-  /** Where sends go now. */
-  route: 'direct' | 'log';
+  #switch: { readonly done: Promise<void>; readonly end: () => void } | undefined;
+  /**
+   * Where sends go now. `'switching'`: the forwarder has caught up but log appends are still under way;
+   * new sends wait (at most `directTimeoutMs`) until those are forwarded too, then go direct.
+   */
+  route: 'direct' | 'log' | 'switching';
   /** Settles when the spill under way is in the log: log sends wait for it, so they come after it. */
   gate: Promise<void> = Promise.resolve();
 
@@ -129,12 +133,53 @@ export class DirectPath {
     return unit.done;
   }
 
-  /** The forwarder has nothing left: with no spill or log append under way, sends go direct again. */
+  /** Resolves when a switch back to direct under way has ended (either way); at once when none is. */
+  get switched(): Promise<void> {
+    return this.#switch?.done ?? Promise.resolve();
+  }
+
+  /**
+   * The forwarder has forwarded everything durable. With no spill or log append under way, sends go
+   * direct again. With appends under way (a steady stream of sends never leaves the log idle), new sends
+   * are held until those are forwarded too, so none of them can reach the sink after a direct one.
+   */
   drained(): void {
-    if (this.route !== 'log' || this.#spilling || this.#p.writer.pending > 0 || this.#p.room.closing.aborted) return;
+    if (this.route === 'direct' || this.#spilling || this.#p.room.closing.aborted) return;
+    if (this.#p.writer.pending > 0) {
+      if (this.route === 'log') this.#startSwitch();
+      return;
+    }
+    this.#endSwitch();
     this.route = 'direct';
     this.#p.reporter.logger.info({}, 'outbox: the log is drained; sending direct again');
     this.#pump();
+  }
+
+  #startSwitch(): void {
+    this.route = 'switching';
+    let end: () => void = noop;
+    const done = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    // The sink may fail again before the rest is forwarded: held sends then go to the log after all.
+    const timer = setTimeout(() => {
+      if (this.#switch?.done !== done) return;
+      this.#endSwitch();
+      this.route = 'log';
+    }, this.#p.options.directTimeoutMs);
+    this.#switch = {
+      done,
+      end: () => {
+        clearTimeout(timer);
+        end();
+      },
+    };
+  }
+
+  #endSwitch(): void {
+    const sw = this.#switch;
+    this.#switch = undefined;
+    sw?.end();
   }
 
   /**
@@ -144,7 +189,11 @@ export class DirectPath {
    * spilled at once (it may then reach the sink twice: same ids).
    */
   spill(reason: SpillReason, failedBatch?: Unit[]): Promise<void> {
-    if (this.route === 'log') return this.gate;
+    if (this.route !== 'direct') {
+      this.#endSwitch();
+      this.route = 'log';
+      return this.gate;
+    }
     this.route = 'log';
     this.#spilling = true;
     let head: Promise<Unit[]> = Promise.resolve(failedBatch ?? []);
@@ -189,6 +238,8 @@ export class DirectPath {
     this.#pumping = true;
     void this.#pumpLoop().finally(() => {
       this.#pumping = false;
+      // Sends queued while the loop was ending found it still pumping.
+      if (this.#queued > 0) this.#pump();
     });
   }
 

@@ -156,7 +156,7 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
     const oldest = p?.forwarder.oldestTimestamp;
     return {
       mode: this.#options.mode,
-      route: p?.direct?.route ?? 'log',
+      route: p?.direct?.isDirect() ? 'direct' : 'log',
       sink: p?.health.state ?? 'up',
       backlogMessages: p?.forwarder.backlog ?? 0,
       backlogBytes: p?.backlog.bytes ?? 0,
@@ -308,7 +308,8 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       if (direct !== undefined) {
         // After a spill: log sends come after the spilled messages; a drained log sends direct again.
         await direct.gate;
-        if (direct.isDirect()) continue;
+        if (direct.route === 'switching') await direct.switched;
+        if (direct.route !== 'log') continue;
       }
       try {
         const seqs = await p.writer.append(items, signal);

@@ -80,6 +80,48 @@ describe('direct-first: a stalled sink makes the outbox spill to the log, and or
     });
   }
 
+  it('under sustained load the outbox goes direct again once the sink is back (the log never has to be idle)', async () => {
+    const { proxy, redis } = await stallableRedis();
+    const { sink, key } = redisSink({ redis });
+    const outbox = new Outbox({
+      dir: tempDir('spill'),
+      sink,
+      mode: 'direct-first',
+      logger: silentLogger,
+      directTimeoutMs: 200,
+    });
+    await outbox.ready();
+    const results = new Map<string, SendResult>();
+    let stop = false;
+    let n = 0;
+    const senders = Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (!stop) {
+          const body = `l-${n++}`;
+          results.set(body, await outbox.send(body));
+        }
+      }),
+    );
+    await until(() => outbox.stats().direct > 200, 10_000, 'direct sends');
+    proxy.stall();
+    await until(() => outbox.stats().route === 'log', 10_000, 'spilled');
+    await delay(300);
+    proxy.resume();
+    const directBefore = outbox.stats().direct;
+    await until(() => outbox.stats().route === 'direct', 10_000, 'direct again while sends keep coming');
+    await until(() => outbox.stats().direct > directBefore + 200, 10_000, 'direct sends again');
+    stop = true;
+    await senders;
+    await until(async () => (await redis.llen(key)) >= results.size, 20_000, 'all in redis');
+    await outbox.close();
+    const bodies = await listBodies(redis, key);
+    expect(counts(bodies).size).toBe(results.size);
+    expect(bodies.length).toBe(results.size);
+    const seqs = bodies.map((b) => results.get(b)?.seq as number);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i] as number).toBeGreaterThan(seqs[i - 1] as number);
+    await sink.close();
+  });
+
   it('close() while direct sends wait in memory on a stalled sink: they are spilled to the log and resolve', async () => {
     const { proxy, redis } = await stallableRedis();
     const { sink, key } = redisSink({ redis });
