@@ -140,7 +140,9 @@ export class Forwarder {
       }
       const first = records[0];
       if (first === undefined) {
+        // Not expected (a read below durableSeq returns records); never spin on it.
         this.#position = Math.max(this.#position, log.firstSeq);
+        await sleep(backoffDelay(options.retry, ++failures), stop);
         continue;
       }
       this.#oldest = first.timestamp;
