@@ -117,6 +117,10 @@ export class Forwarder {
   async #run(): Promise<void> {
     const { log, options } = this.#p;
     const stop = this.#stop.signal;
+    const read = (from: number): Promise<LogRecord[]> =>
+      log.read(from, { max: options.batchMessages, maxBytes: options.batchBytes });
+    // The next batch is read while this one is pushed.
+    let ahead: { readonly from: number; readonly records: Promise<LogRecord[]> } | undefined;
     let failures = 0;
     while (!stop.aborted) {
       if (this.#position >= log.durableSeq) {
@@ -131,8 +135,9 @@ export class Forwarder {
       }
       let records: LogRecord[];
       try {
-        records = await log.read(this.#position, { max: options.batchMessages, maxBytes: options.batchBytes });
+        records = await (ahead?.from === this.#position ? ahead.records : read(this.#position));
       } catch (err) {
+        ahead = undefined;
         if (stop.aborted) break;
         this.#p.reporter.error(err, 'forward', 'outbox: reading the log failed; retrying');
         await sleep(backoffDelay(options.retry, ++failures), stop);
@@ -146,10 +151,16 @@ export class Forwarder {
         continue;
       }
       this.#oldest = first.timestamp;
+      const next = (records[records.length - 1] as LogRecord).seq + 1;
+      ahead = undefined;
+      if (next < log.durableSeq) {
+        ahead = { from: next, records: read(next) };
+        // Its failure is met (and reported) by the loop that awaits it; one never awaited is no concern.
+        ahead.records.catch(() => undefined);
+      }
       const items = records.map((record) => ({ record, message: sinkMessageOfRecord(record, this.#p.outboxId) }));
       if (!(await this.#deliver(items))) break;
-      const next = (records[records.length - 1] as LogRecord).seq + 1;
-      if (!(await this.#commit(next))) break;
+      this.#commit(next);
       failures = 0;
       let bytes = 0;
       for (const r of records) bytes += recordBytes(r);
@@ -159,18 +170,22 @@ export class Forwarder {
     }
   }
 
-  /** Commits the cursor to `next`, retrying with back-off; false when stopped first (or the log closed). */
-  async #commit(next: number): Promise<boolean> {
-    for (let failures = 1; ; failures++) {
-      try {
-        await this.#cursor.commit(next);
-        return true;
-      } catch (err) {
-        if (this.#stop.signal.aborted) return false;
-        this.#p.reporter.error(err, 'forward', 'outbox: committing the forward cursor failed; retrying');
-        await sleep(backoffDelay(this.#p.options.retry, failures), this.#stop.signal);
-      }
-    }
+  /**
+   * Commits the cursor to `next` (durable: retention may then delete what it passed) without waiting:
+   * the next batch is pushed meanwhile, as the commit's two fsyncs cost as much as a push. The cursor
+   * writes one position at a time, and commits made meanwhile share the next write. A failed commit is
+   * reported; the next batch's commit covers it (until then a restart replays a little more: same ids).
+   * `close()` waits for the last one (the log closes only once its cursors are written).
+   */
+  #commit(next: number): void {
+    this.#cursor.commit(next).catch((err: unknown) => {
+      if (!this.#stop.signal.aborted)
+        this.#p.reporter.error(
+          err,
+          'forward',
+          'outbox: committing the forward cursor failed; the next batch commits again',
+        );
+    });
   }
 
   /**
