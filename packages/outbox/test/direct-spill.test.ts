@@ -36,7 +36,7 @@ async function send(outbox: Outbox, prefix: string, count: number, senders: numb
 describe('direct-first: a stalled sink makes the outbox spill to the log, and order holds', () => {
   const cases: { why: SpillReason; senders: number; options: { directTimeoutMs: number; maxDirectBacklog: number } }[] =
     [
-      { why: 'timeout', senders: 8, options: { directTimeoutMs: 200, maxDirectBacklog: 10_000 } },
+      { why: 'timeout', senders: 8, options: { directTimeoutMs: 1000, maxDirectBacklog: 10_000 } },
       { why: 'backlog', senders: 100, options: { directTimeoutMs: 3000, maxDirectBacklog: 40 } },
     ];
   for (const { why, senders, options } of cases) {
@@ -88,7 +88,7 @@ describe('direct-first: a stalled sink makes the outbox spill to the log, and or
       sink,
       mode: 'direct-first',
       logger: silentLogger,
-      directTimeoutMs: 200,
+      directTimeoutMs: 500,
     });
     await outbox.ready();
     const results = new Map<string, SendResult>();

@@ -36,7 +36,7 @@ describe('the disk does not grow without bound while forwarding', () => {
     );
     await until(() => outbox.stats().backlogMessages === 0, 10_000, 'forwarded');
     await until(() => segments(dir) <= 2, 5000, 'forwarded segments deleted');
-    expect(most).toBeLessThan(30);
+    expect(most).toBeLessThan(45); // of about 85 written: deleted as they are forwarded
 
     await server.stop();
     await sendMany(outbox, body, 1000, 16);

@@ -25,7 +25,7 @@ describe('the sink goes down, then comes back', () => {
         sink,
         mode,
         logger,
-        directTimeoutMs: 300,
+        directTimeoutMs: 3000, // the stopped server fails pushes at once; no timeout on a slow moment
         retry: { minDelayMs: 20, maxDelayMs: 200 },
       });
       const events: string[] = [];
