@@ -9,7 +9,8 @@
  *   senders, a RedisListPusher sink with `dedupe: 'outbox-id'`: sink up, sink down (spill) and the
  *   drain once the sink is back;
  * - through the proxy (bench/lib/outbox-proxy.ts): `q-outbox serve` in its own process, 256
- *   keep-alive connections, one message per request and NDJSON batches of 100, at 10 B.
+ *   keep-alive connections, one message per request and NDJSON batches of 100, at 10 B; and the same
+ *   client against a plain node:http server that stores nothing (the machine's HTTP floor).
  *
  * Starts its own redis-server on a free loopback port with its own directory. Every measured phase
  * runs SECONDS (Q_BENCH_OUTBOX_SECONDS, default 2); the cases run ROUNDS times (Q_BENCH_OUTBOX_ROUNDS,
@@ -17,19 +18,27 @@
  * third). Writes bench/results/outbox.json.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../packages/redis/test/support/redis-server.js';
 import { fmt, table } from './lib/cases.js';
 import { machineLine, peakRssMiB } from './lib/machine.js';
-import { type InProcessContext, SENDERS, sinkDownThenDrain, sinkUp } from './lib/outbox-in-process.js';
-import { CONNECTIONS, NDJSON_LINES, type ProxyResult, proxyCase, startProxy } from './lib/outbox-proxy.js';
+import { type CpuCost, type InProcessContext, SENDERS, sinkDownThenDrain, sinkUp } from './lib/outbox-in-process.js';
+import {
+  CONNECTIONS,
+  NDJSON_LINES,
+  type ProxyHandle,
+  type ProxyResult,
+  proxyCase,
+  startHttpFloor,
+  startProxy,
+} from './lib/outbox-proxy.js';
 import { rawSyncedWrite } from './lib/synced-write.js';
 
 const SECONDS = Number(process.env.Q_BENCH_OUTBOX_SECONDS ?? 2);
 const ROUNDS = Number(process.env.Q_BENCH_OUTBOX_ROUNDS ?? 3);
-const WARMUP_SECONDS = 0.5;
+const WARMUP_SECONDS = 3;
 /** Size, label, and the backlog the drain starts from (smaller for larger messages: same minutes, less disk). */
 const SIZES = [
   [10, '10 B', 500_000],
@@ -53,6 +62,8 @@ const names = {
   down: (size: string) => `ours in-process, sink down (spill), ${SENDERS} senders, ${size}`,
   drain: (size: string) => `ours in-process, drain to Redis from a backlog, ${size}`,
   proxyOne: (size: string) => `ours proxy, 1 message per request, ${CONNECTIONS} connections, ${size}`,
+  floor: (size: string) =>
+    `HTTP floor: node:http answering at once, storing nothing, 1 message per request, ${CONNECTIONS} connections, ${size}`,
   proxyBatch: (size: string) => `ours proxy, NDJSON x${NDJSON_LINES} per request, ${CONNECTIONS} connections, ${size}`,
 };
 
@@ -83,6 +94,16 @@ const mb = (messagesPerSecond: number, size: number): number => Math.round((mess
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
+/** The CPU fields of a result, and the same as words for the progress line. */
+function cpuFields(cost: CpuCost): Record<string, number> {
+  const fields: Record<string, number> = { cpuUsPerMessage: r1(cost.usPerMessage), cores: r2(cost.cores) };
+  if (cost.redisUsPerMessage !== undefined) fields.redisCpuUsPerMessage = r1(cost.redisUsPerMessage);
+  return fields;
+}
+const cpuWords = (cost: CpuCost): string =>
+  `; CPU ${r1(cost.usPerMessage)} µs/msg (${r2(cost.cores)} cores)` +
+  (cost.redisUsPerMessage === undefined ? '' : `, redis ${r1(cost.redisUsPerMessage)} µs/msg`);
+
 async function inProcessRound(round: number): Promise<void> {
   for (const [size, label, backlog] of SIZES) {
     // The raw limit and the case compared with it run back to back, to see the same moment of the disk.
@@ -95,9 +116,10 @@ async function inProcessRound(round: number): Promise<void> {
         messagesPerSecond: Math.round(up.sendsPerSecond),
         megabytesPerSecond: mb(up.sendsPerSecond, size),
         forwardedPerSecondWhileSending: Math.round(up.forwardedPerSecond),
+        ...cpuFields(up.sendCpu),
       },
       round,
-      `, forwarded meanwhile ${fmt(up.forwardedPerSecond)}/s`,
+      `, forwarded meanwhile ${fmt(up.forwardedPerSecond)}/s${cpuWords(up.sendCpu)}`,
     );
     const down = await sinkDownThenDrain(ctx, size, backlog);
     note(
@@ -105,8 +127,10 @@ async function inProcessRound(round: number): Promise<void> {
         name: names.down(label),
         messagesPerSecond: Math.round(down.sendsPerSecond),
         megabytesPerSecond: mb(down.sendsPerSecond, size),
+        ...cpuFields(down.sendCpu),
       },
       round,
+      cpuWords(down.sendCpu),
     );
     const drain = down.drain as NonNullable<typeof down.drain>;
     note(
@@ -115,9 +139,10 @@ async function inProcessRound(round: number): Promise<void> {
         messagesPerSecond: Math.round(drain.perSecond),
         backlogMessages: drain.messages,
         firstForwardAfterResumeMs: Math.round(drain.firstForwardMs),
+        ...cpuFields(drain.cpu),
       },
       round,
-      ` (backlog ${fmt(drain.messages)}, first forward ${fmt(drain.firstForwardMs)} ms after SIGCONT)`,
+      ` (backlog ${fmt(drain.messages)}, first forward ${fmt(drain.firstForwardMs)} ms after SIGCONT)${cpuWords(drain.cpu)}`,
     );
   }
 }
@@ -140,37 +165,62 @@ const cpuLine = (r: ProxyResult): string =>
   `; ${fmt(r.requestsPerSecond)} req/s, mean latency ${r1(r.meanLatencyMs)} ms; per request CPU: proxy ${r1(r.proxyCpuUsPerRequest)} µs, client ${r1(r.clientCpuUsPerRequest)} µs, ` +
   `redis ${r1(r.redisCpuUsPerRequest)} µs; cores: proxy ${r2(r.proxyCores)}, client ${r2(r.clientCores)}`;
 
-async function proxyRound(round: number): Promise<void> {
-  const [size, label] = PROXY_SIZE;
+/** The proxy and the HTTP floor, started once: a proxy process runs its first seconds several times slower (JIT). */
+interface Servers {
+  readonly proxy: ProxyHandle;
+  readonly key: string;
+  readonly floor: ProxyHandle;
+}
+
+async function startServers(): Promise<Servers> {
   const key = ctx.freshKey();
   const proxy = await startProxy(ctx.freshDir(), server.url, key);
-  try {
-    // A fresh proxy process compiles its hot paths and opens its 256 connections first: not measured.
-    await proxyCase(proxy, redis, size, false, WARMUP_SECONDS);
-    await proxyCase(proxy, redis, size, true, WARMUP_SECONDS);
-    const one = await proxyCase(proxy, redis, size, false, SECONDS);
-    note(proxyResult(names.proxyOne(label), one), round, cpuLine(one));
-    const batch = await proxyCase(proxy, redis, size, true, SECONDS);
-    note(proxyResult(names.proxyBatch(label), batch), round, cpuLine(batch));
-    // Everything acknowledged must reach the list exactly once before the proxy goes.
-    const deadline = performance.now() + 120_000;
-    let listed = await redis.llen(key);
-    while (listed < proxy.acknowledged && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      listed = await redis.llen(key);
-    }
-    if (listed !== proxy.acknowledged)
-      throw new Error(`proxy acknowledged ${proxy.acknowledged}, list holds ${listed}`);
-  } finally {
-    await proxy.stop();
-    await redis.del(key);
+  const floor = await startHttpFloor();
+  const [size] = PROXY_SIZE;
+  console.error(`  warming up the proxy and the HTTP floor (${WARMUP_SECONDS * 3} s, not measured)`);
+  await proxyCase(proxy, redis, size, false, WARMUP_SECONDS);
+  await proxyCase(proxy, redis, size, true, WARMUP_SECONDS);
+  await proxyCase(floor, redis, size, false, WARMUP_SECONDS);
+  await settleProxy({ proxy, key, floor });
+  return { proxy, key, floor };
+}
+
+/** Waits until everything the proxy acknowledged is in the list, exactly once (the next cases then run beside an idle proxy). */
+async function settleProxy({ proxy, key }: Servers): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  let listed = await redis.llen(key);
+  while (listed < proxy.acknowledged && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    listed = await redis.llen(key);
   }
+  if (listed !== proxy.acknowledged) throw new Error(`proxy acknowledged ${proxy.acknowledged}, list holds ${listed}`);
+}
+
+async function proxyRound(servers: Servers, round: number): Promise<void> {
+  const [size, label] = PROXY_SIZE;
+  const one = await proxyCase(servers.proxy, redis, size, false, SECONDS);
+  note(proxyResult(names.proxyOne(label), one), round, cpuLine(one));
+  const batch = await proxyCase(servers.proxy, redis, size, true, SECONDS);
+  note(proxyResult(names.proxyBatch(label), batch), round, cpuLine(batch));
+  // The same client against a server that does nothing but answer: what HTTP alone costs on this machine.
+  const floor = await proxyCase(servers.floor, redis, size, false, SECONDS);
+  note(proxyResult(names.floor(label), floor), round, cpuLine(floor));
+  await settleProxy(servers);
 }
 
 async function main(): Promise<void> {
-  for (let round = 1; round <= ROUNDS; round++) {
-    await inProcessRound(round);
-    await proxyRound(round);
+  // Other work on a shared machine shows in the rates: the load average is kept beside them.
+  const loadAtStart = loadavg()[0] as number;
+  const servers = await startServers();
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      await inProcessRound(round);
+      await proxyRound(servers, round);
+    }
+  } finally {
+    await servers.proxy.stop();
+    await servers.floor.stop();
+    await redis.del(servers.key);
   }
   const rss = peakRssMiB();
   const results: Result[] = [
@@ -184,18 +234,27 @@ async function main(): Promise<void> {
   const rate = (name: string): number => best.get(name)?.messagesPerSecond ?? Number.NaN;
   const pan10 = PAN[0][1];
   const ratios: Record<string, number> = {};
-  ratios['in-process 10 B / pan reference (target >= 10)'] = r2(rate(names.up('10 B')) / pan10);
+  ratios['in-process sink up 10 B / pan reference (target >= 10)'] = r2(rate(names.up('10 B')) / pan10);
   for (const [, label] of SIZES) {
-    ratios[`in-process ${label} / raw synced-write limit (target >= 0.6)`] = r2(
+    ratios[`in-process sink up ${label} / raw synced-write limit (target >= 0.6)`] = r2(
       rate(names.up(label)) / rate(names.raw(label)),
     );
   }
-  ratios['in-process 5 KB MB/s / disk synced MB/s (target >= 0.6)'] = r2(
+  // The same with the sink down: the write path alone, no forwarder sharing the thread.
+  for (const [, label] of SIZES) {
+    ratios[`in-process spill ${label} / raw synced-write limit (target >= 0.6)`] = r2(
+      rate(names.down(label)) / rate(names.raw(label)),
+    );
+  }
+  ratios['in-process sink up 5 KB MB/s / disk synced MB/s (target >= 0.6)'] = r2(
     Number(best.get(names.up('5 KB'))?.megabytesPerSecond) / Number(best.get(names.raw('5 KB'))?.megabytesPerSecond),
   );
   ratios['proxy 1 msg/request / pan reference 10 B (target >= 1)'] = r2(rate(names.proxyOne('10 B')) / pan10);
   ratios[`proxy NDJSON x${NDJSON_LINES} / pan reference 10 B (target >= 5)`] = r2(
     rate(names.proxyBatch('10 B')) / pan10,
+  );
+  ratios['proxy 1 msg/request / HTTP floor (no storage), 10 B'] = r2(
+    rate(names.proxyOne('10 B')) / rate(names.floor('10 B')),
   );
   ratios[`drain to Redis msg/s, 10 B (target >= ${fmt(DRAIN_TARGET)})`] = rate(names.drain('10 B'));
 
@@ -205,23 +264,28 @@ async function main(): Promise<void> {
     node: process.version,
     redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1],
     date: new Date().toISOString(),
+    load: `1-min load average ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] as number).toFixed(1)} at end`,
     results,
     ratios,
   };
   writeFileSync(new URL('./results/outbox.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\noutbox — ${report.machine}, node ${report.node}, redis ${report.redis}`);
+  console.log(`\noutbox — ${report.machine}, node ${report.node}, redis ${report.redis}, ${report.load}`);
+  const cell = (r: Result, field: string): string => (typeof r[field] === 'number' ? String(r[field]) : '');
   console.log(
     table([
-      ['case', 'msg/s', 'MB/s'],
+      ['case', 'msg/s', 'MB/s', 'CPU µs/msg', 'cores', 'redis µs/msg'],
       ...results.map((r) => [
         r.name,
         fmt(r.messagesPerSecond),
-        typeof r.megabytesPerSecond === 'number' ? String(r.megabytesPerSecond) : '',
+        cell(r, 'megabytesPerSecond'),
+        cell(r, 'cpuUsPerMessage'),
+        cell(r, 'cores'),
+        cell(r, 'redisCpuUsPerMessage'),
       ]),
     ]),
   );
   console.log('\nwhere the proxy time goes (CPU per request, cores used during the phase):');
-  for (const name of [names.proxyOne('10 B'), names.proxyBatch('10 B')]) {
+  for (const name of [names.proxyOne('10 B'), names.proxyBatch('10 B'), names.floor('10 B')]) {
     const r = best.get(name);
     if (r)
       console.log(

@@ -72,6 +72,7 @@ const log = {
 const outbox = {
   pan: c('reference: pan proxy as published (1 sequential client, no fsync), 10 B'),
   up: (size: string, field?: string) => c(`ours in-process, sink up, 256 senders, ${size}`, field ? { field } : {}),
+  down: (size: string) => c(`ours in-process, sink down (spill), 256 senders, ${size}`),
   raw: (size: string, field?: string) => c(`raw writev + fdatasync, 256 per sync, ${size}`, field ? { field } : {}),
 };
 
@@ -185,11 +186,14 @@ export const PAIRINGS: Record<string, Record<string, Pairing>> = {
     },
   },
   outbox: {
-    'in-process 10 B / pan reference': { ours: outbox.up('10 B'), peer: outbox.pan },
-    'in-process 10 B / raw synced-write limit': { ours: outbox.up('10 B'), peer: outbox.raw('10 B') },
-    'in-process 1 KB / raw synced-write limit': { ours: outbox.up('1 KB'), peer: outbox.raw('1 KB') },
-    'in-process 5 KB / raw synced-write limit': { ours: outbox.up('5 KB'), peer: outbox.raw('5 KB') },
-    'in-process 5 KB MB/s / disk synced MB/s': {
+    'in-process sink up 10 B / pan reference': { ours: outbox.up('10 B'), peer: outbox.pan },
+    'in-process sink up 10 B / raw synced-write limit': { ours: outbox.up('10 B'), peer: outbox.raw('10 B') },
+    'in-process sink up 1 KB / raw synced-write limit': { ours: outbox.up('1 KB'), peer: outbox.raw('1 KB') },
+    'in-process sink up 5 KB / raw synced-write limit': { ours: outbox.up('5 KB'), peer: outbox.raw('5 KB') },
+    'in-process spill 10 B / raw synced-write limit': { ours: outbox.down('10 B'), peer: outbox.raw('10 B') },
+    'in-process spill 1 KB / raw synced-write limit': { ours: outbox.down('1 KB'), peer: outbox.raw('1 KB') },
+    'in-process spill 5 KB / raw synced-write limit': { ours: outbox.down('5 KB'), peer: outbox.raw('5 KB') },
+    'in-process sink up 5 KB MB/s / disk synced MB/s': {
       ours: outbox.up('5 KB', 'megabytesPerSecond'),
       peer: outbox.raw('5 KB', 'megabytesPerSecond'),
     },
@@ -200,6 +204,10 @@ export const PAIRINGS: Record<string, Record<string, Pairing>> = {
     'proxy NDJSON x100 / pan reference 10 B': {
       ours: c('ours proxy, NDJSON x100 per request, 256 connections, 10 B'),
       peer: outbox.pan,
+    },
+    'proxy 1 msg/request / HTTP floor (no storage), 10 B': {
+      ours: c('ours proxy, 1 message per request, 256 connections, 10 B'),
+      peer: c('HTTP floor: node:http answering at once, storing nothing, 1 message per request, 256 connections, 10 B'),
     },
     'drain to Redis msg/s, 10 B': { ours: c('ours in-process, drain to Redis from a backlog, 10 B') },
   },

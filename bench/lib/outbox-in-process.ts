@@ -14,6 +14,7 @@ import { silentLogger } from '@q/core';
 import { Outbox } from '@q/outbox';
 import { RedisListPusher } from '@q/redis';
 import { Redis } from 'ioredis';
+import { ownCpuSeconds, redisCpuSeconds } from './cpu.js';
 import { bodyOf } from './synced-write.js';
 
 /** Concurrent senders, each awaiting its send before the next. */
@@ -33,14 +34,50 @@ export interface InProcessContext {
   readonly seconds: number;
 }
 
+/** What a phase cost in CPU: this process (senders, outbox, forwarder) and, when it runs, redis-server. */
+export interface CpuCost {
+  /** CPU microseconds of this process per message. */
+  readonly usPerMessage: number;
+  /** Cores this process used during the phase (one main thread: about 1 when it is CPU-bound). */
+  readonly cores: number;
+  /** redis-server's CPU microseconds per message (not measured while it is stopped). */
+  readonly redisUsPerMessage?: number;
+}
+
 /** What one in-process case measured. */
 export interface InProcessResult {
   /** Sends resolved per second while the phase ran. */
   readonly sendsPerSecond: number;
+  /** The CPU the send phase took. */
+  readonly sendCpu: CpuCost;
   /** Messages the forwarder pushed per second during that phase (0 with the sink down). */
   readonly forwardedPerSecond: number;
   /** Backlog at the start of the drain, and the drain rate (sink-down case only). */
-  readonly drain?: { readonly messages: number; readonly perSecond: number; readonly firstForwardMs: number };
+  readonly drain?: {
+    readonly messages: number;
+    readonly perSecond: number;
+    readonly firstForwardMs: number;
+    readonly cpu: CpuCost;
+  };
+}
+
+/** Starts measuring a phase's CPU; `end(messages)` tells its cost (redis-server's when `redis` is given). */
+async function cpuMeter(redis?: Redis): Promise<{ end(messages: number): Promise<CpuCost> }> {
+  const t0 = performance.now();
+  const own0 = ownCpuSeconds();
+  const redis0 = redis === undefined ? 0 : await redisCpuSeconds(redis);
+  return {
+    async end(messages) {
+      const own = ownCpuSeconds() - own0;
+      const seconds = (performance.now() - t0) / 1000;
+      const redisUsed = redis === undefined ? undefined : (await redisCpuSeconds(redis)) - redis0;
+      return {
+        usPerMessage: (own / messages) * 1e6,
+        cores: own / seconds,
+        redisUsPerMessage: redisUsed === undefined ? undefined : (redisUsed / messages) * 1e6,
+      };
+    },
+  };
 }
 
 /** The longest a backlog may take to reach Redis after a case before the bench gives up. */
@@ -97,6 +134,7 @@ async function openCase(ctx: InProcessContext) {
   await outbox.ready();
   return {
     outbox,
+    redis,
     /** Waits until everything accepted reached the list, then checks it holds each exactly once. */
     async settle(): Promise<void> {
       await until(() => outbox.stats().backlogMessages === 0, SETTLE_MS, 'the backlog to drain');
@@ -120,12 +158,14 @@ export async function sinkUp(ctx: InProcessContext, size: number): Promise<InPro
   const bodies = Array.from({ length: 26 }, (_, i) => bodyOf(size, i));
   try {
     const forwarded0 = c.outbox.stats().forwarded;
-    const { rate } = await boundedLoops(ctx.seconds, SENDERS, Number.POSITIVE_INFINITY, (i) =>
+    const cpu = await cpuMeter(c.redis);
+    const { rate, done } = await boundedLoops(ctx.seconds, SENDERS, Number.POSITIVE_INFINITY, (i) =>
       c.outbox.send(bodies[i % 26] as Buffer),
     );
+    const sendCpu = await cpu.end(done);
     const forwardedPerSecond = (c.outbox.stats().forwarded - forwarded0) / ctx.seconds;
     await c.settle();
-    return { sendsPerSecond: rate, forwardedPerSecond };
+    return { sendsPerSecond: rate, sendCpu, forwardedPerSecond };
   } finally {
     await c.dispose();
   }
@@ -147,7 +187,11 @@ export async function sinkDownThenDrain(
   try {
     process.kill(ctx.redisPid, 'SIGSTOP');
     stopped = true;
-    const { rate } = await boundedLoops(ctx.seconds, SENDERS, backlog, (i) => c.outbox.send(bodies[i % 26] as Buffer));
+    const cpu = await cpuMeter();
+    const { rate, done } = await boundedLoops(ctx.seconds, SENDERS, backlog, (i) =>
+      c.outbox.send(bodies[i % 26] as Buffer),
+    );
+    const sendCpu = await cpu.end(done);
     // The top-up is not measured: batches of 1,000, 4 in flight, until the backlog has its size.
     const batch = Array.from({ length: 1000 }, (_, i) => ({ body: bodies[i % 26] as Buffer }));
     let queued = c.outbox.stats().accepted;
@@ -164,6 +208,7 @@ export async function sinkDownThenDrain(
     const resumed = performance.now();
     process.kill(ctx.redisPid, 'SIGCONT');
     stopped = false;
+    const drainCpu = await cpuMeter(c.redis);
     // The drain is timed from the first message forwarded: a forwarder that gave up on the batch
     // stuck in the stopped server waits out its back-off first, which is reported apart.
     await until(() => c.outbox.stats().forwarded > forwarded, SETTLE_MS, 'the first forward');
@@ -172,11 +217,13 @@ export async function sinkDownThenDrain(
     await until(() => c.outbox.stats().backlogMessages === 0, SETTLE_MS, 'the drain');
     const ms = performance.now() - t0;
     const drained = c.outbox.stats().forwarded - forwarded0;
+    const cost = await drainCpu.end(backlogMessages);
     await c.settle();
     return {
       sendsPerSecond: rate,
+      sendCpu,
       forwardedPerSecond: 0,
-      drain: { messages: backlogMessages, perSecond: (drained / ms) * 1000, firstForwardMs: t0 - resumed },
+      drain: { messages: backlogMessages, perSecond: (drained / ms) * 1000, firstForwardMs: t0 - resumed, cpu: cost },
     };
   } finally {
     if (stopped) process.kill(ctx.redisPid, 'SIGCONT');

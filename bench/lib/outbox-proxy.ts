@@ -3,16 +3,18 @@
  * sources through tsx as `pnpm bench` runs them) in front of the bench's redis-server, driven by an
  * undici `Pool` of 256 keep-alive connections with one request in flight on each: one message per
  * `POST /v1/messages`, and NDJSON batches of 100 messages. Besides the rate, it reports where the time
- * goes: CPU seconds of the proxy, of this (client) process and of redis-server per request.
+ * goes: CPU seconds of the proxy, of this (client) process and of redis-server per request, and the
+ * same client against the machine's HTTP floor (a `node:http` server that stores nothing).
  *
  * `Q_BENCH_OUTBOX_PROFILE=<dir>` starts the proxy with `--cpu-prof --cpu-prof-dir=<dir>`.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { freePort } from '../../packages/redis/test/support/redis-server.js';
+import { cpuSecondsOf, ownCpuSeconds, redisCpuSeconds } from './cpu.js';
 import { bodyOf, timedLoops } from './synced-write.js';
 
 /** Keep-alive connections, one request in flight on each. */
@@ -21,28 +23,6 @@ export const CONNECTIONS = 256;
 export const NDJSON_LINES = 100;
 
 const LAUNCHER = fileURLToPath(new URL('../../packages/outbox/bin/q-outbox.js', import.meta.url));
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces: utime is the 12th, stime the 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
-
-const ownCpuSeconds = (): number => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-};
-
-/** redis-server's CPU seconds so far (`INFO cpu`), through an existing client. */
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const n = (field: string): number => Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
-  return n('used_cpu_user') + n('used_cpu_sys');
-}
-
 /** What one proxy case measured. */
 export interface ProxyResult {
   /** Messages acknowledged (200) per second. */
@@ -59,7 +39,7 @@ export interface ProxyResult {
   readonly clientCores: number;
 }
 
-/** A running proxy and the pool talking to it. */
+/** A running proxy (or the HTTP floor) and the pool talking to it. */
 export interface ProxyHandle {
   readonly pid: number;
   readonly pool: Pool;
@@ -88,11 +68,16 @@ export async function startProxy(dir: string, redisUrl: string, key: string): Pr
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  return handleOf(child, port, dir);
+}
+
+/** A handle on `child` once it answers 200 to `GET /v1/health` on `port` (the floor answers every request so). */
+async function handleOf(child: ChildProcess, port: number, dir: string | undefined): Promise<ProxyHandle> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
   const deadline = performance.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`q-outbox serve exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`the server process exited with ${child.exitCode}`);
     try {
       const { statusCode, body } = await pool.request({ path: '/v1/health', method: 'GET' });
       await body.dump();
@@ -102,7 +87,7 @@ export async function startProxy(dir: string, redisUrl: string, key: string): Pr
     }
     if (performance.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error('q-outbox serve did not become healthy within 30 s');
+      throw new Error('the server process did not answer within 30 s');
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -118,9 +103,36 @@ export async function startProxy(dir: string, redisUrl: string, key: string): Pr
         await exited;
         clearTimeout(killer);
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The HTTP floor of this machine: a plain `node:http` server in its own process (no TypeScript loader)
+ * that reads each request's body and answers 200 with a small JSON body at once, storing nothing. What
+ * the proxy reaches against it is what its own work (parsing, the outbox, the log) costs.
+ */
+const FLOOR_SCRIPT = `
+const http = require('node:http');
+const answer = Buffer.from('{"id":"floor:0","duplicate":false}');
+const server = http.createServer((req, res) => {
+  req.on('data', () => {});
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.length });
+    res.end(answer);
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(Number(process.argv[1]), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** Starts the HTTP floor server on a free port; the same handle as a proxy's. */
+export async function startHttpFloor(): Promise<ProxyHandle> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-e', FLOOR_SCRIPT, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return handleOf(child, port, undefined);
 }
 
 /** The request each of the 256 loops repeats: one message, or an NDJSON batch of 100. */
