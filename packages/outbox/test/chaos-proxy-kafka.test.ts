@@ -32,6 +32,7 @@ afterAll(async () => {
 describe('chaos: q-outbox serve into Kafka', () => {
   it(`${COUNT} messages from ${SENDERS} senders, proxy SIGKILLed 3 times, broker frozen then killed: every acknowledged message at least once, exactly once after dedupe`, async () => {
     const started = Date.now();
+    const cpuAtStart = process.cpuUsage();
     broker = await kafkaChaosBroker(PARTITIONS);
     target = await startProxyTarget(join(dir, 'outbox'), broker.sinkUrl);
     const prefix = 'm';
@@ -45,6 +46,8 @@ describe('chaos: q-outbox serve into Kafka', () => {
     const chaos = runSchedule(standardSchedule(target, broker), sending.acked, COUNT, 200_000);
     const [report, events] = await Promise.all([sending.done, chaos]);
     const sentMs = Date.now() - started;
+    const cpu = process.cpuUsage(cpuAtStart);
+    const cpuLine = `CPU while sending: this process (the senders) ${Math.round((cpu.user + cpu.system) / 1000)} ms, the proxies ${Math.round(target.cpuMs())} ms`;
     await target.drained(60_000);
     const drainedMs = Date.now() - started;
 
@@ -60,6 +63,7 @@ describe('chaos: q-outbox serve into Kafka', () => {
         formatCounts('proxy -> Kafka, dedupe outbox-id', deduped),
         `dedupe dropped ${reads.dropped} of ${reads.records} records; read both ways in ${reads.ms} ms`,
         `requests ${report.requests} (retries ${report.requests - COUNT}), answered duplicate ${report.duplicateAnswers}, failed attempts ${JSON.stringify(report.failures)}`,
+        cpuLine,
         `chaos: ${events.map((e) => `${e.name} at ${e.ackedAtStart} (${e.ms} ms)`).join('; ')}`,
         `sent in ${sentMs} ms, drained at ${drainedMs} ms, total ${Date.now() - started} ms`,
       ].join('\n'),

@@ -31,6 +31,7 @@ afterAll(async () => {
 describe('chaos: q-outbox serve into Redis', () => {
   it(`${COUNT} messages from ${SENDERS} senders, proxy SIGKILLed 3 times, Redis frozen then killed: every acknowledged message exactly once`, async () => {
     const started = Date.now();
+    const cpuAtStart = process.cpuUsage();
     broker = await redisChaosBroker();
     target = await startProxyTarget(join(dir, 'outbox'), broker.sinkUrl);
     const prefix = 'm';
@@ -45,6 +46,8 @@ describe('chaos: q-outbox serve into Redis', () => {
     // Both settle before anything is judged: a failed step must not leave the senders running.
     const [report, events] = await Promise.all([sending.done, chaos]);
     const sentMs = Date.now() - started;
+    const cpu = process.cpuUsage(cpuAtStart);
+    const cpuLine = `CPU while sending: this process (the senders) ${Math.round((cpu.user + cpu.system) / 1000)} ms, the proxies ${Math.round(target.cpuMs())} ms`;
     await target.drained(60_000);
 
     reader = new Redis(broker.url, { maxRetriesPerRequest: 1 });
@@ -61,6 +64,7 @@ describe('chaos: q-outbox serve into Redis', () => {
       [
         formatCounts('proxy -> Redis', counts),
         `requests ${report.requests} (retries ${report.requests - COUNT}), answered duplicate ${report.duplicateAnswers}, failed attempts ${JSON.stringify(report.failures)}`,
+        cpuLine,
         `chaos: ${events.map((e) => `${e.name} at ${e.ackedAtStart} (${e.ms} ms)`).join('; ')}`,
         `sent in ${sentMs} ms, total ${Date.now() - started} ms`,
       ].join('\n'),

@@ -65,6 +65,15 @@ export async function redisChaosBroker(): Promise<RedisChaosBroker> {
   const server: RedisServer = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
   let pid: number | undefined = await redisPid(server.url);
   let frozen = false;
+  // A test process that dies without its afterAll must not leave a redis-server behind.
+  const killOnExit = (): void => {
+    try {
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  };
+  process.on('exit', killOnExit);
   const key = `chaos:${randomUUID()}`;
   return {
     kind: 'redis',
@@ -92,6 +101,7 @@ export async function redisChaosBroker(): Promise<RedisChaosBroker> {
       if (frozen) resume(pid);
       // A SIGTERM may wait for a slow AOF rewrite: a kill is enough, the directory goes anyway.
       await server.stop({ kill: true }).catch(() => undefined);
+      process.off('exit', killOnExit);
       rmSync(server.dir, { recursive: true, force: true });
     },
   };

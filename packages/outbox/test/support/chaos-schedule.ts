@@ -31,10 +31,12 @@ export interface KillableTarget {
 /**
  * The faults the issue names, placed where they hurt most:
  * 1. the target killed in full flow;
- * 2. the broker frozen (SIGSTOP) for 2 s, and the target killed 0.5 s into it, while its batch waits
+ * 2. the broker frozen (SIGSTOP) for 2 s, and the target killed 1.5 s into it, while its batch waits
  *    in the frozen broker's socket: the broker writes it once it runs again, after the target died
  *    without committing its cursor, so the restarted target sends it again (a replay the sink's
- *    high-water mark, or the consumer's dedupe, must drop);
+ *    high-water mark, or the consumer's dedupe, must drop). In direct-first the direct batch has
+ *    timed out by then (`directTimeoutMs`, 1 s) and spilled to the log: the broker writes the direct
+ *    copy, the restarted target forwards the spilled one;
  * 3. the broker killed and started again on the same data 2 s later, and the target killed while it
  *    is down (it restarts with its sink unreachable and a backlog).
  */
@@ -43,10 +45,10 @@ export function standardSchedule(target: KillableTarget, broker: ChaosBroker): C
     { at: 0.1, name: 'SIGKILL target #1, restart', run: () => target.killAndRestart() },
     {
       at: 0.3,
-      name: `SIGSTOP ${broker.kind} 2 s + SIGKILL target #2 0.5 s into it, restart`,
+      name: `SIGSTOP ${broker.kind} 2 s + SIGKILL target #2 1.5 s into it, restart`,
       run: async () => {
         const paused = broker.pause(2000);
-        await delay(500);
+        await delay(1500);
         await Promise.all([paused, target.killAndRestart()]);
       },
     },
