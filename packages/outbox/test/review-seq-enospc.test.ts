@@ -1,0 +1,79 @@
+// Review finding: direct-first needs the disk for nothing but its SEQ reservation (a write every
+// 32,768 sequences). On a full disk with a healthy sink, once the reservation is used up every send
+// rejects with the raw ENOSPC error: neither whenFull 'block' (wait for space) nor 'reject'
+// (OutboxFullError) applies to it.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { outcomeWithin } from '../../../test-support/wait.js';
+import { Outbox, OutboxFullError } from '../src/index.js';
+import { redisSink, silentLogger } from './support/fixtures.js';
+
+const mnt = mkdtempSync(join(tmpdir(), 'q-outbox-review-seq-'));
+
+/** Mounts a 1 MiB tmpfs (as enospc.test.ts does); returns why not when it cannot. */
+function mountTmpfs(): string | undefined {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  if (process.getuid?.() !== 0) return 'not running as root (mounting a tmpfs needs it)';
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
+  }
+}
+const skipReason = mountTmpfs();
+if (skipReason) console.log(`review-seq-enospc.test: skipped, ${skipReason}`);
+afterAll(() => {
+  if (!skipReason) execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
+  rmSync(mnt, { recursive: true, force: true });
+});
+
+function fill(file: string): void {
+  const chunk = Buffer.alloc(4096, 1);
+  try {
+    for (let i = 0; i < 1024; i++) appendFileSync(file, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  }
+}
+
+const items = Array.from({ length: 1000 }, (_, i) => ({ body: `m${i}` }));
+
+describe.skipIf(skipReason !== undefined)('review: direct-first on a full disk, the sink up', () => {
+  for (const whenFull of ['reject', 'block'] as const) {
+    it(`whenFull '${whenFull}': a send that needs a new SEQ reservation ${whenFull === 'reject' ? 'rejects with OutboxFullError' : 'waits for space'}`, async () => {
+      const dir = join(mnt, whenFull);
+      mkdirSync(dir);
+      const filler = join(mnt, `filler-${whenFull}`);
+      const { sink } = redisSink();
+      const outbox = new Outbox({ dir, sink, mode: 'direct-first', whenFull, logger: silentLogger });
+      try {
+        await outbox.ready();
+        fill(filler);
+        // 65,536 sequences are reserved at open: these need no disk.
+        for (let i = 0; i < 65; i++) await outbox.sendBatch(items);
+        const next = outbox.sendBatch(items);
+        if (whenFull === 'reject') {
+          const error = await next.then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          // Resolving is fine too (nothing needed the disk); a raw fs error is not.
+          if (error !== undefined) expect(error).toBeInstanceOf(OutboxFullError);
+        } else {
+          const outcome = await outcomeWithin(next, 500);
+          expect(outcome === 'pending' || outcome === 'resolved', outcome).toBe(true);
+          rmSync(filler);
+          expect(await outcomeWithin(next, 5000)).toBe('resolved');
+        }
+      } finally {
+        rmSync(filler, { force: true });
+        await outbox.close();
+        await sink.close();
+      }
+    }, 60_000);
+  }
+});
