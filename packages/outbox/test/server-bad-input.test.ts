@@ -3,6 +3,7 @@
 // that must arrive alone).
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_REQUEST_HEADERS } from '../src/server/app.js';
 import { type InProcessProxy, json, startInProcessProxy, waitFor } from './server-support/in-process.js';
 
 const MAX_BODY = 1024;
@@ -102,6 +103,32 @@ describe('bad input to the proxy', () => {
       expect(r.status).toBe(400);
       expect(r.body.error).toMatchObject({ code: 'invalid_header', message });
     }
+    await expectNothingStoredBefore();
+  });
+
+  it('more header fields than the proxy reads (Node drops those past its cap): 431 too_many_headers', async () => {
+    const fill = (n: number): Record<string, string> =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`x${i}`, '1']));
+    // Well under the cap (undici adds host and content-length): taken as usual.
+    expect((await request('POST', '/v1/messages', 'many headers', fill(MAX_REQUEST_HEADERS - 10))).status).toBe(200);
+    await waitFor('the message', async () => (await p.redis.llen(p.key)) === 1);
+    await waitFor('an empty backlog', () => p.outbox.stats().backlogMessages === 0);
+    await p.redis.del(p.key);
+    // Over it, with the idempotency key last (where Node would have dropped it): refused.
+    const r = await request('POST', '/v1/messages', 'body', {
+      ...fill(MAX_REQUEST_HEADERS),
+      'idempotency-key': 'many-headers',
+    });
+    expect(r).toMatchObject({
+      status: 431,
+      body: {
+        error: {
+          code: 'too_many_headers',
+          message: `the request has more than ${MAX_REQUEST_HEADERS} header fields: nothing was read or stored`,
+          limit: MAX_REQUEST_HEADERS,
+        },
+      },
+    });
     await expectNothingStoredBefore();
   });
 

@@ -34,6 +34,13 @@ export const ROUTES = [
 const RETRY_AFTER_SECONDS = 1;
 
 /**
+ * Most header fields a request may have (Node's own default cap). Node silently drops the fields
+ * past its `maxHeadersCount`, so the servers keep one more than this: a request that reaches it had
+ * fields dropped (an Idempotency-Key among them, perhaps) and is refused rather than half read.
+ */
+export const MAX_REQUEST_HEADERS = 2000;
+
+/**
  * The proxy's Fastify app, and a second HTTP server for a unix socket that runs the same app (one
  * router, hooks and error handler for both listeners). Nothing listens yet.
  */
@@ -46,7 +53,10 @@ export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance
     bodyLimit: context.maxBatchBytes,
     serverFactory: (handler) => {
       socketServer = createServer(handler);
-      return createServer(handler);
+      socketServer.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
+      const server = createServer(handler);
+      server.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
+      return server;
     },
   });
   const { outbox, metrics, logger } = context;
@@ -57,6 +67,16 @@ export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance
 
   // Callback hooks: an async one costs a promise per request.
   app.addHook('onRequest', (request, _reply, done) => {
+    // rawHeaders holds name and value of every field Node kept, so twice the count.
+    if (request.raw.rawHeaders.length > 2 * MAX_REQUEST_HEADERS)
+      return done(
+        new HttpError(
+          431,
+          'too_many_headers',
+          `the request has more than ${MAX_REQUEST_HEADERS} header fields: nothing was read or stored`,
+          { details: { limit: MAX_REQUEST_HEADERS } },
+        ),
+      );
     if (!context.closing() || request.method !== 'POST') return done();
     done(
       new HttpError(503, 'closing', 'the proxy is shutting down: retry on another instance or later', {
