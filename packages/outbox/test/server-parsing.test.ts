@@ -68,6 +68,22 @@ describe('parseBatch', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('a line that is not UTF-8 (a raw byte, or a \\u escape of a lone surrogate) is refused, never replaced', () => {
+    const good = Buffer.from('{"body":"a"}\n{"body":"\u00e9\ud83d\ude00 \\ud83d\\ude00"}\n');
+    expect(parseBatch(good, 1024)).toEqual([{ body: Buffer.from('a') }, { body: Buffer.from('\u00e9😀 😀') }]);
+    for (const bad of [
+      Buffer.from([0x7b, 0x22, 0x62, 0x6f, 0x64, 0x79, 0x22, 0x3a, 0x22, 0xc3, 0x22, 0x7d]), // {"body":"<c3>"}
+      Buffer.from('{"body":"\\ud800"}'),
+      Buffer.from('{"body":"a","key":"\\udc00"}'),
+      Buffer.from('{"body":"a","headers":{"h":"x\\ud83d"}}'),
+      Buffer.from('{"body":"a","headers":{"\\udfff":"x"}}'),
+    ]) {
+      const error = refusal(() => parseBatch(Buffer.concat([good, bad, Buffer.from('\n{"body":"c"}')]), 1024));
+      expect(error).toMatchObject({ status: 400, code: 'invalid_line', details: { line: 3 } });
+      expect(error.message).toMatch(/^line 3: .*not valid UTF-8/);
+    }
+  });
+
   it('a body over the limit is 413 naming the line; an empty batch is 400', () => {
     expect(
       refusal(() => parseBatch(batch('{"body":"ok"}', JSON.stringify({ body: 'x'.repeat(11) })), 10)),

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import { setHeader } from '../message.js';
 import { HttpError } from './http-error.js';
 import { checkHeaderName, idempotencyKey, type ProxyMessage } from './message-input.js';
 
@@ -10,7 +12,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * `"headers": { name: string }` and `"idempotencyKey": string`. Blank lines are skipped (they still
  * count in line numbers); `\r\n` line ends are accepted.
  *
- * Every line is checked before anything is returned, so a bad line anywhere means nothing of the
+ * Lines must be UTF-8 (a byte that is not is refused, never replaced). Every line is checked
+ * before anything is returned, so a bad line anywhere means nothing of the
  * batch is stored.
  *
  * @param maxBodyBytes largest decoded body of one message (the single-message route's limit)
@@ -21,11 +24,18 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 export function parseBatch(body: Buffer, maxBodyBytes: number): ProxyMessage[] {
   const messages: ProxyMessage[] = [];
   const keys = new Map<string, number>();
+  // One check of the whole body; only a body that fails it is checked line by line, to name the
+  // line (a UTF-8 sequence never holds a 0x0a byte, so lines split cleanly).
+  const checkLines = !isUtf8(body);
   let start = 0;
   for (let line = 1; start <= body.length; line++) {
     let end = body.indexOf(0x0a, start);
     if (end === -1) end = body.length;
-    const text = body.toString('utf8', start, end > start && body[end - 1] === 0x0d ? end - 1 : end);
+    const stop = end > start && body[end - 1] === 0x0d ? end - 1 : end;
+    // toString would replace bytes that are not UTF-8 with U+FFFD: a message other than the one sent.
+    if (checkLines && !isUtf8(body.subarray(start, stop)))
+      throw invalidLine(line, 'is not valid UTF-8 (binary bodies go in "bodyBase64")');
+    const text = body.toString('utf8', start, stop);
     start = end + 1;
     if (text.trim().length === 0) continue;
     const message = parseLine(text, line, maxBodyBytes);
@@ -50,6 +60,9 @@ function parseLine(text: string, line: number, maxBodyBytes: number): ProxyMessa
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidLine(line, 'not a JSON object');
   const fields = value as Record<string, unknown>;
+  // Valid UTF-8 text decodes without lone surrogates; only a \u escape can make one, and UTF-8
+  // cannot hold it (it would be stored as U+FFFD): refuse it as any other byte that is not UTF-8.
+  if (text.includes('\\u')) checkWellFormed(fields, line);
   for (const name in fields) {
     if (!FIELDS.has(name))
       throw invalidLine(line, `unknown field "${name}" (allowed: body, bodyBase64, key, headers, idempotencyKey)`);
@@ -94,9 +107,23 @@ function headersOf(value: unknown, line: number): Record<string, string> {
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
     if (typeof v !== 'string') throw invalidLine(line, `header "${name}" must be a string`);
     rewrap(line, () => checkHeaderName(name, `header "${name}"`));
-    headers[name] = v;
+    setHeader(headers, name, v);
   }
   return headers;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Refuses a string of the line's object, or of its headers, that holds a lone UTF-16 surrogate. */
+function checkWellFormed(fields: Record<string, unknown>, line: number): void {
+  const strings = (o: Record<string, unknown>): unknown[] => [...Object.keys(o), ...Object.values(o)];
+  const headers = fields.headers;
+  const values = strings(fields);
+  if (headers !== null && typeof headers === 'object' && !Array.isArray(headers))
+    values.push(...strings(headers as Record<string, unknown>));
+  for (const v of values)
+    if (typeof v === 'string' && LONE_SURROGATE.test(v))
+      throw invalidLine(line, 'has a \\u escape of a lone surrogate: it is not valid UTF-8');
 }
 
 /** Runs a check shared with the single-message route, naming the line in its error. */
