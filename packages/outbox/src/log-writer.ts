@@ -1,5 +1,6 @@
+import { InvalidOptionError } from '@q/core';
 import { whenAborted } from '@q/core/internal';
-import type { AppendInput, SegmentLog } from '@q/log';
+import { type AppendInput, RecordTooLargeError, type SegmentLog } from '@q/log';
 import { type Accepted, headersBytes, recordOf } from './message.js';
 import type { SequenceCounter } from './sequence.js';
 import type { BacklogMeter } from './stats.js';
@@ -183,6 +184,11 @@ export class LogWriter {
         seqs = group.map((e) => logSeqs.slice(at, (at += e.items.length)));
       }
     } catch (err) {
+      if (group.length > 1 && refusesRecord(err)) {
+        // The log refused one record's shape before writing anything: only the send it came from fails.
+        for (const e of group) await this.#appendGroup([e]);
+        return;
+      }
       for (const e of group) {
         this.#settled(e);
         e.reject(err);
@@ -198,6 +204,11 @@ export class LogWriter {
     });
     this.#written();
   }
+}
+
+/** Errors `@q/log` throws for one record's shape, before anything of the group is written. */
+function refusesRecord(err: unknown): boolean {
+  return err instanceof InvalidOptionError || err instanceof RecordTooLargeError;
 }
 
 /** A record's bytes as the backlog counts them: body and encoded headers. */

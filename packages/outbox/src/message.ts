@@ -1,6 +1,6 @@
 import { InvalidOptionError, OUTBOX_ID_HEADER } from '@q/core';
 import { type AppendInput, type LogRecord, RecordTooLargeError } from '@q/log';
-import type { OutboxSinkMessage } from './sink-message.js';
+import { type OutboxSinkMessage, SinkMessage } from './sink-message.js';
 
 /** Header of a log record carrying its sequence number from the `SEQ` counter. */
 export const SEQ_HEADER = 'q-outbox-seq';
@@ -43,6 +43,18 @@ export function headersBytes(headers: Readonly<Record<string, string>> | undefin
 
 /** Room kept for the `q-outbox-seq` header a record may get after it was measured. */
 const SEQ_HEADER_ROOM = 4 + SEQ_HEADER.length + 16;
+/** `@q/log`'s bound on a record's encoded headers (their length is a u16). */
+const MAX_HEADERS_BYTES = 0xffff;
+
+/**
+ * Sets a header on a fresh object. A plain assignment of `__proto__` would set the object's prototype
+ * (a string is ignored) and silently drop the header; `@q/log` stores it as an own property, so do we.
+ */
+export function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__')
+    Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+  else headers[name] = value;
+}
 
 /** {@link accept} for a bare body (no key, headers or idempotency key): the common send. */
 export function acceptBody(raw: string | Buffer, maxRecordBytes: number): Accepted {
@@ -83,7 +95,7 @@ export function accept(input: OutboxInput, maxRecordBytes: number, field = 'body
           'no header named q-outbox-* or q-idempotency-key (the outbox sets them)',
         );
       headers ??= {};
-      headers[name] = value;
+      setHeader(headers, name, value);
     }
   }
   if (key !== undefined) {
@@ -95,7 +107,15 @@ export function accept(input: OutboxInput, maxRecordBytes: number, field = 'body
     headers ??= {};
     headers[IDEMPOTENCY_HEADER] = idempotencyKey;
   }
-  const bytes = body.length + headersBytes(headers);
+  // Checked here, for this send alone: the log refuses a whole append group for one record's headers.
+  const hBytes = headersBytes(headers);
+  if (hBytes + SEQ_HEADER_ROOM > MAX_HEADERS_BYTES)
+    throw new InvalidOptionError(
+      'headers',
+      `${hBytes} bytes encoded with the key and idempotency key`,
+      `at most ${MAX_HEADERS_BYTES - SEQ_HEADER_ROOM} bytes encoded (4 per header, plus names and values as UTF-8; the key and idempotencyKey count)`,
+    );
+  const bytes = body.length + hBytes;
   if (bytes + SEQ_HEADER_ROOM > maxRecordBytes) throw new RecordTooLargeError(bytes + SEQ_HEADER_ROOM, maxRecordBytes);
   return { body, key, headers, idempotencyKey, bytes };
 }
@@ -121,16 +141,16 @@ export function seqOf(record: LogRecord): number {
 export function sinkMessageOfRecord(record: LogRecord, outbox: string): OutboxSinkMessage {
   const h = record.headers;
   const headers: Record<string, string> = {};
-  let key: Buffer | null = null;
+  let key: Buffer | undefined;
   for (const name in h) {
     const value = h[name] as string;
     if (name === KEY_HEADER) key = Buffer.from(value);
     else if (name === KEY64_HEADER) key = Buffer.from(value, 'base64');
-    else if (name !== SEQ_HEADER && name !== IDEMPOTENCY_HEADER) headers[name] = value;
+    else if (name !== SEQ_HEADER && name !== IDEMPOTENCY_HEADER) setHeader(headers, name, value);
   }
   const id = `${outbox}:${seqOf(record)}`;
   headers[OUTBOX_ID_HEADER] = id;
-  return { body: record.body, value: record.body, key: key ?? Buffer.from(id), headers };
+  return new SinkMessage(record.body, headers, key, id);
 }
 
 /** What the sink gets for a message sent directly (direct-first). */
@@ -140,9 +160,9 @@ export function sinkMessageOfAccepted(a: Accepted, outbox: string, seq: number):
   if (h !== undefined)
     for (const name in h)
       if (name !== KEY_HEADER && name !== KEY64_HEADER && name !== IDEMPOTENCY_HEADER)
-        headers[name] = h[name] as string;
+        setHeader(headers, name, h[name] as string);
   const id = `${outbox}:${seq}`;
   headers[OUTBOX_ID_HEADER] = id;
-  const key = a.key === undefined ? Buffer.from(id) : typeof a.key === 'string' ? Buffer.from(a.key) : a.key;
-  return { body: a.body, value: a.body, key, headers };
+  const key = a.key === undefined ? undefined : typeof a.key === 'string' ? Buffer.from(a.key) : a.key;
+  return new SinkMessage(a.body, headers, key, id);
 }

@@ -16,9 +16,10 @@ describe('review: a send with headers too large for a record', () => {
       const outbox = new Outbox({ dir: tempDir('review-headers'), sink, mode, logger: silentLogger });
       await outbox.ready();
       const innocent = Array.from({ length: 10 }, (_, i) => outbox.send(`ok-${i}`, { key: 'k' }));
-      const bad = outbox.send('bad', { headers: tooBig });
+      // Settled at once: a refusal as the send is taken must not be an unhandled rejection meanwhile.
+      const bad = Promise.allSettled([outbox.send('bad', { headers: tooBig })]);
       const results = await Promise.allSettled(innocent);
-      const badResult = await Promise.allSettled([bad]);
+      const badResult = await bad;
       await outbox.close();
       const list = await listBodies(redis, key);
       await sink.close();

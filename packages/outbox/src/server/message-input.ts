@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { setHeader } from '../message.js';
 import { HttpError } from './http-error.js';
 
 /** A message as the proxy hands it to the outbox (one `send`, or one item of a `sendBatch`). */
@@ -55,7 +56,7 @@ export function messageFromHeaders(body: Buffer, headers: IncomingHttpHeaders): 
     } else if (name.startsWith(HEADER_PREFIX)) {
       const headerName = name.slice(HEADER_PREFIX.length);
       checkHeaderName(headerName, `header ${name}`);
-      (message.headers ??= {})[headerName] = utf8Value(value, name);
+      setHeader((message.headers ??= {}), headerName, utf8Value(value, name));
     }
   }
   return message;
