@@ -5,6 +5,7 @@ import { type RoomWait, waitForRoom } from './full.js';
 import type { LogWriter } from './log-writer.js';
 import { type Accepted, sinkMessageOfAccepted } from './message.js';
 import type { ResolvedOutboxOptions } from './options.js';
+import { isPermanentGuarded } from './permanent.js';
 import type { SinkLane } from './sink-batch.js';
 import type { SinkHealth } from './sink-health.js';
 import type { OutboxSinkMessage } from './sink-message.js';
@@ -287,7 +288,7 @@ export class DirectPath {
         error = outcome.error;
         if (outcome.failed !== undefined) failed = this.#unconfirmedUnits(units, outcome.failed);
       }
-      if (!options.isPermanent(error)) health.failed(error);
+      if (!isPermanentGuarded(options.isPermanent, error, this.#p.reporter)) health.failed(error);
       settle(failed);
       if (this.route === 'direct') void this.spill(outcome === TIMEOUT ? 'timeout' : 'error', failed);
       return;

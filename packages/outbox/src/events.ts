@@ -10,7 +10,9 @@ export type OutboxErrorStage =
   /** Spilling direct-first messages to the log failed (those sends reject). */
   | 'spill'
   /** An event listener threw (the outbox goes on). */
-  | 'listener';
+  | 'listener'
+  /** The `isPermanent` option threw: the push failure counts as the sink being down (retried). */
+  | 'is-permanent';
 
 /** Why direct-first messages went to the log. */
 export type SpillReason = 'error' | 'timeout' | 'backlog' | 'close';

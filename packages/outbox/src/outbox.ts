@@ -212,10 +212,17 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       await p.forwarder.caughtUp(deadline.signal);
     } finally {
       clearTimeout(timer);
-      await p.forwarder.stop();
-      await p.counter?.idle();
-      await p.deadLetters.close();
-      await p.log.close();
+      // Each step runs whatever the one before did: the log's close (and its LOCK) comes last, always.
+      try {
+        await p.forwarder.stop();
+      } finally {
+        try {
+          await p.counter?.idle();
+          await p.deadLetters.close();
+        } finally {
+          await p.log.close();
+        }
+      }
     }
   }
 
@@ -238,9 +245,22 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
     return this.#sendAccepted(p, accepted, signal);
   }
 
-  /** Sends what is new; a message whose idempotency key is taken (earlier, or earlier in `accepted`) is a duplicate. */
+  /**
+   * Sends what is new, in one group; a message whose idempotency key is taken (earlier, or earlier in
+   * `accepted`) is a duplicate. Earlier sends still under way with one of the keys are waited for first,
+   * so that what is new is known before anything is stored: all or nothing, even when one of them fails.
+   */
   async #sendAccepted(p: OutboxParts, accepted: Accepted[], signal: AbortSignal | undefined): Promise<SendResult[]> {
-    type Slot = { fresh: number } | { sameAs: number } | { earlier: Promise<Taken>; a: Accepted };
+    const keys: string[] = [];
+    for (const a of accepted) if (a.idempotencyKey !== undefined) keys.push(a.idempotencyKey);
+    // Checked again after each wait, synchronously before the keys are looked up: another send may have taken one.
+    for (
+      let held = p.idempotency.whenFree(keys, signal);
+      held !== undefined;
+      held = p.idempotency.whenFree(keys, signal)
+    )
+      await held;
+    type Slot = { fresh: number } | { sameAs: number } | { earlier: Promise<Taken> };
     const slots: Slot[] = [];
     const fresh: Accepted[] = [];
     const firstWithKey = new Map<string, number>();
@@ -249,7 +269,7 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       if (key !== undefined) {
         const earlier = p.idempotency.get(key);
         const same = firstWithKey.get(key);
-        if (earlier !== undefined) slots.push({ earlier, a });
+        if (earlier !== undefined) slots.push({ earlier });
         else if (same !== undefined) slots.push({ sameAs: same });
         if (earlier !== undefined || same !== undefined) continue;
         firstWithKey.set(key, fresh.length);
@@ -266,7 +286,11 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
     const seqs = await stored;
     return Promise.all(
       slots.map((s) => {
-        if ('earlier' in s) return this.#duplicate(p, s.earlier, s.a, signal);
+        if ('earlier' in s)
+          return s.earlier.then((taken) => {
+            p.counters.duplicatesSuppressed++;
+            return { ...taken, duplicate: true };
+          });
         if ('fresh' in s) return { ...this.#taken(seqs[s.fresh] as number), duplicate: false };
         p.counters.duplicatesSuppressed++;
         return { ...this.#taken(seqs[s.sameAs] as number), duplicate: true };
@@ -276,18 +300,6 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
 
   #taken(seq: number): Taken {
     return { id: `${this.id}:${seq}`, seq };
-  }
-
-  /** A send whose key was taken: the earlier id once that send is safe; if it failed, this one is sent. */
-  async #duplicate(p: OutboxParts, earlier: Promise<Taken>, a: Accepted, signal?: AbortSignal): Promise<SendResult> {
-    let taken: Taken;
-    try {
-      taken = await earlier;
-    } catch {
-      return (await this.#sendAccepted(p, [a], signal))[0] as SendResult;
-    }
-    p.counters.duplicatesSuppressed++;
-    return { ...taken, duplicate: true };
   }
 
   /** Stores messages: direct while direct-first says so, else in the log, waiting for room per `whenFull`. */

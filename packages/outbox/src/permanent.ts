@@ -1,3 +1,5 @@
+import type { Reporter } from './events.js';
+
 /**
  * Codes of errors that say the sink refuses the message itself, so a retry cannot help: ours (`code`) and
  * Kafka's protocol errors as kafkajs names them (`type`).
@@ -27,4 +29,22 @@ export function isPermanentByDefault(error: unknown): boolean {
     e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
   }
   return false;
+}
+
+/**
+ * Calls the user's `isPermanent` so that it can never break the outbox: when it throws, the push error
+ * counts as the sink being down (the batch is retried, never dead-lettered on a guess) and the throw is
+ * reported on `error` (stage `'is-permanent'`).
+ */
+export function isPermanentGuarded(
+  isPermanent: (error: unknown) => boolean,
+  error: unknown,
+  reporter: Reporter,
+): boolean {
+  try {
+    return Boolean(isPermanent(error));
+  } catch (err) {
+    reporter.error(err, 'is-permanent', 'outbox: isPermanent threw; the push failure counts as the sink being down');
+    return false;
+  }
 }
