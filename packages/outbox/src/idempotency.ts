@@ -1,3 +1,4 @@
+import { whenAborted } from '@q/core/internal';
 import type { SegmentLog } from '@q/log';
 import { IDEMPOTENCY_HEADER, seqOf } from './message.js';
 
@@ -16,6 +17,8 @@ export interface Taken {
 export class IdempotencyIndex {
   readonly #window: number;
   readonly #keys = new Map<string, Promise<Taken>>();
+  /** Sends that resolved: their keys are taken for good (until forgotten). */
+  readonly #safe = new WeakSet<Promise<Taken>>();
 
   constructor(window: number) {
     this.#window = window;
@@ -34,15 +37,38 @@ export class IdempotencyIndex {
   /** Remembers `key` for a send under way (forgotten if it fails); the oldest key goes beyond the window. */
   set(key: string, sent: Promise<Taken>): void {
     // The sender sees the failure; here it only frees the key.
-    sent.catch(() => {
-      if (this.#keys.get(key) === sent) this.#keys.delete(key);
-    });
+    sent.then(
+      () => this.#safe.add(sent),
+      () => {
+        if (this.#keys.get(key) === sent) this.#keys.delete(key);
+      },
+    );
     if (this.#window === 0) return;
     this.#keys.set(key, sent);
     if (this.#keys.size > this.#window) {
       const oldest = this.#keys.keys().next().value as string;
       this.#keys.delete(oldest);
     }
+  }
+
+  /**
+   * Settles once every send under way holding one of `keys` has settled (its key then taken for good, or
+   * free again); `undefined` when none is under way now. Rejects with the signal's reason on abort.
+   */
+  whenFree(keys: readonly string[], signal: AbortSignal | undefined): Promise<void> | undefined {
+    const held: Promise<Taken>[] = [];
+    for (const key of keys) {
+      const sent = this.#keys.get(key);
+      if (sent !== undefined && !this.#safe.has(sent)) held.push(sent);
+    }
+    if (held.length === 0) return undefined;
+    return new Promise((resolve, reject) => {
+      const cancel = signal === undefined ? undefined : whenAborted(signal, () => reject(signal.reason));
+      void Promise.allSettled(held).then(() => {
+        cancel?.();
+        resolve();
+      });
+    });
   }
 
   /** Loads the keys of the last `window` records of `log` (at open, before any send). */
