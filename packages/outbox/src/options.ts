@@ -14,7 +14,7 @@ export type OutboxSink =
 export interface OutboxOptions {
   /**
    * The outbox's directory (created when missing): its log, the `OUTBOX` id file, the `SEQ` reservation
-   * file (direct-first) and the dead-letter log `dead-letter/`. One process opens it at a time.
+   * file (direct-first, or `sync` other than `'always'`) and the dead-letter log `dead-letter/`. One process opens it at a time.
    */
   dir: string;
   /**
@@ -36,7 +36,12 @@ export interface OutboxOptions {
    * @default 'write-ahead'
    */
   mode?: 'write-ahead' | 'direct-first';
-  /** When a message written to the log counts as safe (`@q/log`'s `sync`). @default 'always' */
+  /**
+   * When a message written to the log counts as safe (`@q/log`'s `sync`). With `{ intervalMs }` or
+   * `'none'` a power loss can take the last sends back, and ids then come from the `SEQ` counter (fsync'd
+   * ahead of use), so none is ever handed out twice.
+   * @default 'always'
+   */
   sync?: SyncMode;
   /** Bound on the log's segment files (at least 2 × `segmentBytes`). @default Infinity */
   maxBytes?: number;

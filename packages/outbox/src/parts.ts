@@ -53,7 +53,14 @@ export async function openParts(
   const log = await openLog({ dir, sync, segmentBytes, maxRecordBytes, maxBytes, whenFull: 'reject', logger });
   try {
     const id = await loadOutboxId(dir, options.id);
-    const counter = await SequenceCounter.open(dir, log.nextSeq, options.mode === 'direct-first');
+    // Ids must never repeat, not even after a power loss. The log's seqs do only with sync 'always': with
+    // an interval (or none) a power cut can lose records the forwarder already pushed, and the log would
+    // hand their seqs out again, below the sink's high-water mark. The SEQ reservation is always fsync'd.
+    const counter = await SequenceCounter.open(
+      dir,
+      log.nextSeq,
+      options.mode === 'direct-first' || options.sync !== 'always',
+    );
     const idempotency = new IdempotencyIndex(options.idempotencyWindow);
     await idempotency.rebuild(log, id);
     const counters = new OutboxCounters();
