@@ -7,9 +7,12 @@ import { MAX_REQUEST_HEADERS } from '../src/server/app.js';
 import { type InProcessProxy, json, startInProcessProxy, waitFor } from './server-support/in-process.js';
 
 const MAX_BODY = 1024;
+const MAX_MESSAGES = 50;
 let p: InProcessProxy;
 beforeAll(async () => {
-  p = await startInProcessProxy({ proxy: { maxBodyBytes: MAX_BODY, maxBatchBytes: 8 * MAX_BODY } });
+  p = await startInProcessProxy({
+    proxy: { maxBodyBytes: MAX_BODY, maxBatchBytes: 8 * MAX_BODY, maxBatchMessages: MAX_MESSAGES },
+  });
 });
 afterAll(() => p?.dispose());
 
@@ -151,7 +154,7 @@ describe('bad input to the proxy', () => {
     await expectNothingStoredBefore();
   });
 
-  it('batch bodies: not NDJSON 415, empty 400, a line over the limit 413, a body over the batch limit 413', async () => {
+  it('batch bodies: not NDJSON 415, empty 400, a line over the limit 413, too many lines or bytes 413', async () => {
     const line = JSON.stringify({ body: 'a' });
     expect(await request('POST', '/v1/messages/batch', line, { 'content-type': 'application/json' })).toMatchObject({
       status: 415,
@@ -170,6 +173,13 @@ describe('bad input to the proxy', () => {
       status: 413,
       body: { error: { code: 'message_too_large', line: 2, limit: MAX_BODY } },
     });
+    const many = Array.from({ length: MAX_MESSAGES + 1 }, (_, i) => JSON.stringify({ body: `m${i}` })).join('\n');
+    expect(await request('POST', '/v1/messages/batch', many, { 'content-type': 'application/x-ndjson' })).toMatchObject(
+      {
+        status: 413,
+        body: { error: { code: 'too_many_messages', line: MAX_MESSAGES + 1, limit: MAX_MESSAGES } },
+      },
+    );
     const huge = Array.from({ length: 20 }, () => JSON.stringify({ body: 'y'.repeat(500) })).join('\n');
     expect(await request('POST', '/v1/messages/batch', huge, { 'content-type': 'application/x-ndjson' })).toMatchObject(
       {

@@ -68,6 +68,23 @@ describe('parseBatch', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('more messages than maxMessages: 413 too_many_messages at the first one over (blank lines do not count)', () => {
+    expect(parseBatch(batch('{"body":"1"}', '', '{"body":"2"}', '{"body":"3"}', ''), 1024, 3)).toHaveLength(3);
+    const error = refusal(() =>
+      parseBatch(batch('{"body":"1"}', '', '{"body":"2"}', '{"body":"3"}', '{"body":"4"}'), 1024, 3),
+    );
+    expect(error).toMatchObject({
+      status: 413,
+      code: 'too_many_messages',
+      message: 'the batch has more than 3 messages: split it',
+      details: { line: 5, limit: 3 },
+    });
+    // Refused before the line is parsed: a line past the limit that is not even JSON gets the 413.
+    expect(refusal(() => parseBatch(batch('{"body":"1"}', 'not json'), 1024, 1))).toMatchObject({
+      code: 'too_many_messages',
+    });
+  });
+
   it('a line that is not UTF-8 (a raw byte, or a \\u escape of a lone surrogate) is refused, never replaced', () => {
     const good = Buffer.from('{"body":"a"}\n{"body":"\u00e9\ud83d\ude00 \\ud83d\\ude00"}\n');
     expect(parseBatch(good, 1024)).toEqual([{ body: Buffer.from('a') }, { body: Buffer.from('\u00e9😀 😀') }]);

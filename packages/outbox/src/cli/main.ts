@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InvalidOptionError, type Logger } from '@q/core';
 import { Outbox } from '../index.js';
-import { DEFAULT_PORT } from '../server/options.js';
+import { DEFAULT_MAX_BATCH_MESSAGES, DEFAULT_PORT } from '../server/options.js';
 import { OutboxProxy } from '../server/proxy.js';
 import { jsonLogger, LOG_LEVELS, type LogLevel } from './json-logger.js';
 import { type OpenedSink, openSink } from './open-sink.js';
@@ -29,6 +29,7 @@ Options:
                               or direct-first (straight to the sink while it is up)
   --max-body-bytes N          largest message, single or in a batch (default 1048576)
   --max-batch-bytes N         largest batch request body (default 16777216)
+  --max-batch-messages N      most messages in one batch request (default ${DEFAULT_MAX_BATCH_MESSAGES})
   --max-bytes N               bound of the outbox's log on disk, at least twice
                               --segment-bytes (default: none)
   --segment-bytes N           size of the log's segment files (default 67108864)
@@ -106,6 +107,7 @@ async function serve(values: ReturnType<typeof parse>['values'], io: MainIo): Pr
   if (port > 65535) throw new UsageError(`--port takes 0 to 65535, got ${port}`);
   const maxBodyBytes = count('--max-body-bytes', values['max-body-bytes'], 1024 * 1024, 1);
   const maxBatchBytes = count('--max-batch-bytes', values['max-batch-bytes'], 16 * 1024 * 1024, 1);
+  const maxBatchMessages = count('--max-batch-messages', values['max-batch-messages'], DEFAULT_MAX_BATCH_MESSAGES, 1);
   const maxBytes = count('--max-bytes', values['max-bytes'], Number.POSITIVE_INFINITY, 1);
   const segmentBytes =
     values['segment-bytes'] === undefined ? undefined : count('--segment-bytes', values['segment-bytes'], 0, 1);
@@ -130,6 +132,7 @@ async function serve(values: ReturnType<typeof parse>['values'], io: MainIo): Pr
       socket: values.socket,
       maxBodyBytes,
       maxBatchBytes,
+      maxBatchMessages,
       unhealthyAfterSinkDownMs,
       closeTimeoutMs,
       logger,
@@ -187,6 +190,7 @@ function parse(argv: readonly string[]) {
       mode: { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-batch-bytes': { type: 'string' },
+      'max-batch-messages': { type: 'string' },
       'max-bytes': { type: 'string' },
       'segment-bytes': { type: 'string' },
       'when-full': { type: 'string' },

@@ -16,6 +16,7 @@ export interface ProxyAppContext {
   readonly logger: Logger;
   readonly maxBodyBytes: number;
   readonly maxBatchBytes: number;
+  readonly maxBatchMessages: number;
   /** Whether the proxy is closing: message routes answer 503. */
   closing(): boolean;
   /** The body and status of `GET /v1/health`. */
@@ -112,7 +113,7 @@ export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance
     const body = request.body;
     if (!Buffer.isBuffer(body) || body.length === 0)
       throw new HttpError(400, 'empty_batch', 'the request has no body: one JSON object per line');
-    const messages = parseBatch(body, context.maxBodyBytes);
+    const messages = parseBatch(body, context.maxBodyBytes, context.maxBatchMessages);
     const results = await outbox.sendBatch(messages, { signal: clientGone(request) });
     return { ids: results.map((r) => r.id), duplicate: results.map((r) => r.duplicate) };
   });

@@ -17,11 +17,13 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * batch is stored.
  *
  * @param maxBodyBytes largest decoded body of one message (the single-message route's limit)
+ * @param maxMessages most messages of the batch (default: no limit): one more is refused as soon
+ * as it is reached, so a huge batch costs no more than parsing `maxMessages` lines
  * @throws {HttpError} 400 `invalid_line` with `line` (1-based) naming the first bad line and its
- * problem, 413 `message_too_large` with `line` for a body over `maxBodyBytes`, 400 `empty_batch`
- * when there is no message.
+ * problem, 413 `message_too_large` with `line` for a body over `maxBodyBytes`, 413
+ * `too_many_messages` with `limit` past `maxMessages`, 400 `empty_batch` when there is no message.
  */
-export function parseBatch(body: Buffer, maxBodyBytes: number): ProxyMessage[] {
+export function parseBatch(body: Buffer, maxBodyBytes: number, maxMessages = Number.POSITIVE_INFINITY): ProxyMessage[] {
   const messages: ProxyMessage[] = [];
   const keys = new Map<string, number>();
   // One check of the whole body; only a body that fails it is checked line by line, to name the
@@ -38,6 +40,10 @@ export function parseBatch(body: Buffer, maxBodyBytes: number): ProxyMessage[] {
     const text = body.toString('utf8', start, stop);
     start = end + 1;
     if (text.trim().length === 0) continue;
+    if (messages.length === maxMessages)
+      throw new HttpError(413, 'too_many_messages', `the batch has more than ${maxMessages} messages: split it`, {
+        details: { line, limit: maxMessages },
+      });
     const message = parseLine(text, line, maxBodyBytes);
     if (message.idempotencyKey !== undefined) {
       const earlier = keys.get(message.idempotencyKey);

@@ -22,6 +22,13 @@ export interface OutboxProxyOptions {
    */
   maxBatchBytes?: number;
   /**
+   * Most messages in one `POST /v1/messages/batch`: more get 413 `too_many_messages` (nothing
+   * stored). A batch is parsed, stored and answered in one go on the event loop, so this bounds how
+   * long one request holds every other (16 MiB of one-byte messages is 1.3 million of them: seconds).
+   * @default 10000
+   */
+  maxBatchMessages?: number;
+  /**
    * `GET /v1/health` answers 503 once the sink has been down this long, for load balancers that
    * should move clients elsewhere. By default a down sink never makes the proxy unhealthy: it takes
    * messages safely into its log all the same, which is what it is for.
@@ -58,6 +65,9 @@ export interface OutboxProxyOptions {
 export type ResolvedProxyOptions = Required<Omit<OutboxProxyOptions, 'socket' | 'logger'>> &
   Pick<OutboxProxyOptions, 'socket' | 'logger'>;
 
+/** Default of {@link OutboxProxyOptions.maxBatchMessages}. */
+export const DEFAULT_MAX_BATCH_MESSAGES = 10_000;
+
 /** Default TCP port of the proxy. */
 export const DEFAULT_PORT = 7390;
 
@@ -81,6 +91,7 @@ export function resolveProxyOptions(options: OutboxProxyOptions): ResolvedProxyO
     outbox,
     maxBodyBytes: integerAtLeast('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024, 1),
     maxBatchBytes: integerAtLeast('maxBatchBytes', options.maxBatchBytes ?? 16 * 1024 * 1024, 1),
+    maxBatchMessages: integerAtLeast('maxBatchMessages', options.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES, 1),
     unhealthyAfterSinkDownMs: unhealthy,
     port: integerAtLeast('port', options.port ?? DEFAULT_PORT, 0, 65535),
     host: nonEmptyString('host', options.host ?? '127.0.0.1'),

@@ -63,6 +63,7 @@ export class OutboxProxy {
       logger: this.#logger,
       maxBodyBytes: this.#options.maxBodyBytes,
       maxBatchBytes: this.#options.maxBatchBytes,
+      maxBatchMessages: this.#options.maxBatchMessages,
       closing: () => this.#closing,
       health: () => this.health(),
     });
