@@ -311,10 +311,21 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       if (signal?.aborted) throw signal.reason;
       const direct = p.direct;
       if (direct?.isDirect()) {
+        if (items.some((a) => a.idempotencyKey !== undefined)) {
+          // A key must outlive a crash, and direct sends never reach the log the keys are rebuilt from:
+          // through the log, as after a spill (what waits in memory goes first: the order holds).
+          void direct.spill('idempotency-key');
+          continue;
+        }
         // The seq is taken now, synchronously with the enqueue: direct batches go out in seq order.
         const first = p.counter?.take(n);
         if (first !== undefined) return direct.enqueue(items, first, signal);
-        await p.counter?.reserve(n);
+        try {
+          await p.counter?.reserve(n);
+        } catch (err) {
+          // No room for the SEQ file (a full disk): `whenFull` as for the log.
+          await waitForRoom(err, attempt, p.room, signal, bytes);
+        }
         continue;
       }
       if (direct !== undefined) {

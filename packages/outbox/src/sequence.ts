@@ -1,7 +1,10 @@
+import { LogFullError } from '@q/log';
 import { readSeqFloor, writeSeqFloor } from './outbox-id-file.js';
 
 /** Sequence numbers reserved per write of the `SEQ` file. */
 export const RESERVATION = 65_536;
+/** Least time between two tries of a reservation ahead of need after one failed (a full disk). */
+const RETRY_AHEAD_MS = 1000;
 
 /**
  * Hands out sequence numbers that never repeat across restarts, for messages whose seq is not the log's
@@ -16,6 +19,8 @@ export class SequenceCounter {
   /** The floor stored in `SEQ`: seqs below it may be handed out. */
   #floor: number;
   #writing: Promise<void> | undefined;
+  /** When a reservation ahead of need last failed (`performance.now()`). */
+  #failedAt = Number.NEGATIVE_INFINITY;
 
   private constructor(dir: string, next: number, floor: number) {
     this.#dir = dir;
@@ -32,7 +37,13 @@ export class SequenceCounter {
     if (stored === undefined && !create) return undefined;
     const next = Math.max(stored ?? 0, logNextSeq);
     const counter = new SequenceCounter(dir, next, stored ?? 0);
-    await counter.reserve(1);
+    try {
+      await counter.reserve(1);
+    } catch (err) {
+      // A full disk must not keep the outbox from opening (its backlog still needs forwarding): the
+      // first send that needs a seq tries again, under `whenFull`.
+      if (!(err instanceof LogFullError)) throw err;
+    }
     return counter;
   }
 
@@ -56,12 +67,23 @@ export class SequenceCounter {
     this.#next = first + n;
     // Reserve ahead, so senders rarely wait for the file.
     // A failure here is met again, and reported, by the take that finds the reservation used up.
-    if (this.#floor - this.#next < RESERVATION / 2 && this.#writing === undefined)
-      this.reserve(RESERVATION / 2).catch(() => undefined);
+    // After a failed one, not before a pause: on a full disk every take would try the file again.
+    if (
+      this.#floor - this.#next < RESERVATION / 2 &&
+      this.#writing === undefined &&
+      performance.now() - this.#failedAt > RETRY_AHEAD_MS
+    )
+      this.reserve(RESERVATION / 2).catch(() => {
+        this.#failedAt = performance.now();
+      });
     return first;
   }
 
-  /** Makes sure the next `n` seqs are covered by a durable floor (one write at a time). */
+  /**
+   * Makes sure the next `n` seqs are covered by a durable floor (one write at a time). A full disk
+   * (`ENOSPC`, `EDQUOT`) rejects with `LogFullError` (the error as `cause`), as the log's own appends do,
+   * so `whenFull` applies alike: wait for space, or `OutboxFullError`.
+   */
   async reserve(n: number): Promise<void> {
     while (this.#next + n > this.#floor) {
       if (this.#writing !== undefined) {
@@ -76,6 +98,11 @@ export class SequenceCounter {
         },
         (err: unknown) => {
           this.#writing = undefined;
+          const code = (err as NodeJS.ErrnoException | null)?.code;
+          if (code === 'ENOSPC' || code === 'EDQUOT')
+            throw new LogFullError(`No space to reserve sequence numbers in ${this.#dir}/SEQ (${code})`, {
+              cause: err,
+            });
           throw err;
         },
       );
