@@ -17,3 +17,31 @@ export interface OutboxSinkMessage {
   /** The headers given to `send`, and `q-outbox-id`. */
   readonly headers: Record<string, string>;
 }
+
+/**
+ * An {@link OutboxSinkMessage} whose default key (its id, for a message sent without one) is made only
+ * when a sink reads it: a Redis list never does, and a Buffer per message was a tenth of the forwarder's
+ * CPU.
+ */
+export class SinkMessage implements OutboxSinkMessage {
+  readonly body: Buffer;
+  readonly value: Buffer;
+  readonly headers: Record<string, string>;
+  #key: Buffer | undefined;
+  readonly #id: string;
+
+  /** `key` undefined: the key is `id`, as UTF-8. */
+  constructor(body: Buffer, headers: Record<string, string>, key: Buffer | undefined, id: string) {
+    this.body = body;
+    this.value = body;
+    this.headers = headers;
+    this.#key = key;
+    this.#id = id;
+  }
+
+  /** The message's key, or its id when it was sent without one. */
+  get key(): Buffer {
+    this.#key ??= Buffer.from(this.#id);
+    return this.#key;
+  }
+}
