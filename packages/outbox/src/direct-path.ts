@@ -25,6 +25,7 @@ export interface DirectParts {
 
 const noop = (): void => undefined;
 const TIMEOUT = Symbol('timeout');
+const CLOSED = Symbol('closed');
 
 /** One `send` or `sendBatch` waiting in memory: its messages have the seqs `first`, `first + 1`, .... */
 class Unit {
@@ -78,6 +79,11 @@ interface InFlight {
   readonly unconfirmed: Promise<Unit[]>;
   /** Whether the sink confirmed the whole batch, whenever it answers. */
   readonly confirmed: Promise<boolean>;
+  /**
+   * Stops waiting for the outcome (close): `unconfirmed` resolves with every unit at once, each made safe
+   * by the sink's late confirm should the log fail it.
+   */
+  readonly giveUp: () => void;
 }
 
 /**
@@ -191,6 +197,8 @@ export class DirectPath {
    */
   spill(reason: SpillReason, failedBatch?: Unit[]): Promise<void> {
     if (this.route !== 'direct') {
+      // A spill under way may wait for the batch in flight (up to directTimeoutMs): close does not.
+      if (reason === 'close') this.#inflight?.giveUp();
       this.#endSwitch();
       this.route = 'log';
       return this.gate;
@@ -200,11 +208,8 @@ export class DirectPath {
     let head: Promise<Unit[]> = Promise.resolve(failedBatch ?? []);
     const inflight = this.#inflight;
     if (failedBatch === undefined && inflight !== undefined) {
-      if (reason !== 'close') head = inflight.unconfirmed;
-      else {
-        for (const u of inflight.units) u.late = inflight.confirmed;
-        head = Promise.resolve(inflight.units);
-      }
+      if (reason === 'close') inflight.giveUp();
+      head = inflight.unconfirmed;
     }
     this.gate = this.#spillAppend(reason, head).finally(() => {
       this.#spilling = false;
@@ -255,22 +260,39 @@ export class DirectPath {
           messages.push(sinkMessageOfAccepted(u.items[i] as Accepted, outboxId, u.first + i));
       const push = lane.push(messages);
       let settle: (failed: Unit[]) => void = noop;
+      const confirmedLate = push.then((f) => f === undefined);
       this.#inflight = {
         units,
         messages: messages.length,
         unconfirmed: new Promise((r) => {
           settle = r;
         }),
-        confirmed: push.then((f) => f === undefined),
+        confirmed: confirmedLate,
+        giveUp: () => {
+          for (const u of units) u.late = confirmedLate;
+          settle(units);
+        },
       };
       let timer: NodeJS.Timeout | undefined;
+      let cancelClosed = noop;
       const outcome = await Promise.race([
         push,
         new Promise<typeof TIMEOUT>((r) => {
           timer = setTimeout(() => r(TIMEOUT), options.directTimeoutMs);
         }),
+        new Promise<typeof CLOSED>((r) => {
+          cancelClosed = whenAborted(this.#p.room.closing, () => r(CLOSED));
+        }),
       ]);
       clearTimeout(timer);
+      cancelClosed();
+      if (outcome === CLOSED) {
+        // close() spills the batch at once, whichever of the two gets here first; nothing of it is
+        // judged after close (no timeout, no sink-down), and its timer is gone.
+        void this.spill('close');
+        this.#inflight = undefined;
+        return;
+      }
       const confirmed = this.#inflight.confirmed;
       this.#inflight = undefined;
       if (outcome === undefined) {
@@ -315,7 +337,9 @@ export class DirectPath {
     const messages = units.reduce((n, u) => n + u.items.length, 0);
     if (messages === 0) return;
     counters.spilled += messages;
-    reporter.logger.warn({ reason, messages }, 'outbox: direct sends spill to the log until it is drained');
+    // A send with an idempotency key going through the log is routine, not a sign of trouble.
+    const level = reason === 'idempotency-key' ? 'debug' : 'warn';
+    reporter.logger[level]({ reason, messages }, 'outbox: direct sends spill to the log until it is drained');
     reporter.emit('spill', { reason, messages });
     const { batchMessages, batchBytes } = this.#p.options;
     // In pieces, in order: one spill larger than maxBytes must not wait for room that can never come.
