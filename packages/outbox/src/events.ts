@@ -14,8 +14,8 @@ export type OutboxErrorStage =
   /** The `isPermanent` option threw: the push failure counts as the sink being down (retried). */
   | 'is-permanent';
 
-/** Why direct-first messages went to the log. */
-export type SpillReason = 'error' | 'timeout' | 'backlog' | 'close';
+/** Why direct-first messages went to the log (`'idempotency-key'`: a send with one, which must be durable with its key). */
+export type SpillReason = 'error' | 'timeout' | 'backlog' | 'close' | 'idempotency-key';
 
 /** Events of an {@link Outbox}, each with one object argument. */
 export interface OutboxEvents {
