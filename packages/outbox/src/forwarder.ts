@@ -1,6 +1,6 @@
 import { backoffDelay, sleep } from '@q/core';
 import type { Cursor, LogRecord, SegmentLog } from '@q/log';
-import type { DeadLetters } from './dead-letter.js';
+import { type DeadLetterForm, type DeadLetters, refusedForGood } from './dead-letter.js';
 import type { Reporter } from './events.js';
 import { recordBytes, sinkMessageOfRecord } from './message.js';
 import type { ResolvedOutboxOptions } from './options.js';
@@ -288,13 +288,30 @@ export class Forwarder {
     const { deadLetters, reporter, counters, options } = this.#p;
     const id = message.headers['q-outbox-id'] as string;
     for (let failures = 1; !this.#stop.signal.aborted; failures++) {
+      let stored: DeadLetterForm;
       try {
-        await deadLetters.add(message, { cause, attempts });
+        stored = await deadLetters.add(message, { cause, attempts });
       } catch (err) {
+        if (refusedForGood(err)) {
+          // Not expected (even a dead letter without its message fits); retrying could never help, and
+          // must not stop everything after it. Loud: the message's body is in no log once it is passed.
+          reporter.error(
+            err,
+            'dead-letter',
+            `outbox: the refused message ${id} cannot be stored as a dead letter; skipped`,
+          );
+          return true;
+        }
         reporter.error(err, 'dead-letter', 'outbox: writing a dead letter failed; retrying');
         await sleep(backoffDelay(options.retry, failures), this.#stop.signal);
         continue;
       }
+      if (stored.form === 'truncated')
+        reporter.error(
+          stored.error,
+          'dead-letter',
+          `outbox: the refused message ${id} is too large for the dead-letter log: stored without its body, headers and key`,
+        );
       counters.deadLettered++;
       reporter.logger.warn({ id, err: cause }, 'outbox: the sink refused a message; it is in the dead-letter log');
       reporter.emit('dead-letter', { id, cause });

@@ -4,7 +4,7 @@
  * log to a confirming sink (Kafka, Redis) with stable ids for de-duplication, back-off, dead letters.
  * @packageDocumentation
  */
-export { DEAD_LETTER_DIR } from './dead-letter.js';
+export { DEAD_LETTER_DIR, DEAD_LETTER_ENVELOPE_HEADER, DEAD_LETTER_TRUNCATED_HEADER } from './dead-letter.js';
 export { DirectTimeoutError, OutboxClosedError, OutboxFileError, OutboxFullError } from './errors.js';
 export type { OutboxErrorStage, OutboxEvents, SpillReason } from './events.js';
 export { FORWARD_CURSOR } from './forwarder.js';

@@ -1,5 +1,5 @@
 import { openLog, type SegmentLog } from '@q/log';
-import { DeadLetters } from './dead-letter.js';
+import { DEAD_LETTER_ROOM_BYTES, DeadLetters } from './dead-letter.js';
 import { DirectPath } from './direct-path.js';
 import type { Reporter } from './events.js';
 import { Forwarder } from './forwarder.js';
@@ -61,15 +61,17 @@ export async function openParts(
       log.nextSeq,
       options.mode === 'direct-first' || options.sync !== 'always',
     );
+    // Before anything is appended: a torn batch is found only while it is the log's last records.
+    const torn = await TornBatches.open(dir, log, sync === 'always');
     const idempotency = new IdempotencyIndex(options.idempotencyWindow);
-    await idempotency.rebuild(log, id);
+    await idempotency.rebuild(log, id, torn);
     const counters = new OutboxCounters();
     const backlog = new BacklogMeter();
     const lane = new SinkLane(options.sink);
     const health = new SinkHealth(reporter, sinkName(options));
     const deadLetters = new DeadLetters(dir, {
       sync,
-      maxRecordBytes: Math.min(maxRecordBytes + 64 * 1024, 1024 * 1024 * 1024),
+      maxRecordBytes: Math.min(maxRecordBytes + DEAD_LETTER_ROOM_BYTES, 1024 * 1024 * 1024),
       logger,
     });
     const room: RoomWait = { dir, whenFull: options.whenFull, maxBytes, closing };
@@ -86,6 +88,7 @@ export async function openParts(
       deadLetters,
       counters,
       backlog,
+      torn,
       drained: () => direct?.drained(),
     });
     if (options.mode === 'direct-first') {
