@@ -30,8 +30,6 @@ export interface WorkerTargetOptions {
   readonly senders: number;
   /** Numbers handed out and not yet resolved, at most. */
   readonly window: number;
-  /** Sends each message with key `n % 64` (Kafka: its partition). @default false */
-  readonly keyed?: boolean;
 }
 
 /** The worker, restartable; see the module comment. */
@@ -96,14 +94,7 @@ export async function startWorkerTarget(options: WorkerTargetOptions): Promise<W
   };
 
   const spawn = async (): Promise<void> => {
-    const args = [
-      options.dir,
-      options.sinkUrl,
-      options.mode,
-      options.prefix,
-      String(options.senders),
-      options.keyed === true ? '1' : '0',
-    ];
+    const args = [options.dir, options.sinkUrl, options.mode, options.prefix, String(options.senders)];
     // forkWorker resolves on the first message, `started`: from here the process can be killed.
     const c = await forkWorker(WORKER, args);
     child = c;

@@ -5,7 +5,7 @@
  * back as `{ ok: [n, seq, n, seq, ...] }` every few milliseconds. `{ drain: true }` waits until
  * nothing is left to forward, answers `{ drained: stats }`, closes and exits 0. Its stats come every
  * 200 ms as `{ stats }`.
- * argv: dir sinkUrl mode prefix senders keyed(0|1)
+ * argv: dir sinkUrl mode prefix senders
  */
 import { silentLogger } from '@q/core';
 import { jsonLogger } from '../../src/cli/json-logger.js';
@@ -25,11 +25,10 @@ export type FromWorker =
   | { drained: OutboxStats }
   | { fatal: string };
 
-const [dir, sinkUrl, mode, prefix, senders, keyed] = process.argv.slice(2) as [
+const [dir, sinkUrl, mode, prefix, senders] = process.argv.slice(2) as [
   string,
   string,
   'write-ahead' | 'direct-first',
-  string,
   string,
   string,
 ];
@@ -75,7 +74,8 @@ async function sender(): Promise<void> {
       queue.length = 0;
       head = 0;
     }
-    const result = await outbox.send(`${prefix}-${n}`, keyed === '1' ? { key: String(n % 64) } : {});
+    // Keyless: the outbox keys such a message by its id, so a Kafka replay finds its first partition.
+    const result = await outbox.send(`${prefix}-${n}`);
     acks.push(n, result.seq);
     if (acks.length >= 2000) flush();
     else flushTimer ??= setTimeout(flush, 5);
