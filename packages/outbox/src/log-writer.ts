@@ -16,15 +16,31 @@ class Entry {
   /** Seqs given in advance (a direct-first spill), else taken from the counter or the log. */
   readonly fixed: readonly number[] | undefined;
   readonly bytes: number;
-  resolve: (seqs: number[]) => void = noop;
+  resolve: (value: unknown) => void = noop;
   reject: (err: unknown) => void = noop;
   withdrawn = false;
   cancelAbort: () => void = noop;
+  /** {@link LogWriter.appendOne}'s: what the send resolves with, made here rather than in a `then`. */
+  done: ((seq: number) => unknown) | undefined;
+  failed: ((err: unknown) => Promise<unknown>) | undefined;
 
   constructor(items: readonly Accepted[], fixed: readonly number[] | undefined) {
     this.items = items;
     this.fixed = fixed;
-    this.bytes = items.reduce((n, a) => n + a.bytes, 0);
+    let bytes = 0;
+    for (const a of items) bytes += a.bytes;
+    this.bytes = bytes;
+  }
+
+  /** Settles with the seqs (or, made by `done`, the send's result). */
+  succeed(seqs: number[]): void {
+    this.resolve(this.done === undefined ? seqs : this.done(seqs[0] as number));
+  }
+
+  /** Settles with `err` (or with what `failed` makes of it: a retry, or a rejection). */
+  fail(err: unknown): void {
+    if (this.failed === undefined) this.reject(err);
+    else this.resolve(this.failed(err));
   }
 }
 
@@ -85,7 +101,24 @@ export class LogWriter {
    * signal's reason when withdrawn while still queued.
    */
   append(items: readonly Accepted[], signal: AbortSignal | undefined): Promise<number[]> {
-    return this.#enqueue(new Entry(items, undefined), signal);
+    return this.#enqueue(new Entry(items, undefined), signal) as Promise<number[]>;
+  }
+
+  /**
+   * {@link LogWriter.append} of one message for the common send, without a promise layer of its own:
+   * resolves with `done(seq)` once durable; when it was not appended, follows `failed(err)` (which may
+   * try again or rethrow). Each layer delayed the caller's next send and cost a microtask per message.
+   */
+  appendOne<T>(
+    a: Accepted,
+    signal: AbortSignal | undefined,
+    done: (seq: number) => T,
+    failed: (err: unknown) => Promise<T>,
+  ): Promise<T> {
+    const entry = new Entry([a], undefined);
+    entry.done = done;
+    entry.failed = failed;
+    return this.#enqueue(entry, signal) as Promise<T>;
   }
 
   /** Appends messages that already have their seqs (a direct-first spill), in one group. */
@@ -99,8 +132,8 @@ export class LogWriter {
     );
   }
 
-  #enqueue(entry: Entry, signal: AbortSignal | undefined): Promise<number[]> {
-    const done = new Promise<number[]>((resolve, reject) => {
+  #enqueue(entry: Entry, signal: AbortSignal | undefined): Promise<unknown> {
+    const done = new Promise<unknown>((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
     });
@@ -111,7 +144,7 @@ export class LogWriter {
         if (entry.withdrawn || !this.#queue.includes(entry)) return;
         entry.withdrawn = true;
         this.#settled(entry);
-        entry.reject(signal.reason);
+        entry.fail(signal.reason);
       });
     if (!this.#flushing) {
       this.#flushing = true;
@@ -170,11 +203,17 @@ export class LogWriter {
       for (const e of group) {
         const items = e.items;
         const first = e.fixed === undefined ? counter?.take(items.length) : undefined;
+        if (first === undefined && e.fixed === undefined) {
+          // The log's seqs, known once appended.
+          for (const a of items) records.push(recordOf(a, undefined));
+          if (counter !== undefined) seqs.push([]);
+          continue;
+        }
         const own: number[] = [];
         for (let i = 0; i < items.length; i++) {
-          const seq = e.fixed === undefined ? (first === undefined ? undefined : first + i) : e.fixed[i];
+          const seq = e.fixed === undefined ? (first as number) + i : (e.fixed[i] as number);
           records.push(recordOf(items[i] as Accepted, seq));
-          if (seq !== undefined) own.push(seq);
+          own.push(seq);
         }
         seqs.push(own);
       }
@@ -191,7 +230,7 @@ export class LogWriter {
       }
       for (const e of group) {
         this.#settled(e);
-        e.reject(err);
+        e.fail(err);
       }
       return;
     }
@@ -200,7 +239,7 @@ export class LogWriter {
     this.#backlog.appended(bytes);
     group.forEach((e, i) => {
       this.#settled(e);
-      e.resolve(seqs[i] as number[]);
+      e.succeed(seqs[i] as number[]);
     });
     this.#written();
   }

@@ -117,12 +117,14 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       } catch (err) {
         return Promise.reject(err);
       }
-      return p.writer.append([a], signal).then(
-        (seqs) => {
+      return p.writer.appendOne(
+        a,
+        signal,
+        (seq): SendResult => {
           p.counters.accepted++;
-          return { id: `${p.id}:${seqs[0]}`, seq: seqs[0] as number, duplicate: false };
+          return { id: `${p.id}:${seq}`, seq, duplicate: false };
         },
-        async (err: unknown) => {
+        async (err: unknown): Promise<SendResult> => {
           await waitForRoom(err, 1, p.room, signal, a.bytes);
           const [seq] = await this.#store(p, [a], signal, 2);
           return { ...this.#taken(seq as number), duplicate: false };
