@@ -31,6 +31,8 @@ export interface ForwarderParts {
   readonly deadLetters: DeadLetters;
   readonly counters: OutboxCounters;
   readonly backlog: BacklogMeter;
+  /** Records of batches a crash tore: passed over, never pushed. */
+  readonly torn: { has(seq: number): boolean };
   /** Called whenever the forwarder has nothing left to forward (direct-first may go direct again). */
   readonly drained: () => void;
 }
@@ -172,11 +174,12 @@ export class Forwarder {
         ahead.records.catch(() => undefined);
       }
       const outboxId = this.#p.outboxId;
-      const messages: OutboxSinkMessage[] = new Array(records.length);
+      const messages: OutboxSinkMessage[] = [];
+      const torn = this.#p.torn;
       let bytes = 0;
       for (let i = 0; i < records.length; i++) {
         const r = records[i] as LogRecord;
-        messages[i] = sinkMessageOfRecord(r, outboxId);
+        if (!torn.has(r.seq)) messages.push(sinkMessageOfRecord(r, outboxId));
         bytes += recordBytes(r);
       }
       let delivered: boolean;

@@ -71,8 +71,11 @@ export class IdempotencyIndex {
     });
   }
 
-  /** Loads the keys of the last `window` records of `log` (at open, before any send). */
-  async rebuild(log: SegmentLog, outbox: string): Promise<void> {
+  /**
+   * Loads the keys of the last `window` records of `log` (at open, before any send), but those of a torn
+   * batch: it was never acknowledged and is not forwarded, so a retry must store it again.
+   */
+  async rebuild(log: SegmentLog, outbox: string, torn?: { has(seq: number): boolean }): Promise<void> {
     if (this.#window === 0) return;
     let from = Math.max(log.firstSeq, log.nextSeq - this.#window);
     while (from < log.durableSeq) {
@@ -80,7 +83,7 @@ export class IdempotencyIndex {
       if (records.length === 0) break;
       for (const r of records) {
         const key = r.headers[IDEMPOTENCY_HEADER];
-        if (key === undefined) continue;
+        if (key === undefined || torn?.has(r.seq)) continue;
         const seq = seqOf(r);
         this.set(key, Promise.resolve({ id: `${outbox}:${seq}`, seq }));
       }

@@ -10,6 +10,8 @@ export const KEY_HEADER = 'q-outbox-key';
 export const KEY64_HEADER = 'q-outbox-key64';
 /** Header of a log record carrying its idempotency key. */
 export const IDEMPOTENCY_HEADER = 'q-idempotency-key';
+/** Header of each record of a multi-message `sendBatch`: `<index>/<count>`, by which a torn batch is found. */
+export const BATCH_HEADER = 'q-outbox-batch';
 
 /** What `send` and `sendBatch` take for one message. */
 export interface OutboxInput {
@@ -31,6 +33,8 @@ export interface Accepted {
   readonly idempotencyKey: string | undefined;
   /** Body plus encoded headers, as stored (without the seq header). */
   readonly bytes: number;
+  /** `<index>/<count>` within a multi-message `sendBatch` (its record's `q-outbox-batch`). */
+  readonly part?: string;
 }
 
 /** Encoded size of headers in a log record (4 bytes of lengths per entry), as `@q/log` counts it. */
@@ -41,8 +45,8 @@ export function headersBytes(headers: Readonly<Record<string, string>> | undefin
   return n;
 }
 
-/** Room kept for the `q-outbox-seq` header a record may get after it was measured. */
-const SEQ_HEADER_ROOM = 4 + SEQ_HEADER.length + 16;
+/** Room kept for the headers a record may get after it was measured: `q-outbox-seq`, `q-outbox-batch`. */
+const SEQ_HEADER_ROOM = 4 + SEQ_HEADER.length + 16 + (4 + BATCH_HEADER.length + 19);
 /** `@q/log`'s bound on a record's encoded headers (their length is a u16). */
 const MAX_HEADERS_BYTES = 0xffff;
 
@@ -122,6 +126,14 @@ export function accept(input: OutboxInput, maxRecordBytes: number, field = 'body
 
 /** The log record of a message: its body, and headers with `q-outbox-seq` when `seq` comes from the counter. */
 export function recordOf(a: Accepted, seq: number | undefined): AppendInput {
+  if (a.part !== undefined)
+    return {
+      body: a.body,
+      headers:
+        seq === undefined
+          ? { ...a.headers, [BATCH_HEADER]: a.part }
+          : { ...a.headers, [BATCH_HEADER]: a.part, [SEQ_HEADER]: String(seq) },
+    };
   if (seq === undefined) return a.headers === undefined ? a.body : { body: a.body, headers: a.headers };
   return { body: a.body, headers: { ...a.headers, [SEQ_HEADER]: String(seq) } };
 }
@@ -146,7 +158,8 @@ export function sinkMessageOfRecord(record: LogRecord, outbox: string): OutboxSi
     const value = h[name] as string;
     if (name === KEY_HEADER) key = Buffer.from(value);
     else if (name === KEY64_HEADER) key = Buffer.from(value, 'base64');
-    else if (name !== SEQ_HEADER && name !== IDEMPOTENCY_HEADER) setHeader(headers, name, value);
+    else if (name !== SEQ_HEADER && name !== IDEMPOTENCY_HEADER && name !== BATCH_HEADER)
+      setHeader(headers, name, value);
   }
   const id = `${outbox}:${seqOf(record)}`;
   headers[OUTBOX_ID_HEADER] = id;

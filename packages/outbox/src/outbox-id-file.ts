@@ -14,7 +14,7 @@ export const SEQ_FILE = 'SEQ';
  * Writes `text` so that after a crash or power loss the file holds either its old content or `text`,
  * never a part: a temp file, fdatasync, rename over, fsync of the directory.
  */
-async function writeDurably(dir: string, name: string, text: string): Promise<void> {
+export async function writeDurably(dir: string, name: string, text: string): Promise<void> {
   const path = join(dir, name);
   const tmp = `${path}.tmp`;
   const fh = await fsp.open(tmp, 'w');
@@ -34,7 +34,7 @@ async function writeDurably(dir: string, name: string, text: string): Promise<vo
 }
 
 /** The file's text, or undefined when it does not exist. */
-async function readText(path: string): Promise<string | undefined> {
+export async function readText(path: string): Promise<string | undefined> {
   try {
     return await fsp.readFile(path, 'utf8');
   } catch (err) {

@@ -279,7 +279,9 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       slots.push({ fresh: fresh.length });
       fresh.push(a);
     }
-    const stored = fresh.length === 0 ? Promise.resolve([]) : this.#store(p, fresh, signal);
+    // Each record of a batch says its place in it: a batch torn by a crash is then found and skipped.
+    const parts = fresh.length < 2 ? fresh : fresh.map((a, i) => ({ ...a, part: `${i}/${fresh.length}` }));
+    const stored = fresh.length === 0 ? Promise.resolve([]) : this.#store(p, parts, signal);
     for (const [key, j] of firstWithKey)
       p.idempotency.set(
         key,

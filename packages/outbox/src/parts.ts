@@ -12,6 +12,7 @@ import { SequenceCounter } from './sequence.js';
 import { SinkLane } from './sink-batch.js';
 import { SinkHealth } from './sink-health.js';
 import { BacklogMeter, OutboxCounters } from './stats.js';
+import { TornBatches } from './torn.js';
 
 /** Everything an open outbox is made of. */
 export interface OutboxParts {
