@@ -20,8 +20,17 @@ export class IdempotencyIndex {
   /** Sends that resolved: their keys are taken for good (until forgotten). */
   readonly #safe = new WeakSet<Promise<Taken>>();
 
+  /**
+   * Walks the keys in insertion order, kept from one eviction to the next: a fresh `keys()` would step
+   * again over every slot deleted at the front of the Map (V8 leaves them until it rehashes), so each
+   * eviction at a full window cost time growing with the window. Everything it passed was evicted, so
+   * its next key is the oldest remembered.
+   */
+  #oldest: Iterator<string>;
+
   constructor(window: number) {
     this.#window = window;
+    this.#oldest = this.#keys.keys();
   }
 
   /** How many keys are remembered. */
@@ -46,8 +55,13 @@ export class IdempotencyIndex {
     if (this.#window === 0) return;
     this.#keys.set(key, sent);
     if (this.#keys.size > this.#window) {
-      const oldest = this.#keys.keys().next().value as string;
-      this.#keys.delete(oldest);
+      let oldest = this.#oldest.next();
+      if (oldest.done === true) {
+        // An iterator that reached the end stays done: a new one starts from the front.
+        this.#oldest = this.#keys.keys();
+        oldest = this.#oldest.next();
+      }
+      this.#keys.delete(oldest.value as string);
     }
   }
 
