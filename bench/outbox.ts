@@ -264,12 +264,12 @@ async function main(): Promise<void> {
     node: process.version,
     redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1],
     date: new Date().toISOString(),
-    load: `1-min load average ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] as number).toFixed(1)} at end`,
+    load: `1-min average ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] as number).toFixed(1)} at end`,
     results,
     ratios,
   };
   writeFileSync(new URL('./results/outbox.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\noutbox — ${report.machine}, node ${report.node}, redis ${report.redis}, ${report.load}`);
+  console.log(`\noutbox — ${report.machine}, node ${report.node}, redis ${report.redis}, load ${report.load}`);
   const cell = (r: Result, field: string): string => (typeof r[field] === 'number' ? String(r[field]) : '');
   console.log(
     table([
