@@ -279,8 +279,13 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       slots.push({ fresh: fresh.length });
       fresh.push(a);
     }
-    // Each record of a batch says its place in it: a batch torn by a crash is then found and skipped.
-    const parts = fresh.length < 2 ? fresh : fresh.map((a, i) => ({ ...a, part: `${i}/${fresh.length}` }));
+    // Each record of a batch says its place in it: a batch torn by a crash is then found and skipped. Only
+    // with sync 'always', where a batch is acknowledged after its whole group is durable: under another
+    // level a torn batch may have been acknowledged, and a later open (whatever its sync) must forward it.
+    const parts =
+      fresh.length < 2 || this.#options.sync !== 'always'
+        ? fresh
+        : fresh.map((a, i) => ({ ...a, part: `${i}/${fresh.length}` }));
     const stored = fresh.length === 0 ? Promise.resolve([]) : this.#store(p, parts, signal);
     for (const [key, j] of firstWithKey)
       p.idempotency.set(

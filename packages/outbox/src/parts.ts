@@ -62,8 +62,9 @@ export async function openParts(
       log.nextSeq,
       options.mode === 'direct-first' || options.sync !== 'always',
     );
-    // Before anything is appended: a torn batch is found only while it is the log's last records.
-    const torn = await TornBatches.open(dir, log, sync === 'always');
+    // Before anything is appended: a torn batch is found only while it is the log's last records. Whatever
+    // this open's sync: only a batch written under sync 'always' carries q-outbox-batch.
+    const torn = await TornBatches.open(dir, log);
     const idempotency = new IdempotencyIndex(options.idempotencyWindow);
     await idempotency.rebuild(log, id, torn);
     const counters = new OutboxCounters();

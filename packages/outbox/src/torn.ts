@@ -13,9 +13,11 @@ export const TORN_FILE = 'TORN';
  * batch carries `q-outbox-batch: <index>/<count>`; `@q/log` writes a group in one write, and a process
  * killed during it (or a power cut before its fdatasync) can leave the first frames whole, which recovery
  * keeps. Such a batch can only be the log's last records at the first open after the crash, and was
- * never acknowledged (with `sync: 'always'` a send resolves after the fdatasync of its whole group): the
- * open finds it there and stores its range in `TORN` before anything else is appended, so later opens,
- * when it is no longer last, still skip it.
+ * never acknowledged: only a batch written under `sync: 'always'` carries the header (a send then resolves
+ * after the fdatasync of its whole group; under another level a torn batch may have been acknowledged,
+ * and what was acknowledged is never skipped, whatever the sync of the open that finds it). The open
+ * finds it there and stores its range in `TORN` before anything else is appended, so later opens, when
+ * it is no longer last, still skip it.
  */
 export class TornBatches {
   readonly #ranges: ReadonlyArray<readonly [number, number]>;
@@ -24,11 +26,8 @@ export class TornBatches {
     this.#ranges = ranges;
   }
 
-  /**
-   * Reads `TORN` and, when `detect` (only with `sync: 'always'`: otherwise a torn batch may have been
-   * acknowledged, and what was acknowledged is never skipped), adds a torn batch found at the log's end.
-   */
-  static async open(dir: string, log: SegmentLog, detect: boolean): Promise<TornBatches> {
+  /** Reads `TORN` and adds a torn batch found at the log's end (its records carry `q-outbox-batch`). */
+  static async open(dir: string, log: SegmentLog): Promise<TornBatches> {
     const path = join(dir, TORN_FILE);
     const ranges: Array<readonly [number, number]> = [];
     for (const line of ((await readText(path)) ?? '').split('\n')) {
@@ -38,7 +37,7 @@ export class TornBatches {
       ranges.push([Number(m[1]), Number(m[2])]);
     }
     const last = log.nextSeq - 1;
-    if (!detect || last < log.firstSeq || ranges.some(([, b]) => b === last)) return new TornBatches(ranges);
+    if (last < log.firstSeq || ranges.some(([, b]) => b === last)) return new TornBatches(ranges);
     const [record] = await log.read(last, { max: 1 });
     const part = record?.seq === last ? /^(\d{1,9})\/(\d{1,9})$/.exec(record.headers[BATCH_HEADER] ?? '') : null;
     if (part === null || Number(part[1]) + 1 >= Number(part[2]) || Number(part[1]) > last)
