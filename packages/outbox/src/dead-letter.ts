@@ -30,6 +30,23 @@ export const DEAD_LETTER_ENVELOPE_HEADER = 'q-envelope-bytes';
  */
 export const DEAD_LETTER_TRUNCATED_HEADER = 'q-truncated';
 
+/** Header of a dead letter holding its message's key, base64 (when not in an envelope). */
+const KEY_HEADER = 'q-key';
+/**
+ * The header names a dead letter adds beside its message's own: a message carrying one of them has its
+ * headers in the envelope, or the dead letter's value would replace the message's (or a reader would
+ * take its body for an envelope).
+ */
+const OWN_NAMES: ReadonlySet<string> = new Set([
+  'q-error',
+  'q-error-code',
+  'q-attempts',
+  'q-dead-lettered-at',
+  KEY_HEADER,
+  DEAD_LETTER_ENVELOPE_HEADER,
+  DEAD_LETTER_TRUNCATED_HEADER,
+]);
+
 /**
  * How a dead letter was stored: as it was, with its headers and key in an envelope, or without them and
  * its body (`error` says why: the envelope was too large for the dead-letter log).
@@ -72,7 +89,7 @@ export class DeadLetters {
    * Stores `message` durably with its cause; resolves once it is safe (the forwarder then moves past it),
    * telling how. The dead letter's own headers (`q-outbox-id`, `q-error`, ...) are small and always fit;
    * when the message's headers and key (`q-key`) do not fit beside them (the log's 64 KiB bound on a
-   * record's headers), they go into an envelope at the start of the body (`q-envelope-bytes`); if even
+   * record's headers), or one of its headers has a name the dead letter uses, they go into an envelope at the start of the body (`q-envelope-bytes`); if even
    * that is too large for the log, the dead letter is stored without them and the body
    * (`q-truncated`), so that a refusal can never stop the forwarder. Rejects only with what a retry may
    * cure (an I/O error, the disk full).
@@ -91,12 +108,16 @@ export class DeadLetters {
       'q-dead-lettered-at': new Date().toISOString(),
     };
     const theirs: Record<string, string> = {};
-    for (const name in message.headers)
-      if (name !== OUTBOX_ID_HEADER) define(theirs, name, message.headers[name] as string);
+    let collides = false;
+    for (const name in message.headers) {
+      if (name === OUTBOX_ID_HEADER) continue;
+      define(theirs, name, message.headers[name] as string);
+      if (OWN_NAMES.has(name)) collides = true;
+    }
     const key = message.key.toString('base64');
     const max = this.#options.maxRecordBytes ?? Number.POSITIVE_INFINITY;
-    const whole: Record<string, string> = { ...theirs, ...own, 'q-key': key };
-    if (headersBytes(whole) <= MAX_HEADERS_BYTES && message.body.length + headersBytes(whole) <= max) {
+    const whole: Record<string, string> = { ...theirs, ...own, [KEY_HEADER]: key };
+    if (!collides && headersBytes(whole) <= MAX_HEADERS_BYTES && message.body.length + headersBytes(whole) <= max) {
       try {
         await log.append({ body: message.body, headers: whole });
         return { form: 'whole' };
