@@ -1,9 +1,10 @@
 import { inspect } from 'node:util';
 import { ConfirmAbortedError, ExecutorClosedError, InvalidOptionError, OUTBOX_ID_HEADER, silentLogger } from '@q/core';
 import { InvalidMessageError, RedisListPusher } from '@q/redis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { client, uniqueKey } from './support/clients.js';
+import { startRedisServer } from './support/redis-server.js';
 
 const modes = [
   { name: 'plain', options: {} },
@@ -14,9 +15,13 @@ const modes = [
 const batchOf = (bodies: (string | Buffer)[], outbox = 'ob', first = 1) =>
   bodies.map((body, i) => ({ body, headers: { [OUTBOX_ID_HEADER]: `${outbox}:${first + i}` } }));
 
-/** The commands a client sent for `key`, as MONITOR sees them (not those a script ran inside Redis). */
-async function watchCommands(key: string): Promise<{ commands: string[]; stop: () => void }> {
-  const monitor = await client().monitor();
+/**
+ * The commands a client sent for `key`, as MONITOR sees them (not those a script ran inside Redis), on a
+ * server of its own: on the run's shared server, other test files' traffic kept coming after the
+ * monitor disconnected, and ioredis threw "Command queue state error" for it (uncaught).
+ */
+async function watchCommands(url: string, key: string): Promise<{ commands: string[]; stop: () => void }> {
+  const monitor = await client(url).monitor();
   const commands: string[] = [];
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     if (!source.includes('lua') && args.includes(key)) commands.push(String(args[0]).toLowerCase());
@@ -26,9 +31,12 @@ async function watchCommands(key: string): Promise<{ commands: string[]; stop: (
 
 describe.each(modes)('RedisListPusher.pushBatch ($name)', ({ options }) => {
   it('20,000 messages go out in one write, in order, and the promise resolves once Redis has them', async () => {
-    const redis = client();
+    const server = await startRedisServer();
+    onTestFinished(() => server.dispose());
+    const redis = client(server.url);
+    onTestFinished(() => redis.disconnect());
     const key = uniqueKey('batch');
-    const watch = await watchCommands(key);
+    const watch = await watchCommands(server.url, key);
     const pusher = new RedisListPusher({ redis, key, ...options });
     const bodies = Array.from({ length: 20_000 }, (_, i) => `m${i}`);
     await pusher.pushBatch(batchOf(bodies));
