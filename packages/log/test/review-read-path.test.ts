@@ -15,9 +15,14 @@ const segPaths = (dir: string) =>
 describe('read path review', () => {
   it('a reader whose next() rejected on damage no longer holds retention back', async () => {
     const dir = tempLogDir();
-    const log = await openLog({ dir, logger: silent, sync: 'none', segmentBytes: 4096, maxAgeMs: 50 });
+    // Written without maxAgeMs, then opened again with it: on a loaded machine the appends took longer
+    // than 50 ms, and retention run at each roll deleted the first segments while they were written.
+    const writer = await openLog({ dir, logger: silent, sync: 'none', segmentBytes: 4096 });
     for (let i = 0; i < 200; i += 10)
-      await log.appendBatch(Array.from({ length: 10 }, (_, k) => Buffer.alloc(100, i + k)));
+      await writer.appendBatch(Array.from({ length: 10 }, (_, k) => Buffer.alloc(100, i + k)));
+    await writer.close();
+    // Retention runs after commits, rolls and applyRetention only: opening deletes nothing.
+    const log = await openLog({ dir, logger: silent, sync: 'none', segmentBytes: 4096, maxAgeMs: 50 });
     const segs = segPaths(dir);
     expect(segs.length).toBeGreaterThan(5);
     const target = segs[3] as string;
