@@ -1,41 +1,20 @@
 // A real full disk: a 1 MiB tmpfs. Appends that hit ENOSPC reject with LogFullError and leave nothing
 // half-stored; every acknowledged record survives a reopen; appends work again once space returns.
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogFullError, openLog, type SegmentLog } from '@q/log';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mountSmallTmpfs } from '../../../test-support/small-tmpfs.js';
 import { silent } from './support/log-dir.js';
 
-const mnt = mkdtempSync(join(tmpdir(), 'q-log-enospc-'));
-
-/** Mounts the tmpfs; returns why not when it cannot (not root, not Linux, no mount permission). */
-function mountTmpfs(): string | undefined {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.getuid?.() !== 0) return 'not running as root (mounting a tmpfs needs it)';
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'pipe' });
-    return undefined;
-  } catch (err) {
-    return `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
-  }
-}
-
-const skipReason = mountTmpfs();
-if (skipReason) console.log(`enospc.test: skipped, ${skipReason}`);
+const tmpfs = mountSmallTmpfs('q-log-enospc');
+const mnt = tmpfs.dir;
+const skipReason = tmpfs.skipReason;
 
 const open: SegmentLog[] = [];
 afterAll(async () => {
   for (const log of open.splice(0)) await log.close().catch(() => undefined);
-  if (!skipReason) {
-    try {
-      execFileSync('umount', [mnt], { stdio: 'pipe' });
-    } catch {
-      execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
-    }
-  }
-  rmSync(mnt, { recursive: true, force: true });
+  tmpfs.dispose();
 });
 
 async function openHere(dir: string): Promise<SegmentLog> {

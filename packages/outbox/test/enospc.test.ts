@@ -1,41 +1,18 @@
 // A real full disk: the outbox's directory on a 1 MiB tmpfs, filled up while the sink is down.
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogFullError } from '@q/log';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mountSmallTmpfs } from '../../../test-support/small-tmpfs.js';
 import { outcomeWithin, until } from '../../../test-support/wait.js';
 import { Outbox, OutboxFullError } from '../src/index.js';
 import { counts, failFastClient, listBodies, ownRedis, redisSink, silentLogger } from './support/fixtures.js';
 
-const mnt = mkdtempSync(join(tmpdir(), 'q-outbox-enospc-'));
+const tmpfs = mountSmallTmpfs('q-outbox-enospc');
+const mnt = tmpfs.dir;
+const skipReason = tmpfs.skipReason;
 
-/** Mounts the tmpfs; returns why not when it cannot (not root, not Linux, no mount permission). */
-function mountTmpfs(): string | undefined {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.getuid?.() !== 0) return 'not running as root (mounting a tmpfs needs it)';
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'pipe' });
-    return undefined;
-  } catch (err) {
-    return `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
-  }
-}
-
-const skipReason = mountTmpfs();
-if (skipReason) console.log(`enospc.test: skipped, ${skipReason}`);
-
-afterAll(() => {
-  if (!skipReason) {
-    try {
-      execFileSync('umount', [mnt], { stdio: 'pipe' });
-    } catch {
-      execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
-    }
-  }
-  rmSync(mnt, { recursive: true, force: true });
-});
+afterAll(() => tmpfs.dispose());
 
 /** Fills the filesystem with `file`, then gives back `room` bytes of it. */
 function fillLeaving(file: string, room: number): void {

@@ -2,34 +2,18 @@
 // 32,768 sequences). On a full disk with a healthy sink, once the reservation is used up every send
 // rejects with the raw ENOSPC error: neither whenFull 'block' (wait for space) nor 'reject'
 // (OutboxFullError) applies to it.
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mountSmallTmpfs } from '../../../test-support/small-tmpfs.js';
 import { outcomeWithin } from '../../../test-support/wait.js';
 import { Outbox, OutboxFullError } from '../src/index.js';
 import { redisSink, silentLogger } from './support/fixtures.js';
 
-const mnt = mkdtempSync(join(tmpdir(), 'q-outbox-review-seq-'));
-
-/** Mounts a 1 MiB tmpfs (as enospc.test.ts does); returns why not when it cannot. */
-function mountTmpfs(): string | undefined {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.getuid?.() !== 0) return 'not running as root (mounting a tmpfs needs it)';
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'pipe' });
-    return undefined;
-  } catch (err) {
-    return `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
-  }
-}
-const skipReason = mountTmpfs();
-if (skipReason) console.log(`review-seq-enospc.test: skipped, ${skipReason}`);
-afterAll(() => {
-  if (!skipReason) execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
-  rmSync(mnt, { recursive: true, force: true });
-});
+const tmpfs = mountSmallTmpfs('q-outbox-review-seq');
+const mnt = tmpfs.dir;
+const skipReason = tmpfs.skipReason;
+afterAll(() => tmpfs.dispose());
 
 function fill(file: string): void {
   const chunk = Buffer.alloc(4096, 1);
