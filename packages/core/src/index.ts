@@ -15,7 +15,13 @@ export { type ShutdownInstallOptions, type ShutdownListener, ShutdownManager } f
 export { hasTasks, type TaskContainer } from './executors/task-container.js';
 export { BalancedPusher, type BalancedPusherOptions } from './pushers/balanced-pusher.js';
 export { MultiPusher } from './pushers/multi-pusher.js';
-export { formatOutboxId, OUTBOX_ID_HEADER, type OutboxId, parseOutboxId } from './pushers/outbox-id.js';
+export {
+  formatOutboxId,
+  isOutboxName,
+  OUTBOX_ID_HEADER,
+  type OutboxId,
+  parseOutboxId,
+} from './pushers/outbox-id.js';
 export { type ConfirmingPusher, isConfirmingPusher, type Pusher, type PushInfo } from './pushers/pusher.js';
 export type { ConsumeContext, Consumer, ConsumerFactory } from './queue/consumer.js';
 export type { QueueErrorInfo, QueueErrorStage, QueueEvents, StopOptions } from './queue/events.js';

@@ -1,4 +1,11 @@
-import { type ConfirmingPusher, InvalidOptionError, type Logger, type Pusher, type RetryOptions } from '@q/core';
+import {
+  type ConfirmingPusher,
+  InvalidOptionError,
+  isOutboxName,
+  type Logger,
+  type Pusher,
+  type RetryOptions,
+} from '@q/core';
 import { duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
 import type { SyncMode } from '@q/log';
 import { isPermanentByDefault } from './permanent.js';
@@ -106,8 +113,6 @@ export interface ResolvedOutboxOptions {
 }
 
 const MIB = 1024 * 1024;
-/** An outbox id: what `formatOutboxId` accepts. */
-export const OUTBOX_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Validates {@link OutboxOptions}; throws `InvalidOptionError` naming the option and its range. */
 export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOptions {
@@ -121,7 +126,7 @@ export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOpti
   )
     throw new InvalidOptionError('sink', sink, 'a Pusher with pushBatch or pushAndConfirm (a confirming pusher)');
   const id = options.id;
-  if (id !== undefined && (typeof id !== 'string' || !OUTBOX_ID.test(id)))
+  if (id !== undefined && !isOutboxName(id))
     throw new InvalidOptionError('id', id, '1 to 128 characters of A-Z a-z 0-9 . _ -');
   const mode = options.mode ?? 'write-ahead';
   if (mode !== 'write-ahead' && mode !== 'direct-first')

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidOptionError } from '@q/core';
+import { InvalidOptionError, isOutboxName } from '@q/core';
 import { OutboxFileError } from './errors.js';
-import { OUTBOX_ID } from './options.js';
 
 /** File holding the outbox's id: the id and a newline. */
 export const OUTBOX_FILE = 'OUTBOX';
@@ -53,7 +52,7 @@ export async function loadOutboxId(dir: string, wanted: string | undefined): Pro
   const text = await readText(path);
   if (text !== undefined) {
     const stored = text.trim();
-    if (!OUTBOX_ID.test(stored)) throw new OutboxFileError(path, 'not an outbox id');
+    if (!isOutboxName(stored)) throw new OutboxFileError(path, 'not an outbox id');
     if (wanted !== undefined && wanted !== stored)
       throw new InvalidOptionError('id', wanted, `"${stored}", the id stored in ${path}`);
     return stored;

@@ -16,6 +16,15 @@ export interface OutboxId {
 }
 
 const OUTBOX = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * Whether `name` can be an outbox's own id: 1 to 128 of `[A-Za-z0-9._-]`. The one rule `@q/outbox` checks
+ * its ids by and {@link parseOutboxId} reads them by: an id it accepted and the sinks could not parse
+ * would never be de-duplicated.
+ */
+export function isOutboxName(name: unknown): name is string {
+  return typeof name === 'string' && OUTBOX.test(name);
+}
 const SEQ = /^(0|[1-9][0-9]{0,15})$/;
 
 /**
@@ -23,8 +32,7 @@ const SEQ = /^(0|[1-9][0-9]{0,15})$/;
  * @throws {InvalidOptionError} when `outbox` is not 1 to 128 of `[A-Za-z0-9._-]` or `seq` not a safe integer >= 0.
  */
 export function formatOutboxId(outbox: string, seq: number): string {
-  if (typeof outbox !== 'string' || !OUTBOX.test(outbox))
-    throw new InvalidOptionError('outbox', outbox, '1 to 128 characters of A-Z a-z 0-9 . _ -');
+  if (!isOutboxName(outbox)) throw new InvalidOptionError('outbox', outbox, '1 to 128 characters of A-Z a-z 0-9 . _ -');
   if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidOptionError('seq', seq, 'a safe integer >= 0');
   return `${outbox}:${seq}`;
 }
@@ -36,7 +44,7 @@ export function parseOutboxId(id: unknown): OutboxId | undefined {
   if (colon <= 0) return undefined;
   const outbox = id.slice(0, colon);
   const digits = id.slice(colon + 1);
-  if (!OUTBOX.test(outbox) || !SEQ.test(digits)) return undefined;
+  if (!isOutboxName(outbox) || !SEQ.test(digits)) return undefined;
   const seq = Number(digits);
   return Number.isSafeInteger(seq) ? { outbox, seq } : undefined;
 }
