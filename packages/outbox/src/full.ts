@@ -1,10 +1,16 @@
+import { backoffDelay, type RetryPolicy } from '@q/core';
 import { whenAborted } from '@q/core/internal';
 import { LogFullError } from '@q/log';
 import { OutboxClosedError, OutboxFullError } from './errors.js';
 
 /** Back-off between tries of an append the log refused for lack of room: short, the forwarder frees room fast. */
-const MIN_WAIT_MS = 5;
-const MAX_WAIT_MS = 500;
+const ROOM_RETRY: RetryPolicy = {
+  attempts: Number.POSITIVE_INFINITY,
+  minDelayMs: 5,
+  maxDelayMs: 500,
+  factor: 2,
+  jitter: true,
+};
 /** A record's frame and a segment's header, as `@q/log` writes them (30 + 16 bytes), rounded up. */
 const OVERHEAD_BYTES = 64;
 
@@ -51,7 +57,7 @@ export async function waitForRoom(
     throw new OutboxFullError(`Outbox ${wait.dir} is full: ${error.message}`, { cause: error });
   if (signal?.aborted) throw signal.reason;
   if (wait.closing.aborted) throw new OutboxClosedError(wait.dir);
-  await pause(Math.random() * Math.min(MAX_WAIT_MS, MIN_WAIT_MS * 2 ** Math.min(attempt, 10)), wait.closing, signal);
+  await pause(backoffDelay(ROOM_RETRY, attempt + 1), wait.closing, signal);
   if (signal?.aborted) throw signal.reason;
   if (wait.closing.aborted) throw new OutboxClosedError(wait.dir);
 }
