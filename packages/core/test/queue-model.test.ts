@@ -13,6 +13,7 @@
  * - with keyOf: first attempts of a key start in produce order per producer, and no two calls with
  *   a common key overlap (a keyed batch holds all its keys), counting calls that timed out but still
  *   run because they ignore their signal;
+ * - no handler call gets more than batchSize messages (keyed backlogs are merged up to it);
  * - work conservation: a message of a free key does not wait STARVE_MS while a consumer is idle;
  * - unstarted messages held never exceed capacity + producers × largest batch + consumers × (1, or
  *   batchSize with consumeBatch or keys) + with keys the backlogs' max(capacity, batchSize) + batchSize;
@@ -141,6 +142,7 @@ async function runScenario(s: Scenario): Promise<string[]> {
       if (notStarted.size > bound) violate(`${notStarted.size} messages held unstarted, above the bound ${bound}`);
     },
     callStarted(c, ids, ctx, step) {
+      if (ids.length > s.batchSize) violate(`C${c}: a call of ${ids.length} messages, above batchSize ${s.batchSize}`);
       for (const id of ids) {
         const n = (calls.get(id) ?? 0) + 1;
         calls.set(id, n);

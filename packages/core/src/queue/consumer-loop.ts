@@ -281,7 +281,7 @@ export class ConsumerLoops<T> {
       if (recovering !== undefined) await recovering;
       if (slot.abandoned) return false;
       if (slot.inbox.length !== 0) await this.#c.broadcasts.deliver(slot, this.#isHardStopped);
-      const next = keys.next(slot);
+      const next = keys.next(slot, this.#c.options.batchSize);
       if (next === undefined) break;
       messages = next.run;
       from = next.origin;

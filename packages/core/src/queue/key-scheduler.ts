@@ -124,13 +124,18 @@ export class KeyScheduler<T> {
    * by it, listed in `slot.heldKeys`) and parks the rest with the keys' holders.
    */
   take(slot: ConsumerSlot<T>, batch: readonly T[], origin: ProducerSlot<T>): readonly T[] {
-    // Per message this is the whole cost of keyed batches: typed-array reads and writes.
+    // Per message this is the whole cost of keyed batches: typed-array reads and writes. Neighbours
+    // mostly go to the same consumer, so the batch is cut in ranges of one destination, copied a
+    // range at a time (a slice, when it starts a group) rather than a message at a time.
     const owner = this.#owner;
     const mask = owner.length - 1;
     const id = slot.id;
     const held = slot.heldKeys;
     let heldCount = slot.heldCount;
     const userKeyOf = this.#userKeyOf;
+    /** Where `batch[from, i)` goes: `id` for `slot` itself, else the holder it parks with. */
+    let to = id;
+    let from = 0;
     let mine: T[] | undefined;
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i] as T;
@@ -140,42 +145,81 @@ export class KeyScheduler<T> {
       } catch {
         key = this.keyOf(m);
       }
+      let o = id;
       if (key !== undefined) {
         const s = typeof key === 'number' && (key | 0) === key ? key & mask : this.#slotOf(key, m);
-        const o = s < 0 ? id : (owner[s] as number);
-        if (o === 0) {
-          owner[s] = id;
-          held[heldCount++] = s;
-        } else if (o !== id) {
-          // The first message that cannot go: from here on the batch is copied.
-          mine ??= batch.slice(0, i) as T[];
-          let group = this.#groups[o];
-          if (group === undefined) {
-            group = [];
-            this.#groups[o] = group;
-            this.#touched.push(o);
+        if (s >= 0) {
+          o = owner[s] as number;
+          if (o === 0) {
+            owner[s] = id;
+            held[heldCount++] = s;
+            o = id;
           }
-          group.push(m);
-          continue;
         }
       }
-      if (mine !== undefined) mine.push(m);
+      if (o !== to) {
+        mine = this.#flush(batch, from, i, to, id, mine);
+        to = o;
+        from = i;
+      }
     }
     slot.heldCount = heldCount;
-    if (mine !== undefined) this.#parkGroups(origin);
-    return mine ?? batch;
+    if (from === 0 && to === id) return batch;
+    mine = this.#flush(batch, from, batch.length, to, id, mine);
+    this.#parkGroups(origin);
+    return mine ?? [];
+  }
+
+  /**
+   * Hands `batch[from, to)` to its destination `dest`: `mine` (what `self` runs now, `undefined`
+   * while that is a prefix of the batch not yet copied) or the holder's group. Returns `mine`.
+   */
+  #flush(
+    batch: readonly T[],
+    from: number,
+    to: number,
+    dest: number,
+    self: number,
+    mine: T[] | undefined,
+  ): T[] | undefined {
+    if (from === to) return mine;
+    if (dest === self) {
+      if (mine === undefined) return from === 0 ? undefined : batch.slice(0, to);
+      if (mine.length === 0) return batch.slice(from, to);
+      for (let k = from; k < to; k++) mine.push(batch[k] as T);
+      return mine;
+    }
+    // The first range that cannot go: what went before it is `self`'s prefix.
+    mine ??= batch.slice(0, from);
+    const group = this.#groups[dest];
+    if (group === undefined) {
+      this.#groups[dest] = batch.slice(from, to);
+      this.#touched.push(dest);
+    } else {
+      for (let k = from; k < to; k++) group.push(batch[k] as T);
+    }
+    return mine;
   }
 
   /**
    * After a call of `slot`'s: the next batch of its backlog, or `undefined` once the backlog is empty
    * (its keys are then let go).
    */
-  next(slot: ConsumerSlot<T>): Parked<T> | undefined {
-    const next = this.#backlogs[slot.id]?.shift();
+  next(slot: ConsumerSlot<T>, batchSize: number): Parked<T> | undefined {
+    const backlog = this.#backlogs[slot.id];
+    const next = backlog?.shift();
     if (next !== undefined) {
-      this.parked -= next.run.length;
-      this.#picked(next.run.length);
-      return next;
+      // Runs parked one after another (by several takes) go in one call, up to `batchSize` and
+      // from one producer (settlement is per producer): a call costs more than copying its messages.
+      let run = next.run;
+      for (let p = backlog?.peek(); p !== undefined; p = backlog?.peek()) {
+        if (p.origin !== next.origin || run.length + p.run.length > batchSize) break;
+        (backlog as Deque<Parked<T>>).shift();
+        run = run.concat(p.run);
+      }
+      this.parked -= run.length;
+      this.#picked(run.length);
+      return run === next.run ? next : { run, origin: next.origin };
     }
     const owner = this.#owner;
     const held = slot.heldKeys;
