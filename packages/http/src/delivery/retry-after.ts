@@ -1,4 +1,9 @@
 const DELAY_SECONDS = /^\s*(\d+)\s*$/;
+/**
+ * The shape shared by the three HTTP-date forms (a day name, then a time of day), checked before
+ * `Date.parse`, which would read `-5` or `1.5` as dates.
+ */
+const HTTP_DATE = /^\s*[A-Za-z]{3,9},? .*\b\d{2}:\d{2}:\d{2}\b/;
 
 /**
  * The wait a `Retry-After` header asks for, in milliseconds (RFC 9110 §10.2.3): delay-seconds
@@ -14,7 +19,9 @@ export function parseRetryAfter(value: string | readonly string[] | undefined, n
     const n = Number(seconds[1]);
     return Number.isSafeInteger(n) ? n * 1000 : Number.MAX_SAFE_INTEGER;
   }
-  const at = Date.parse(text);
+  if (!HTTP_DATE.test(text)) return undefined;
+  // asctime carries no zone, and HTTP-dates are always GMT (Date.parse would read it as local time).
+  const at = Date.parse(/GMT|UTC/i.test(text) ? text : `${text} GMT`);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
 }
