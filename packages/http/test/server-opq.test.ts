@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, send, startServer, type TestServer } from './server-support/server.js';
 import { startTarget, type Target } from './server-support/target.js';
 
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
 let target: Target;
 let server: TestServer;
 beforeAll(async () => {
@@ -32,9 +34,15 @@ function formOf(body: Buffer): Record<string, string> {
 describe('POST /opq/push', () => {
   it('answers 201 success once the record is in the log, and the target gets the url-encoded form', async () => {
     const url = `${target.origin}/hook/urlencoded`;
-    const answer = await send(server.origin, 'POST', '/opq/push', {
-      form: { topic: 'orders', url, message: 'hello wörld & more', recorder: 'r1', tag: ['a', 'b'] },
-    });
+    const answer = await send(
+      server.origin,
+      'POST',
+      '/opq/push',
+      {
+        form: { topic: 'orders', url, message: 'hello wörld & more', recorder: 'r1', tag: ['a', 'b'] },
+      },
+      { traceparent: TRACEPARENT },
+    );
     expect(answer.status).toBe(201);
     expect(answer.text).toBe('success');
     // In the log already when the answer came (fdatasync'd: sync 'always'; the SIGKILL test in server-cli checks it).
@@ -47,6 +55,8 @@ describe('POST /opq/push', () => {
     expect(got?.method).toBe('POST');
     expect(got?.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(got?.headers['webhook-id']).toBe('orders_0');
+    // The push's trace goes on in the delivery.
+    expect(got?.headers.traceparent).toBe(TRACEPARENT);
     // Single-valued fields only, OPQ's own among them; the repeated `tag` is dropped as OPQ drops it.
     expect(formOf(got?.body as Buffer)).toEqual({
       topic: 'orders',

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   CONTENT_TYPE_HEADER,
   ID_HEADER,
@@ -94,6 +95,19 @@ export function messageRecord(input: unknown): RecordInput {
   }
   if (fields.headers !== undefined) userHeaders(fields.headers, headers);
   return { body, headers };
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * Adds the push request's own W3C `traceparent` to the record when the message set none: the
+ * delivery continues the producer's trace. A malformed one is left out rather than refused.
+ */
+export function inheritTraceparent(record: RecordInput, requestHeaders: IncomingHttpHeaders): RecordInput {
+  const value = requestHeaders.traceparent;
+  if (typeof value !== 'string' || !TRACEPARENT.test(value) || record.headers[RECORD_HEADERS.traceparent] !== undefined)
+    return record;
+  return { body: record.body, headers: { ...record.headers, [RECORD_HEADERS.traceparent]: value } };
 }
 
 /**

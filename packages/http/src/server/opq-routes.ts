@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { type AppContext, accepts } from './app.js';
 import { encodeSingleValued, type FormFields, readForm } from './form.js';
 import { fieldError } from './http-error.js';
-import { RECORD_HEADERS, targetUrl } from './message-input.js';
+import { inheritTraceparent, RECORD_HEADERS, targetUrl } from './message-input.js';
 import { TOPIC_NAME } from './topic.js';
 import { invalidTopic } from './topic-registry.js';
 
@@ -21,10 +21,11 @@ export function opqRoutes(app: FastifyInstance, context: AppContext): void {
     const url = targetUrl(formField(fields, 'url'), 'url');
     const topic = await context.topics.obtain(name);
     // What OPQ sent the target: its single-valued fields, url-encoded (topic and url included).
-    await topic.append({
+    const record = {
       body: encodeSingleValued(fields),
       headers: { [RECORD_HEADERS.url]: url, [RECORD_HEADERS.contentType]: FORM_CONTENT_TYPE },
-    });
+    };
+    await topic.append(inheritTraceparent(record, request.headers));
     return reply.code(201).type('text/plain; charset=utf-8').send('success');
   });
 

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from '@q/core';
 import { type AppendInput, openLog, type SegmentLog } from '@q/log';
 import { HttpDeliverer } from '../deliverer/http-deliverer.js';
+import type { DeliveryItem, EndpointState } from '../delivery/types.js';
 import { HttpError } from './http-error.js';
 import type { TopicDeliveryOptions } from './options.js';
 
@@ -9,7 +10,7 @@ import type { TopicDeliveryOptions } from './options.js';
 export const TOPIC_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** A replay's range, as started. */
-export interface ReplayRange {
+export interface StartedReplay {
   readonly from: number;
   readonly to: number;
 }
@@ -53,10 +54,16 @@ export class Topic {
       });
       // An EventEmitter throws an 'error' nobody listens to: the server would die of one delivery.
       deliverer.on('error', (err: unknown) => logger.error({ err, topic: name }, 'delivery failed'));
-      deliverer.on('dead-letter', (item: { id: string; url: string }, result: { reason: string; cause: string }) =>
+      deliverer.on('dead-letter', (item: DeliveryItem, result: { reason: string; cause: string }) =>
         logger.warn(
           { topic: name, id: item.id, url: item.url, reason: result.reason, cause: result.cause },
           'dead-lettered',
+        ),
+      );
+      deliverer.on('endpoint', (state: EndpointState) =>
+        (state.circuit === 'closed' ? logger.info : logger.warn)(
+          { topic: name, url: state.url, circuit: state.circuit, consecutiveFailures: state.consecutiveFailures },
+          `endpoint ${state.circuit}`,
         ),
       );
       await deliverer.start();
@@ -86,7 +93,7 @@ export class Topic {
    * @param to @default the last seq now
    * @throws {HttpError} 400 `replay_range` for a range not in the log: a replay never skips.
    */
-  replay(from: number, to?: number, url?: string): ReplayRange {
+  replay(from: number, to?: number, url?: string): StartedReplay {
     const last = this.lastSeq();
     const end = to ?? last;
     const problem =

@@ -60,9 +60,10 @@ export async function send(
     | { form: Record<string, string | string[]> }
     | { raw: string | Buffer; type?: string }
     | { formData: FormData },
+  extraHeaders: Record<string, string> = {},
 ): Promise<Answer> {
   let payload: string | Buffer | FormData | undefined;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (body !== undefined && 'json' in body) {
     payload = JSON.stringify(body.json);
     headers['content-type'] = 'application/json';
