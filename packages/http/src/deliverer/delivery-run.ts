@@ -1,0 +1,281 @@
+import { backoffDelay, type RetryPolicy, sleep } from '@q/core';
+import type { Cursor, LogRecord, SegmentLog } from '@q/log';
+import type { DeliveryEngine } from '../delivery/delivery-engine.js';
+import { DeliveryClosedError, InvalidItemError } from '../delivery/errors.js';
+import type { DeliveryItem, DeliveryResult } from '../delivery/types.js';
+import { Unfinished } from './unfinished.js';
+
+/** Records per log read: small enough that a stop or back-pressure leaves little read ahead. */
+const READ_BATCH = 512;
+
+/**
+ * Records handed over between two turns of the event loop: a reader hands out a batch through resolved
+ * promises, and handing thousands at once would keep the engine's sockets and timers waiting (its attempt
+ * timeouts would fire before answers already received are read).
+ */
+const HAND_PER_TURN = 128;
+
+/** Back-off after a failed log read or an unexpected `deliver()` rejection (neither is expected). */
+const TROUBLE_BACKOFF: RetryPolicy = {
+  attempts: Infinity,
+  minDelayMs: 100,
+  maxDelayMs: 5_000,
+  factor: 2,
+  jitter: true,
+};
+
+/** What a {@link DeliveryRun} works with. */
+export interface DeliveryRunParts {
+  readonly log: SegmentLog;
+  /** Committed up to the lowest unfinished record; never moved back. */
+  readonly cursor: Cursor;
+  readonly engine: DeliveryEngine;
+  /** The first seq to read. */
+  readonly from: number;
+  /** The last seq to read (inclusive); undefined: tail the log until stopped. */
+  readonly to?: number | undefined;
+  readonly toItem: (record: LogRecord) => DeliveryItem;
+  readonly maxUnfinished: number;
+  readonly commitIntervalMs: number;
+  /** Each item's end (delivered or dead-lettered). */
+  readonly finished: (item: DeliveryItem, result: DeliveryResult) => void;
+  /** Dead-letters an item the engine refused as invalid (it could never be sent). */
+  readonly refuse: (item: DeliveryItem, error: InvalidItemError) => Promise<DeliveryResult>;
+  /** Trouble worked around (a failed read or commit, an unexpected rejection): reported, never thrown. */
+  readonly error: (error: unknown, message: string) => void;
+  /** Called before each item is handed to the engine. */
+  readonly handing?: ((item: DeliveryItem) => void) | undefined;
+}
+
+/**
+ * Reads the log from `from` (to `to`, or tailing it), hands each record to the engine, and commits the
+ * cursor up to the lowest unfinished record: never past one that is neither delivered nor dead-lettered, so
+ * a restart from the cursor re-sends what was unfinished (same ids) and nothing finished below it. At most
+ * `maxUnfinished` records are out at once: reading waits for room. Commits are `commitIntervalMs` apart,
+ * plus {@link DeliveryRun.commitNow} at the end.
+ */
+export class DeliveryRun {
+  readonly #p: DeliveryRunParts;
+  readonly #unfinished: Unfinished;
+  readonly #stop = new AbortController();
+  /** `deliver()` calls (and retry timers) not answered yet: the run is drained when none is left. */
+  #pending = 0;
+  /** Records whose `deliver()` rejected because the engine closed: unfinished for good in this run. */
+  #stranded = 0;
+  #reading: Promise<void> | undefined;
+  #readEnded = false;
+  /** Whether reading got through `to`. */
+  #complete = false;
+  #room: (() => void) | undefined;
+  #drainWaiters: Array<() => void> = [];
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #commitTimer: NodeJS.Timeout | undefined;
+  #lastCommit = 0;
+  #committed: number;
+
+  constructor(parts: DeliveryRunParts) {
+    this.#p = parts;
+    this.#unfinished = new Unfinished(parts.from);
+    this.#committed = parts.cursor.position;
+  }
+
+  /** Starts reading (once). */
+  start(): void {
+    this.#reading ??= this.#read().finally(() => {
+      this.#readEnded = true;
+      this.#checkDrained();
+    });
+  }
+
+  /** Resolves when reading ended (through `to`, stopped, or the log closed). */
+  get reading(): Promise<void> {
+    return this.#reading ?? Promise.resolve();
+  }
+
+  /** Whether every record through `to` was read (false for a tailing run). */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** Records handed out and not finished. */
+  get unfinished(): number {
+    return this.#unfinished.size;
+  }
+
+  /** Records the engine gave back unfinished because it closed. */
+  get stranded(): number {
+    return this.#stranded;
+  }
+
+  /** The next seq to read. */
+  get next(): number {
+    return this.#unfinished.next;
+  }
+
+  /** The lowest unfinished seq, or the next to read: what the cursor may be committed to. */
+  get lowest(): number {
+    return this.#unfinished.lowest();
+  }
+
+  /** Stops reading; what was handed to the engine runs on (see {@link DeliveryRun.drained}). */
+  stop(): void {
+    if (this.#stop.signal.aborted) return;
+    this.#stop.abort();
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    // Items waiting to be handed again after an unexpected rejection stay unfinished (never committed past).
+    for (const t of this.#timers) {
+      clearTimeout(t);
+      this.#pending--;
+    }
+    this.#timers.clear();
+    this.#room?.();
+    this.#checkDrained();
+  }
+
+  /** Resolves once reading ended and no `deliver()` is unanswered. */
+  drained(): Promise<void> {
+    if (this.#isDrained()) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Commits the cursor to the lowest unfinished record now (when it moved); rejects when the write fails. */
+  commitNow(): Promise<void> {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    const target = this.#unfinished.lowest();
+    if (target <= this.#committed) return Promise.resolve();
+    this.#committed = target;
+    this.#lastCommit = performance.now();
+    return this.#p.cursor.commit(target);
+  }
+
+  async #read(): Promise<void> {
+    const { log, to } = this.#p;
+    const signal = this.#stop.signal;
+    let failures = 0;
+    let handed = 0;
+    while (!signal.aborted && !this.#complete) {
+      try {
+        const reader = log.reader({ from: this.#unfinished.next, signal, batch: READ_BATCH });
+        for await (const record of reader) {
+          if (to !== undefined && record.seq > to) {
+            this.#complete = true;
+            break;
+          }
+          while (this.#unfinished.size >= this.#p.maxUnfinished && !signal.aborted)
+            await new Promise<void>((resolve) => {
+              this.#room = resolve;
+            });
+          if (++handed % HAND_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          if (signal.aborted) break;
+          this.#hand(record);
+          failures = 0;
+          if (record.seq === to) {
+            this.#complete = true;
+            break;
+          }
+        }
+        // The reader ended by itself: stopped, or the log closed (nothing more will come).
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#p.error(err, 'http: reading the log failed; retrying');
+        await sleep(backoffDelay(TROUBLE_BACKOFF, ++failures), signal);
+      }
+    }
+  }
+
+  #hand(record: LogRecord): void {
+    const item = this.#p.toItem(record);
+    this.#unfinished.add(record.seq);
+    this.#send(item, record.seq, 1);
+  }
+
+  #send(item: DeliveryItem, seq: number, tries: number): void {
+    this.#pending++;
+    this.#p.handing?.(item);
+    let delivery: Promise<DeliveryResult>;
+    try {
+      delivery = this.#p.engine.deliver(item);
+    } catch (err) {
+      delivery = Promise.reject(err);
+    }
+    delivery.then(
+      (result) => this.#finish(item, seq, result),
+      (err: unknown) => this.#rejected(item, seq, tries, err),
+    );
+  }
+
+  #rejected(item: DeliveryItem, seq: number, tries: number, err: unknown): void {
+    if (err instanceof InvalidItemError) {
+      // It could never be sent as it is: kept in the dead letters rather than blocking the cursor for good.
+      this.#p.refuse(item, err).then(
+        (result) => this.#finish(item, seq, result),
+        (e: unknown) => this.#rejected(item, seq, tries, e),
+      );
+      return;
+    }
+    if (err instanceof DeliveryClosedError || this.#stop.signal.aborted) {
+      // Not finished: the cursor stays below it, so the next run sends it again.
+      if (err instanceof DeliveryClosedError) this.#stranded++;
+      this.#pending--;
+      this.#checkDrained();
+      return;
+    }
+    this.#p.error(err, `http: delivering ${item.id} failed unexpectedly; handing it over again`);
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        this.#pending--;
+        this.#send(item, seq, tries + 1);
+      },
+      backoffDelay(TROUBLE_BACKOFF, tries),
+    );
+    this.#timers.add(timer);
+  }
+
+  #finish(item: DeliveryItem, seq: number, result: DeliveryResult): void {
+    this.#pending--;
+    const lowest = this.#unfinished.lowest();
+    if (this.#unfinished.finish(seq)) {
+      this.#p.finished(item, result);
+      if (this.#unfinished.lowest() !== lowest) this.#scheduleCommit();
+    }
+    if (this.#unfinished.size < this.#p.maxUnfinished) {
+      const room = this.#room;
+      this.#room = undefined;
+      room?.();
+    }
+    this.#checkDrained();
+  }
+
+  /** Commits are at least `commitIntervalMs` apart; what finished meanwhile shares the next one. */
+  #scheduleCommit(): void {
+    if (this.#commitTimer !== undefined || this.#stop.signal.aborted) return;
+    const wait = this.#lastCommit + this.#p.commitIntervalMs - performance.now();
+    if (wait <= 0) this.#commitReported();
+    else {
+      this.#commitTimer = setTimeout(() => this.#commitReported(), wait);
+      this.#commitTimer.unref();
+    }
+  }
+
+  #commitReported(): void {
+    this.commitNow().catch((err: unknown) => {
+      if (!this.#stop.signal.aborted)
+        this.#p.error(err, 'http: committing the cursor failed; the next commit covers it');
+    });
+  }
+
+  #isDrained(): boolean {
+    return this.#readEnded && this.#pending === 0;
+  }
+
+  #checkDrained(): void {
+    if (!this.#isDrained()) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
