@@ -23,3 +23,5 @@ export {
 } from './delivery/errors.js';
 export { signWebhook } from './delivery/signing.js';
 export type { DeadLetterReason, DeliveryItem, DeliveryResult, EndpointState } from './delivery/types.js';
+export { createHttpServer, type HttpQueueAddresses, HttpQueueServer } from './server/http-queue-server.js';
+export type { HttpQueueServerOptions, TopicDeliveryOptions } from './server/options.js';
