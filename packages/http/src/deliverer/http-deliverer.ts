@@ -17,6 +17,9 @@ import { type RecordItemOptions, recordToItem } from './record-item.js';
 import { type ReplayOptions, type ReplayResult, runReplay } from './replay.js';
 import { ReplayCursors } from './replay-cursors.js';
 
+export type { HttpDelivererOptions } from './deliverer-options.js';
+export type { ReplayOptions, ReplayResult } from './replay.js';
+
 /**
  * A shared engine's dead letters. `DeliveryEngine` keeps its `deadLetters` option private for now; the
  * property is read when it has one.
