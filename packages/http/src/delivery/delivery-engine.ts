@@ -1,30 +1,30 @@
 import { EventEmitter } from 'node:events';
-import { backoffDelay, consoleLogger, type Logger, sleep } from '@q/core';
-import { duration, safeLogger, settledWithin } from '@q/core/internal';
-import { Agent, type Dispatcher } from 'undici';
+import { consoleLogger, type Logger } from '@q/core';
+import { duration, safeLogger } from '@q/core/internal';
+import type { Agent } from 'undici';
 import { type AttemptContext, sendAttempt } from './attempt.js';
 import type { CircuitState } from './circuit-breaker.js';
+import { DeadLetterWriter } from './dead-letter-writer.js';
 import type { DeadLetteredResult } from './dead-letters.js';
 import { checkItem } from './delivery-item.js';
 import { DeliveryJob } from './delivery-job.js';
 import {
+  closeAgent,
   type DeliveryEngineOptions,
+  defaultAgent,
   type ResolvedDeliveryOptions,
   resolveDeliveryOptions,
 } from './delivery-options.js';
-import { Endpoint, parseTarget } from './endpoint.js';
+import type { Endpoint } from './endpoint.js';
+import { Endpoints } from './endpoints.js';
 import type { DeliveryEngineEvents } from './engine-events.js';
-import { DeadLettersClosedError, DeliveryClosedError } from './errors.js';
+import { DeliveryClosedError } from './errors.js';
+import { JobList } from './job-list.js';
 import { KeyOrder } from './key-order.js';
 import type { StatusOutcome } from './outcome.js';
+import { retryDelay } from './retry-after.js';
 import { WebhookSigner } from './signing.js';
 import type { DeadLetterReason, DeliveryItem, DeliveryResult, EndpointState } from './types.js';
-
-/** Idle endpoints (closed circuit, nothing waiting) are forgotten beyond this many, so per-message URLs do not pile up. */
-const MAX_IDLE_ENDPOINTS = 1024;
-/** Back-off of a dead letter's write that failed (the item stays unfinished meanwhile). */
-const STORE_RETRY_MIN_MS = 100;
-const STORE_RETRY_MAX_MS = 5_000;
 
 /**
  * Delivers items by HTTP POST, Standard Webhooks style: signed per attempt, retried with back-off (full
@@ -36,15 +36,12 @@ const STORE_RETRY_MAX_MS = 5_000;
 export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implements AsyncDisposable {
   readonly #o: ResolvedDeliveryOptions;
   readonly #logger: Logger;
-  readonly #dispatcher: Dispatcher;
   readonly #ownAgent: Agent | undefined;
   readonly #ctx: AttemptContext;
-  readonly #endpoints = new Map<string, Endpoint>();
+  readonly #writer: DeadLetterWriter;
+  readonly #endpoints: Endpoints;
   readonly #keys = new KeyOrder();
-  readonly #stop = new AbortController();
-  readonly #stores = new Set<Promise<void>>();
-  #openHead: DeliveryJob | undefined;
-  #open = 0;
+  readonly #open = new JobList();
   #inFlight = 0;
   #finishing = 0;
   #delivered = 0;
@@ -58,19 +55,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     const o = resolveDeliveryOptions(options);
     this.#o = o;
     this.#logger = safeLogger(o.logger ?? consoleLogger);
-    this.#ownAgent =
-      o.dispatcher === undefined
-        ? new Agent({
-            connections: o.concurrency,
-            headersTimeout: o.timeoutMs,
-            bodyTimeout: o.timeoutMs,
-            connectTimeout: o.connectTimeoutMs,
-            keepAliveTimeout: 4_000,
-          })
-        : undefined;
-    this.#dispatcher = o.dispatcher ?? (this.#ownAgent as Agent);
+    this.#endpoints = new Endpoints(o.failureThreshold, o.openMs, this.#onCircuit);
+    this.#ownAgent = o.dispatcher === undefined ? defaultAgent(o) : undefined;
+    this.#writer = new DeadLetterWriter(o.deadLetters, (err, item) =>
+      this.#error(err, { id: item.id }, 'http delivery: writing a dead letter failed; retrying'),
+    );
     this.#ctx = {
-      dispatcher: this.#dispatcher,
+      dispatcher: o.dispatcher ?? (this.#ownAgent as Agent),
       timeoutMs: o.timeoutMs,
       excerptBytes: o.excerptBytes,
       signer: new WebhookSigner(o.secrets),
@@ -90,38 +81,31 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     } catch (err) {
       return Promise.reject(err);
     }
-    let resolve!: (result: DeliveryResult) => void;
-    let reject!: (err: Error) => void;
-    const promise = new Promise<DeliveryResult>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const job = new DeliveryJob(item, (item.acceptedAt ?? Date.now()) + this.#o.maxAgeMs, resolve, reject);
-    this.#link(job);
+    const job = new DeliveryJob(item, (item.acceptedAt ?? Date.now()) + this.#o.maxAgeMs);
+    this.#open.add(job);
     if (item.key === undefined || this.#keys.admit(item.key, job)) this.#start(job);
-    return promise;
+    return job.promise;
   }
 
   /** Re-enables an endpoint disabled by a 410 (its circuit closed, its failures forgotten). */
   enable(url: string): void {
     const endpoint = this.#endpoints.get(url);
     if (endpoint === undefined || !endpoint.disabled) return;
-    endpoint.disabled = false;
-    endpoint.circuit.reset();
+    endpoint.setDisabled(false);
     this.#logger.info({ url }, 'http delivery: endpoint enabled');
     this.emit('endpoint', endpoint.state());
   }
 
   /** The state of every endpoint with work, failures or a disabled flag (idle ones may be forgotten). */
   endpoints(): EndpointState[] {
-    return Array.from(this.#endpoints.values(), (e) => e.state());
+    return Array.from(this.#endpoints.all(), (e) => e.state());
   }
 
   /** Counts: attempts in flight, items waiting (for their key, endpoint or retry time), totals since creation. */
   stats(): { inFlight: number; waiting: number; delivered: number; retried: number; deadLettered: number } {
     return {
       inFlight: this.#inFlight,
-      waiting: Math.max(0, this.#open - this.#inFlight - this.#finishing),
+      waiting: Math.max(0, this.#open.size - this.#inFlight - this.#finishing),
       delivered: this.#delivered,
       retried: this.#retried,
       deadLettered: this.#deadLettered,
@@ -131,18 +115,12 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   /**
    * Stops: aborts the attempts in flight, clears every timer, rejects unfinished `deliver()` calls with
    * `DeliveryClosedError` (a dead letter being written is waited for within the deadline), and closes its
-   * own Agent. Resolves within `timeoutMs` (default 5000); calling it again returns the same promise.
+   * own Agent. Resolves within `timeoutMs` (default 5000); calling it again returns the same promise. An
+   * invalid `timeoutMs` throws `InvalidOptionError`.
    */
   close(options?: { timeoutMs?: number }): Promise<void> {
-    if (this.#closing === undefined) {
-      let timeoutMs: number;
-      try {
-        timeoutMs = duration('timeoutMs', options?.timeoutMs ?? 5_000);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      this.#closing = this.#shutdown(timeoutMs);
-    }
+    const timeoutMs = duration('timeoutMs', options?.timeoutMs ?? 5_000);
+    this.#closing ??= this.#shutdown(timeoutMs);
     return this.#closing;
   }
 
@@ -154,18 +132,10 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   /** `job` is its key's head (or has no key): to its endpoint, or to the dead letters. */
   #start(job: DeliveryJob): void {
     const url = job.item.url;
-    let endpoint = this.#endpoints.get(url);
-    if (endpoint === undefined) {
-      const target = parseTarget(url);
-      if (target === undefined) {
-        this.#deadLetter(job, 'invalid-url', `invalid URL: ${String(url).slice(0, 200)}`);
-        return;
-      }
-      endpoint = new Endpoint(url, target, this.#o.failureThreshold, this.#o.openMs, this.#onCircuit);
-      this.#endpoints.set(url, endpoint);
-    }
+    const endpoint = this.#endpoints.of(url);
     job.endpoint = endpoint;
-    if (endpoint.disabled) this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${url}`);
+    if (endpoint === undefined) this.#deadLetter(job, 'invalid-url', `invalid URL: ${String(url).slice(0, 200)}`);
+    else if (endpoint.disabled) this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${url}`);
     else {
       endpoint.push(job);
       this.#pump(endpoint);
@@ -236,9 +206,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
       this.#deadLetter(job, 'attempts', job.cause);
       return;
     }
-    let delayMs = backoffDelay(o.backoff, job.attempts, o.random);
-    const asked = job.retryAfterMs;
-    if (asked !== undefined && asked > delayMs) delayMs = Math.min(asked, o.backoff.maxDelayMs);
+    const delayMs = retryDelay(o.backoff, job.attempts, job.retryAfterMs, o.random);
     // The next attempt would start past the item's age limit: waiting for it would change nothing.
     if (Date.now() + delayMs > job.deadline) {
       this.#deadLetter(job, 'max-age', job.cause);
@@ -261,18 +229,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
 
   readonly #onCircuit = (endpoint: Endpoint, state: CircuitState): void => {
     if (this.#closing !== undefined) return;
-    const fields = { url: endpoint.url, consecutiveFailures: endpoint.circuit.consecutiveFailures };
-    if (state === 'open') this.#logger.warn(fields, 'http delivery: endpoint failing, circuit open');
-    else if (state === 'closed') this.#logger.info(fields, 'http delivery: endpoint recovered, circuit closed');
+    logCircuit(this.#logger, endpoint, state);
     this.emit('endpoint', endpoint.state());
     if (state === 'half-open') {
       // Items kept waiting by the open circuit still age: drop the expired ones before the probe.
-      const now = Date.now();
-      for (let n = endpoint.ready; n > 0; n--) {
-        const job = endpoint.shift() as DeliveryJob;
-        if (now > job.deadline) this.#deadLetter(job, 'max-age', job.cause || 'circuit open until maxAgeMs passed');
-        else endpoint.push(job);
-      }
+      endpoint.dropExpired(Date.now(), (job) =>
+        this.#deadLetter(job, 'max-age', job.cause || 'circuit open past maxAgeMs'),
+      );
       this.#pump(endpoint);
     }
   };
@@ -280,20 +243,16 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   /** A 410: the endpoint takes nothing more until `enable()`; what waits for it is dead-lettered. */
   #disable(endpoint: Endpoint): void {
     if (endpoint.disabled) return;
-    endpoint.disabled = true;
-    endpoint.circuit.reset();
+    endpoint.setDisabled(true);
     this.#logger.warn({ url: endpoint.url }, 'http delivery: endpoint answered 410 Gone, disabled');
     this.emit('endpoint', endpoint.state());
-    for (let job = this.#openHead; job !== undefined; ) {
-      const next = job.nextOpen;
-      if (job.endpoint === endpoint && job.state === 'scheduled') {
-        clearTimeout(job.timer);
-        job.timer = undefined;
-        endpoint.scheduled--;
-        this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${endpoint.url}`);
-      }
-      job = next;
-    }
+    this.#open.forEach((job) => {
+      if (job.endpoint !== endpoint || job.state !== 'scheduled') return;
+      clearTimeout(job.timer);
+      job.timer = undefined;
+      endpoint.scheduled--;
+      this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${endpoint.url}`);
+    });
   }
 
   #deadLetter(job: DeliveryJob, reason: DeadLetterReason, cause: string): void {
@@ -306,30 +265,22 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
       status: job.status,
       cause,
     };
-    const store = this.#store(job, result)
-      .catch((err: unknown) => this.#error(err, { id: job.item.id }, 'http delivery: a dead-letter listener threw'))
-      .finally(() => this.#stores.delete(store));
-    this.#stores.add(store);
+    this.#writer
+      .write(job.item, result, job.excerpt)
+      .then((stored) => this.#stored(job, result, stored))
+      .catch((err: unknown) => this.#error(err, { id: job.item.id }, 'http delivery: a dead-letter listener threw'));
   }
 
-  /** Writes the dead letter (retrying what a retry may cure), then finishes the job. */
-  async #store(job: DeliveryJob, result: DeadLetteredResult): Promise<void> {
-    for (let delay = STORE_RETRY_MIN_MS; ; delay = Math.min(delay * 2, STORE_RETRY_MAX_MS)) {
-      try {
-        await this.#o.deadLetters.add(job.item, result, job.excerpt);
-        break;
-      } catch (err) {
-        if (this.#closing !== undefined || err instanceof DeadLettersClosedError) {
-          this.#finishing--;
-          if (job.state !== 'done') this.#abandon(job, new DeliveryClosedError('The dead letters are closed'));
-          return;
-        }
-        this.#error(err, { id: job.item.id }, 'http delivery: writing a dead letter failed; retrying');
-        await sleep(delay, this.#stop.signal);
-      }
-    }
+  /** The dead letter's write ended: stored (the job finished), or given up (the engine or its dead letters closed). */
+  #stored(job: DeliveryJob, result: DeadLetteredResult, stored: boolean): void {
     this.#finishing--;
     if (job.state === 'done') return; // close() gave up on it at its deadline
+    if (!stored) {
+      // The dead letters closed under a running engine: the item is not finished, but its key moves on.
+      this.#abandon(job, new DeliveryClosedError('The dead letters are closed'));
+      this.#release(job);
+      return;
+    }
     if (job.endpoint !== undefined) job.endpoint.deadLettered++;
     this.#deadLettered++;
     this.#finish(job, result);
@@ -339,15 +290,17 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   /** `job` finished: settles its promise and lets its key's next item go. */
   #finish(job: DeliveryJob, result: DeliveryResult): void {
     job.state = 'done';
-    this.#unlink(job);
+    this.#open.remove(job);
     job.resolve(result);
+    this.#release(job);
+    if (job.endpoint !== undefined) this.#endpoints.maybeForget(job.endpoint);
+  }
+
+  /** Lets the next item of `job`'s key go. */
+  #release(job: DeliveryJob): void {
     const key = job.item.key;
-    if (key !== undefined) {
-      const next = this.#keys.release(key, job);
-      if (next !== undefined && this.#closing === undefined) this.#start(next);
-    }
-    const endpoint = job.endpoint;
-    if (endpoint?.idle === true && this.#endpoints.size > MAX_IDLE_ENDPOINTS) this.#endpoints.delete(endpoint.url);
+    const next = key === undefined ? undefined : this.#keys.release(key, job);
+    if (next !== undefined && this.#closing === undefined) this.#start(next);
   }
 
   /** Rejects an unfinished `job` (the engine closed). */
@@ -356,52 +309,33 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     job.timer = undefined;
     job.controller?.abort();
     job.state = 'done';
-    this.#unlink(job);
+    this.#open.remove(job);
     job.reject(err);
   }
 
   async #shutdown(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    for (const endpoint of this.#endpoints.values()) endpoint.circuit.stop();
-    for (let job = this.#openHead; job !== undefined; ) {
-      const next = job.nextOpen;
+    for (const endpoint of this.#endpoints.all()) endpoint.circuit.stop();
+    this.#open.forEach((job) => {
       if (job.state !== 'dead-lettering') this.#abandon(job, new DeliveryClosedError());
-      job = next;
-    }
+    });
     this.#keys.clear();
-    if (this.#stores.size > 0) await settledWithin(Promise.all(this.#stores), deadline - Date.now());
-    this.#stop.abort();
-    for (let job = this.#openHead; job !== undefined; ) {
-      const next = job.nextOpen;
+    await this.#writer.stop(deadline - Date.now());
+    this.#open.forEach((job) => {
       this.#abandon(job, new DeliveryClosedError());
-      job = next;
-    }
-    const agent = this.#ownAgent;
-    if (agent !== undefined && !(await settledWithin(agent.close(), deadline - Date.now())))
-      await settledWithin(agent.destroy(), 1_000);
+    });
+    if (this.#ownAgent !== undefined) await closeAgent(this.#ownAgent, deadline - Date.now());
   }
 
   #error(err: unknown, fields: Record<string, unknown>, message: string): void {
     this.#logger.error({ ...fields, err }, message);
     if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
+}
 
-  #link(job: DeliveryJob): void {
-    const head = this.#openHead;
-    job.nextOpen = head;
-    if (head !== undefined) head.prevOpen = job;
-    this.#openHead = job;
-    this.#open++;
-  }
-
-  #unlink(job: DeliveryJob): void {
-    const { prevOpen, nextOpen } = job;
-    if (prevOpen !== undefined) prevOpen.nextOpen = nextOpen;
-    else if (this.#openHead === job) this.#openHead = nextOpen;
-    else return; // not linked
-    if (nextOpen !== undefined) nextOpen.prevOpen = prevOpen;
-    job.prevOpen = undefined;
-    job.nextOpen = undefined;
-    this.#open--;
-  }
+/** Logs a circuit change: opening as a warning, recovery as information. */
+function logCircuit(logger: Logger, endpoint: Endpoint, state: CircuitState): void {
+  const fields = { url: endpoint.url, consecutiveFailures: endpoint.circuit.consecutiveFailures };
+  if (state === 'open') logger.warn(fields, 'http delivery: endpoint failing, circuit open');
+  else if (state === 'closed') logger.info(fields, 'http delivery: endpoint recovered, circuit closed');
 }

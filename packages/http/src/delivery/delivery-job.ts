@@ -18,8 +18,10 @@ export class DeliveryJob {
   endpoint: Endpoint | undefined = undefined;
   /** Past this instant (ms since the epoch) no attempt starts: `acceptedAt + maxAgeMs`. */
   readonly deadline: number;
-  readonly resolve: (result: DeliveryResult) => void;
-  readonly reject: (err: Error) => void;
+  /** What `deliver()` returned. */
+  readonly promise: Promise<DeliveryResult>;
+  resolve!: (result: DeliveryResult) => void;
+  reject!: (err: Error) => void;
   state: JobState = 'key-wait';
   /** Attempts started. */
   attempts = 0;
@@ -49,15 +51,12 @@ export class DeliveryJob {
   prevOpen: DeliveryJob | undefined = undefined;
   nextOpen: DeliveryJob | undefined = undefined;
 
-  constructor(
-    item: DeliveryItem,
-    deadline: number,
-    resolve: (result: DeliveryResult) => void,
-    reject: (err: Error) => void,
-  ) {
+  constructor(item: DeliveryItem, deadline: number) {
     this.item = item;
     this.deadline = deadline;
-    this.resolve = resolve;
-    this.reject = reject;
+    this.promise = new Promise<DeliveryResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { InvalidOptionError, type Logger, type RetryPolicy } from '@q/core';
-import { duration, integerAtLeast } from '@q/core/internal';
-import type { Dispatcher } from 'undici';
+import { duration, integerAtLeast, settledWithin } from '@q/core/internal';
+import { Agent, type Dispatcher } from 'undici';
 import type { DeadLetters } from './dead-letters.js';
 import { secretKey } from './signing.js';
 
@@ -142,4 +142,23 @@ function ageLimit(value: unknown): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < 1)
     throw new InvalidOptionError('retry.maxAgeMs', value, 'a number of milliseconds >= 1, or Infinity');
   return value;
+}
+
+/**
+ * The engine's own dispatcher: `connections` per origin bounded by `concurrency`, and undici's headers and
+ * body timeouts set to `timeoutMs` (their default is 300 s), the connect timeout to `connectTimeoutMs`.
+ */
+export function defaultAgent(o: ResolvedDeliveryOptions): Agent {
+  return new Agent({
+    connections: o.concurrency,
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: o.timeoutMs,
+    connectTimeout: o.connectTimeoutMs,
+    keepAliveTimeout: 4_000,
+  });
+}
+
+/** Closes the engine's own Agent within `timeoutMs`, then destroys what is left (sockets of stuck requests). */
+export async function closeAgent(agent: Agent, timeoutMs: number): Promise<void> {
+  if (!(await settledWithin(agent.close(), timeoutMs))) await settledWithin(agent.destroy(), 1_000);
 }

@@ -60,6 +60,12 @@ export class Endpoint {
     this.circuit = new CircuitBreaker(threshold, openMs, (state) => onCircuit(this, state));
   }
 
+  /** Disables it (a 410) or enables it again; its circuit starts over closed either way. */
+  setDisabled(disabled: boolean): void {
+    this.disabled = disabled;
+    this.circuit.reset();
+  }
+
   /** Adds `job` at the end of the ready queue. */
   push(job: DeliveryJob): void {
     job.state = 'ready';
@@ -84,6 +90,15 @@ export class Endpoint {
     job.nextReady = undefined;
     this.ready--;
     return job;
+  }
+
+  /** Takes out the ready jobs whose deadline passed (they waited behind an open circuit), in order. */
+  dropExpired(now: number, onExpired: (job: DeliveryJob) => void): void {
+    for (let n = this.ready; n > 0; n--) {
+      const job = this.shift() as DeliveryJob;
+      if (now > job.deadline) onExpired(job);
+      else this.push(job);
+    }
   }
 
   /** Whether nothing is sent, ready or scheduled here, and its circuit is closed with no failures. */

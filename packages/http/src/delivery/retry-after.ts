@@ -1,3 +1,5 @@
+import { backoffDelay, type RetryPolicy } from '@q/core';
+
 const DELAY_SECONDS = /^\s*(\d+)\s*$/;
 /**
  * The shape shared by the three HTTP-date forms (a day name, then a time of day), checked before
@@ -24,4 +26,18 @@ export function parseRetryAfter(value: string | readonly string[] | undefined, n
   const at = Date.parse(/GMT|UTC/i.test(text) ? text : `${text} GMT`);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
+}
+
+/**
+ * The wait before the attempt after `attempt` (1-based): full-jitter back-off, replaced by a longer
+ * `Retry-After` capped at `maxDelayMs` (a shorter one does not hurry the schedule).
+ */
+export function retryDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterMs: number | undefined,
+  random: () => number,
+): number {
+  const delay = backoffDelay(policy, attempt, random);
+  return retryAfterMs !== undefined && retryAfterMs > delay ? Math.min(retryAfterMs, policy.maxDelayMs) : delay;
 }
