@@ -187,9 +187,9 @@ export class DeliveryRun {
   }
 
   #hand(record: LogRecord): void {
-    const item = this.#p.toItem(record);
-    this.#unfinished.add(record.seq);
-    this.#send(item, record.seq, 1);
+    // Handed out already (a reader restarted after a failed read): never twice.
+    if (!this.#unfinished.add(record.seq)) return;
+    this.#send(this.#p.toItem(record), record.seq, 1);
   }
 
   #send(item: DeliveryItem, seq: number, tries: number): void {
@@ -218,7 +218,17 @@ export class DeliveryRun {
     }
     if (err instanceof DeliveryClosedError || this.#stop.signal.aborted) {
       // Not finished: the cursor stays below it, so the next run sends it again.
-      if (err instanceof DeliveryClosedError) this.#stranded++;
+      if (err instanceof DeliveryClosedError) {
+        this.#stranded++;
+        // A shared engine closed under a running deliverer: reading on would only strand more records.
+        if (!this.#stop.signal.aborted) {
+          this.#p.error(
+            err,
+            'http: the delivery engine was closed; delivery stopped (restart the deliverer to resume)',
+          );
+          this.stop();
+        }
+      }
       this.#pending--;
       this.#checkDrained();
       return;

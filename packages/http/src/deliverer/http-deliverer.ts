@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { QueueStateError } from '@q/core';
 import { duration, settledWithin } from '@q/core/internal';
-import type { Cursor, LogRecord } from '@q/log';
+import type { Cursor } from '@q/log';
 import { DeadLetters } from '../delivery/dead-letters.js';
 import { DeliveryEngine } from '../delivery/delivery-engine.js';
 import type { RetryInfo } from '../delivery/engine-events.js';
@@ -190,8 +190,7 @@ export class HttpDeliverer extends EventEmitter {
         cursors: this.#cursors,
         maxUnfinished: o.maxUnfinished,
         commitIntervalMs: o.commitIntervalMs,
-        toItem: (record: LogRecord, url: string | undefined) =>
-          recordToItem(record, url === undefined ? this.#itemOptions : { ...this.#itemOptions, urlOf: () => url }),
+        itemOptions: this.#itemOptions,
         finished: this.#finished,
         refuse: this.#refuse,
         error: this.#error,
@@ -234,8 +233,15 @@ export class HttpDeliverer extends EventEmitter {
    * @param options.timeoutMs @default 5000
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    const timeoutMs = duration('timeoutMs', options.timeoutMs ?? 5_000);
-    this.#closed ??= this.#close(timeoutMs);
+    if (this.#closed === undefined) {
+      let timeoutMs: number;
+      try {
+        timeoutMs = duration('timeoutMs', options?.timeoutMs ?? 5_000);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.#closed = this.#close(timeoutMs);
+    }
     return this.#closed;
   }
 

@@ -1,10 +1,11 @@
 import { InvalidOptionError } from '@q/core';
-import type { LogRecord, SegmentLog } from '@q/log';
+import type { SegmentLog } from '@q/log';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import { DeliveryClosedError, type InvalidItemError, ReplayRangeError } from '../delivery/errors.js';
 import type { DeliveryItem, DeliveryResult } from '../delivery/types.js';
 import { isHttpUrl } from './deliverer-options.js';
 import { DeliveryRun } from './delivery-run.js';
+import { type RecordItemOptions, recordToItem } from './record-item.js';
 import type { ReplayCursors } from './replay-cursors.js';
 
 /** What {@link HttpDeliverer.replay} takes. */
@@ -34,8 +35,8 @@ export interface ReplayContext {
   readonly cursors: ReplayCursors;
   readonly maxUnfinished: number;
   readonly commitIntervalMs: number;
-  /** The item of a record; `url` (when given) replaces its target. */
-  readonly toItem: (record: LogRecord, url: string | undefined) => DeliveryItem;
+  /** How records become items (a replay's `url` replaces their targets). */
+  readonly itemOptions: RecordItemOptions;
   readonly finished: (item: DeliveryItem, result: DeliveryResult) => void;
   readonly refuse: (item: DeliveryItem, error: InvalidItemError) => Promise<DeliveryResult>;
   readonly error: (error: unknown, message: string) => void;
@@ -82,6 +83,7 @@ export async function runReplay(ctx: ReplayContext, options: ReplayOptions): Pro
   if (ctx.closing.aborted) throw new DeliveryClosedError('The deliverer is closed: no replay started');
   signal?.throwIfAborted();
   const to = checkReplayRange(ctx.log, from, options.to);
+  const itemOptions = url === undefined ? ctx.itemOptions : { ...ctx.itemOptions, urlOf: () => url };
   const cursor = await ctx.cursors.take();
   let delivered = 0;
   let deadLettered = 0;
@@ -97,7 +99,7 @@ export async function runReplay(ctx: ReplayContext, options: ReplayOptions): Pro
       engine: ctx.engine,
       from,
       to,
-      toItem: (record) => ctx.toItem(record, url),
+      toItem: (record) => recordToItem(record, itemOptions),
       maxUnfinished: ctx.maxUnfinished,
       commitIntervalMs: ctx.commitIntervalMs,
       finished: (item, result) => {
