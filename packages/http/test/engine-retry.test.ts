@@ -3,7 +3,7 @@ import { DeliveryEngine } from '../src/delivery/delivery-engine.js';
 import type { DeliveryEngineOptions } from '../src/delivery/delivery-options.js';
 import { classifyStatus } from '../src/delivery/outcome.js';
 import { parseRetryAfter } from '../src/delivery/retry-after.js';
-import { json, startTarget, tempDeadLetters } from './engine-target.js';
+import { json, startTarget, tempDeadLetters, until } from './engine-target.js';
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const cleanups: (() => Promise<void>)[] = [];
@@ -110,6 +110,16 @@ describe('DeliveryEngine retries', () => {
     expect(causes[0]).toMatch(/timeout after 200 ms|TIMEOUT/);
     expect(target.hits.map((h) => h.headers['webhook-id'])).toEqual(['msg_hang', 'msg_hang']);
     expect(target.hits.map((h) => h.headers['idempotency-key'])).toEqual(['msg_hang', 'msg_hang']);
+  });
+
+  it('a 2xx whose body never ends is delivered at the deadline; a 500 whose body never ends is retried', async () => {
+    const { target, engine } = await setup((_h, n) =>
+      n === 0 ? { status: 500, body: 'oops', hangBody: true } : { status: 200, body: 'ok', hangBody: true },
+    );
+    const result = await engine.deliver({ id: 'slow-body', url: target.url, body: json(1) });
+    expect(result).toEqual({ outcome: 'delivered', attempts: 2, status: 200 });
+    // The aborted requests' connections are closed, not left hanging.
+    await until(() => target.open() === 0);
   });
 
   it('does not follow redirects: a 302 is a failed attempt', async () => {

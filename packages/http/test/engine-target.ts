@@ -15,7 +15,10 @@ export interface Hit {
 }
 
 /** What the target answers: a status (with headers and body), or `'hang'` (never answers). */
-export type Reply = number | { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+export type Reply =
+  | number
+  | { status: number; headers?: Record<string, string>; body?: string; hangBody?: boolean }
+  | 'hang';
 
 /** A real node:http server on 127.0.0.1, answering each request by `reply(hit, n)` (n: 0-based arrival index). */
 export interface Target {
@@ -55,9 +58,14 @@ export async function startTarget(
           hanging.add(res);
           return;
         }
-        const { status, headers, body } = typeof r === 'number' ? { status: r, headers: {}, body: '' } : r;
+        const { status, headers, body, hangBody } =
+          typeof r === 'number' ? { status: r, headers: {}, body: '', hangBody: false } : r;
         res.writeHead(status, headers);
-        res.end(body ?? '');
+        if (hangBody === true) {
+          // Headers and the start of the body go out; the rest never comes.
+          res.write(body ?? 'partial');
+          hanging.add(res);
+        } else res.end(body ?? '');
       });
     });
   });

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { AttemptSignal } from './attempt-signal.js';
 import type { DeliveryJob } from './delivery-job.js';
 import { classifyStatus, type StatusOutcome, transportCause } from './outcome.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -90,8 +91,8 @@ export function sendAttempt(job: DeliveryJob, ctx: AttemptContext): void {
   job.status = undefined;
   job.excerpt = undefined;
   job.retryAfterMs = undefined;
-  const controller = new AbortController();
-  job.controller = controller;
+  const signal = new AttemptSignal();
+  job.controller = signal;
   job.timer = setTimeout(onDeadline, ctx.timeoutMs, job, n, ctx);
   let pending: Promise<Dispatcher.ResponseData>;
   try {
@@ -101,7 +102,8 @@ export function sendAttempt(job: DeliveryJob, ctx: AttemptContext): void {
       method: 'POST',
       headers,
       body: item.body,
-      signal: controller.signal,
+      // undici takes any object with aborted/addEventListener as a signal (its types say AbortSignal).
+      signal: signal as unknown as AbortSignal,
     });
   } catch (err) {
     pending = Promise.reject(err);
