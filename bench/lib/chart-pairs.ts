@@ -68,6 +68,14 @@ const log = {
   lmdb: (n: number, size: string) => c(`lmdb put awaiting flushed, ${n} writer${n === 1 ? '' : 's'}, ${size}`),
 };
 
+/** @q/http's cases (bench/http.ts). */
+const http = {
+  serial: c('reference: one record at a time (OPQ design), undici, 1 connection'),
+  raw: c('ceiling: raw undici, 64 in flight, 64 keep-alive connections'),
+  ours: c('ours: HttpDeliverer from a @q/log cursor, concurrency 64'),
+  signed: c('ours: HttpDeliverer from a @q/log cursor, concurrency 64, signed (1 secret)'),
+};
+
 /** @q/outbox's cases (bench/outbox.ts) by their names' parts. */
 const outbox = {
   pan: c('reference: pan proxy as published (1 sequential client, no fsync), 10 B'),
@@ -210,5 +218,11 @@ export const PAIRINGS: Record<string, Record<string, Pairing>> = {
       peer: c('HTTP floor: node:http answering at once, storing nothing, 1 message per request, 256 connections, 10 B'),
     },
     'drain to Redis msg/s, 10 B': { ours: c('ours in-process, drain to Redis from a backlog, 10 B') },
+  },
+  http: {
+    'ours / one record at a time': { ours: http.ours, peer: http.serial },
+    'ours / raw undici': { ours: http.ours, peer: http.raw },
+    'ours signed / one record at a time': { ours: http.signed, peer: http.serial },
+    'ours signed / raw undici': { ours: http.signed, peer: http.raw },
   },
 };
