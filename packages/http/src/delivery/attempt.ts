@@ -92,7 +92,7 @@ export function sendAttempt(job: DeliveryJob, ctx: AttemptContext): void {
   job.excerpt = undefined;
   job.retryAfterMs = undefined;
   const signal = new AttemptSignal();
-  job.controller = signal;
+  job.signal = signal;
   job.timer = setTimeout(onDeadline, ctx.timeoutMs, job, n, ctx);
   let pending: Promise<Dispatcher.ResponseData>;
   try {
@@ -154,7 +154,7 @@ function onResponse(job: DeliveryJob, n: number, res: Dispatcher.ResponseData, c
 function onDeadline(job: DeliveryJob, n: number, ctx: AttemptContext): void {
   job.timer = undefined;
   if (job.settled >= n) return;
-  job.controller?.abort();
+  job.signal?.abort();
   // A status already received decides (a 2xx whose body is slow was still delivered).
   const status = job.status;
   if (status === undefined) job.cause = `timeout after ${ctx.timeoutMs} ms`;
@@ -166,7 +166,7 @@ function settle(job: DeliveryJob, n: number, verdict: StatusOutcome, ctx: Attemp
   job.settled = n;
   if (job.timer !== undefined) clearTimeout(job.timer);
   job.timer = undefined;
-  job.controller = undefined;
+  job.signal = undefined;
   ctx.attempted(job, verdict);
 }
 

@@ -307,7 +307,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   #abandon(job: DeliveryJob, err: Error): void {
     if (job.timer !== undefined) clearTimeout(job.timer);
     job.timer = undefined;
-    job.controller?.abort();
+    job.signal?.abort();
     job.state = 'done';
     this.#open.remove(job);
     job.reject(err);

@@ -41,7 +41,7 @@ export class DeliveryJob {
   /** The request headers: built at the first attempt, timestamp and signature renewed at each. */
   headers: Record<string, string> | undefined = undefined;
   /** Aborts the attempt in flight. */
-  controller: AttemptSignal | undefined = undefined;
+  signal: AttemptSignal | undefined = undefined;
   /** The attempt's deadline timer, or the retry's wait timer. */
   timer: NodeJS.Timeout | undefined = undefined;
   /** Next in its endpoint's ready queue. */
