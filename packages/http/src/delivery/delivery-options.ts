@@ -36,7 +36,10 @@ export interface DeliveryEngineOptions {
    * @default { maxAttempts: 10, maxAgeMs: 259200000, minDelayMs: 5000, maxDelayMs: 86400000, factor: 6 }
    */
   retry?: DeliveryRetryOptions;
-  /** Per-endpoint circuit breaker. */
+  /**
+   * Per-endpoint circuit breaker.
+   * @default { failureThreshold: 5, openMs: 30000 }
+   */
   circuit?: {
     /** Consecutive failed attempts that open the circuit. @default 5 */
     failureThreshold?: number;
@@ -54,7 +57,8 @@ export interface DeliveryEngineOptions {
   /**
    * The undici dispatcher requests go through (the caller's to close).
    * @default an own `Agent` with `connections: concurrency` and headers/body/connect timeouts from
-   * `timeoutMs`/`connectTimeoutMs`, closed by `close()`
+   * `timeoutMs`/`connectTimeoutMs`, closed by `close()`. Its connections are per origin: URLs of one
+   * host share them (a request waiting for one still ends at `timeoutMs`).
    */
   dispatcher?: Dispatcher;
   /** Bytes of a failed response's body kept in its dead letter (0 to 16384). @default 1024 */
