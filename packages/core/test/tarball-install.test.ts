@@ -87,7 +87,17 @@ describe('the packed packages, installed with npm into a fresh project', () => {
     });
     expect(tarballs.map((t) => basename(t))).toEqual(expected);
     expect(packages).toEqual(
-      expect.arrayContaining(['core', 'redis', 'kafka', 'kafka-testkit', 'log', 'outbox', 'otel', 'prometheus']),
+      expect.arrayContaining([
+        'core',
+        'redis',
+        'kafka',
+        'kafka-testkit',
+        'log',
+        'outbox',
+        'http',
+        'otel',
+        'prometheus',
+      ]),
     );
     expect(installed.stderr).not.toMatch(/peer|ERESOLVE/i);
   });
@@ -122,6 +132,10 @@ describe('the packed packages, installed with npm into a fresh project', () => {
     });
   }, 60_000);
 
+  it('an HttpDeliverer delivers every record of a log once, each signature verified', async () => {
+    expect(await runProgram(app, 'out/http.js')).toEqual({ delivered: 200, distinctIds: 200, badSignatures: 0 });
+  }, 60_000);
+
   it('KafkaPusher and KafkaQueue move every message through the broker of the installed q-kafka-testkit bin', async () => {
     const topic = 'installed';
     const broker = await startInstalledBroker(app, ['--partitions', '4', '--topic', topic]);
@@ -154,6 +168,9 @@ describe('the packed packages, installed with npm into a fresh project', () => {
     expect(result.loaded['@q/prometheus']).toEqual(expect.arrayContaining(['registerQueueMetrics']));
     expect(result.loaded['@q/outbox']).toEqual(expect.arrayContaining(['Outbox', 'OutboxClosedError']));
     expect(result.loaded['@q/log']).toEqual(expect.arrayContaining(['openLog', 'SegmentLog']));
+    expect(result.loaded['@q/http']).toEqual(
+      expect.arrayContaining(['HttpDeliverer', 'DeliveryEngine', 'signWebhook']),
+    );
     expect(result.deque).toBe(1);
     expect(result.consumed).toEqual([1, 2, 3]);
   });
