@@ -9,7 +9,10 @@
  *   connections, the same bodies, no log, no signature, no bookkeeping;
  * - ours: an `HttpDeliverer` reading a @q/log of RECORDS records (written beforehand) from its cursor,
  *   `concurrency: CONCURRENCY`, committing the cursor as it goes; once without and once with a
- *   Standard Webhooks secret (one HMAC-SHA256 per attempt).
+ *   Standard Webhooks secret (one HMAC-SHA256 per attempt);
+ * - ours, one endpoint down: half the records go to an endpoint where nothing listens, for the whole
+ *   run; the other half's rate against the same records delivered alone (the issue asks for at most
+ *   10 % slower).
  *
  * Bodies are 100-byte JSON documents. Each case runs ROUNDS times (Q_BENCH_HTTP_ROUNDS, default 3),
  * interleaved, the best round counting. Writes bench/results/http.json.
@@ -40,6 +43,8 @@ const names = {
   raw: `ceiling: raw undici, ${CONCURRENCY} in flight, ${CONCURRENCY} keep-alive connections`,
   ours: `ours: HttpDeliverer from a @q/log cursor, concurrency ${CONCURRENCY}`,
   oursSigned: `ours: HttpDeliverer from a @q/log cursor, concurrency ${CONCURRENCY}, signed (1 secret)`,
+  healthyAlone: `ours: ${fmt(RECORDS / 2)} records to one endpoint, alone`,
+  healthyBesideDown: `ours: the same ${fmt(RECORDS / 2)} records, interleaved with ${fmt(RECORDS / 2)} to an endpoint that is down`,
 };
 
 interface Result {
@@ -142,10 +147,68 @@ async function ours(url: string, base: string, signed: boolean): Promise<Result>
   return { name: signed ? names.oursSigned : names.ours, messagesPerSecond: (RECORDS / ms) * 1000, records: RECORDS };
 }
 
+/** A URL where nothing listens: every attempt fails at once (ECONNREFUSED). */
+async function downUrl(): Promise<string> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return `http://127.0.0.1:${port}/down`;
+}
+
+/**
+ * The healthy endpoint's records delivered per second, with (`down` set) or without the other half of
+ * the log going to an endpoint that is down for the whole run: its records retry on their schedule
+ * while the healthy ones flow (maxUnfinished holds all of them, so reading never stops).
+ */
+async function besideDown(url: string, base: string, down: string | undefined): Promise<Result> {
+  const dir = mkdtempSync(join(base, 'down-'));
+  const log = await openLog({ dir: join(dir, 'log'), sync: 'none' });
+  const healthy = RECORDS / 2;
+  const total = down === undefined ? healthy : RECORDS;
+  for (let i = 0; i < total; i += 1000) {
+    await log.appendBatch(
+      Array.from({ length: Math.min(1000, total - i) }, (_, k) => {
+        const n = i + k;
+        const target = down !== undefined && n % 2 === 1 ? down : url;
+        return { body: body(n), headers: { 'q-url': target } };
+      }),
+    );
+  }
+  const deliverer = new HttpDeliverer({
+    log,
+    deadLetterDir: join(dir, 'dead-letter'),
+    maxUnfinished: RECORDS,
+    engine: { concurrency: CONCURRENCY },
+  });
+  let delivered = 0;
+  const done = new Promise<void>((resolve) => {
+    deliverer.on('delivered', () => {
+      if (++delivered === healthy) resolve();
+    });
+  });
+  const t0 = performance.now();
+  await deliverer.start();
+  await done;
+  const ms = performance.now() - t0;
+  await deliverer.close({ timeoutMs: 1000 });
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    name: down === undefined ? names.healthyAlone : names.healthyBesideDown,
+    messagesPerSecond: (healthy / ms) * 1000,
+    records: healthy,
+  };
+}
+
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0] as number;
   const base = mkdtempSync(join(tmpdir(), 'q-bench-http-'));
   const target = await startTarget();
+  const down = await downUrl();
   const best = new Map<string, Result>();
   const keep = (r: Result): void => {
     console.error(`  ${r.name}: ${fmt(r.messagesPerSecond)} msg/s`);
@@ -162,6 +225,8 @@ async function main(): Promise<void> {
       keep(await raw(target.url));
       keep(await ours(target.url, base, false));
       keep(await ours(target.url, base, true));
+      keep(await besideDown(target.url, base, undefined));
+      keep(await besideDown(target.url, base, down));
     }
   } finally {
     await target.stop();
@@ -180,6 +245,9 @@ async function main(): Promise<void> {
     'ours / raw undici (target >= 0.7)': r2(rate(names.ours) / rate(names.raw)),
     'ours signed / one record at a time': r2(rate(names.oursSigned) / rate(names.serial)),
     'ours signed / raw undici': r2(rate(names.oursSigned) / rate(names.raw)),
+    'healthy endpoint beside one down / alone (target >= 0.9)': r2(
+      rate(names.healthyBesideDown) / rate(names.healthyAlone),
+    ),
   };
   const report = {
     suite: 'http',

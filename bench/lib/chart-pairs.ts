@@ -74,6 +74,8 @@ const http = {
   raw: c('ceiling: raw undici, 64 in flight, 64 keep-alive connections'),
   ours: c('ours: HttpDeliverer from a @q/log cursor, concurrency 64'),
   signed: c('ours: HttpDeliverer from a @q/log cursor, concurrency 64, signed (1 secret)'),
+  alone: c('ours: 20,000 records to one endpoint, alone'),
+  besideDown: c('ours: the same 20,000 records, interleaved with 20,000 to an endpoint that is down'),
 };
 
 /** @q/outbox's cases (bench/outbox.ts) by their names' parts. */
@@ -224,5 +226,6 @@ export const PAIRINGS: Record<string, Record<string, Pairing>> = {
     'ours / raw undici': { ours: http.ours, peer: http.raw },
     'ours signed / one record at a time': { ours: http.signed, peer: http.serial },
     'ours signed / raw undici': { ours: http.signed, peer: http.raw },
+    'healthy endpoint beside one down / alone': { ours: http.besideDown, peer: http.alone },
   },
 };
