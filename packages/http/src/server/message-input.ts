@@ -7,7 +7,7 @@ import {
   USER_HEADER_PREFIX,
 } from '../deliverer/record-item.js';
 import type { DeliveryItem } from '../delivery/types.js';
-import { fieldError } from './http-error.js';
+import { fieldError, HttpError } from './http-error.js';
 
 /**
  * Record headers the deliverer reads (see `recordToItem`): the target, the ordering key, an
@@ -95,6 +95,32 @@ export function messageRecord(input: unknown): RecordInput {
   }
   if (fields.headers !== undefined) userHeaders(fields.headers, headers);
   return { body, headers };
+}
+
+/** `@q/log`'s bound on a record's encoded headers (4 bytes of lengths per entry, then name and value). */
+const MAX_RECORD_HEADER_BYTES = 0xffff;
+
+/**
+ * Refuses a record the topic's log would refuse, before the topic is looked up: a push must not
+ * create a topic (directories, a deliverer, a `maxTopics` slot) for a message it then fails to store.
+ * @param maxRecordBytes the topic logs' `maxRecordBytes`
+ * @throws {HttpError} 413 `message_too_large` naming `headers` or `body`.
+ */
+export function checkRecordFits(record: RecordInput, maxRecordBytes: number): void {
+  let headerBytes = 0;
+  for (const name in record.headers)
+    headerBytes += 4 + Buffer.byteLength(name) + Buffer.byteLength(record.headers[name] as string);
+  if (headerBytes > MAX_RECORD_HEADER_BYTES)
+    throw new HttpError(
+      413,
+      'message_too_large',
+      `the message's headers, url, key and id take ${headerBytes} bytes stored: at most ${MAX_RECORD_HEADER_BYTES}`,
+      { details: { field: 'headers', limit: MAX_RECORD_HEADER_BYTES } },
+    );
+  if (record.body.length + headerBytes > maxRecordBytes)
+    throw new HttpError(413, 'message_too_large', `the message takes over ${maxRecordBytes} bytes stored`, {
+      details: { field: 'body', limit: maxRecordBytes },
+    });
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { type AppContext, accepts } from './app.js';
 import { encodeSingleValued, type FormFields, readForm } from './form.js';
 import { fieldError } from './http-error.js';
-import { inheritTraceparent, RECORD_HEADERS, targetUrl } from './message-input.js';
-import { TOPIC_NAME } from './topic.js';
+import { checkRecordFits, inheritTraceparent, RECORD_HEADERS, targetUrl } from './message-input.js';
+import { MAX_RECORD_BYTES, TOPIC_NAME } from './topic.js';
 import { invalidTopic } from './topic-registry.js';
 
 /** The content type OPQ delivered with, and what a pushed form is stored as. */
@@ -19,13 +19,17 @@ export function opqRoutes(app: FastifyInstance, context: AppContext): void {
     const fields = await readForm(request, context.maxBodyBytes);
     const name = topicName(fields);
     const url = targetUrl(formField(fields, 'url'), 'url');
-    const topic = await context.topics.obtain(name);
     // What OPQ sent the target: its single-valued fields, url-encoded (topic and url included).
-    const record = {
-      body: encodeSingleValued(fields),
-      headers: { [RECORD_HEADERS.url]: url, [RECORD_HEADERS.contentType]: FORM_CONTENT_TYPE },
-    };
-    await topic.append(inheritTraceparent(record, request.headers));
+    const record = inheritTraceparent(
+      {
+        body: encodeSingleValued(fields),
+        headers: { [RECORD_HEADERS.url]: url, [RECORD_HEADERS.contentType]: FORM_CONTENT_TYPE },
+      },
+      request.headers,
+    );
+    checkRecordFits(record, MAX_RECORD_BYTES);
+    const topic = await context.topics.obtain(name);
+    await topic.append(record);
     return reply.code(201).type('text/plain; charset=utf-8').send('success');
   });
 

@@ -2,7 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import type { DeadLetter } from '../delivery/dead-letters.js';
 import { type AppContext, accepts } from './app.js';
 import { fieldError } from './http-error.js';
-import { inheritTraceparent, itemRecord, messageRecord, RECORD_HEADERS, targetUrl } from './message-input.js';
+import {
+  checkRecordFits,
+  inheritTraceparent,
+  itemRecord,
+  messageRecord,
+  RECORD_HEADERS,
+  targetUrl,
+} from './message-input.js';
+import { MAX_RECORD_BYTES } from './topic.js';
 
 /** Most dead letters one `GET .../dead-letters` returns. */
 const MAX_LIST = 1000;
@@ -25,6 +33,7 @@ export function topicRoutes(app: FastifyInstance, context: AppContext): void {
     // The name first: a bad one is refused before its message is looked at.
     topics.checkName(name);
     const record = inheritTraceparent(messageRecord(request.body), request.headers);
+    checkRecordFits(record, MAX_RECORD_BYTES);
     const topic = await topics.obtain(name);
     const seq = await topic.append(record);
     return reply.code(201).send({ id: record.headers[RECORD_HEADERS.id] ?? `${name}_${seq}`, seq });

@@ -9,6 +9,9 @@ import type { TopicDeliveryOptions } from './options.js';
 /** A topic's name: what `dir/topics/<topic>` and the ids `<topic>_<seq>` are made of. */
 export const TOPIC_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
+/** The topic logs' `maxRecordBytes` (the @q/log default, named so requests are checked against it first). */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
 /** A replay's range, as started. */
 export interface StartedReplay {
   readonly from: number;
@@ -42,7 +45,7 @@ export class Topic {
    */
   static async open(topicsDir: string, name: string, delivery: TopicDeliveryOptions, logger: Logger): Promise<Topic> {
     const dir = join(topicsDir, name);
-    const log = await openLog({ dir: join(dir, 'log'), sync: 'always', logger });
+    const log = await openLog({ dir: join(dir, 'log'), sync: 'always', maxRecordBytes: MAX_RECORD_BYTES, logger });
     let deliverer: HttpDeliverer | undefined;
     try {
       deliverer = new HttpDeliverer({
