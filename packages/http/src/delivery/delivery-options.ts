@@ -56,9 +56,9 @@ export interface DeliveryEngineOptions {
   deadLetters: DeadLetters;
   /**
    * The undici dispatcher requests go through (the caller's to close).
-   * @default an own `Agent` with `connections: concurrency` and headers/body/connect timeouts from
-   * `timeoutMs`/`connectTimeoutMs`, closed by `close()`. Its connections are per origin: URLs of one
-   * host share them (a request waiting for one still ends at `timeoutMs`).
+   * @default an own `Agent` with headers/body/connect timeouts from `timeoutMs`/`connectTimeoutMs` and no
+   * cap on connections per origin (`concurrency` per URL bounds the requests in flight; a cap per origin
+   * would let one hanging URL of a host hold the connections of its other URLs), closed by `close()`.
    */
   dispatcher?: Dispatcher;
   /** Bytes of a failed response's body kept in its dead letter (0 to 16384). @default 1024 */
@@ -149,12 +149,13 @@ function ageLimit(value: unknown): number {
 }
 
 /**
- * The engine's own dispatcher: `connections` per origin bounded by `concurrency`, and undici's headers and
- * body timeouts set to `timeoutMs` (their default is 300 s), the connect timeout to `connectTimeoutMs`.
+ * The engine's own dispatcher: undici's headers and body timeouts set to `timeoutMs` (their default is
+ * 300 s), the connect timeout to `connectTimeoutMs`. No `connections` cap: the engine bounds requests in
+ * flight per URL (`concurrency`), and a cap per origin, shared by every URL of a host, would queue the
+ * requests of a healthy URL behind those of a hanging one until their attempt deadline.
  */
 export function defaultAgent(o: ResolvedDeliveryOptions): Agent {
   return new Agent({
-    connections: o.concurrency,
     headersTimeout: o.timeoutMs,
     bodyTimeout: o.timeoutMs,
     connectTimeout: o.connectTimeoutMs,
