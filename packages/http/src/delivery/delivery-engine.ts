@@ -202,6 +202,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   /** Schedules the next attempt, or dead-letters when attempts or age are used up. */
   #retryLater(job: DeliveryJob, endpoint: Endpoint): void {
     const o = this.#o;
+    // A 410 of another attempt disabled the endpoint while this one was in flight: no retry would go.
+    if (endpoint.disabled) {
+      this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${endpoint.url}`);
+      return;
+    }
     if (job.attempts >= o.maxAttempts) {
       this.#deadLetter(job, 'attempts', job.cause);
       return;
