@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './app.js';
 import { HttpQueueMetrics } from './metrics.js';
 import { type HttpQueueServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
-import { TopicRegistry } from './topic-registry.js';
+import { ServerLock } from './server-lock.js';
+import { closingError, TopicRegistry } from './topic-registry.js';
 import { listenOnSocket } from './unix-socket.js';
 
 /** Where a started {@link HttpQueueServer} listens. */
@@ -45,6 +46,7 @@ export class HttpQueueServer {
   readonly #socketServer: Server;
   readonly #logger: Logger;
   #closing = false;
+  #lock: Promise<ServerLock> | undefined;
   #closed: Promise<void> | undefined;
 
   /** @throws {InvalidOptionError} for options outside their allowed values. */
@@ -71,12 +73,17 @@ export class HttpQueueServer {
   }
 
   /**
-   * Opens every topic under `dir/topics` and resumes its delivery (nothing waits for a new push),
-   * then listens on TCP and, when configured, on the unix socket.
+   * Locks `dir` (one server per directory), opens every topic under `dir/topics` and resumes its
+   * delivery (nothing waits for a new push), then listens on TCP and, when configured, on the unix socket.
    * @returns the addresses, with the TCP port picked when `port` was 0
+   * @throws {ServerDirLockedError} (code `Q_HTTP_DIR_LOCKED`) when another live server holds `dir`
    */
   async start(): Promise<HttpQueueAddresses> {
     const { port, host, socket } = this.#options;
+    if (this.#closing) throw closingError();
+    // Before any topic is opened or created: a second server must not share the directory.
+    this.#lock = ServerLock.acquire(this.#options.dir, this.#logger);
+    await this.#lock;
     const opened = await this.topics.openExisting();
     if (opened.length > 0) this.#logger.info({ topics: opened }, `resumed ${opened.length} topics`);
     await this.app.listen({ port, host });
@@ -150,6 +157,11 @@ export class HttpQueueServer {
         this.#socketServer.closeAllConnections();
         await servers;
       }
+      // Last: the next server may open the topics once they are closed.
+      await this.#lock?.then(
+        (lock) => lock.release(),
+        () => undefined,
+      );
     }
   }
 }
