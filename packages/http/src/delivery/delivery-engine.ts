@@ -242,6 +242,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
         this.#deadLetter(job, 'max-age', job.cause || 'circuit open past maxAgeMs'),
       );
       this.#pump(endpoint);
+      // Opened by the last items of a URL: nothing is left to probe it, and nothing else would forget it.
+      this.#endpoints.maybeForget(endpoint);
     }
   };
 

@@ -101,15 +101,18 @@ export class Endpoint {
     }
   }
 
-  /** Whether nothing is sent, ready or scheduled here, and its circuit is closed with no failures. */
+  /**
+   * Whether nothing is sent, ready or scheduled here, it is not disabled and its circuit not open (an open
+   * one has its timer running). Failures alone do not count: an endpoint that failed and has no work left
+   * (per-message URLs of a host that is down) must not be kept for good.
+   */
   get idle(): boolean {
     return (
       this.inFlight === 0 &&
       this.ready === 0 &&
       this.scheduled === 0 &&
       !this.disabled &&
-      this.circuit.state === 'closed' &&
-      this.circuit.consecutiveFailures === 0
+      this.circuit.state !== 'open'
     );
   }
 

@@ -1,7 +1,7 @@
 import type { CircuitState } from './circuit-breaker.js';
 import { Endpoint, parseTarget } from './endpoint.js';
 
-/** Idle endpoints (closed circuit, nothing waiting) are forgotten beyond this many, so per-message URLs do not pile up. */
+/** Idle endpoints (nothing waiting, circuit not open) are forgotten beyond this many, so per-message URLs do not pile up. */
 const MAX_IDLE_ENDPOINTS = 1024;
 
 /** The engine's endpoints by URL, created on first use. */
