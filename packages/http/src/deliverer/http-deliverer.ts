@@ -20,15 +20,6 @@ import { ReplayCursors } from './replay-cursors.js';
 export type { HttpDelivererOptions } from './deliverer-options.js';
 export type { ReplayOptions, ReplayResult } from './replay.js';
 
-/**
- * A shared engine's dead letters. `DeliveryEngine` keeps its `deadLetters` option private for now; the
- * property is read when it has one.
- */
-function engineDeadLetters(engine: DeliveryEngine): DeadLetters | undefined {
-  const dl = (engine as unknown as { deadLetters?: unknown }).deadLetters;
-  return dl instanceof DeadLetters ? dl : undefined;
-}
-
 /** How often parked replay cursors catch up with the live one (they only hold retention back). */
 const FOLLOW_MS = 1_000;
 
@@ -104,7 +95,7 @@ export class HttpDeliverer extends EventEmitter {
   get deadLetters(): DeadLetters {
     if (this.#deadLetters === undefined)
       throw new QueueStateError(
-        'HttpDeliverer: the dead letters are opened by start() (or a shared engine has none)',
+        'HttpDeliverer: the dead letters are known from start()',
         this.#engine === undefined ? 'new' : 'running',
       );
     return this.#deadLetters;
@@ -126,7 +117,7 @@ export class HttpDeliverer extends EventEmitter {
     if (this.#closing.signal.aborted) throw new DeliveryClosedError('The deliverer is closed');
     if (o.engine instanceof DeliveryEngine) {
       this.#engine = o.engine;
-      this.#deadLetters = engineDeadLetters(o.engine);
+      this.#deadLetters = o.engine.deadLetters;
     } else {
       const deadLetters = await DeadLetters.open({ dir: o.deadLetterDir as string, logger: o.logger });
       try {

@@ -5,7 +5,7 @@ import type { Agent } from 'undici';
 import { type AttemptContext, sendAttempt } from './attempt.js';
 import type { CircuitState } from './circuit-breaker.js';
 import { DeadLetterWriter } from './dead-letter-writer.js';
-import type { DeadLetteredResult } from './dead-letters.js';
+import type { DeadLetteredResult, DeadLetters } from './dead-letters.js';
 import { checkItem } from './delivery-item.js';
 import { DeliveryJob } from './delivery-job.js';
 import {
@@ -85,6 +85,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     this.#open.add(job);
     if (item.key === undefined || this.#keys.admit(item.key, job)) this.#start(job);
     return job.promise;
+  }
+
+  /** Where this engine's dead letters go (its `deadLetters` option; the caller's to close). */
+  get deadLetters(): DeadLetters {
+    return this.#o.deadLetters;
   }
 
   /** Re-enables an endpoint disabled by a 410 (its circuit closed, its failures forgotten). */
