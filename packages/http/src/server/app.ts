@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
-import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import type { Logger } from '@q/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { parseUrlEncoded } from './form.js';
 import { HttpError } from './http-error.js';
 import type { HttpQueueMetrics } from './metrics.js';
 import { opqRoutes } from './opq-routes.js';
@@ -72,12 +72,12 @@ export function createHttpApp(context: AppContext): { app: FastifyInstance; sock
   });
   const { metrics, logger } = context;
 
-  // URLSearchParams keeps the fields' order and repeats (a repeated field is not single-valued).
-  void app.register(formbody, {
-    bodyLimit: context.maxBodyBytes,
-    // Typed as a record, but the body is whatever the parser returns: form.ts reads URLSearchParams.
-    parser: (text) => new URLSearchParams(text) as unknown as Record<string, unknown>,
-  });
+  // Parsed from the bytes (not a UTF-8 string, which would replace bytes OPQ keeps): form.ts.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer', bodyLimit: context.maxBodyBytes },
+    (_request, body, done) => done(null, parseUrlEncoded(body as Buffer)),
+  );
   void app.register(multipart, { throwFileSizeLimit: true });
 
   app.addHook('onRequest', (request, _reply, done) => {
@@ -197,7 +197,8 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
 /**
  * An onRequest hook refusing a body of another media type with 415 before a byte of it is read. A
- * JSON route takes no body at all as well (its fields are then all absent).
+ * route takes no body at all as well (a JSON route's fields are then all absent; a form route's
+ * come from the query string, as OPQ reads them).
  */
 export function accepts(kind: BodyKind) {
   return (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
@@ -205,10 +206,7 @@ export function accepts(kind: BodyKind) {
     const hasBody =
       request.headers['transfer-encoding'] !== undefined ||
       (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0');
-    const ok =
-      kind === 'form'
-        ? type !== undefined && FORM_TYPE.test(type)
-        : !hasBody || (type !== undefined && JSON_TYPE.test(type));
+    const ok = !hasBody || (type !== undefined && (kind === 'form' ? FORM_TYPE : JSON_TYPE).test(type));
     if (ok) {
       done();
       return;

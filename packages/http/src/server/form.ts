@@ -1,31 +1,35 @@
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from './http-error.js';
 
-/** A form's fields in the order sent, each with every value it was given. */
-export type FormFields = Map<string, string[]>;
+/**
+ * A form's fields, each with every value it was given, in the order sent. Names are kept as
+ * `latin1` strings of their bytes (one character per byte: exact, and ASCII names read as
+ * themselves); values are their bytes.
+ */
+export type FormFields = Map<string, Buffer[]>;
 
 /** Most parts (fields and files) of one multipart form. */
 const MAX_PARTS = 1000;
 
 /**
- * The fields of a url-encoded or multipart form. A url-encoded body was parsed by
- * `@fastify/formbody` (its parser gives `URLSearchParams`, which keeps the order and repeats); a
- * multipart one is read here, part by part: files are not form values (OPQ's neither) and are
- * drained unread.
+ * The fields of a push: its body's (a url-encoded or multipart form) then its query string's, as
+ * OPQ's `r.Form` has them (a field given in both is given twice). A url-encoded body comes as the
+ * bytes it was ({@link parseUrlEncoded} in the content-type parser), so values that are not UTF-8
+ * are kept; multipart fields come decoded by busboy (UTF-8). Files are not form values (OPQ's
+ * neither) and are drained unread.
  * @throws {HttpError} 413 when the fields add up to more than `maxBodyBytes`, 400 for a malformed form.
  */
 export async function readForm(request: FastifyRequest, maxBodyBytes: number): Promise<FormFields> {
   const fields: FormFields = new Map();
-  const add = (name: string, value: string): void => {
-    const values = fields.get(name);
-    if (values === undefined) fields.set(name, [value]);
-    else values.push(value);
-  };
-  if (!request.isMultipart()) {
-    const body = request.body;
-    if (body instanceof URLSearchParams) for (const [name, value] of body) add(name, value);
-    return fields;
-  }
+  const body = request.body;
+  if (body instanceof Map) for (const [name, values] of body as FormFields) fields.set(name, [...values]);
+  else if (request.isMultipart()) await readMultipart(request, maxBodyBytes, fields);
+  const query = request.url.indexOf('?');
+  if (query !== -1) addFields(fields, parseUrlEncoded(Buffer.from(request.url.slice(query + 1), 'latin1')));
+  return fields;
+}
+
+async function readMultipart(request: FastifyRequest, maxBodyBytes: number, fields: FormFields): Promise<void> {
   const limit = tooLarge(maxBodyBytes);
   let bytes = 0;
   const parts = request.parts({
@@ -44,24 +48,103 @@ export async function readForm(request: FastifyRequest, maxBodyBytes: number): P
       const value = typeof part.value === 'string' ? part.value : JSON.stringify(part.value);
       bytes += Buffer.byteLength(part.fieldname) + Buffer.byteLength(value);
       if (part.valueTruncated || part.fieldnameTruncated || bytes > maxBodyBytes) throw limit;
-      add(part.fieldname, value);
+      add(fields, Buffer.from(part.fieldname, 'utf8').toString('latin1'), Buffer.from(value, 'utf8'));
     }
   } catch (error) {
     // Busboy's own errors (no boundary, a part cut short) carry no status: the form was malformed.
     if (error instanceof HttpError || typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
     throw new HttpError(400, 'invalid_form', `the multipart form is malformed: ${(error as Error).message}`);
   }
+}
+
+function add(fields: FormFields, name: string, value: Buffer): void {
+  const values = fields.get(name);
+  if (values === undefined) fields.set(name, [value]);
+  else values.push(value);
+}
+
+function addFields(into: FormFields, from: FormFields): void {
+  for (const [name, values] of from) for (const value of values) add(into, name, value);
+}
+
+const PLUS = 0x2b;
+const PERCENT = 0x25;
+
+/**
+ * `application/x-www-form-urlencoded` bytes to fields, byte for byte: `+` is a space, `%XX` the byte
+ * XX, any other byte itself (no UTF-8 decoding, so nothing is replaced). Split on `&`, empty pairs
+ * skipped, a pair without `=` a field with an empty value; a `%` not followed by two hex digits is
+ * kept as it is (as WHATWG's parser does).
+ */
+export function parseUrlEncoded(bytes: Buffer): FormFields {
+  const fields: FormFields = new Map();
+  let start = 0;
+  while (start <= bytes.length) {
+    let end = bytes.indexOf(0x26, start);
+    if (end === -1) end = bytes.length;
+    if (end > start) {
+      let eq = bytes.indexOf(0x3d, start);
+      if (eq === -1 || eq > end) eq = end;
+      const name = unescape(bytes.subarray(start, eq)).toString('latin1');
+      add(fields, name, unescape(bytes.subarray(Math.min(eq + 1, end), end)));
+    }
+    start = end + 1;
+  }
   return fields;
 }
 
+function hex(byte: number | undefined): number {
+  if (byte === undefined) return -1;
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+function unescape(bytes: Buffer): Buffer {
+  if (!bytes.includes(PLUS) && !bytes.includes(PERCENT)) return Buffer.from(bytes);
+  const out = Buffer.allocUnsafe(bytes.length);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (byte === PLUS) out[n++] = 0x20;
+    else if (byte === PERCENT && hex(bytes[i + 1]) !== -1 && hex(bytes[i + 2]) !== -1) {
+      out[n++] = hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]);
+      i += 2;
+    } else out[n++] = byte;
+  }
+  return out.subarray(0, n);
+}
+
+/** Go's `url.QueryEscape`, on bytes: A-Z a-z 0-9 `-_.~` as they are, space as `+`, the rest `%XX`. */
+function queryEscape(bytes: Buffer): string {
+  let out = '';
+  for (const byte of bytes) {
+    const unreserved =
+      (byte >= 0x30 && byte <= 0x39) ||
+      ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a) ||
+      byte === 0x2d ||
+      byte === 0x5f ||
+      byte === 0x2e ||
+      byte === 0x7e;
+    if (unreserved) out += String.fromCharCode(byte);
+    else if (byte === 0x20) out += '+';
+    else out += `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`;
+  }
+  return out;
+}
+
 /**
- * The url-encoded form of the single-valued fields, in the order sent: what OPQ POSTs to the target
- * (its own fields `topic` and `url` included). Repeated fields are dropped, as OPQ does.
+ * What OPQ POSTs to the target: the single-valued fields (its own `topic` and `url` included) as
+ * Go's `url.Values.Encode()` writes them, sorted by name (bytes) and escaped by `QueryEscape`.
+ * Repeated fields are dropped, as OPQ drops them.
  */
 export function encodeSingleValued(fields: FormFields): Buffer {
-  const out = new URLSearchParams();
-  for (const [name, values] of fields) if (values.length === 1) out.append(name, values[0] as string);
-  return Buffer.from(out.toString(), 'utf8');
+  // Latin-1 names compare by their bytes, as Go's sort.Strings does.
+  const names = [...fields.keys()].filter((name) => fields.get(name)?.length === 1).sort();
+  const pairs = names.map(
+    (name) => `${queryEscape(Buffer.from(name, 'latin1'))}=${queryEscape((fields.get(name) as Buffer[])[0] as Buffer)}`,
+  );
+  return Buffer.from(pairs.join('&'), 'latin1');
 }
 
 /** 413 `body_too_large`. */

@@ -53,7 +53,7 @@ function formField(fields: FormFields, name: string): string | undefined {
   const values = fields.get(name);
   if (values === undefined) return undefined;
   if (values.length > 1) throw fieldError(name, `was given ${values.length} times: give it once`);
-  return values[0];
+  return values[0]?.toString('utf8');
 }
 
 function topicName(fields: FormFields): string {
