@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { Logger } from '@q/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -65,8 +66,11 @@ export function createHttpApp(context: AppContext): { app: FastifyInstance; sock
           : toHttpError(error, context.maxBodyBytes);
       void (reply as FastifyReply).code(answer.status).send(answer.body());
     },
+    clientErrorHandler: writeClientError,
     serverFactory: (handler) => {
       socketServer = createServer(handler);
+      // Fastify puts its clientErrorHandler on its own server only.
+      socketServer.on('clientError', writeClientError);
       return createServer(handler);
     },
   });
@@ -187,6 +191,31 @@ export function toHttpError(error: unknown, bodyLimit: number): HttpError {
   const status = (error as FastifyError | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return new HttpError(status, 'bad_request', message);
   return new HttpError(500, 'internal', 'internal error: see the server log');
+}
+
+/**
+ * The answer to a request Node's HTTP parser refused before any route saw it (headers over the
+ * limit, a malformed request line, a request that timed out), in the JSON shape of every other 4xx.
+ */
+function writeClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, answer] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          new HttpError(431, 'headers_too_large', 'the request headers are too large'),
+        ]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', new HttpError(408, 'request_timeout', 'the request took too long to arrive')]
+        : [400, 'Bad Request', new HttpError(400, 'bad_request', 'the request is not valid HTTP/1.1')];
+  const body = JSON.stringify(answer.body());
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** What a route's body must be: a form (url-encoded or multipart) or JSON. */

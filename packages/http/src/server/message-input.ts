@@ -71,7 +71,7 @@ export function messageRecord(input: unknown): RecordInput {
   if (fields.json !== undefined) {
     body = Buffer.from(JSON.stringify(fields.json), 'utf8');
     headers[RECORD_HEADERS.contentType] = 'application/json';
-  } else if (typeof fields.body === 'string') body = Buffer.from(fields.body, 'utf8');
+  } else if (typeof fields.body === 'string') body = Buffer.from(wellFormed(fields.body, 'body'), 'utf8');
   else if (fields.body === undefined) body = Buffer.alloc(0);
   else throw fieldError('body', 'must be a string (a JSON value goes in "json")');
   if (fields.contentType !== undefined) {
@@ -83,7 +83,7 @@ export function messageRecord(input: unknown): RecordInput {
   if (fields.key !== undefined) {
     if (typeof fields.key !== 'string' || fields.key.length === 0 || fields.key.length > MAX_KEY_LENGTH)
       throw fieldError('key', `must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
-    headers[RECORD_HEADERS.key] = fields.key;
+    headers[RECORD_HEADERS.key] = wellFormed(fields.key, 'key');
   }
   if (fields.id !== undefined) {
     if (typeof fields.id !== 'string' || !ID.test(fields.id))
@@ -172,6 +172,19 @@ function userHeaders(value: unknown, into: Record<string, string>): void {
 
 function headerValue(value: string, field: string): string {
   if (!FIELD_VALUE.test(value)) throw fieldError(field, 'holds a control character (CR, LF, NUL...)');
+  return wellFormed(value, field);
+}
+
+/** A UTF-16 surrogate without its pair: a JSON string may hold one ("\ud800"), UTF-8 cannot. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * `value` when UTF-8 can hold it as it is.
+ * @throws {HttpError} 400 naming `field` for a lone surrogate (it would be stored as U+FFFD).
+ */
+function wellFormed(value: string, field: string): string {
+  if (LONE_SURROGATE.test(value))
+    throw fieldError(field, 'holds a lone UTF-16 surrogate (such as "\\ud800"): it is not text UTF-8 can hold');
   return value;
 }
 
