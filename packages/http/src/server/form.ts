@@ -16,7 +16,7 @@ const MAX_PARTS = 1000;
  * OPQ's `r.Form` has them (a field given in both is given twice). A url-encoded body comes as the
  * bytes it was ({@link parseUrlEncoded} in the content-type parser), so values that are not UTF-8
  * are kept; multipart fields come decoded by busboy (UTF-8). Files are not form values (OPQ's
- * neither) and are drained unread.
+ * neither) and are drained unread, their bytes counted toward `maxBodyBytes`.
  * @throws {HttpError} 413 when the fields add up to more than `maxBodyBytes`, 400 for a malformed form.
  */
 export async function readForm(request: FastifyRequest, maxBodyBytes: number): Promise<FormFields> {
@@ -38,10 +38,11 @@ async function readMultipart(request: FastifyRequest, maxBodyBytes: number, fiel
   try {
     for await (const part of parts) {
       if (part.type === 'file') {
-        part.file.resume();
-        await new Promise<void>((resolve, reject) => {
-          part.file.once('end', resolve).once('error', reject);
-        });
+        // Drained unread, but counted: the body limit holds for the whole form, files included.
+        for await (const chunk of part.file) {
+          bytes += (chunk as Buffer).length;
+          if (bytes > maxBodyBytes) throw limit;
+        }
         continue;
       }
       // A part sent as application/json comes parsed: store the text it was.
