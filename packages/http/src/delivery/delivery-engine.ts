@@ -140,7 +140,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     const endpoint = this.#endpoints.of(url);
     job.endpoint = endpoint;
     if (endpoint === undefined) this.#deadLetter(job, 'invalid-url', `invalid URL: ${String(url).slice(0, 200)}`);
-    else if (endpoint.disabled) this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${url}`);
+    else if (endpoint.disabled) this.#deadLetter(job, 'endpoint-disabled', disabledCause(url));
     else {
       endpoint.push(job);
       this.#pump(endpoint);
@@ -152,7 +152,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     if (this.#closing !== undefined) return;
     if (endpoint.disabled) {
       for (let job = endpoint.shift(); job !== undefined; job = endpoint.shift())
-        this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${endpoint.url}`);
+        this.#deadLetter(job, 'endpoint-disabled', disabledCause(endpoint.url));
       return;
     }
     const max = this.#o.concurrency;
@@ -208,20 +208,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   #retryLater(job: DeliveryJob, endpoint: Endpoint): void {
     const o = this.#o;
     // A 410 of another attempt disabled the endpoint while this one was in flight: no retry would go.
-    if (endpoint.disabled) {
-      this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${endpoint.url}`);
-      return;
-    }
-    if (job.attempts >= o.maxAttempts) {
-      this.#deadLetter(job, 'attempts', job.cause);
-      return;
-    }
+    if (endpoint.disabled) return this.#deadLetter(job, 'endpoint-disabled', disabledCause(endpoint.url));
+    if (job.attempts >= o.maxAttempts) return this.#deadLetter(job, 'attempts', job.cause);
     const delayMs = retryDelay(o.backoff, job.attempts, job.retryAfterMs, o.random);
     // The next attempt would start past the item's age limit: waiting for it would change nothing.
-    if (Date.now() + delayMs > job.deadline) {
-      this.#deadLetter(job, 'max-age', job.cause);
-      return;
-    }
+    if (Date.now() + delayMs > job.deadline) return this.#deadLetter(job, 'max-age', job.cause);
     job.state = 'scheduled';
     endpoint.scheduled++;
     this.#retried++;
@@ -263,20 +254,15 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
       clearTimeout(job.timer);
       job.timer = undefined;
       endpoint.scheduled--;
-      this.#deadLetter(job, 'endpoint-disabled', `endpoint disabled (HTTP 410): ${endpoint.url}`);
+      this.#deadLetter(job, 'endpoint-disabled', disabledCause(endpoint.url));
     });
   }
 
   #deadLetter(job: DeliveryJob, reason: DeadLetterReason, cause: string): void {
     job.state = 'dead-lettering';
     this.#finishing++;
-    const result: DeadLetteredResult = {
-      outcome: 'dead-lettered',
-      attempts: job.attempts,
-      reason,
-      status: job.status,
-      cause,
-    };
+    const { attempts, status } = job;
+    const result: DeadLetteredResult = { outcome: 'dead-lettered', attempts, reason, status, cause };
     this.#writer
       .write(job.item, result, job.excerpt)
       .then((stored) => this.#stored(job, result, stored))
@@ -317,7 +303,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
 
   /** Rejects an unfinished `job` (the engine closed). */
   #abandon(job: DeliveryJob, err: Error): void {
-    if (job.timer !== undefined) clearTimeout(job.timer);
+    clearTimeout(job.timer);
     job.timer = undefined;
     job.signal?.abort();
     job.state = 'done';
@@ -343,6 +329,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     this.#logger.error({ ...fields, err }, message);
     if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
+}
+
+/** The cause of an `endpoint-disabled` dead letter. */
+function disabledCause(url: string): string {
+  return `endpoint disabled (HTTP 410): ${url}`;
 }
 
 /** Logs a circuit change: opening as a warning, recovery as information. */
