@@ -86,8 +86,8 @@ export function parseUrlEncoded(bytes: Buffer): FormFields {
     if (end > start) {
       let eq = bytes.indexOf(0x3d, start);
       if (eq === -1 || eq > end) eq = end;
-      const name = unescape(bytes.subarray(start, eq)).toString('latin1');
-      add(fields, name, unescape(bytes.subarray(Math.min(eq + 1, end), end)));
+      const name = percentDecode(bytes.subarray(start, eq)).toString('latin1');
+      add(fields, name, percentDecode(bytes.subarray(Math.min(eq + 1, end), end)));
     }
     start = end + 1;
   }
@@ -101,7 +101,7 @@ function hex(byte: number | undefined): number {
   return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
 }
 
-function unescape(bytes: Buffer): Buffer {
+function percentDecode(bytes: Buffer): Buffer {
   if (!bytes.includes(PLUS) && !bytes.includes(PERCENT)) return Buffer.from(bytes);
   const out = Buffer.allocUnsafe(bytes.length);
   let n = 0;
