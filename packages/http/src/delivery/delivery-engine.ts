@@ -6,7 +6,7 @@ import { type AttemptContext, sendAttempt } from './attempt.js';
 import type { CircuitState } from './circuit-breaker.js';
 import { DeadLetterWriter } from './dead-letter-writer.js';
 import type { DeadLetteredResult, DeadLetters } from './dead-letters.js';
-import { checkItem } from './delivery-item.js';
+import { invalidItem } from './delivery-item.js';
 import { DeliveryJob } from './delivery-job.js';
 import {
   closeAgent,
@@ -76,11 +76,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
    */
   deliver(item: DeliveryItem): Promise<DeliveryResult> {
     if (this.#closing !== undefined) return Promise.reject(new DeliveryClosedError());
-    try {
-      checkItem(item);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const invalid = invalidItem(item);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const job = new DeliveryJob(item, (item.acceptedAt ?? Date.now()) + this.#o.maxAgeMs);
     this.#open.add(job);
     if (item.key === undefined || this.#keys.admit(item.key, job)) this.#start(job);
@@ -208,11 +205,15 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   #retryLater(job: DeliveryJob, endpoint: Endpoint): void {
     const o = this.#o;
     // A 410 of another attempt disabled the endpoint while this one was in flight: no retry would go.
-    if (endpoint.disabled) return this.#deadLetter(job, 'endpoint-disabled', disabledCause(endpoint.url));
-    if (job.attempts >= o.maxAttempts) return this.#deadLetter(job, 'attempts', job.cause);
-    const delayMs = retryDelay(o.backoff, job.attempts, job.retryAfterMs, o.random);
+    let reason: DeadLetterReason | undefined = endpoint.disabled ? 'endpoint-disabled' : undefined;
+    if (reason === undefined && job.attempts >= o.maxAttempts) reason = 'attempts';
+    const delayMs = reason === undefined ? retryDelay(o.backoff, job.attempts, job.retryAfterMs, o.random) : 0;
     // The next attempt would start past the item's age limit: waiting for it would change nothing.
-    if (Date.now() + delayMs > job.deadline) return this.#deadLetter(job, 'max-age', job.cause);
+    if (reason === undefined && Date.now() + delayMs > job.deadline) reason = 'max-age';
+    if (reason !== undefined) {
+      this.#deadLetter(job, reason, reason === 'endpoint-disabled' ? disabledCause(endpoint.url) : job.cause);
+      return;
+    }
     job.state = 'scheduled';
     endpoint.scheduled++;
     this.#retried++;

@@ -30,3 +30,13 @@ export function checkItem(item: DeliveryItem): void {
       throw new InvalidItemError(`headers.${name}`, 'must be a string without CR, LF or NUL');
   }
 }
+
+/** What {@link checkItem} would throw for `item`, or `undefined` when it can be sent. */
+export function invalidItem(item: DeliveryItem): Error | undefined {
+  try {
+    checkItem(item);
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
