@@ -108,11 +108,7 @@ export class Endpoint {
    */
   get idle(): boolean {
     return (
-      this.inFlight === 0 &&
-      this.ready === 0 &&
-      this.scheduled === 0 &&
-      !this.disabled &&
-      this.circuit.state !== 'open'
+      this.inFlight === 0 && this.ready === 0 && this.scheduled === 0 && !this.disabled && this.circuit.state !== 'open'
     );
   }
 
