@@ -25,3 +25,4 @@ export { signWebhook } from './delivery/signing.js';
 export type { DeadLetterReason, DeliveryItem, DeliveryResult, EndpointState } from './delivery/types.js';
 export { createHttpServer, type HttpQueueAddresses, HttpQueueServer } from './server/http-queue-server.js';
 export type { HttpQueueServerOptions, TopicDeliveryOptions } from './server/options.js';
+export { ServerDirLockedError } from './server/server-lock.js';
