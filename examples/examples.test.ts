@@ -38,6 +38,18 @@ describe('examples run as written', () => {
     expect(r.status).toBe(0);
   }, 60_000);
 
+  it('webhooks: every event delivered or dead-lettered, signatures verified, a replay to a second URL', () => {
+    const r = runExample('examples/webhooks.ts');
+    expect(r.stdout).toMatch(
+      /webhooks: 999 of 1000 delivered, 1 dead letter \(rejected, HTTP 400: "unknown event type"\)/,
+    );
+    expect(r.stdout).toMatch(
+      /\d+ retried with the same id, 0 bad signatures; replay of 0\.\.9 sent 10 \(cursor at 1000\)/,
+    );
+    expect(r.stdout).toContain('webhooks check: OK');
+    expect(r.status).toBe(0);
+  }, 60_000);
+
   it("redis-at-least-once: every pushed message consumed (against the run's redis-server)", () => {
     const r = runExample('examples/redis-at-least-once.ts', { REDIS_URL: inject('redisUrl') });
     expect(r.stdout).toContain('redis example: 10000 of 10000 messages consumed at least once');
