@@ -128,22 +128,20 @@ describe('httpConsumerFactory over a KafkaQueue (test broker)', () => {
     expect(new Set(ids.map((id) => byId.get(id) ?? -1)).size).toBe(ids.length);
     expect(ids.length).toBe(total);
     expect(new Set(byId.values()).size).toBe(total);
-    let late = 0;
+    // More than one outcome (two 2xx, or a 2xx and a dead letter) only for an id whose attempt timed out:
+    // the target answered after the deadline. How many time out depends on the machine's load (300 ms).
     for (const id of ids) {
       const outcomes = target.okCount(id) + (deadIds.has(id) ? 1 : 0);
       expect(outcomes).toBeGreaterThanOrEqual(1);
-      if (outcomes > 1) {
-        late++;
-        expect(timedOut.has(id)).toBe(true);
-      }
+      if (outcomes > 1) expect(timedOut.has(id)).toBe(true);
       const processed = received.filter((r) => r.id === id && (r.fault === 'ok' || r.fault === 'hang')).length;
       if (processed > 1) expect(timedOut.has(id)).toBe(true);
     }
-    expect(late).toBeLessThan(total / 50);
-    // Per key, the 2xx answers come in offset order.
+    // Per key, the 2xx answers come in offset order. An attempt that timed out may still be answered by
+    // the target after the key's next message started (HTTP cannot take a request back): those are left out.
     const last = new Map<string, number>();
     for (const r of received) {
-      if (r.fault !== 'ok') continue;
+      if (r.fault !== 'ok' || timedOut.has(r.id as string)) continue;
       const n = byId.get(r.id as string) as number;
       if (n % 3 !== 0) continue;
       const key = `k${n % 40}`;
