@@ -22,9 +22,13 @@ export interface ReplayOptions {
 
 /** How a replay went: its range, and how its records finished. */
 export interface ReplayResult {
+  /** The first seq replayed. */
   readonly from: number;
+  /** The last seq replayed (inclusive). */
   readonly to: number;
+  /** Records of the range delivered (a 2xx). */
   readonly delivered: number;
+  /** Records of the range that went to the dead letters. */
   readonly deadLettered: number;
 }
 

@@ -15,6 +15,7 @@ export interface DeadLetter {
   readonly seq: number;
   /** The item rebuilt (id, url, body, key, headers, source seq), without `acceptedAt`: a redrive starts a new age. */
   readonly item: DeliveryItem;
+  /** Why it went there. */
   readonly reason: DeadLetterReason;
   /** Attempts made. */
   readonly attempts: number;

@@ -104,7 +104,18 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   }
 
   /** Counts: attempts in flight, items waiting (for their key, endpoint or retry time), totals since creation. */
-  stats(): { inFlight: number; waiting: number; delivered: number; retried: number; deadLettered: number } {
+  stats(): {
+    /** Attempts in flight. */
+    inFlight: number;
+    /** Items waiting: for their endpoint's room, their key, or their retry time. */
+    waiting: number;
+    /** Items delivered (a 2xx) since the engine started. */
+    delivered: number;
+    /** Retries scheduled since the engine started. */
+    retried: number;
+    /** Items dead-lettered since the engine started. */
+    deadLettered: number;
+  } {
     return {
       inFlight: this.#inFlight,
       waiting: Math.max(0, this.#open.size - this.#inFlight - this.#finishing),

@@ -33,10 +33,20 @@ export type DeadLetterReason =
 
 /** How an item finished. `deliver` resolves only once it finished (a dead letter is durably stored first). */
 export type DeliveryResult =
-  | { readonly outcome: 'delivered'; readonly attempts: number; readonly status: number }
   | {
-      readonly outcome: 'dead-lettered';
+      /** A 2xx answered. */
+      readonly outcome: 'delivered';
+      /** Attempts made, the successful one included. */
       readonly attempts: number;
+      /** The 2xx status. */
+      readonly status: number;
+    }
+  | {
+      /** Appended to the dead letters (durably) instead. */
+      readonly outcome: 'dead-lettered';
+      /** Attempts made (0 when none was possible). */
+      readonly attempts: number;
+      /** Why. */
       readonly reason: DeadLetterReason;
       /** The last response's status, when there was one. */
       readonly status?: number | undefined;
@@ -46,14 +56,20 @@ export type DeliveryResult =
 
 /** An endpoint's state, for stats and the server's topic view. */
 export interface EndpointState {
+  /** The endpoint: its URL. */
   readonly url: string;
   /** `closed` (healthy), `open` (circuit open: waiting before a probe), `half-open` (one probe in flight), `disabled` (410: until enabled). */
   readonly circuit: 'closed' | 'open' | 'half-open' | 'disabled';
+  /** Attempts in flight to it. */
   readonly inFlight: number;
   /** Items waiting: ready, or waiting for their retry time. */
   readonly waiting: number;
+  /** Failed attempts in a row (what opens the circuit). */
   readonly consecutiveFailures: number;
+  /** Items delivered to it. */
   readonly delivered: number;
+  /** Attempts to it that failed (each retry's reason). */
   readonly failedAttempts: number;
+  /** Items of it dead-lettered. */
   readonly deadLettered: number;
 }

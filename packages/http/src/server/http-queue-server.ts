@@ -102,7 +102,12 @@ export class HttpQueueServer {
   }
 
   /** The body of `GET /v1/health` and its status: 200 "ok" while serving, 503 "closing" once closing. */
-  health(): { status: number; body: Record<string, unknown> } {
+  health(): {
+    /** The HTTP status: 200 or 503. */
+    status: number;
+    /** The JSON body. */
+    body: Record<string, unknown>;
+  } {
     const topics = this.topics.topics();
     const body = {
       status: this.#closing ? 'closing' : 'ok',
