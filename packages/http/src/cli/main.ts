@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { InvalidOptionError, type Logger } from '@q/core';
+import { jsonLogger, LOG_LEVELS, type LogLevel } from '@q/core/internal';
 import { HttpQueueServer } from '../server/http-queue-server.js';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -8,7 +9,6 @@ import {
   DEFAULT_PORT,
   type TopicDeliveryOptions,
 } from '../server/options.js';
-import { jsonLogger, LOG_LEVELS, type LogLevel } from './json-logger.js';
 
 const USAGE = `Usage: q-http serve --dir DIR [options]
 

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { InvalidOptionError, type Logger } from '@q/core';
+import { jsonLogger, LOG_LEVELS, type LogLevel } from '@q/core/internal';
 import { Outbox } from '../index.js';
 import { DEFAULT_MAX_BATCH_MESSAGES, DEFAULT_PORT } from '../server/options.js';
 import { OutboxProxy } from '../server/proxy.js';
-import { jsonLogger, LOG_LEVELS, type LogLevel } from './json-logger.js';
 import { type OpenedSink, openSink } from './open-sink.js';
 import { parseSinkUrl } from './sink-url.js';
 

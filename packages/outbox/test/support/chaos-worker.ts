@@ -8,7 +8,7 @@
  * argv: dir sinkUrl mode prefix senders
  */
 import { silentLogger } from '@q/core';
-import { jsonLogger } from '../../src/cli/json-logger.js';
+import { jsonLogger } from '@q/core/internal';
 import { openSink } from '../../src/cli/open-sink.js';
 import { parseSinkUrl } from '../../src/cli/sink-url.js';
 import type { OutboxStats } from '../../src/index.js';
