@@ -18,13 +18,13 @@ import {
 import type { Endpoint } from './endpoint.js';
 import { Endpoints } from './endpoints.js';
 import type { DeliveryEngineEvents } from './engine-events.js';
-import { DeliveryClosedError } from './errors.js';
+import { DeliveryClosedError, WithdrawnError } from './errors.js';
 import { JobList } from './job-list.js';
 import { KeyOrder } from './key-order.js';
 import type { StatusOutcome } from './outcome.js';
 import { retryDelay } from './retry-after.js';
 import { WebhookSigner } from './signing.js';
-import type { DeadLetterReason, DeliveryItem, DeliveryResult, EndpointState } from './types.js';
+import type { DeadLetterReason, DeliveryItem, DeliveryResult, EndpointState, Withdrawn } from './types.js';
 
 /**
  * Delivers items by HTTP POST, Standard Webhooks style: signed per attempt, retried with back-off (full
@@ -42,6 +42,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   readonly #endpoints: Endpoints;
   readonly #keys = new KeyOrder();
   readonly #open = new JobList();
+  /** The job of each unfinished item, for `withdraw()`. */
+  readonly #jobs = new WeakMap<DeliveryItem, DeliveryJob>();
   #inFlight = 0;
   #finishing = 0;
   #delivered = 0;
@@ -80,8 +82,31 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     if (invalid !== undefined) return Promise.reject(invalid);
     const job = new DeliveryJob(item, (item.acceptedAt ?? Date.now()) + this.#o.maxAgeMs);
     this.#open.add(job);
+    this.#jobs.set(item, job);
     if (item.key === undefined || this.#keys.admit(item.key, job)) this.#start(job);
     return job.promise;
+  }
+
+  /**
+   * Takes `item` back when it only waits for its retry time (no attempt in flight, no dead letter being
+   * written, not waiting for its key or its endpoint's room) and has no key (its key's order would break):
+   * its timer is cleared, it counts as neither delivered nor dead-lettered, and its `deliver()` promise
+   * rejects (the caller owns it again). Returns what the next hand-over needs (`attempts`, `notBefore`);
+   * `undefined`, changing nothing, when the item cannot be withdrawn now.
+   */
+  withdraw(item: DeliveryItem): Withdrawn | undefined {
+    const job = this.#jobs.get(item);
+    if (job === undefined || job.state !== 'scheduled' || item.key !== undefined) return undefined;
+    const endpoint = job.endpoint as Endpoint;
+    clearTimeout(job.timer);
+    job.timer = undefined;
+    endpoint.scheduled--;
+    job.state = 'done';
+    this.#open.remove(job);
+    this.#jobs.delete(item);
+    job.reject(new WithdrawnError());
+    this.#endpoints.maybeForget(endpoint);
+    return { attempts: job.attempts, nextAttemptAt: job.dueAt, cause: job.cause, status: job.status };
   }
 
   /** Where this engine's dead letters go (its `deadLetters` option; the caller's to close). */
@@ -149,6 +174,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     job.endpoint = endpoint;
     if (endpoint === undefined) this.#deadLetter(job, 'invalid-url', `invalid URL: ${String(url).slice(0, 200)}`);
     else if (endpoint.disabled) this.#deadLetter(job, 'endpoint-disabled', disabledCause(url));
+    else if (job.item.notBefore !== undefined && job.item.notBefore > Date.now())
+      this.#schedule(job, endpoint, job.item.notBefore - Date.now());
     else {
       endpoint.push(job);
       this.#pump(endpoint);
@@ -225,11 +252,17 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
       this.#deadLetter(job, reason, reason === 'endpoint-disabled' ? disabledCause(endpoint.url) : job.cause);
       return;
     }
+    this.#retried++;
+    this.#schedule(job, endpoint, delayMs);
+    this.emit('retry', job.item, { attempt: job.attempts, delayMs, cause: job.cause, status: job.status });
+  }
+
+  /** `job` waits `delayMs` for its next attempt. */
+  #schedule(job: DeliveryJob, endpoint: Endpoint, delayMs: number): void {
     job.state = 'scheduled';
     endpoint.scheduled++;
-    this.#retried++;
+    job.dueAt = Math.ceil(Date.now() + delayMs);
     job.timer = setTimeout(() => this.#retryDue(job, endpoint), delayMs);
-    this.emit('retry', job.item, { attempt: job.attempts, delayMs, cause: job.cause, status: job.status });
   }
 
   #retryDue(job: DeliveryJob, endpoint: Endpoint): void {
@@ -301,6 +334,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   #finish(job: DeliveryJob, result: DeliveryResult): void {
     job.state = 'done';
     this.#open.remove(job);
+    this.#jobs.delete(job.item);
     job.resolve(result);
     this.#release(job);
     if (job.endpoint !== undefined) this.#endpoints.maybeForget(job.endpoint);
@@ -320,6 +354,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     job.signal?.abort();
     job.state = 'done';
     this.#open.remove(job);
+    this.#jobs.delete(job.item);
     job.reject(err);
   }
 

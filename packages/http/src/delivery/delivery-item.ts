@@ -20,6 +20,10 @@ export function checkItem(item: DeliveryItem): void {
   if (item.key !== undefined && typeof item.key !== 'string') throw new InvalidItemError('key', 'must be a string');
   if (item.acceptedAt !== undefined && !Number.isFinite(item.acceptedAt))
     throw new InvalidItemError('acceptedAt', 'must be a finite number of milliseconds');
+  if (item.attempts !== undefined && !(Number.isSafeInteger(item.attempts) && item.attempts >= 0))
+    throw new InvalidItemError('attempts', 'must be a non-negative integer');
+  if (item.notBefore !== undefined && !Number.isFinite(item.notBefore))
+    throw new InvalidItemError('notBefore', 'must be a finite number of milliseconds');
   const headers = item.headers;
   if (headers === undefined) return;
   if (typeof headers !== 'object' || headers === null) throw new InvalidItemError('headers', 'must be an object');

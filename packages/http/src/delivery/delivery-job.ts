@@ -42,6 +42,8 @@ export class DeliveryJob {
   headers: Record<string, string> | undefined = undefined;
   /** Aborts the attempt in flight. */
   signal: AttemptSignal | undefined = undefined;
+  /** When the waited-for retry is due (ms since the epoch), while `scheduled`. */
+  dueAt = 0;
   /** The attempt's deadline timer, or the retry's wait timer. */
   timer: NodeJS.Timeout | undefined = undefined;
   /** Next in its endpoint's ready queue. */
@@ -55,6 +57,8 @@ export class DeliveryJob {
   constructor(item: DeliveryItem, deadline: number) {
     this.item = item;
     this.deadline = deadline;
+    this.attempts = item.attempts ?? 0;
+    this.settled = this.attempts;
     this.promise = new Promise<DeliveryResult>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;

@@ -65,3 +65,15 @@ export class DeadLettersClosedError extends QueueError {
     super(`The dead letters at ${dir} are closed`);
   }
 }
+
+/**
+ * Internal: `deliver()`'s promise of an item taken back by `withdraw()` rejects with it. Whoever withdrew
+ * the item owns it again; nothing was settled.
+ */
+export class WithdrawnError extends QueueError {
+  override readonly code: string = 'Q_HTTP_WITHDRAWN';
+
+  constructor() {
+    super('The item was withdrawn from the delivery engine while it waited for its retry');
+  }
+}

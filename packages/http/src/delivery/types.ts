@@ -14,6 +14,13 @@ export interface DeliveryItem {
   readonly acceptedAt?: number | undefined;
   /** Where it came from (a log seq), carried into its dead letter. */
   readonly seq?: number | undefined;
+  /**
+   * Attempts already made (by an earlier hand-over, before it was parked): they count toward `maxAttempts`
+   * and the retry delay. @default 0
+   */
+  readonly attempts?: number | undefined;
+  /** No attempt before this instant (ms since the epoch): the retry time it was parked with. @default none */
+  readonly notBefore?: number | undefined;
 }
 
 /** Why an item went to the dead letters. */
@@ -72,4 +79,16 @@ export interface EndpointState {
   readonly failedAttempts: number;
   /** Items of it dead-lettered. */
   readonly deadLettered: number;
+}
+
+/** What `DeliveryEngine.withdraw()` hands back with a withdrawn item. */
+export interface Withdrawn {
+  /** Attempts made so far. */
+  readonly attempts: number;
+  /** When its next attempt was due (ms since the epoch). */
+  readonly nextAttemptAt: number;
+  /** The last failure, in words. */
+  readonly cause: string;
+  /** The last response's status, when the last attempt got one. */
+  readonly status?: number | undefined;
 }
