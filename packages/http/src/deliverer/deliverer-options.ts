@@ -48,6 +48,14 @@ export interface HttpDelivererOptions {
   deadLetterDir?: string;
   /** Where failures are logged (and `error` events when nobody listens). @default consoleLogger */
   logger?: Logger;
+  /**
+   * Directory of the park log (opened by `start()`, closed by `close()`). When set and the window of
+   * `maxUnfinished` is full, keyless records that only wait for their retry are moved there (durably), so
+   * a down endpoint does not stop reading for the others; they are sent again from there at their retry
+   * time, with the same id. Unset: no parking.
+   * @default undefined (parking off)
+   */
+  parkDir?: string;
 }
 
 /** {@link HttpDelivererOptions} validated, defaults filled in. */
@@ -64,6 +72,7 @@ export interface ResolvedDelivererOptions {
   readonly engine: DeliveryEngine | Omit<DeliveryEngineOptions, 'deadLetters'>;
   readonly deadLetterDir: string | undefined;
   readonly logger: Logger;
+  readonly parkDir: string | undefined;
 }
 
 const CURSOR_NAME = /^[A-Za-z0-9._-]{1,200}$/;
@@ -107,6 +116,9 @@ export function resolveDelivererOptions(options: HttpDelivererOptions): Resolved
   const deadLetterDir = options.deadLetterDir;
   if (!(engine instanceof DeliveryEngine) && (typeof deadLetterDir !== 'string' || deadLetterDir.length === 0))
     throw new InvalidOptionError('deadLetterDir', deadLetterDir, 'a directory path (required without a shared engine)');
+  const parkDir = options.parkDir;
+  if (parkDir !== undefined && (typeof parkDir !== 'string' || parkDir.length === 0))
+    throw new InvalidOptionError('parkDir', parkDir, 'a directory path, or undefined (no parking)');
   const logger = options.logger ?? consoleLogger;
   if (typeof logger !== 'object' || logger === null || typeof logger.error !== 'function')
     throw new InvalidOptionError('logger', logger, 'a Logger (error, warn, info, debug)');
@@ -122,5 +134,6 @@ export function resolveDelivererOptions(options: HttpDelivererOptions): Resolved
     engine,
     deadLetterDir: engine instanceof DeliveryEngine ? undefined : deadLetterDir,
     logger: safeLogger(logger),
+    parkDir,
   };
 }

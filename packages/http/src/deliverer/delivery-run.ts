@@ -1,8 +1,8 @@
 import { backoffDelay, type RetryPolicy, sleep } from '@q/core';
 import type { Cursor, LogRecord, SegmentLog } from '@q/log';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
-import { DeliveryClosedError, InvalidItemError } from '../delivery/errors.js';
-import type { DeliveryItem, DeliveryResult } from '../delivery/types.js';
+import { DeliveryClosedError, InvalidItemError, WithdrawnError } from '../delivery/errors.js';
+import type { DeliveryItem, DeliveryResult, Withdrawn } from '../delivery/types.js';
 import { Unfinished } from './unfinished.js';
 
 /** Records per log read: small enough that a stop or back-pressure leaves little read ahead. */
@@ -23,6 +23,15 @@ const TROUBLE_BACKOFF: RetryPolicy = {
   factor: 2,
   jitter: true,
 };
+
+/** How often a full window looks for records to park. */
+const PARK_POLL_MS = 100;
+
+/** An item taken back from the engine to be parked, with what its next hand-over needs. */
+export interface ParkedItem {
+  readonly item: DeliveryItem;
+  readonly withdrawn: Withdrawn;
+}
 
 /** What a {@link DeliveryRun} works with. */
 export interface DeliveryRunParts {
@@ -45,6 +54,14 @@ export interface DeliveryRunParts {
   readonly error: (error: unknown, message: string) => void;
   /** Called before each item is handed to the engine. */
   readonly handing?: ((item: DeliveryItem) => void) | undefined;
+  /**
+   * Stores withdrawn items durably elsewhere (all or none; rejects when not stored). When given, a full
+   * window withdraws the lowest records that only wait for their retry and parks them, so the cursor may
+   * pass them.
+   */
+  readonly park?: ((batch: readonly ParkedItem[]) => Promise<void>) | undefined;
+  /** A record is not handed before this instant (ms since the epoch); waited for, abortable by stop. */
+  readonly holdUntil?: ((record: LogRecord) => number | undefined) | undefined;
 }
 
 /**
@@ -72,6 +89,10 @@ export class DeliveryRun {
   #commitTimer: NodeJS.Timeout | undefined;
   #lastCommit = 0;
   #committed: number;
+  /** The unfinished items by seq, in seq order (kept only when parking). */
+  readonly #items = new Map<number, DeliveryItem>();
+  #parking = false;
+  #parkTimer: NodeJS.Timeout | undefined;
 
   constructor(parts: DeliveryRunParts) {
     this.#p = parts;
@@ -81,6 +102,11 @@ export class DeliveryRun {
 
   /** Starts reading (once). */
   start(): void {
+    if (this.#p.park !== undefined && this.#parkTimer === undefined) {
+      // Records only become parkable when their attempt failed: a full window looks again now and then.
+      this.#parkTimer = setInterval(() => this.#kickPark(), PARK_POLL_MS);
+      this.#parkTimer.unref();
+    }
     this.#reading ??= this.#read().finally(() => {
       this.#readEnded = true;
       this.#checkDrained();
@@ -121,6 +147,7 @@ export class DeliveryRun {
   stop(): void {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
+    clearInterval(this.#parkTimer);
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
     // Items waiting to be handed again after an unexpected rejection stay unfinished (never committed past).
@@ -163,11 +190,15 @@ export class DeliveryRun {
             this.#complete = true;
             break;
           }
-          while (this.#unfinished.size >= this.#p.maxUnfinished && !signal.aborted)
+          while (this.#unfinished.size >= this.#p.maxUnfinished && !signal.aborted) {
+            this.#kickPark();
             await new Promise<void>((resolve) => {
               this.#room = resolve;
             });
+          }
           if (++handed % HAND_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          const holdUntil = this.#p.holdUntil?.(record);
+          if (holdUntil !== undefined && holdUntil > Date.now()) await sleep(holdUntil - Date.now(), signal);
           if (signal.aborted) break;
           this.#hand(record);
           failures = 0;
@@ -186,6 +217,52 @@ export class DeliveryRun {
     }
   }
 
+  /** Starts a park round when parking, the window is full and none runs (also while tailing an idle log). */
+  #kickPark(): void {
+    if (this.#p.park === undefined || this.#parking || this.#stop.signal.aborted) return;
+    if (this.#unfinished.size < this.#p.maxUnfinished) return;
+    this.#parking = true;
+    this.#parkRound()
+      .catch((err: unknown) => this.#p.error(err, 'http: parking records failed'))
+      .finally(() => {
+        this.#parking = false;
+      });
+  }
+
+  /**
+   * Withdraws the lowest unfinished items that only wait for their retry, parks them, and only then marks
+   * them finished here. Withdrawn first, so no attempt starts while they are being stored; not stored, they
+   * are handed back to the engine with their attempts and retry time. True when some were parked.
+   */
+  async #parkRound(): Promise<boolean> {
+    const batch: ParkedItem[] = [];
+    const seqs: number[] = [];
+    let walked = 0;
+    for (const [seq, item] of this.#items) {
+      if (walked++ >= Math.max(1, Math.floor(this.#p.maxUnfinished / 4))) break;
+      const withdrawn = this.#p.engine.withdraw(item);
+      if (withdrawn === undefined) continue;
+      batch.push({ item, withdrawn });
+      seqs.push(seq);
+    }
+    if (batch.length === 0) return false;
+    // Their deliver() calls stay pending (the withdrawal's rejection is ignored) until the park answered.
+    try {
+      await this.#p.park?.(batch);
+    } catch (err) {
+      this.#p.error(err, 'http: parking records failed; they wait for their retry here');
+      batch.forEach(({ item, withdrawn: w }, i) => {
+        this.#pending--;
+        this.#send({ ...item, attempts: w.attempts, notBefore: w.nextAttemptAt }, seqs[i] as number, 1);
+      });
+      return false;
+    }
+    this.#pending -= seqs.length;
+    for (const seq of seqs) this.#settle(seq);
+    this.#checkDrained();
+    return true;
+  }
+
   #hand(record: LogRecord): void {
     // Handed out already (a reader restarted after a failed read): never twice.
     if (!this.#unfinished.add(record.seq)) return;
@@ -194,6 +271,7 @@ export class DeliveryRun {
 
   #send(item: DeliveryItem, seq: number, tries: number): void {
     this.#pending++;
+    if (this.#p.park !== undefined) this.#items.set(seq, item);
     this.#p.handing?.(item);
     let delivery: Promise<DeliveryResult>;
     try {
@@ -208,6 +286,8 @@ export class DeliveryRun {
   }
 
   #rejected(item: DeliveryItem, seq: number, tries: number, err: unknown): void {
+    // Taken back for the park: #parkRound owns it now.
+    if (err instanceof WithdrawnError) return;
     if (err instanceof InvalidItemError) {
       // It could never be sent as it is: kept in the dead letters rather than blocking the cursor for good.
       this.#p.refuse(item, err).then(
@@ -247,17 +327,22 @@ export class DeliveryRun {
 
   #finish(item: DeliveryItem, seq: number, result: DeliveryResult): void {
     this.#pending--;
+    if (this.#settle(seq)) this.#p.finished(item, result);
+    this.#checkDrained();
+  }
+
+  /** Marks `seq` finished in the window (commits may pass it); false when it was not unfinished. */
+  #settle(seq: number): boolean {
+    this.#items.delete(seq);
     const lowest = this.#unfinished.lowest();
-    if (this.#unfinished.finish(seq)) {
-      this.#p.finished(item, result);
-      if (this.#unfinished.lowest() !== lowest) this.#scheduleCommit();
-    }
+    const settled = this.#unfinished.finish(seq);
+    if (settled && this.#unfinished.lowest() !== lowest) this.#scheduleCommit();
     if (this.#unfinished.size < this.#p.maxUnfinished) {
       const room = this.#room;
       this.#room = undefined;
       room?.();
     }
-    this.#checkDrained();
+    return settled;
   }
 
   /** Commits are at least `commitIntervalMs` apart; what finished meanwhile shares the next one. */

@@ -13,6 +13,7 @@ import {
   resolveDelivererOptions,
 } from './deliverer-options.js';
 import { DeliveryRun } from './delivery-run.js';
+import { Park } from './park.js';
 import { type RecordItemOptions, recordToItem } from './record-item.js';
 import { type ReplayOptions, type ReplayResult, runReplay } from './replay.js';
 import { ReplayCursors } from './replay-cursors.js';
@@ -43,6 +44,10 @@ export interface HttpDelivererStats {
   readonly endpoints: EndpointState[];
   /** Dead letters stored (all of the dead-letter log, earlier runs included). */
   readonly deadLetters: number;
+  /** Records moved to the park log since start (re-parkings included); 0 without `parkDir`. */
+  readonly parked: number;
+  /** Park log records not finished yet; 0 without `parkDir`. */
+  readonly parkedBacklog: number;
 }
 
 /**
@@ -68,6 +73,7 @@ export class HttpDeliverer extends EventEmitter {
   #ownEngine = false;
   #cursor: Cursor | undefined;
   #live: DeliveryRun | undefined;
+  #park: Park | undefined;
   #starting: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
   #followTimer: NodeJS.Timeout | undefined;
@@ -130,9 +136,19 @@ export class HttpDeliverer extends EventEmitter {
       this.#ownEngine = true;
     }
     this.#attach(this.#engine);
+    const shared = {
+      engine: this.#engine,
+      maxUnfinished: o.maxUnfinished,
+      commitIntervalMs: o.commitIntervalMs,
+      finished: this.#finished,
+      refuse: this.#refuse,
+      error: this.#error,
+      handing: this.#handing,
+    };
     try {
       this.#cursor = await o.log.cursor(o.cursor);
       await this.#cursors.load();
+      if (o.parkDir !== undefined) this.#park = await Park.open({ ...shared, dir: o.parkDir, logger: o.logger });
       if (this.#closing.signal.aborted) throw new DeliveryClosedError('The deliverer was closed while starting');
     } catch (err) {
       await this.#release();
@@ -140,20 +156,18 @@ export class HttpDeliverer extends EventEmitter {
     }
     const cursor = this.#cursor;
     this.#live = new DeliveryRun({
+      ...shared,
       log: o.log,
       cursor,
-      engine: this.#engine,
       from: cursor.position,
       toItem: (record) => recordToItem(record, this.#itemOptions),
-      maxUnfinished: o.maxUnfinished,
-      commitIntervalMs: o.commitIntervalMs,
-      finished: this.#finished,
-      refuse: this.#refuse,
-      error: this.#error,
-      handing: this.#handing,
+      park: this.#park?.store,
     });
     this.#live.start();
+    this.#park?.run.start();
+    const park = this.#park;
     this.#followTimer = setInterval(() => {
+      park?.trim().catch((err: unknown) => this.#error(err, 'http: retention of the park log failed'));
       if (this.#cursors.parked > 0)
         this.#cursors
           .follow(cursor.position)
@@ -214,6 +228,8 @@ export class HttpDeliverer extends EventEmitter {
       retried: this.#retried,
       endpoints: this.#engine?.endpoints() ?? [],
       deadLetters: this.#deadLetters?.count ?? 0,
+      parked: this.#park?.parked ?? 0,
+      parkedBacklog: this.#park?.backlog ?? 0,
     };
   }
 
@@ -243,14 +259,18 @@ export class HttpDeliverer extends EventEmitter {
     await this.#starting?.catch(() => undefined);
     clearInterval(this.#followTimer);
     const live = this.#live;
+    const parked = this.#park?.run;
     live?.stop();
+    parked?.stop();
     if (live !== undefined) await settledWithin(live.drained(), left());
+    if (parked !== undefined) await settledWithin(parked.drained(), left());
     if (this.#ownEngine) await (this.#engine as DeliveryEngine).close({ timeoutMs: left() });
     await settledWithin(Promise.allSettled([...this.#replays]), left());
     if (live !== undefined) {
       try {
         await live.commitNow();
         await this.#cursors.follow((this.#cursor as Cursor).position);
+        await parked?.commitNow();
       } catch (err) {
         this.#error(err, 'http: the last commit of the cursor failed; a restart re-sends a little more');
       }
@@ -262,6 +282,7 @@ export class HttpDeliverer extends EventEmitter {
   async #release(): Promise<void> {
     this.#detach?.();
     this.#detach = undefined;
+    await this.#park?.log.close().catch((err: unknown) => this.#error(err, 'http: closing the park log failed'));
     if (this.#ownEngine) {
       await this.#engine?.close({ timeoutMs: 0 });
       await this.#deadLetters?.close();

@@ -53,6 +53,7 @@ export class Topic {
         idPrefix: name,
         engine: { ...delivery, logger },
         deadLetterDir: join(dir, 'dead-letter'),
+        parkDir: join(dir, 'parked'),
         logger,
       });
       // An EventEmitter throws an 'error' nobody listens to: the server would die of one delivery.

@@ -1,0 +1,60 @@
+import type { AppendInput, LogRecord } from '@q/log';
+import type { DeliveryItem, Withdrawn } from '../delivery/types.js';
+import { CONTENT_TYPE_HEADER, ID_HEADER, recordToItem, URL_HEADER, USER_HEADER_PREFIX } from './record-item.js';
+
+/** Park record header: attempts made before it was parked. */
+export const PARK_ATTEMPTS = 'q-park-attempts';
+/** Park record header: no attempt before this instant (ms since the epoch). */
+export const PARK_NOT_BEFORE = 'q-park-not-before';
+/** Park record header: when the original record was accepted (ms since the epoch): `maxAgeMs` counts from it. */
+export const PARK_ACCEPTED_AT = 'q-park-accepted-at';
+/** Park record header: the seq of the original record. */
+export const PARK_SEQ = 'q-park-seq';
+
+/**
+ * The park record of a withdrawn item: its body, and the headers {@link recordToItem} reads (`q-url`,
+ * `q-content-type`, `traceparent`, `q-h-*`) with `q-id` always set (the id stays the same), plus its
+ * attempts, retry time, acceptance time and original seq. Only keyless items are parked, so no `q-key`.
+ */
+export function parkRecord(item: DeliveryItem, withdrawn: Withdrawn): AppendInput {
+  const headers: Record<string, string> = {
+    [URL_HEADER]: item.url,
+    [ID_HEADER]: item.id,
+    [PARK_ATTEMPTS]: String(withdrawn.attempts),
+    [PARK_NOT_BEFORE]: String(withdrawn.nextAttemptAt),
+  };
+  if (item.acceptedAt !== undefined) headers[PARK_ACCEPTED_AT] = String(item.acceptedAt);
+  if (item.seq !== undefined) headers[PARK_SEQ] = String(item.seq);
+  const sent = item.headers;
+  for (const name in sent) {
+    const value = sent[name] as string;
+    if (name === 'content-type') headers[CONTENT_TYPE_HEADER] = value;
+    else if (name === 'traceparent') headers.traceparent = value;
+    else headers[`${USER_HEADER_PREFIX}${name}`] = value;
+  }
+  return { body: item.body, headers };
+}
+
+/** The item of a park record: the same id, URL, body, headers and acceptance time, its attempts and retry time. */
+export function parkedToItem(record: LogRecord): DeliveryItem {
+  const item = recordToItem(record, { idPrefix: 'parked' });
+  const h = record.headers;
+  return {
+    ...item,
+    acceptedAt: numberHeader(h[PARK_ACCEPTED_AT]) ?? record.timestamp,
+    seq: numberHeader(h[PARK_SEQ]),
+    attempts: numberHeader(h[PARK_ATTEMPTS]) ?? 0,
+    notBefore: numberHeader(h[PARK_NOT_BEFORE]),
+  };
+}
+
+/** When a park record's next attempt is due (ms since the epoch), if it says. */
+export function parkedNotBefore(record: LogRecord): number | undefined {
+  return numberHeader(record.headers[PARK_NOT_BEFORE]);
+}
+
+function numberHeader(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}

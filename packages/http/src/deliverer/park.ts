@@ -1,0 +1,75 @@
+import type { Logger } from '@q/core';
+import { type Cursor, openLog, type SegmentLog } from '@q/log';
+import { DeliveryRun, type DeliveryRunParts, type ParkedItem } from './delivery-run.js';
+import { parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
+
+/** The parked run's cursor in the park log. */
+const PARKED_CURSOR = 'parked';
+
+/** What the park shares with the live run. */
+export type ParkParts = Pick<
+  DeliveryRunParts,
+  'engine' | 'maxUnfinished' | 'commitIntervalMs' | 'finished' | 'refuse' | 'error' | 'handing'
+> & {
+  readonly dir: string;
+  readonly logger: Logger;
+};
+
+/**
+ * The park log (sync 'always') where records that only wait for their retry go when a window is full, and
+ * the run that delivers them from there: each record is held until its retry time, then handed to the
+ * engine with its attempts; when that run's own window fills, it parks into the same log again.
+ */
+export class Park {
+  readonly log: SegmentLog;
+  readonly #cursor: Cursor;
+  readonly run: DeliveryRun;
+  /** Records moved into the park log (from either run) since it opened. */
+  parked = 0;
+
+  private constructor(log: SegmentLog, cursor: Cursor, parts: ParkParts) {
+    this.log = log;
+    this.#cursor = cursor;
+    this.run = new DeliveryRun({
+      ...parts,
+      log,
+      cursor,
+      from: cursor.position,
+      toItem: parkedToItem,
+      holdUntil: parkedNotBefore,
+      park: this.store,
+    });
+  }
+
+  /** Opens the park log at `dir` and its cursor; the run starts with {@link Park.run}'s `start()`. */
+  static async open(parts: ParkParts): Promise<Park> {
+    const log = await openLog({ dir: parts.dir, sync: 'always', logger: parts.logger });
+    try {
+      return new Park(log, await log.cursor(PARKED_CURSOR), parts);
+    } catch (err) {
+      await log.close();
+      throw err;
+    }
+  }
+
+  /** Appends withdrawn items in one durable batch (all or none); rejects when they were not stored. */
+  readonly store = async (batch: readonly ParkedItem[]): Promise<void> => {
+    await this.log.appendBatch(batch.map(({ item, withdrawn }) => parkRecord(item, withdrawn)));
+    this.parked += batch.length;
+  };
+
+  /** Park records not finished: not read yet, or read and unfinished. */
+  get backlog(): number {
+    return Math.max(0, this.log.nextSeq - this.run.next) + this.run.unfinished;
+  }
+
+  /** The parked cursor's position. */
+  get position(): number {
+    return this.#cursor.position;
+  }
+
+  /** Drops the sealed segments the parked cursor passed. */
+  async trim(): Promise<void> {
+    await this.log.applyRetention();
+  }
+}
