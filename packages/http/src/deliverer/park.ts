@@ -3,6 +3,12 @@ import { type Cursor, openLog, type SegmentLog } from '@q/log';
 import { DeliveryRun, type DeliveryRunParts, type ParkedItem } from './delivery-run.js';
 import { parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
 
+/**
+ * The park log's record size limit: @q/log's largest. A park record is the original plus a few headers, so
+ * the main log's own limit bounds it; one refused record would send its whole batch back every round.
+ */
+const PARK_MAX_RECORD_BYTES = 2 ** 30;
+
 /** The parked run's cursor in the park log. */
 const PARKED_CURSOR = 'parked';
 
@@ -43,7 +49,12 @@ export class Park {
 
   /** Opens the park log at `dir` and its cursor; the run starts with {@link Park.run}'s `start()`. */
   static async open(parts: ParkParts): Promise<Park> {
-    const log = await openLog({ dir: parts.dir, sync: 'always', logger: parts.logger });
+    const log = await openLog({
+      dir: parts.dir,
+      sync: 'always',
+      maxRecordBytes: PARK_MAX_RECORD_BYTES,
+      logger: parts.logger,
+    });
     try {
       return new Park(log, await log.cursor(PARKED_CURSOR), parts);
     } catch (err) {
