@@ -15,6 +15,7 @@ export class CircuitBreaker {
   #failures = 0;
   #probing = false;
   #timer: NodeJS.Timeout | undefined;
+  #openUntil = 0;
 
   /** `onChange` is told of every state change (the half-open one included: time to probe). */
   constructor(threshold: number, openMs: number, onChange: (state: CircuitState) => void) {
@@ -26,6 +27,11 @@ export class CircuitBreaker {
   /** The current state. */
   get state(): CircuitState {
     return this.#state;
+  }
+
+  /** While open, when its probe may go (ms since the epoch); 0 otherwise. */
+  get openUntil(): number {
+    return this.#state === 'open' ? this.#openUntil : 0;
   }
 
   /** Failed attempts since the last success. */
@@ -75,7 +81,10 @@ export class CircuitBreaker {
   #set(state: CircuitState): void {
     this.#clear();
     this.#state = state;
-    if (state === 'open') this.#timer = setTimeout(halfOpen, this.#openMs, this);
+    if (state === 'open') {
+      this.#openUntil = Math.ceil(Date.now() + this.#openMs);
+      this.#timer = setTimeout(halfOpen, this.#openMs, this);
+    }
     this.#onChange(state);
   }
 

@@ -88,25 +88,33 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   }
 
   /**
-   * Takes `item` back when it only waits for its retry time (no attempt in flight, no dead letter being
-   * written, not waiting for its key or its endpoint's room) and has no key (its key's order would break):
-   * its timer is cleared, it counts as neither delivered nor dead-lettered, and its `deliver()` promise
-   * rejects (the caller owns it again). Returns what the next hand-over needs (`attempts`, `notBefore`);
-   * `undefined`, changing nothing, when the item cannot be withdrawn now.
+   * Takes `item` back when it only waits for time (its retry time, or its endpoint's open circuit: no
+   * attempt in flight, no dead letter being written, not waiting for its key or for its endpoint's room) and
+   * has no key (its key's order would break): its timer is cleared, it counts as neither delivered nor
+   * dead-lettered, and its `deliver()` promise rejects (the caller owns it again). Returns what the next
+   * hand-over needs (`attempts`, and as `nextAttemptAt` its retry time or the end of the circuit's open
+   * period); `undefined`, changing nothing, when the item cannot be withdrawn now.
    */
   withdraw(item: DeliveryItem): Withdrawn | undefined {
     const job = this.#jobs.get(item);
-    if (job === undefined || job.state !== 'scheduled' || item.key !== undefined) return undefined;
-    const endpoint = job.endpoint as Endpoint;
-    clearTimeout(job.timer);
-    job.timer = undefined;
-    endpoint.scheduled--;
+    const endpoint = job?.endpoint;
+    if (job === undefined || endpoint === undefined || item.key !== undefined) return undefined;
+    let nextAttemptAt: number;
+    if (job.state === 'scheduled') {
+      clearTimeout(job.timer);
+      job.timer = undefined;
+      endpoint.scheduled--;
+      nextAttemptAt = job.dueAt;
+    } else if (job.state === 'ready' && endpoint.circuit.state === 'open' && endpoint.remove(job)) {
+      // Behind an open circuit it waits for time as much as for a retry timer; it comes back when a probe may go.
+      nextAttemptAt = Math.max(job.dueAt, endpoint.circuit.openUntil);
+    } else return undefined;
     job.state = 'done';
     this.#open.remove(job);
     this.#jobs.delete(item);
     job.reject(new WithdrawnError());
     this.#endpoints.maybeForget(endpoint);
-    return { attempts: job.attempts, nextAttemptAt: job.dueAt, cause: job.cause, status: job.status };
+    return { attempts: job.attempts, nextAttemptAt, cause: job.cause, status: job.status };
   }
 
   /** Where this engine's dead letters go (its `deadLetters` option; the caller's to close). */

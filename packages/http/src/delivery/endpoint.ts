@@ -92,6 +92,21 @@ export class Endpoint {
     return job;
   }
 
+  /** Takes `job` out of the ready queue (a walk: only withdrawals behind an open circuit use it); false when not in it. */
+  remove(job: DeliveryJob): boolean {
+    let prev: DeliveryJob | undefined;
+    for (let j = this.#head; j !== undefined; prev = j, j = j.nextReady) {
+      if (j !== job) continue;
+      if (prev === undefined) this.#head = job.nextReady;
+      else prev.nextReady = job.nextReady;
+      if (this.#tail === job) this.#tail = prev;
+      job.nextReady = undefined;
+      this.ready--;
+      return true;
+    }
+    return false;
+  }
+
   /** Takes out the ready jobs whose deadline passed (they waited behind an open circuit), in order. */
   dropExpired(now: number, onExpired: (job: DeliveryJob) => void): void {
     for (let n = this.ready; n > 0; n--) {
