@@ -17,12 +17,13 @@ import {
 } from './delivery-options.js';
 import type { Endpoint } from './endpoint.js';
 import { Endpoints } from './endpoints.js';
+import { EngineCounts } from './engine-counts.js';
 import type { DeliveryEngineEvents } from './engine-events.js';
-import { DeliveryClosedError, WithdrawnError } from './errors.js';
-import { JobList } from './job-list.js';
+import { DeliveryClosedError } from './errors.js';
 import { KeyOrder } from './key-order.js';
+import { OpenJobs } from './open-jobs.js';
 import type { StatusOutcome } from './outcome.js';
-import { retryDelay } from './retry-after.js';
+import { nextRetry } from './retry-after.js';
 import { WebhookSigner } from './signing.js';
 import type { DeadLetterReason, DeliveryItem, DeliveryResult, EndpointState, Withdrawn } from './types.js';
 
@@ -41,14 +42,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   readonly #writer: DeadLetterWriter;
   readonly #endpoints: Endpoints;
   readonly #keys = new KeyOrder();
-  readonly #open = new JobList();
-  /** The job of each unfinished item, for `withdraw()`. */
-  readonly #jobs = new WeakMap<DeliveryItem, DeliveryJob>();
-  #inFlight = 0;
-  #finishing = 0;
-  #delivered = 0;
-  #retried = 0;
-  #deadLettered = 0;
+  readonly #open = new OpenJobs();
+  readonly #n = new EngineCounts();
   #closing: Promise<void> | undefined;
 
   /** Validates `options` (throws `InvalidOptionError` naming the option) and creates the engine. */
@@ -82,7 +77,6 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     if (invalid !== undefined) return Promise.reject(invalid);
     const job = new DeliveryJob(item, (item.acceptedAt ?? Date.now()) + this.#o.maxAgeMs);
     this.#open.add(job);
-    this.#jobs.set(item, job);
     if (item.key === undefined || this.#keys.admit(item.key, job)) this.#start(job);
     return job.promise;
   }
@@ -96,25 +90,9 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
    * period); `undefined`, changing nothing, when the item cannot be withdrawn now.
    */
   withdraw(item: DeliveryItem): Withdrawn | undefined {
-    const job = this.#jobs.get(item);
-    const endpoint = job?.endpoint;
-    if (job === undefined || endpoint === undefined || item.key !== undefined) return undefined;
-    let nextAttemptAt: number;
-    if (job.state === 'scheduled') {
-      clearTimeout(job.timer);
-      job.timer = undefined;
-      endpoint.scheduled--;
-      nextAttemptAt = job.dueAt;
-    } else if (job.state === 'ready' && endpoint.circuit.state === 'open' && endpoint.remove(job)) {
-      // Behind an open circuit it waits for time as much as for a retry timer; it comes back when a probe may go.
-      nextAttemptAt = Math.max(job.dueAt, endpoint.circuit.openUntil);
-    } else return undefined;
-    job.state = 'done';
-    this.#open.remove(job);
-    this.#jobs.delete(item);
-    job.reject(new WithdrawnError());
-    this.#endpoints.maybeForget(endpoint);
-    return { attempts: job.attempts, nextAttemptAt, cause: job.cause, status: job.status };
+    const taken = this.#open.withdraw(item);
+    if (taken !== undefined) this.#endpoints.maybeForget(taken.endpoint);
+    return taken?.withdrawn;
   }
 
   /** Where this engine's dead letters go (its `deadLetters` option; the caller's to close). */
@@ -149,13 +127,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     /** Items dead-lettered since the engine started. */
     deadLettered: number;
   } {
-    return {
-      inFlight: this.#inFlight,
-      waiting: Math.max(0, this.#open.size - this.#inFlight - this.#finishing),
-      delivered: this.#delivered,
-      retried: this.#retried,
-      deadLettered: this.#deadLettered,
-    };
+    return this.#n.snapshot(this.#open.size);
   }
 
   /**
@@ -212,7 +184,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
       job.probe = endpoint.circuit.state === 'half-open';
       job.state = 'in-flight';
       endpoint.inFlight++;
-      this.#inFlight++;
+      this.#n.inFlight++;
       sendAttempt(job, this.#ctx);
     }
   }
@@ -221,12 +193,12 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   #attempted(job: DeliveryJob, verdict: StatusOutcome): void {
     const endpoint = job.endpoint as Endpoint;
     endpoint.inFlight--;
-    this.#inFlight--;
+    this.#n.inFlight--;
     if (job.state !== 'in-flight') return; // close() rejected it meanwhile
     if (verdict === 'delivered') {
       endpoint.circuit.success();
       endpoint.delivered++;
-      this.#delivered++;
+      this.#n.delivered++;
       const result = { outcome: 'delivered', attempts: job.attempts, status: job.status as number } as const;
       this.#finish(job, result);
       this.emit('delivered', job.item, result);
@@ -249,20 +221,16 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
 
   /** Schedules the next attempt, or dead-letters when attempts or age are used up. */
   #retryLater(job: DeliveryJob, endpoint: Endpoint): void {
-    const o = this.#o;
-    // A 410 of another attempt disabled the endpoint while this one was in flight: no retry would go.
-    let reason: DeadLetterReason | undefined = endpoint.disabled ? 'endpoint-disabled' : undefined;
-    if (reason === undefined && job.attempts >= o.maxAttempts) reason = 'attempts';
-    const delayMs = reason === undefined ? retryDelay(o.backoff, job.attempts, job.retryAfterMs, o.random) : 0;
-    // The next attempt would start past the item's age limit: waiting for it would change nothing.
-    if (reason === undefined && Date.now() + delayMs > job.deadline) reason = 'max-age';
-    if (reason !== undefined) {
-      this.#deadLetter(job, reason, reason === 'endpoint-disabled' ? disabledCause(endpoint.url) : job.cause);
+    const next = nextRetry(this.#o, job, endpoint.disabled);
+    if ('reason' in next) {
+      const cause = next.reason === 'endpoint-disabled' ? disabledCause(endpoint.url) : job.cause;
+      this.#deadLetter(job, next.reason, cause);
       return;
     }
-    this.#retried++;
-    this.#schedule(job, endpoint, delayMs);
-    this.emit('retry', job.item, { attempt: job.attempts, delayMs, cause: job.cause, status: job.status });
+    this.#n.retried++;
+    this.#schedule(job, endpoint, next.delayMs);
+    const { attempts: attempt, cause, status } = job;
+    this.emit('retry', job.item, { attempt, delayMs: next.delayMs, cause, status });
   }
 
   /** `job` waits `delayMs` for its next attempt. */
@@ -302,18 +270,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     endpoint.setDisabled(true);
     this.#logger.warn({ url: endpoint.url }, 'http delivery: endpoint answered 410 Gone, disabled');
     this.emit('endpoint', endpoint.state());
-    this.#open.forEach((job) => {
-      if (job.endpoint !== endpoint || job.state !== 'scheduled') return;
-      clearTimeout(job.timer);
-      job.timer = undefined;
-      endpoint.scheduled--;
-      this.#deadLetter(job, 'endpoint-disabled', disabledCause(endpoint.url));
-    });
+    const cause = disabledCause(endpoint.url);
+    this.#open.unscheduleAll(endpoint, (job) => this.#deadLetter(job, 'endpoint-disabled', cause));
   }
 
   #deadLetter(job: DeliveryJob, reason: DeadLetterReason, cause: string): void {
     job.state = 'dead-lettering';
-    this.#finishing++;
+    this.#n.finishing++;
     const { attempts, status } = job;
     const result: DeadLetteredResult = { outcome: 'dead-lettered', attempts, reason, status, cause };
     this.#writer
@@ -324,25 +287,23 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
 
   /** The dead letter's write ended: stored (the job finished), or given up (the engine or its dead letters closed). */
   #stored(job: DeliveryJob, result: DeadLetteredResult, stored: boolean): void {
-    this.#finishing--;
+    this.#n.finishing--;
     if (job.state === 'done') return; // close() gave up on it at its deadline
     if (!stored) {
       // The dead letters closed under a running engine: the item is not finished, but its key moves on.
-      this.#abandon(job, new DeliveryClosedError('The dead letters are closed'));
+      this.#open.abandon(job, new DeliveryClosedError('The dead letters are closed'));
       this.#release(job);
       return;
     }
     if (job.endpoint !== undefined) job.endpoint.deadLettered++;
-    this.#deadLettered++;
+    this.#n.deadLettered++;
     this.#finish(job, result);
     this.emit('dead-letter', job.item, result);
   }
 
   /** `job` finished: settles its promise and lets its key's next item go. */
   #finish(job: DeliveryJob, result: DeliveryResult): void {
-    job.state = 'done';
     this.#open.remove(job);
-    this.#jobs.delete(job.item);
     job.resolve(result);
     this.#release(job);
     if (job.endpoint !== undefined) this.#endpoints.maybeForget(job.endpoint);
@@ -355,28 +316,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     if (next !== undefined && this.#closing === undefined) this.#start(next);
   }
 
-  /** Rejects an unfinished `job` (the engine closed). */
-  #abandon(job: DeliveryJob, err: Error): void {
-    clearTimeout(job.timer);
-    job.timer = undefined;
-    job.signal?.abort();
-    job.state = 'done';
-    this.#open.remove(job);
-    this.#jobs.delete(job.item);
-    job.reject(err);
-  }
-
   async #shutdown(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (const endpoint of this.#endpoints.all()) endpoint.circuit.stop();
-    this.#open.forEach((job) => {
-      if (job.state !== 'dead-lettering') this.#abandon(job, new DeliveryClosedError());
-    });
+    this.#open.abandonAll('dead-lettering');
     this.#keys.clear();
     await this.#writer.stop(deadline - Date.now());
-    this.#open.forEach((job) => {
-      this.#abandon(job, new DeliveryClosedError());
-    });
+    this.#open.abandonAll();
     if (this.#ownAgent !== undefined) await closeAgent(this.#ownAgent, deadline - Date.now());
   }
 

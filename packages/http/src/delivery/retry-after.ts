@@ -1,4 +1,5 @@
 import { backoffDelay, type RetryPolicy } from '@q/core';
+import type { DeadLetterReason } from './types.js';
 
 const DELAY_SECONDS = /^\s*(\d+)\s*$/;
 /**
@@ -40,4 +41,21 @@ export function retryDelay(
 ): number {
   const delay = backoffDelay(policy, attempt, random);
   return retryAfterMs !== undefined && retryAfterMs > delay ? Math.min(retryAfterMs, policy.maxDelayMs) : delay;
+}
+
+/**
+ * After a failed attempt: the wait before the next one, or the dead-letter reason when none may go (the
+ * endpoint was disabled meanwhile, attempts used up, or the next attempt would start past `deadline`).
+ */
+export function nextRetry(
+  o: { readonly maxAttempts: number; readonly backoff: RetryPolicy; readonly random: () => number },
+  job: { readonly attempts: number; readonly retryAfterMs: number | undefined; readonly deadline: number },
+  disabled: boolean,
+): { reason: DeadLetterReason } | { delayMs: number } {
+  // A 410 of another attempt disabled the endpoint while this one was in flight: no retry would go.
+  if (disabled) return { reason: 'endpoint-disabled' };
+  if (job.attempts >= o.maxAttempts) return { reason: 'attempts' };
+  const delayMs = retryDelay(o.backoff, job.attempts, job.retryAfterMs, o.random);
+  // The next attempt would start past the item's age limit: waiting for it would change nothing.
+  return Date.now() + delayMs > job.deadline ? { reason: 'max-age' } : { delayMs };
 }
