@@ -3,6 +3,7 @@ import type { Cursor, LogRecord, SegmentLog } from '@q/log';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import { DeliveryClosedError, InvalidItemError, WithdrawnError } from '../delivery/errors.js';
 import type { DeliveryItem, DeliveryResult, Withdrawn } from '../delivery/types.js';
+import { RunCommits } from './run-commits.js';
 import { Unfinished } from './unfinished.js';
 
 /** Records per log read: small enough that a stop or back-pressure leaves little read ahead. */
@@ -86,9 +87,7 @@ export class DeliveryRun {
   #room: (() => void) | undefined;
   #drainWaiters: Array<() => void> = [];
   readonly #timers = new Set<NodeJS.Timeout>();
-  #commitTimer: NodeJS.Timeout | undefined;
-  #lastCommit = 0;
-  #committed: number;
+  readonly #commits: RunCommits;
   /** The unfinished items by seq, in seq order (kept only when parking). */
   readonly #items = new Map<number, DeliveryItem>();
   #parking = false;
@@ -97,7 +96,7 @@ export class DeliveryRun {
   constructor(parts: DeliveryRunParts) {
     this.#p = parts;
     this.#unfinished = new Unfinished(parts.from);
-    this.#committed = parts.cursor.position;
+    this.#commits = new RunCommits(parts.cursor, parts.commitIntervalMs, () => this.#unfinished.lowest(), parts.error);
   }
 
   /** Starts reading (once). */
@@ -148,8 +147,7 @@ export class DeliveryRun {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
     clearInterval(this.#parkTimer);
-    clearTimeout(this.#commitTimer);
-    this.#commitTimer = undefined;
+    this.#commits.stop();
     // Items waiting to be handed again after an unexpected rejection stay unfinished (never committed past).
     for (const t of this.#timers) {
       clearTimeout(t);
@@ -168,13 +166,7 @@ export class DeliveryRun {
 
   /** Commits the cursor to the lowest unfinished record now (when it moved); rejects when the write fails. */
   commitNow(): Promise<void> {
-    clearTimeout(this.#commitTimer);
-    this.#commitTimer = undefined;
-    const target = this.#unfinished.lowest();
-    if (target <= this.#committed) return Promise.resolve();
-    this.#committed = target;
-    this.#lastCommit = performance.now();
-    return this.#p.cursor.commit(target);
+    return this.#commits.now();
   }
 
   async #read(): Promise<void> {
@@ -336,31 +328,13 @@ export class DeliveryRun {
     this.#items.delete(seq);
     const lowest = this.#unfinished.lowest();
     const settled = this.#unfinished.finish(seq);
-    if (settled && this.#unfinished.lowest() !== lowest) this.#scheduleCommit();
+    if (settled && this.#unfinished.lowest() !== lowest) this.#commits.schedule();
     if (this.#unfinished.size < this.#p.maxUnfinished) {
       const room = this.#room;
       this.#room = undefined;
       room?.();
     }
     return settled;
-  }
-
-  /** Commits are at least `commitIntervalMs` apart; what finished meanwhile shares the next one. */
-  #scheduleCommit(): void {
-    if (this.#commitTimer !== undefined || this.#stop.signal.aborted) return;
-    const wait = this.#lastCommit + this.#p.commitIntervalMs - performance.now();
-    if (wait <= 0) this.#commitReported();
-    else {
-      this.#commitTimer = setTimeout(() => this.#commitReported(), wait);
-      this.#commitTimer.unref();
-    }
-  }
-
-  #commitReported(): void {
-    this.commitNow().catch((err: unknown) => {
-      if (!this.#stop.signal.aborted)
-        this.#p.error(err, 'http: committing the cursor failed; the next commit covers it');
-    });
   }
 
   #isDrained(): boolean {
