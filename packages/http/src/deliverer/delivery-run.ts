@@ -61,6 +61,8 @@ export interface DeliveryRunParts {
    * pass them.
    */
   readonly park?: ((batch: readonly ParkedItem[]) => Promise<void>) | undefined;
+  /** Whether an item could be parked at all (tried before it is withdrawn); every item when not given. */
+  readonly parkable?: ((item: DeliveryItem) => boolean) | undefined;
   /** A record is not handed before this instant (ms since the epoch); waited for, abortable by stop. */
   readonly holdUntil?: ((record: LogRecord) => number | undefined) | undefined;
 }
@@ -232,6 +234,7 @@ export class DeliveryRun {
     let walked = 0;
     for (const [seq, item] of this.#items) {
       if (walked++ >= Math.max(1, Math.floor(this.#p.maxUnfinished / 4))) break;
+      if (this.#p.parkable?.(item) === false) continue;
       const withdrawn = this.#p.engine.withdraw(item);
       if (withdrawn === undefined) continue;
       batch.push({ item, withdrawn });

@@ -14,6 +14,7 @@ import {
 } from './deliverer-options.js';
 import { DeliveryRun } from './delivery-run.js';
 import { Park } from './park.js';
+import { parkable } from './park-record.js';
 import { type RecordItemOptions, recordToItem } from './record-item.js';
 import { type ReplayOptions, type ReplayResult, runReplay } from './replay.js';
 import { ReplayCursors } from './replay-cursors.js';
@@ -162,6 +163,7 @@ export class HttpDeliverer extends EventEmitter {
       from: cursor.position,
       toItem: (record) => recordToItem(record, this.#itemOptions),
       park: this.#park?.store,
+      parkable,
     });
     this.#live.start();
     this.#park?.run.start();

@@ -17,6 +17,10 @@ export const PARK_SEQ = 'q-park-seq';
  * attempts, retry time, acceptance time and original seq. Only keyless items are parked, so no `q-key`.
  */
 export function parkRecord(item: DeliveryItem, withdrawn: Withdrawn): AppendInput {
+  return { body: item.body, headers: parkHeaders(item, withdrawn) };
+}
+
+function parkHeaders(item: DeliveryItem, withdrawn: Withdrawn): Record<string, string> {
   const headers: Record<string, string> = {
     [URL_HEADER]: item.url,
     [ID_HEADER]: item.id,
@@ -32,7 +36,25 @@ export function parkRecord(item: DeliveryItem, withdrawn: Withdrawn): AppendInpu
     else if (name === 'traceparent') headers.traceparent = value;
     else headers[`${USER_HEADER_PREFIX}${name}`] = value;
   }
-  return { body: item.body, headers };
+  return headers;
+}
+
+/** Most bytes of headers a `@q/log` record may have (encoded: 4 bytes of lengths per entry, name, value). */
+const MAX_HEADERS_BYTES = 0xffff;
+
+/** The widest attempts and retry time a park record may carry, to size it before the item is withdrawn. */
+const WIDEST: Withdrawn = { attempts: Number.MAX_SAFE_INTEGER, nextAttemptAt: Number.MAX_SAFE_INTEGER, cause: '' };
+
+/**
+ * Whether the park record of `item` fits the park log. Its headers are the original's plus `q-id` and the
+ * `q-park-*` ones, so a record valid in the main log may be refused here; withdrawn and sent along, it would
+ * fail its whole batch, round after round, and nothing would be parked again.
+ */
+export function parkable(item: DeliveryItem): boolean {
+  const headers = parkHeaders(item, WIDEST);
+  let n = 0;
+  for (const name in headers) n += 4 + Buffer.byteLength(name) + Buffer.byteLength(headers[name] as string);
+  return n <= MAX_HEADERS_BYTES;
 }
 
 /** The item of a park record: the same id, URL, body, headers and acceptance time, its attempts and retry time. */

@@ -1,7 +1,7 @@
 import type { Logger } from '@q/core';
 import { type Cursor, openLog, type SegmentLog } from '@q/log';
 import { DeliveryRun, type DeliveryRunParts, type ParkedItem } from './delivery-run.js';
-import { parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
+import { parkable, parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
 
 /**
  * The park log's record size limit: @q/log's largest. A park record is the original plus a few headers, so
@@ -44,6 +44,7 @@ export class Park {
       toItem: parkedToItem,
       holdUntil: parkedNotBefore,
       park: this.store,
+      parkable,
     });
   }
 
