@@ -122,6 +122,33 @@ describe('review C: park rounds against a real engine and log (a park hook)', ()
     await run.commitNow();
     expect(s.cursor.position).toBeLessThanOrEqual(lowestHeld);
     for (const seq of held) expect(s.finished.has(seq)).toBe(false);
-    expect(run.stranded).toBeGreaterThanOrEqual(held.length);
+  }, 40_000);
+
+  it('defect "a stopped run hands work to a shared engine": a park append failing after stop leaves the items unfinished instead of handing them back', async () => {
+    const total = 40;
+    const s = await setup(total);
+    let release: ((ok: boolean) => void) | undefined;
+    let held: number[] = [];
+    const run = new DeliveryRun({
+      ...s.parts,
+      park: async (batch: readonly ParkedItem[]) => {
+        held = batch.map((p) => p.item.seq as number);
+        const ok = await new Promise<boolean>((r) => {
+          release = r;
+        });
+        if (!ok) throw new Error('park log closed (test)');
+      },
+    });
+    run.start();
+    await until(() => release !== undefined, 20_000);
+    run.stop();
+    const waitingBefore = s.engine.stats().waiting;
+    release?.(false);
+    await new Promise((r) => setTimeout(r, 20));
+    // The engine (shared: still open) got nothing new from a stopped run.
+    expect(s.engine.stats().waiting).toBeLessThanOrEqual(waitingBefore);
+    await run.commitNow();
+    expect(s.cursor.position).toBeLessThanOrEqual(Math.min(...held));
+    for (const seq of held) expect(s.finished.has(seq)).toBe(false);
   }, 40_000);
 });

@@ -246,6 +246,13 @@ export class DeliveryRun {
       await this.#p.park?.(batch);
     } catch (err) {
       this.#p.error(err, 'http: parking records failed; they wait for their retry here');
+      if (this.#stop.signal.aborted) {
+        // Stopped: nothing more goes to the engine (it may be shared and outlive this run). They stay
+        // unfinished, the cursor below them: the next start reads them again.
+        this.#pending -= batch.length;
+        this.#checkDrained();
+        return false;
+      }
       batch.forEach(({ item, withdrawn: w }, i) => {
         this.#pending--;
         this.#send({ ...item, attempts: w.attempts, notBefore: w.nextAttemptAt }, seqs[i] as number, 1);
