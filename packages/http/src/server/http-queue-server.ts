@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { type Logger, silentLogger } from '@q/core';
+import { settledWithin } from '@q/core/internal';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './app.js';
 import { HttpQueueMetrics } from './metrics.js';
@@ -148,20 +149,13 @@ export class HttpQueueServer {
     try {
       await this.topics.close(timeoutMs);
     } finally {
-      let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([
-        servers.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), ANSWER_GRACE_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (late) {
+      if (!(await settledWithin(servers, ANSWER_GRACE_MS))) {
         this.#logger.warn({ graceMs: ANSWER_GRACE_MS }, 'requests still open after the topics closed: cutting them');
         this.app.server.closeAllConnections();
         this.#socketServer.closeAllConnections();
-        await servers;
       }
+      // A listener that failed to close still fails close(), as before.
+      await servers;
       // Last: the next server may open the topics once they are closed.
       await this.#lock?.then(
         (lock) => lock.release(),

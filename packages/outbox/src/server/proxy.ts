@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { type Logger, silentLogger } from '@q/core';
+import { settledWithin } from '@q/core/internal';
 import type { FastifyInstance } from 'fastify';
 import type { Outbox } from '../index.js';
 import { createProxyApp } from './app.js';
@@ -154,20 +155,13 @@ export class OutboxProxy {
     } finally {
       this.#outbox.off('sink-down', this.#onSinkDown);
       this.#outbox.off('sink-up', this.#onSinkUp);
-      let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([
-        servers.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), ANSWER_GRACE_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (late) {
+      if (!(await settledWithin(servers, ANSWER_GRACE_MS))) {
         this.#logger.warn({ graceMs: ANSWER_GRACE_MS }, 'requests still open after the outbox closed: cutting them');
         this.app.server.closeAllConnections();
         this.#socketServer.closeAllConnections();
-        await servers;
       }
+      // A listener that failed to close still fails close(), as before.
+      await servers;
     }
   }
 }
