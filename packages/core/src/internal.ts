@@ -11,5 +11,6 @@ export { LatencyHistogram } from './support/latency-histogram.js';
 export { safeLogger } from './support/logger.js';
 export { OrderedCommits, type OrderedEntry } from './support/ordered-commits.js';
 export { settledWithin } from './support/settled-within.js';
+export { listenOnSocket } from './support/unix-socket.js';
 export { generateName } from './support/util.js';
 export { duration, integerAtLeast, MAX_TIMER_MS, nonEmptyString } from './support/validate.js';

@@ -1,13 +1,12 @@
 import type { Server } from 'node:http';
 import { type Logger, silentLogger } from '@q/core';
-import { settledWithin } from '@q/core/internal';
+import { listenOnSocket, settledWithin } from '@q/core/internal';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './app.js';
 import { HttpQueueMetrics } from './metrics.js';
 import { type HttpQueueServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
 import { ServerLock } from './server-lock.js';
 import { closingError, TopicRegistry } from './topic-registry.js';
-import { listenOnSocket } from './unix-socket.js';
 
 /** Where a started {@link HttpQueueServer} listens. */
 export interface HttpQueueAddresses {

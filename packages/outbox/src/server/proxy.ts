@@ -1,8 +1,6 @@
-import { promises as fsp } from 'node:fs';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
 import { type Logger, silentLogger } from '@q/core';
-import { settledWithin } from '@q/core/internal';
+import { listenOnSocket, settledWithin } from '@q/core/internal';
 import type { FastifyInstance } from 'fastify';
 import type { Outbox } from '../index.js';
 import { createProxyApp } from './app.js';
@@ -86,14 +84,7 @@ export class OutboxProxy {
     const hostPart = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
     const addresses: { http: string; socket?: string } = { http: `http://${hostPart}:${bound.port}` };
     if (socket !== undefined) {
-      await removeStaleSocket(socket);
-      await new Promise<void>((resolve, reject) => {
-        this.#socketServer.once('error', reject);
-        this.#socketServer.listen(socket, () => {
-          this.#socketServer.off('error', reject);
-          resolve();
-        });
-      });
+      await listenOnSocket(this.#socketServer, socket);
       addresses.socket = socket;
     }
     return addresses;
@@ -164,21 +155,4 @@ export class OutboxProxy {
       await servers;
     }
   }
-}
-
-/** Removes a unix socket file no process listens on any more (left by one that was killed). */
-async function removeStaleSocket(path: string): Promise<void> {
-  const stat = await fsp.lstat(path).catch(() => undefined);
-  if (stat === undefined) return;
-  if (!stat.isSocket()) throw Object.assign(new Error(`${path} exists and is not a socket`), { code: 'EEXIST' });
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (live) throw Object.assign(new Error(`a live process listens on ${path}`), { code: 'EADDRINUSE' });
-  await fsp.unlink(path);
 }
