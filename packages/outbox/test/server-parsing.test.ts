@@ -2,12 +2,12 @@
 // headers into a message, and --sink URLs.
 
 import { InvalidOptionError, QueueError } from '@q/core';
+import { HttpError } from '@q/core/internal';
 import { RecordTooLargeError } from '@q/log';
 import { OutboxClosedError, OutboxFullError } from '@q/outbox';
 import { describe, expect, it } from 'vitest';
 import { parseSinkUrl } from '../src/cli/sink-url.js';
 import { toHttpError } from '../src/server/app.js';
-import { HttpError } from '../src/server/http-error.js';
 import { messageFromHeaders } from '../src/server/message-input.js';
 import { parseBatch } from '../src/server/ndjson.js';
 

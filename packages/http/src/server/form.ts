@@ -1,5 +1,5 @@
+import { HttpError } from '@q/core/internal';
 import type { FastifyRequest } from 'fastify';
-import { HttpError } from './http-error.js';
 
 /**
  * A form's fields, each with every value it was given, in the order sent. Names are kept as

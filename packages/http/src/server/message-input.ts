@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { HttpError } from '@q/core/internal';
 import {
   CONTENT_TYPE_HEADER,
   ID_HEADER,
@@ -7,7 +8,7 @@ import {
   USER_HEADER_PREFIX,
 } from '../deliverer/record-item.js';
 import type { DeliveryItem } from '../delivery/types.js';
-import { fieldError, HttpError } from './http-error.js';
+import { fieldError } from './field-error.js';
 
 /**
  * Record headers the deliverer reads (see `recordToItem`): the target, the ordering key, an

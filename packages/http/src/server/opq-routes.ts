@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type AppContext, accepts } from './app.js';
+import { fieldError } from './field-error.js';
 import { encodeSingleValued, type FormFields, readForm } from './form.js';
-import { fieldError } from './http-error.js';
 import { checkRecordFits, inheritTraceparent, RECORD_HEADERS, targetUrl } from './message-input.js';
 import { MAX_RECORD_BYTES, TOPIC_NAME } from './topic.js';
 import { invalidTopic } from './topic-registry.js';

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@q/core';
-import { HttpError } from './http-error.js';
+import { HttpError } from '@q/core/internal';
 import type { TopicDeliveryOptions } from './options.js';
 import { TOPIC_NAME, Topic } from './topic.js';
 

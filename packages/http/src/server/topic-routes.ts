@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DeadLetter } from '../delivery/dead-letters.js';
 import { type AppContext, accepts } from './app.js';
-import { fieldError } from './http-error.js';
+import { fieldError } from './field-error.js';
 import {
   checkRecordFits,
   inheritTraceparent,

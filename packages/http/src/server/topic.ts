@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { Logger } from '@q/core';
+import { HttpError } from '@q/core/internal';
 import { type AppendInput, openLog, type SegmentLog } from '@q/log';
 import { HttpDeliverer } from '../deliverer/http-deliverer.js';
 import type { DeliveryItem, EndpointState } from '../delivery/types.js';
-import { HttpError } from './http-error.js';
 import type { TopicDeliveryOptions } from './options.js';
 
 /** A topic's name: what `dir/topics/<topic>` and the ids `<topic>_<seq>` are made of. */

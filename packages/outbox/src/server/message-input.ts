@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { HttpError } from '@q/core/internal';
 import { setHeader } from '../message.js';
-import { HttpError } from './http-error.js';
 
 /** A message as the proxy hands it to the outbox (one `send`, or one item of a `sendBatch`). */
 export interface ProxyMessage {

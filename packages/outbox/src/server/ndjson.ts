@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import { HttpError } from '@q/core/internal';
 import { setHeader } from '../message.js';
-import { HttpError } from './http-error.js';
 import { checkHeaderName, idempotencyKey, type ProxyMessage } from './message-input.js';
 
 const FIELDS = new Set(['body', 'bodyBase64', 'key', 'headers', 'idempotencyKey']);

@@ -1,14 +1,14 @@
 /**
- * The proxy's answer to a request it refuses: an HTTP status and the JSON body
+ * A `q-*` server's answer to a request it refuses (q-outbox's proxy, q-http): an HTTP status and the JSON body
  * `{ "error": { "code", "message", ...details } }`. Codes are stable (clients branch on them),
  * messages are for people.
  */
 export class HttpError extends Error {
   /** The HTTP status to answer with. */
   readonly status: number;
-  /** The stable, lower-case error code of the JSON body (`empty_body`, `invalid_line`, ...). */
+  /** The stable, lower-case error code of the JSON body (`empty_body`, `missing_field`, ...). */
   readonly code: string;
-  /** More fields of the body's `error` object (a batch line's number, a route's limit). */
+  /** More fields of the body's `error` object (a batch line's number, the field at fault, a limit). */
   readonly details: Readonly<Record<string, unknown>>;
   /** Seconds for a `Retry-After` header, when the client should come back later. */
   readonly retryAfterSeconds: number | undefined;
