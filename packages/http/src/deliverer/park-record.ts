@@ -1,6 +1,6 @@
 import type { AppendInput, LogRecord } from '@q/log';
 import type { DeliveryItem, Withdrawn } from '../delivery/types.js';
-import { CONTENT_TYPE_HEADER, ID_HEADER, recordToItem, URL_HEADER, USER_HEADER_PREFIX } from './record-item.js';
+import { itemToRecordHeaders, recordToItem } from './record-item.js';
 
 /** Park record header: attempts made before it was parked. */
 export const PARK_ATTEMPTS = 'q-park-attempts';
@@ -21,21 +21,11 @@ export function parkRecord(item: DeliveryItem, withdrawn: Withdrawn): AppendInpu
 }
 
 function parkHeaders(item: DeliveryItem, withdrawn: Withdrawn): Record<string, string> {
-  const headers: Record<string, string> = {
-    [URL_HEADER]: item.url,
-    [ID_HEADER]: item.id,
-    [PARK_ATTEMPTS]: String(withdrawn.attempts),
-    [PARK_NOT_BEFORE]: String(withdrawn.nextAttemptAt),
-  };
+  const headers = itemToRecordHeaders(item);
+  headers[PARK_ATTEMPTS] = String(withdrawn.attempts);
+  headers[PARK_NOT_BEFORE] = String(withdrawn.nextAttemptAt);
   if (item.acceptedAt !== undefined) headers[PARK_ACCEPTED_AT] = String(item.acceptedAt);
   if (item.seq !== undefined) headers[PARK_SEQ] = String(item.seq);
-  const sent = item.headers;
-  for (const name in sent) {
-    const value = sent[name] as string;
-    if (name === 'content-type') headers[CONTENT_TYPE_HEADER] = value;
-    else if (name === 'traceparent') headers.traceparent = value;
-    else headers[`${USER_HEADER_PREFIX}${name}`] = value;
-  }
   return headers;
 }
 

@@ -62,3 +62,22 @@ export function recordToItem(record: LogRecord, options: RecordItemOptions): Del
     seq: record.seq,
   };
 }
+
+/**
+ * The record headers that {@link recordToItem} reads `item` back from: `q-url`, `q-id`, `q-key`, the
+ * content type, `traceparent` and every other header as `q-h-<name>`. Redrive and parking store items
+ * through it, so what they store is what the deliverer sends again.
+ */
+export function itemToRecordHeaders(item: DeliveryItem): Record<string, string> {
+  const headers: Record<string, string> = { [URL_HEADER]: item.url, [ID_HEADER]: item.id };
+  if (item.key !== undefined) headers[KEY_HEADER] = item.key;
+  const sent = item.headers;
+  for (const name in sent) {
+    const value = sent[name] as string;
+    const lower = name.toLowerCase();
+    if (lower === 'content-type') headers[CONTENT_TYPE_HEADER] = value;
+    else if (lower === 'traceparent') headers.traceparent = value;
+    else headers[`${USER_HEADER_PREFIX}${lower}`] = value;
+  }
+  return headers;
+}

@@ -3,6 +3,7 @@ import { HttpError } from '@q/core/internal';
 import {
   CONTENT_TYPE_HEADER,
   ID_HEADER,
+  itemToRecordHeaders,
   KEY_HEADER,
   URL_HEADER,
   USER_HEADER_PREFIX,
@@ -194,13 +195,5 @@ function wellFormed(value: string, field: string): string {
  * `recordToItem` for the headers the deliverer reads.
  */
 export function itemRecord(item: DeliveryItem): RecordInput {
-  const headers: Record<string, string> = { [RECORD_HEADERS.url]: item.url, [RECORD_HEADERS.id]: item.id };
-  if (item.key !== undefined) headers[RECORD_HEADERS.key] = item.key;
-  for (const [name, value] of Object.entries(item.headers ?? {})) {
-    const lower = name.toLowerCase();
-    if (lower === 'content-type') headers[RECORD_HEADERS.contentType] = value;
-    else if (lower === RECORD_HEADERS.traceparent) headers[lower] = value;
-    else headers[`${RECORD_HEADERS.userPrefix}${lower}`] = value;
-  }
-  return { body: item.body, headers };
+  return { body: item.body, headers: itemToRecordHeaders(item) };
 }
