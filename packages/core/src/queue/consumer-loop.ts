@@ -7,7 +7,6 @@ import type { Consumer, ConsumerFactory } from './consumer.js';
 import { type Closer, make } from './factory.js';
 import { NO_ERROR, nextTurn, YIELD_AFTER_MS, YIELD_CHECK_MASK } from './handler-call.js';
 import type { KeyScheduler } from './key-scheduler.js';
-import { KEY_SLOTS } from './key-slot.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { Reporter } from './reporter.js';
 import type { Settlement } from './settlement.js';
@@ -69,11 +68,7 @@ export class ConsumerLoops<T> {
     const { channel, signals, report } = this.#c;
     const stop = new AbortController();
     if (signals.hard.signal.aborted) stop.abort(signals.hard.signal.reason);
-    const slot = consumerSlot<T>(
-      this.#nextId++,
-      stop,
-      this.#c.keys === undefined ? 0 : Math.min(this.#c.options.batchSize, KEY_SLOTS),
-    );
+    const slot = consumerSlot<T>(this.#nextId++, stop);
     this.slots.add(slot);
     try {
       let wake: AbortSignal | undefined;

@@ -6,6 +6,12 @@ import type { ConsumerSlot, Parked, ProducerSlot } from './slots.js';
 
 const NO_KEY_FAILURE: unique symbol = Symbol('q.no-key-failure');
 
+/** A hold token is `epoch << ID_BITS | consumer id`: ids go up to MAX_LOOPS (10,000 < 2^14). */
+const ID_BITS = 14;
+const ID_MASK = (1 << ID_BITS) - 1;
+/** Epochs wrap after 2^17 holds of one consumer; why that is harmless: see {@link KeyScheduler.take}. */
+const EPOCH_MASK = (1 << (31 - ID_BITS)) - 1;
+
 /** Works through a run held by `slot`; false when the stop deadline took the rest. */
 export type WorkThrough<T> = (slot: ConsumerSlot<T>, run: readonly T[], origin: ProducerSlot<T>) => Promise<boolean>;
 
@@ -24,7 +30,9 @@ export type WorkThrough<T> = (slot: ConsumerSlot<T>, run: readonly T[], origin: 
  *
  * Keys are held by slot (see {@link keySlot}): an array read per message instead of a `Map` lookup,
  * which would cost more than the rest of the batch path. Keys sharing a slot are serialized together,
- * never reordered.
+ * never reordered. A slot records the **hold token** of the consumer that took it last, and a
+ * consumer's keys are all let go at once by retiring its token: letting go costs the same for one key
+ * as for a batch of 256, and a batch need not list the keys it took.
  *
  * Back-pressure starts when the backlogs together hold `limit` messages or more: consumers then
  * stop taking from the channel until holders picked parked messages up. So memory stays bounded
@@ -37,13 +45,19 @@ export class KeyScheduler<T> {
   /** Messages in backlogs: what the bound counts. */
   #backlogged = 0;
   readonly #limit: number;
-  /** The id of the consumer holding each key slot; 0 when free. */
+  /** The hold token that last took each key slot (0: never taken); held while it is its consumer's current one. */
   readonly #owner: Int32Array;
+  /** Each consumer's current hold token, by id; 0 while it holds nothing. */
+  readonly #current = new Int32Array(ID_MASK + 1);
+  /** Each consumer's last epoch, by id. */
+  readonly #epochs = new Int32Array(ID_MASK + 1);
   /** Each holder's backlog, by consumer id. */
   readonly #backlogs: (Deque<Parked<T>> | undefined)[] = [];
   /** Scratch of {@link KeyScheduler.take}: the messages going to each holder, by consumer id. */
   readonly #groups: (T[] | undefined)[] = [];
   readonly #touched: number[] = [];
+  /** Scratch of {@link KeyScheduler.next}: the parked runs joining the first one. */
+  readonly #merge: (readonly T[])[] = [];
   readonly #waiters = new Deque<Waker>();
   readonly #userKeyOf: (message: T) => unknown;
   readonly #report: Reporter<T>;
@@ -103,20 +117,20 @@ export class KeyScheduler<T> {
       await workThrough(slot, run, origin);
       return;
     }
-    const holder = this.#owner[s] as number;
+    const holder = this.#holderOf(this.#owner[s] as number);
     if (holder !== 0) {
       this.#park(holder, { run, origin });
       this.#backlogged += run.length;
       return;
     }
-    this.#owner[s] = slot.id;
+    this.#owner[s] = this.#hold(slot.id);
     for (let next: Parked<T> | undefined = { run, origin }; next !== undefined; ) {
       // Abandoned by the stop deadline, which also nacked the backlogs.
       if (!(await workThrough(slot, next.run, next.origin))) return;
       next = this.#backlogs[slot.id]?.shift();
       if (next !== undefined) this.#picked(next.run.length);
     }
-    this.#owner[s] = 0;
+    this.#current[slot.id] = 0;
   }
 
   /**
@@ -127,11 +141,15 @@ export class KeyScheduler<T> {
     // Per message this is the whole cost of keyed batches: typed-array reads and writes. Neighbours
     // mostly go to the same consumer, so the batch is cut in ranges of one destination, copied a
     // range at a time (a slice, when it starts a group) rather than a message at a time.
+    //
+    // A slot whose token is not its consumer's current one is free. A token that comes round again
+    // (its consumer's epoch wrapped) makes a free slot look held by that consumer: its messages then
+    // wait in that consumer's backlog, in order, until it lets its keys go. Slower, never reordered.
     const owner = this.#owner;
+    const current = this.#current;
     const mask = owner.length - 1;
     const id = slot.id;
-    const held = slot.heldKeys;
-    let heldCount = slot.heldCount;
+    const token = this.#hold(id);
     const userKeyOf = this.#userKeyOf;
     /** Where `batch[from, i)` goes: `id` for `slot` itself, else the holder it parks with. */
     let to = id;
@@ -149,11 +167,13 @@ export class KeyScheduler<T> {
       if (key !== undefined) {
         const s = typeof key === 'number' && (key | 0) === key ? key & mask : this.#slotOf(key, m);
         if (s >= 0) {
-          o = owner[s] as number;
-          if (o === 0) {
-            owner[s] = id;
-            held[heldCount++] = s;
-            o = id;
+          const t = owner[s] as number;
+          if (t !== token) {
+            o = t & ID_MASK;
+            if (t === 0 || current[o] !== t) {
+              owner[s] = token;
+              o = id;
+            }
           }
         }
       }
@@ -163,7 +183,6 @@ export class KeyScheduler<T> {
         from = i;
       }
     }
-    slot.heldCount = heldCount;
     if (from === 0 && to === id) return batch;
     mine = this.#flush(batch, from, batch.length, to, id, mine);
     this.#parkGroups(origin);
@@ -193,7 +212,9 @@ export class KeyScheduler<T> {
     mine ??= batch.slice(0, from);
     const group = this.#groups[dest];
     if (group === undefined) {
-      this.#groups[dest] = batch.slice(from, to);
+      // A whole batch parked with one holder (common when the holders' keys cover most keys) is
+      // parked as it is: no other range can join its group, and parked runs are never written to.
+      this.#groups[dest] = from === 0 && to === batch.length ? (batch as T[]) : batch.slice(from, to);
       this.#touched.push(dest);
     } else {
       for (let k = from; k < to; k++) group.push(batch[k] as T);
@@ -211,20 +232,23 @@ export class KeyScheduler<T> {
     if (next !== undefined) {
       // Runs parked one after another (by several takes) go in one call, up to `batchSize` and
       // from one producer (settlement is per producer): a call costs more than copying its messages.
-      let run = next.run;
+      // Joined by one `concat` of them all: parked runs are often a few messages each, and a
+      // `concat` per run copied the growing call again for each of them.
+      let size = next.run.length;
+      const more = this.#merge;
       for (let p = backlog?.peek(); p !== undefined; p = backlog?.peek()) {
-        if (p.origin !== next.origin || run.length + p.run.length > batchSize) break;
+        if (p.origin !== next.origin || size + p.run.length > batchSize) break;
         (backlog as Deque<Parked<T>>).shift();
-        run = run.concat(p.run);
+        more.push(p.run);
+        size += p.run.length;
       }
+      const run = more.length === 0 ? next.run : next.run.concat(...more);
+      more.length = 0;
       this.parked -= run.length;
       this.#picked(run.length);
       return run === next.run ? next : { run, origin: next.origin };
     }
-    const owner = this.#owner;
-    const held = slot.heldKeys;
-    for (let i = 0; i < slot.heldCount; i++) owner[held[i] as number] = 0;
-    slot.heldCount = 0;
+    this.#current[slot.id] = 0;
     return undefined;
   }
 
@@ -250,6 +274,23 @@ export class KeyScheduler<T> {
       this.#backlogged += run.length;
     }
     this.#touched.length = 0;
+  }
+
+  /** `id`'s current hold token, made when it holds nothing yet. */
+  #hold(id: number): number {
+    const held = this.#current[id] as number;
+    if (held !== 0) return held;
+    const epoch = ((this.#epochs[id] as number) + 1) & EPOCH_MASK;
+    this.#epochs[id] = epoch;
+    const token = (epoch << ID_BITS) | id;
+    this.#current[id] = token;
+    return token;
+  }
+
+  /** The consumer holding a slot whose last token is `token`, or 0 when it is free. */
+  #holderOf(token: number): number {
+    const id = token & ID_MASK;
+    return token !== 0 && this.#current[id] === token ? id : 0;
   }
 
   /** The slot of `key`, or -1 (no key: reported once) when it has no string form (`keySlot` threw). */

@@ -24,9 +24,6 @@ export interface Broadcast {
 export interface ConsumerSlot<T> {
   /** This loop's number, from 1: what the key scheduler marks the keys it holds with. */
   readonly id: number;
-  /** Key slots held for the batch in progress (keyed `consumeBatch` only): `heldKeys[0..heldCount)`. */
-  readonly heldKeys: Int32Array;
-  heldCount: number;
   /** Undefined while the factory is still being called; the slot already receives broadcasts. */
   consumer: Consumer<T> | undefined;
   batchMode: boolean;
@@ -59,15 +56,10 @@ export interface Parked<T> {
   readonly origin: ProducerSlot<T>;
 }
 
-/**
- * A new consumer loop's slot. `stop` is its own hard-stop controller; `keyedBatch` is the batch size
- * when keyed batches are possible (the room for the keys one batch holds), else 0.
- */
-export function consumerSlot<T>(id: number, stop: AbortController, keyedBatch: number): ConsumerSlot<T> {
+/** A new consumer loop's slot. `stop` is its own hard-stop controller. */
+export function consumerSlot<T>(id: number, stop: AbortController): ConsumerSlot<T> {
   return {
     id,
-    heldKeys: new Int32Array(keyedBatch),
-    heldCount: 0,
     consumer: undefined,
     batchMode: false,
     waker: new Waker(),

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { KeyScheduler } from '../src/queue/key-scheduler.js';
+import { KEY_SLOTS } from '../src/queue/key-slot.js';
+import type { Reporter } from '../src/queue/reporter.js';
+import { consumerSlot, type ProducerSlot } from '../src/queue/slots.js';
+
+// Hold tokens: a consumer lets all its keys go at once by retiring its token, and its epoch wraps
+// after 2^17 holds. These drive the scheduler directly, as the consumer loops do.
+
+function scheduler() {
+  const errors: unknown[] = [];
+  const report = { error: (e: unknown) => errors.push(e) } as unknown as Reporter<number>;
+  const keys = new KeyScheduler<number>((m) => m, 1_024, KEY_SLOTS, report);
+  const a = consumerSlot<number>(1, new AbortController());
+  const b = consumerSlot<number>(2, new AbortController());
+  const origin = {} as ProducerSlot<number>;
+  return { keys, a, b, origin, errors };
+}
+
+describe('KeyScheduler hold tokens', () => {
+  it('letting go retires every key of the batch at once; another consumer then takes them', () => {
+    const { keys, a, b, origin } = scheduler();
+    expect(keys.take(a, [1, 2, 3], origin)).toEqual([1, 2, 3]);
+    // Held by a: b parks them behind a, in order.
+    expect(keys.take(b, [2, 3, 4], origin)).toEqual([4]);
+    expect(keys.next(a, 256)?.run).toEqual([2, 3]);
+    expect(keys.next(a, 256)).toBeUndefined();
+    expect(keys.next(b, 256)).toBeUndefined();
+    expect(keys.take(b, [1, 2, 3], origin)).toEqual([1, 2, 3]);
+    expect(keys.parked).toBe(0);
+  });
+
+  it('a token that comes round again (epoch wrap) only makes a free key wait behind its consumer: nothing lost, nothing run twice', () => {
+    const { keys, a, b, origin } = scheduler();
+    // a's first hold (epoch 1) takes key 5 and lets it go: slot 5 keeps that stale token.
+    expect(keys.take(a, [5], origin)).toEqual([5]);
+    expect(keys.next(a, 256)).toBeUndefined();
+    // 2^17 - 1 more holds of key 7 bring a's epoch round to 0; the next one is epoch 1 again.
+    for (let i = 0; i < 2 ** 17 - 1; i++) {
+      keys.take(a, [7], origin);
+      keys.next(a, 256);
+    }
+    expect(keys.take(a, [7], origin)).toEqual([7]);
+    // Key 5 is free, but its stale token equals a's current one: b's message parks behind a.
+    expect(keys.take(b, [5], origin)).toEqual([]);
+    expect(keys.parked).toBe(1);
+    // a runs it next, once, then lets go; b finds key 5 free afterwards.
+    expect(keys.next(a, 256)?.run).toEqual([5]);
+    expect(keys.next(a, 256)).toBeUndefined();
+    expect(keys.parked).toBe(0);
+    expect(keys.take(b, [5, 7], origin)).toEqual([5, 7]);
+  });
+});
