@@ -25,8 +25,13 @@ const TROUBLE_BACKOFF: RetryPolicy = {
   jitter: true,
 };
 
-/** How often a full window looks for records to park. */
+/** How often a window three quarters full looks for records to park. */
 const PARK_POLL_MS = 100;
+/**
+ * The least time between two park rounds the reader starts while the window is not full: a round walks
+ * the whole window, and a round per stored batch (a few ms) would cost the healthy records their CPU.
+ */
+const PARK_GAP_MS = 20;
 
 /** An item taken back from the engine to be parked, with what its next hand-over needs. */
 export interface ParkedItem {
@@ -56,9 +61,9 @@ export interface DeliveryRunParts {
   /** Called before each item is handed to the engine. */
   readonly handing?: ((item: DeliveryItem) => void) | undefined;
   /**
-   * Stores withdrawn items durably elsewhere (all or none; rejects when not stored). When given, a full
-   * window withdraws the lowest records that only wait for their retry and parks them, so the cursor may
-   * pass them.
+   * Stores withdrawn items durably elsewhere (all or none; rejects when not stored). When given, a window
+   * three quarters full withdraws the lowest records that only wait for their retry and parks them, so the
+   * cursor may pass them.
    */
   readonly park?: ((batch: readonly ParkedItem[]) => Promise<void>) | undefined;
   /** Whether an item could be parked at all (tried before it is withdrawn); every item when not given. */
@@ -94,9 +99,18 @@ export class DeliveryRun {
   readonly #items = new Map<number, DeliveryItem>();
   #parking = false;
   #parkTimer: NodeJS.Timeout | undefined;
+  /**
+   * The reader starts no round before this instant (the poll still does): {@link PARK_GAP_MS} after a
+   * round, {@link PARK_POLL_MS} after one that found nothing (a full window of records in flight or
+   * waiting for room would otherwise be walked again for every record read).
+   */
+  #parkQuietUntil = 0;
+  /** Unfinished records from which park rounds start: three quarters of the window. */
+  readonly #parkFrom: number;
 
   constructor(parts: DeliveryRunParts) {
     this.#p = parts;
+    this.#parkFrom = Math.max(1, Math.ceil((parts.maxUnfinished * 3) / 4));
     this.#unfinished = new Unfinished(parts.from);
     this.#commits = new RunCommits(parts.cursor, parts.commitIntervalMs, () => this.#unfinished.lowest(), parts.error);
   }
@@ -104,8 +118,8 @@ export class DeliveryRun {
   /** Starts reading (once). */
   start(): void {
     if (this.#p.park !== undefined && this.#parkTimer === undefined) {
-      // Records only become parkable when their attempt failed: a full window looks again now and then.
-      this.#parkTimer = setInterval(() => this.#kickPark(), PARK_POLL_MS);
+      // Records only become parkable when their attempt failed: a filling window looks again now and then.
+      this.#parkTimer = setInterval(() => this.#kickPark(true), PARK_POLL_MS);
       this.#parkTimer.unref();
     }
     this.#reading ??= this.#read().finally(() => {
@@ -184,6 +198,8 @@ export class DeliveryRun {
             this.#complete = true;
             break;
           }
+          // Parking starts before the window is full, so reading need not stop while a round is stored.
+          if (this.#unfinished.size >= this.#parkFrom) this.#kickPark();
           while (this.#unfinished.size >= this.#p.maxUnfinished && !signal.aborted) {
             this.#kickPark();
             await new Promise<void>((resolve) => {
@@ -211,10 +227,15 @@ export class DeliveryRun {
     }
   }
 
-  /** Starts a park round when parking, the window is full and none runs (also while tailing an idle log). */
-  #kickPark(): void {
+  /**
+   * Starts a park round when parking, the window is three quarters full and none runs (also while tailing
+   * an idle log). From the reader (not `polled`), not before `#parkQuietUntil`.
+   */
+  #kickPark(polled = false): void {
     if (this.#p.park === undefined || this.#parking || this.#stop.signal.aborted) return;
-    if (this.#unfinished.size < this.#p.maxUnfinished) return;
+    if (this.#unfinished.size < this.#parkFrom) return;
+    if (!polled && Date.now() < this.#parkQuietUntil) return;
+    this.#parkQuietUntil = Date.now() + PARK_GAP_MS;
     this.#parking = true;
     this.#parkRound()
       .catch((err: unknown) => this.#p.error(err, 'http: parking records failed'))
@@ -231,16 +252,21 @@ export class DeliveryRun {
   async #parkRound(): Promise<boolean> {
     const batch: ParkedItem[] = [];
     const seqs: number[] = [];
-    let walked = 0;
+    // The whole window is walked (asking the engine is cheap); a round stores at most half a window.
+    const most = Math.max(1, Math.floor(this.#p.maxUnfinished / 2));
     for (const [seq, item] of this.#items) {
-      if (walked++ >= Math.max(1, Math.floor(this.#p.maxUnfinished / 4))) break;
-      if (this.#p.parkable?.(item) === false) continue;
+      if (batch.length >= most) break;
+      // The engine's answer first: most of a window is in flight or waiting for room.
+      if (!this.#p.engine.withdrawable(item) || this.#p.parkable?.(item) === false) continue;
       const withdrawn = this.#p.engine.withdraw(item);
       if (withdrawn === undefined) continue;
       batch.push({ item, withdrawn });
       seqs.push(seq);
     }
-    if (batch.length === 0) return false;
+    if (batch.length === 0) {
+      this.#parkQuietUntil = Date.now() + PARK_POLL_MS;
+      return false;
+    }
     // Their deliver() calls stay pending (the withdrawal's rejection is ignored) until the park answered.
     try {
       await this.#p.park?.(batch);

@@ -1,6 +1,6 @@
 import type { AppendInput, LogRecord } from '@q/log';
 import type { DeliveryItem, Withdrawn } from '../delivery/types.js';
-import { itemToRecordHeaders, recordToItem } from './record-item.js';
+import { ID_HEADER, itemToRecordHeaders, KEY_HEADER, recordToItem, URL_HEADER } from './record-item.js';
 
 /** Park record header: attempts made before it was parked. */
 export const PARK_ATTEMPTS = 'q-park-attempts';
@@ -32,18 +32,34 @@ function parkHeaders(item: DeliveryItem, withdrawn: Withdrawn): Record<string, s
 /** Most bytes of headers a `@q/log` record may have (encoded: 4 bytes of lengths per entry, name, value). */
 const MAX_HEADERS_BYTES = 0xffff;
 
-/** The widest attempts and retry time a park record may carry, to size it before the item is withdrawn. */
-const WIDEST: Withdrawn = { attempts: Number.MAX_SAFE_INTEGER, nextAttemptAt: Number.MAX_SAFE_INTEGER, cause: '' };
+/** Encoded bytes of a header entry beside its name and value: two 16-bit lengths. */
+const ENTRY_BYTES = 4;
+/**
+ * The most bytes the `q-park-*` entries may take: their names, and numbers of at most 16 digits
+ * (`Number.MAX_SAFE_INTEGER`).
+ */
+const PARK_ENTRIES_BYTES = [PARK_ATTEMPTS, PARK_NOT_BEFORE, PARK_ACCEPTED_AT, PARK_SEQ].reduce(
+  (n, name) => n + ENTRY_BYTES + name.length + 16,
+  0,
+);
 
 /**
  * Whether the park record of `item` fits the park log. Its headers are the original's plus `q-id` and the
  * `q-park-*` ones, so a record valid in the main log may be refused here; withdrawn and sent along, it would
- * fail its whole batch, round after round, and nothing would be parked again.
+ * fail its whole batch, round after round, and nothing would be parked again. Counted, not built: a park
+ * round asks it of every record it may take.
  */
 export function parkable(item: DeliveryItem): boolean {
-  const headers = parkHeaders(item, WIDEST);
-  let n = 0;
-  for (const name in headers) n += 4 + Buffer.byteLength(name) + Buffer.byteLength(headers[name] as string);
+  let n = PARK_ENTRIES_BYTES;
+  n += ENTRY_BYTES + URL_HEADER.length + Buffer.byteLength(item.url);
+  n += ENTRY_BYTES + ID_HEADER.length + Buffer.byteLength(item.id);
+  if (item.key !== undefined) n += ENTRY_BYTES + KEY_HEADER.length + Buffer.byteLength(item.key);
+  const sent = item.headers;
+  // Each sent header becomes `q-h-<lower-case name>`, `q-content-type` or `traceparent`: `q-h-` and 14 bytes
+  // more than the lower-case name at most.
+  for (const name in sent) {
+    n += ENTRY_BYTES + 14 + Buffer.byteLength(name.toLowerCase()) + Buffer.byteLength(sent[name] as string);
+  }
   return n <= MAX_HEADERS_BYTES;
 }
 

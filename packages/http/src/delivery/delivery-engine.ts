@@ -81,6 +81,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     return job.promise;
   }
 
+  /** Whether {@link DeliveryEngine.withdraw} may take `item` now; changes nothing, cheap enough for a scan. */
+  withdrawable(item: DeliveryItem): boolean {
+    return this.#open.withdrawable(item);
+  }
+
   /**
    * Takes `item` back when it only waits for time (its retry time, or its endpoint's open circuit: no
    * attempt in flight, no dead letter being written, not waiting for its key or for its endpoint's room) and

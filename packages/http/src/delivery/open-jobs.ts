@@ -4,6 +4,12 @@ import { DeliveryClosedError, WithdrawnError } from './errors.js';
 import { JobList } from './job-list.js';
 import type { DeliveryItem, Withdrawn } from './types.js';
 
+
+/**
+ * The one rejection of every withdrawn `deliver()`: the caller asked for it and ignores it, and a stack trace
+ * per parked record cost more than parking it.
+ */
+const WITHDRAWN = new WithdrawnError();
 /**
  * The engine's unfinished jobs, found by their item for `withdraw()`, and the ways a job leaves them other
  * than by finishing: withdrawn (the caller takes its item back) or abandoned (the engine closed). Taking a
@@ -12,7 +18,8 @@ import type { DeliveryItem, Withdrawn } from './types.js';
  */
 export class OpenJobs {
   readonly #list = new JobList();
-  readonly #byItem = new WeakMap<DeliveryItem, DeliveryJob>();
+  /** A Map, not a WeakMap: every job leaves through `remove`, and a WeakMap of thousands of items costs the GC. */
+  readonly #byItem = new Map<DeliveryItem, DeliveryJob>();
 
   /** Unfinished jobs. */
   get size(): number {
@@ -57,6 +64,13 @@ export class OpenJobs {
    * promise rejects with `WithdrawnError`. Returns its endpoint (to be forgotten when idle) and what the next
    * hand-over needs; `undefined`, changing nothing, otherwise.
    */
+  /** Whether {@link OpenJobs.withdraw} may take `item` now (changes nothing; cheap, for a scan). */
+  withdrawable(item: DeliveryItem): boolean {
+    const job = this.#byItem.get(item);
+    if (job === undefined || job.endpoint === undefined || item.key !== undefined) return false;
+    return job.state === 'scheduled' || (job.state === 'ready' && job.endpoint.circuit.state === 'open');
+  }
+
   withdraw(item: DeliveryItem): { endpoint: Endpoint; withdrawn: Withdrawn } | undefined {
     const job = this.#byItem.get(item);
     const endpoint = job?.endpoint;
@@ -70,7 +84,7 @@ export class OpenJobs {
       nextAttemptAt = Math.max(job.dueAt, endpoint.circuit.openUntil);
     } else return undefined;
     this.remove(job);
-    job.reject(new WithdrawnError());
+    job.reject(WITHDRAWN);
     const { attempts, cause, status } = job;
     return { endpoint, withdrawn: { attempts, nextAttemptAt, cause, status } };
   }
