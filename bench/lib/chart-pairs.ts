@@ -74,8 +74,10 @@ const http = {
   raw: c('ceiling: raw undici, 64 in flight, 64 keep-alive connections'),
   ours: c('ours: HttpDeliverer from a @q/log cursor, concurrency 64'),
   signed: c('ours: HttpDeliverer from a @q/log cursor, concurrency 64, signed (1 secret)'),
-  alone: c('ours: 20,000 records to one endpoint, alone'),
-  besideDown: c('ours: the same 20,000 records, interleaved with 20,000 to an endpoint that is down'),
+  tenAlone: c('ours: 36,000 records to 9 endpoints, alone, window 2,000'),
+  tenBesideDown: c('ours: the same, with a 10th endpoint down (every 10th record), parked'),
+  halfAlone: c('ours: 20,000 records to one endpoint, alone, default window'),
+  halfBesideDown: c('ours: the same, interleaved with 20,000 to an endpoint that is down, parked'),
 };
 
 /** @q/outbox's cases (bench/outbox.ts) by their names' parts. */
@@ -226,6 +228,10 @@ export const PAIRINGS: Record<string, Record<string, Pairing>> = {
     'ours / raw undici': { ours: http.ours, peer: http.raw },
     'ours signed / one record at a time': { ours: http.signed, peer: http.serial },
     'ours signed / raw undici': { ours: http.signed, peer: http.raw },
-    'healthy endpoint beside one down / alone': { ours: http.besideDown, peer: http.alone },
+    'healthy endpoints, one of ten down / none down': { ours: http.tenBesideDown, peer: http.tenAlone },
+    'healthy endpoint beside a down one taking half the log / alone': {
+      ours: http.halfBesideDown,
+      peer: http.halfAlone,
+    },
   },
 };
