@@ -149,4 +149,50 @@ describe('DeadLetters', () => {
     expect(engine.stats().delivered).toBe(12);
     expect(dl.count).toBe(12);
   });
+
+  it('a redrive without a range sends only what no redrive sent yet (durably, across a reopen); concurrent ones never send one twice', async () => {
+    const dir = await tempDir();
+    let dl = await DeadLetters.open({ dir });
+    cleanups.push(() => dl.close());
+    const add = async (n: number, from: number) => {
+      for (let i = from; i < from + n; i++)
+        await dl.add({ id: `d${i}`, url: 'http://placeholder/', body: json({ i }) }, rejected(1, 400));
+    };
+    await add(5, 0);
+    const seen: string[] = [];
+    const into = async (item: { id: string }) => {
+      seen.push(item.id);
+    };
+    expect(await dl.redrive(into)).toBe(5);
+    await add(2, 5);
+    // Two at once: one after the other, so the second finds nothing left.
+    const [a, b] = await Promise.all([dl.redrive(into), dl.redrive(into)]);
+    expect(a + b).toBe(2);
+    expect(seen).toEqual(['d0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6']);
+    expect(dl.redrivenThrough).toBe(7);
+    await dl.close();
+    dl = await DeadLetters.open({ dir });
+    expect(await dl.redrive(into)).toBe(0);
+    // An explicit range sends again what it names.
+    expect(await dl.redrive(into, { from: 5 })).toBe(2);
+    expect(seen.slice(7)).toEqual(['d5', 'd6']);
+  });
+
+  it('a redrive that fails part-way keeps what it sent: the next one starts at the one that failed', async () => {
+    const dir = await tempDir();
+    const dl = await DeadLetters.open({ dir });
+    cleanups.push(() => dl.close());
+    for (let i = 0; i < 4; i++)
+      await dl.add({ id: `f${i}`, url: 'http://placeholder/', body: json({ i }) }, rejected(1, 400));
+    const seen: string[] = [];
+    await expect(
+      dl.redrive(async (item) => {
+        if (item.id === 'f2') throw new Error('append failed (test)');
+        seen.push(item.id);
+      }),
+    ).rejects.toThrow(/append failed/);
+    expect(dl.redrivenThrough).toBe(2);
+    expect(await dl.redrive(async (item) => seen.push(item.id))).toBe(2);
+    expect(seen).toEqual(['f0', 'f1', 'f2', 'f3']);
+  });
 });

@@ -1,6 +1,6 @@
 import { InvalidOptionError, type Logger } from '@q/core';
 import { nonEmptyString } from '@q/core/internal';
-import { type LogRecord, openLog, RecordTooLargeError, type SegmentLog } from '@q/log';
+import { type Cursor, type LogRecord, openLog, RecordTooLargeError, type SegmentLog } from '@q/log';
 import { utf8Prefix } from './attempt.js';
 import { MAX_EXCERPT_BYTES } from './delivery-options.js';
 import { DeadLettersClosedError } from './errors.js';
@@ -43,8 +43,10 @@ const MAX_CAUSE_CHARS = 512;
 const MAX_HEADERS_BYTES = 0xffff;
 /** Prefix of an item's own headers in its dead letter. */
 const ITEM_HEADER = 'q-h-';
-/** Records read per page by `redrive`. */
+/** Records read per page by `redrive`, and how many it sends between two commits of its position. */
 const PAGE = 100;
+/** The dead-letter log's cursor: through where redrives sent them in order. */
+const REDRIVEN_CURSOR = 'redriven';
 
 /**
  * The dead letters of a delivery engine, in an `@q/log` of their own (fsync'd before `add` resolves). Each
@@ -59,6 +61,10 @@ export class DeadLetters {
   /** The dead-letter log's directory. */
   readonly dir: string;
   readonly #log: SegmentLog;
+  /** Through where redrives sent the dead letters in order: a redrive without `from` starts there. */
+  readonly #redriven: Cursor;
+  /** Redrives run one after another: two at once would both start at the same position. */
+  #redriving: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   /** Opens (or creates) the dead letters at `options.dir`. */
@@ -72,12 +78,23 @@ export class DeadLetters {
       maxRecordBytes: 1024 * 1024 * 1024,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
-    return new DeadLetters(dir, log);
+    try {
+      return new DeadLetters(dir, log, await log.cursor(REDRIVEN_CURSOR));
+    } catch (err) {
+      await log.close();
+      throw err;
+    }
   }
 
-  private constructor(dir: string, log: SegmentLog) {
+  private constructor(dir: string, log: SegmentLog, redriven: Cursor) {
     this.dir = dir;
     this.#log = log;
+    this.#redriven = redriven;
+  }
+
+  /** The first dead letter no redrive without a range has sent yet (see {@link DeadLetters.redrive}). */
+  get redrivenThrough(): number {
+    return Math.max(this.#redriven.position, this.#log.firstSeq);
   }
 
   /** Dead letters stored (retention never deletes them). */
@@ -128,29 +145,55 @@ export class DeadLetters {
   }
 
   /**
-   * Sends the dead letters `[from, to]` (defaults: the first, and the last at the call) to `into`, one at
-   * a time in order, awaiting each; resolves with how many. They stay in the dead-letter log.
+   * Sends the dead letters `[from, to]` to `into`, one at a time in order, awaiting each; resolves with how
+   * many. They stay in the dead-letter log. `to` defaults to the last one at the call; `from` to
+   * {@link DeadLetters.redrivenThrough}, so a redrive without a range sends only the dead letters no redrive
+   * sent yet, and a given `from` sends that range again. Sending in order from there moves that position
+   * (durably, a page of 100 at a time), also when `into` throws part-way: the next redrive starts at the
+   * one that failed. A crash may leave up to a page to be sent again, with the same ids. Redrives run one
+   * after another.
    */
   async redrive(
     into: (item: DeliveryItem) => Promise<unknown>,
     options?: { from?: number; to?: number },
   ): Promise<number> {
     if (typeof into !== 'function') throw new InvalidOptionError('into', into, 'a function');
-    let { from } = this.#range(options?.from, PAGE);
-    const to = options?.to ?? this.#log.nextSeq - 1;
-    if (typeof to !== 'number' || !Number.isInteger(to)) throw new InvalidOptionError('to', to, 'an integer');
+    const to = options?.to ?? undefined;
+    if (to !== undefined && (typeof to !== 'number' || !Number.isInteger(to)))
+      throw new InvalidOptionError('to', to, 'an integer');
+    this.#range(options?.from, PAGE);
+    const run = this.#redriving.then(() => this.#redrive(into, options?.from, to));
+    this.#redriving = run.catch(() => undefined);
+    return await run;
+  }
+
+  async #redrive(
+    into: (item: DeliveryItem) => Promise<unknown>,
+    start: unknown,
+    end: number | undefined,
+  ): Promise<number> {
+    let { from } = this.#range(start ?? this.#redriven.position, PAGE);
+    const to = end ?? this.#log.nextSeq - 1;
+    /** The next seq whose sending moves the redriven position (sent in order from it). */
+    let inOrder = this.#redriven.position;
     let count = 0;
-    while (from <= to && from < this.#log.nextSeq) {
-      const records = await this.#log.read(from, { max: Math.min(PAGE, to - from + 1) });
-      if (records.length === 0) break;
-      for (const record of records) {
-        if (record.seq > to) return count;
-        await into(toDeadLetter(record).item);
-        count++;
+    try {
+      while (from <= to && from < this.#log.nextSeq) {
+        const records = await this.#log.read(from, { max: Math.min(PAGE, to - from + 1) });
+        if (records.length === 0) break;
+        for (const record of records) {
+          if (record.seq > to) return count;
+          await into(toDeadLetter(record).item);
+          count++;
+          if (record.seq <= inOrder) inOrder = Math.max(inOrder, record.seq + 1);
+        }
+        from = (records[records.length - 1] as LogRecord).seq + 1;
+        if (inOrder > this.#redriven.position) await this.#redriven.commit(inOrder);
       }
-      from = (records[records.length - 1] as LogRecord).seq + 1;
+      return count;
+    } finally {
+      if (inOrder > this.#redriven.position && !this.#closed) await this.#redriven.commit(inOrder);
     }
-    return count;
   }
 
   /** Closes the dead-letter log. */

@@ -4,7 +4,6 @@ import { DeliveryClosedError, WithdrawnError } from './errors.js';
 import { JobList } from './job-list.js';
 import type { DeliveryItem, Withdrawn } from './types.js';
 
-
 /**
  * The one rejection of every withdrawn `deliver()`: the caller asked for it and ignores it, and a stack trace
  * per parked record cost more than parking it.

@@ -77,7 +77,7 @@ export function topicRoutes(app: FastifyInstance, context: AppContext): void {
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to }),
     });
-    return { redriven };
+    return { redriven, redrivenThrough: topic.deliverer.deadLetters.redrivenThrough };
   });
 
   app.post<TopicParams>('/v1/topics/:topic/endpoints/enable', json, async (request) => {
