@@ -169,7 +169,7 @@ describe('replay, state, dead letters, endpoints', () => {
       refuse = false;
       const redrive = await post('/v1/topics/dl/dead-letters/redrive', {});
       expect(redrive.status, redrive.text).toBe(200);
-      expect(redrive.json).toEqual({ redriven: 1 });
+      expect(redrive.json).toEqual({ redriven: 1, redrivenThrough: 1 });
       // The refused attempt, then the re-driven one: same id, body and headers.
       await target.waitFor((rs) => rs.filter((r) => r.path === '/api/dl').length === 2);
       const again = target.requests.filter((r) => r.path === '/api/dl')[1];

@@ -3,6 +3,7 @@ import type { Cursor, LogRecord, SegmentLog } from '@q/log';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import { DeliveryClosedError, InvalidItemError, WithdrawnError } from '../delivery/errors.js';
 import type { DeliveryItem, DeliveryResult, Withdrawn } from '../delivery/types.js';
+import { ParkSchedule } from './park-schedule.js';
 import { RunCommits } from './run-commits.js';
 import { Unfinished } from './unfinished.js';
 
@@ -24,14 +25,6 @@ const TROUBLE_BACKOFF: RetryPolicy = {
   factor: 2,
   jitter: true,
 };
-
-/** How often a window three quarters full looks for records to park. */
-const PARK_POLL_MS = 100;
-/**
- * The least time between two park rounds the reader starts while the window is not full: a round walks
- * the whole window, and a round per stored batch (a few ms) would cost the healthy records their CPU.
- */
-const PARK_GAP_MS = 20;
 
 /** An item taken back from the engine to be parked, with what its next hand-over needs. */
 export interface ParkedItem {
@@ -97,31 +90,26 @@ export class DeliveryRun {
   readonly #commits: RunCommits;
   /** The unfinished items by seq, in seq order (kept only when parking). */
   readonly #items = new Map<number, DeliveryItem>();
-  #parking = false;
-  #parkTimer: NodeJS.Timeout | undefined;
-  /**
-   * The reader starts no round before this instant (the poll still does): {@link PARK_GAP_MS} after a
-   * round, {@link PARK_POLL_MS} after one that found nothing (a full window of records in flight or
-   * waiting for room would otherwise be walked again for every record read).
-   */
-  #parkQuietUntil = 0;
-  /** Unfinished records from which park rounds start: three quarters of the window. */
-  readonly #parkFrom: number;
+  /** When park rounds start (only when parking). */
+  readonly #parks: ParkSchedule | undefined;
 
   constructor(parts: DeliveryRunParts) {
     this.#p = parts;
-    this.#parkFrom = Math.max(1, Math.ceil((parts.maxUnfinished * 3) / 4));
+    if (parts.park !== undefined) {
+      this.#parks = new ParkSchedule(
+        parts.maxUnfinished,
+        () => this.#unfinished.size,
+        () => this.#parkRound(),
+        (err) => parts.error(err, 'http: parking records failed'),
+      );
+    }
     this.#unfinished = new Unfinished(parts.from);
     this.#commits = new RunCommits(parts.cursor, parts.commitIntervalMs, () => this.#unfinished.lowest(), parts.error);
   }
 
   /** Starts reading (once). */
   start(): void {
-    if (this.#p.park !== undefined && this.#parkTimer === undefined) {
-      // Records only become parkable when their attempt failed: a filling window looks again now and then.
-      this.#parkTimer = setInterval(() => this.#kickPark(true), PARK_POLL_MS);
-      this.#parkTimer.unref();
-    }
+    this.#parks?.start();
     this.#reading ??= this.#read().finally(() => {
       this.#readEnded = true;
       this.#checkDrained();
@@ -143,6 +131,11 @@ export class DeliveryRun {
     return this.#unfinished.size;
   }
 
+  /** Whether the run was stopped (by its owner, or by itself when the engine closed under it). */
+  get stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
   /** Records the engine gave back unfinished because it closed. */
   get stranded(): number {
     return this.#stranded;
@@ -162,7 +155,7 @@ export class DeliveryRun {
   stop(): void {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
-    clearInterval(this.#parkTimer);
+    this.#parks?.stop();
     this.#commits.stop();
     // Items waiting to be handed again after an unexpected rejection stay unfinished (never committed past).
     for (const t of this.#timers) {
@@ -198,10 +191,9 @@ export class DeliveryRun {
             this.#complete = true;
             break;
           }
-          // Parking starts before the window is full, so reading need not stop while a round is stored.
-          if (this.#unfinished.size >= this.#parkFrom) this.#kickPark();
+          this.#parks?.kick();
           while (this.#unfinished.size >= this.#p.maxUnfinished && !signal.aborted) {
-            this.#kickPark();
+            this.#parks?.kick();
             await new Promise<void>((resolve) => {
               this.#room = resolve;
             });
@@ -228,23 +220,6 @@ export class DeliveryRun {
   }
 
   /**
-   * Starts a park round when parking, the window is three quarters full and none runs (also while tailing
-   * an idle log). From the reader (not `polled`), not before `#parkQuietUntil`.
-   */
-  #kickPark(polled = false): void {
-    if (this.#p.park === undefined || this.#parking || this.#stop.signal.aborted) return;
-    if (this.#unfinished.size < this.#parkFrom) return;
-    if (!polled && Date.now() < this.#parkQuietUntil) return;
-    this.#parkQuietUntil = Date.now() + PARK_GAP_MS;
-    this.#parking = true;
-    this.#parkRound()
-      .catch((err: unknown) => this.#p.error(err, 'http: parking records failed'))
-      .finally(() => {
-        this.#parking = false;
-      });
-  }
-
-  /**
    * Withdraws the lowest unfinished items that only wait for their retry, parks them, and only then marks
    * them finished here. Withdrawn first, so no attempt starts while they are being stored; not stored, they
    * are handed back to the engine with their attempts and retry time. True when some were parked.
@@ -263,10 +238,7 @@ export class DeliveryRun {
       batch.push({ item, withdrawn });
       seqs.push(seq);
     }
-    if (batch.length === 0) {
-      this.#parkQuietUntil = Date.now() + PARK_POLL_MS;
-      return false;
-    }
+    if (batch.length === 0) return false;
     // Their deliver() calls stay pending (the withdrawal's rejection is ignored) until the park answered.
     try {
       await this.#p.park?.(batch);

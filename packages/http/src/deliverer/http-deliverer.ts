@@ -49,6 +49,11 @@ export interface HttpDelivererStats {
   readonly parked: number;
   /** Park log records not finished yet; 0 without `parkDir`. */
   readonly parkedBacklog: number;
+  /**
+   * `'idle'` before `start()`, `'running'`, `'stopped'` when delivery stopped by itself (a shared engine was
+   * closed under it: make a new deliverer to resume), `'closed'` once `close()` was called.
+   */
+  readonly state: 'idle' | 'running' | 'stopped' | 'closed';
 }
 
 /**
@@ -232,6 +237,13 @@ export class HttpDeliverer extends EventEmitter {
       deadLetters: this.#deadLetters?.count ?? 0,
       parked: this.#park?.parked ?? 0,
       parkedBacklog: this.#park?.backlog ?? 0,
+      state: this.#closing.signal.aborted
+        ? 'closed'
+        : live === undefined
+          ? 'idle'
+          : live.stopped || this.#park?.run.stopped
+            ? 'stopped'
+            : 'running',
     };
   }
 

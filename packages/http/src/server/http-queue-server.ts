@@ -101,7 +101,10 @@ export class HttpQueueServer {
     return addresses;
   }
 
-  /** The body of `GET /v1/health` and its status: 200 "ok" while serving, 503 "closing" once closing. */
+  /**
+   * The body of `GET /v1/health` and its status: 200 "ok" while serving and delivering; 503 "degraded"
+   * when a topic's delivery stopped (listed in `stopped`: restart the server), 503 "closing" once closing.
+   */
   health(): {
     /** The HTTP status: 200 or 503. */
     status: number;
@@ -109,13 +112,17 @@ export class HttpQueueServer {
     body: Record<string, unknown>;
   } {
     const topics = this.topics.topics();
+    const stats = topics.map((t) => ({ name: t.name, ...t.deliverer.stats() }));
+    const stopped = stats.filter((t) => t.state === 'stopped').map((t) => t.name);
+    const status = this.#closing ? 'closing' : stopped.length > 0 ? 'degraded' : 'ok';
     const body = {
-      status: this.#closing ? 'closing' : 'ok',
+      status,
       topics: topics.length,
-      backlog: topics.reduce((sum, t) => sum + t.deliverer.stats().backlog, 0),
-      unfinished: topics.reduce((sum, t) => sum + t.deliverer.stats().unfinished, 0),
+      backlog: stats.reduce((sum, t) => sum + t.backlog, 0),
+      unfinished: stats.reduce((sum, t) => sum + t.unfinished, 0),
+      ...(stopped.length > 0 ? { stopped } : {}),
     };
-    return { status: this.#closing ? 503 : 200, body };
+    return { status: status === 'ok' ? 200 : 503, body };
   }
 
   /**

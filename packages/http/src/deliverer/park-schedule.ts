@@ -1,0 +1,66 @@
+/** How often a window three quarters full looks for records to park. */
+const PARK_POLL_MS = 100;
+/**
+ * The least time between two park rounds the reader starts: a round walks the whole window, and a round
+ * per stored batch (a few ms) would cost the healthy records their CPU.
+ */
+const PARK_GAP_MS = 20;
+
+/**
+ * When a delivery run starts its park rounds: one at a time, once the window is three quarters full (so
+ * reading need not stop while a round is stored), from a poll every 100 ms (records only become parkable
+ * once an attempt failed) and from the reader, but not sooner than 20 ms after the last round, nor 100 ms
+ * after one that parked nothing: a window of records in flight would otherwise be walked again for every
+ * record read.
+ */
+export class ParkSchedule {
+  readonly #from: number;
+  readonly #size: () => number;
+  readonly #round: () => Promise<boolean>;
+  readonly #error: (err: unknown) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #stopped = false;
+  /** The reader starts no round before this instant (the poll still does). */
+  #quietUntil = 0;
+
+  /**
+   * @param size the run's unfinished records now
+   * @param round one park round; resolves true when it parked something
+   */
+  constructor(maxUnfinished: number, size: () => number, round: () => Promise<boolean>, error: (err: unknown) => void) {
+    this.#from = Math.max(1, Math.ceil((maxUnfinished * 3) / 4));
+    this.#size = size;
+    this.#round = round;
+    this.#error = error;
+  }
+
+  /** Starts the poll (once). */
+  start(): void {
+    if (this.#timer !== undefined || this.#stopped) return;
+    this.#timer = setInterval(() => this.kick(true), PARK_POLL_MS);
+    this.#timer.unref();
+  }
+
+  /** Starts a round if one is due; `polled` from the poll, which ignores the quiet time. */
+  kick(polled = false): void {
+    if (this.#running || this.#stopped || this.#size() < this.#from) return;
+    const now = Date.now();
+    if (!polled && now < this.#quietUntil) return;
+    this.#quietUntil = now + PARK_GAP_MS;
+    this.#running = true;
+    this.#round()
+      .then((parked) => {
+        if (!parked) this.#quietUntil = Date.now() + PARK_POLL_MS;
+      }, this.#error)
+      .finally(() => {
+        this.#running = false;
+      });
+  }
+
+  /** No more rounds (one under way finishes). */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+  }
+}
