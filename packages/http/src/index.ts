@@ -13,6 +13,7 @@ export type { ReplayOptions, ReplayResult } from './deliverer/replay.js';
 export { type DeadLetter, DeadLetters, type DeadLettersOptions } from './delivery/dead-letters.js';
 export { DeliveryEngine } from './delivery/delivery-engine.js';
 export type { DeliveryEngineOptions, DeliveryRetryOptions } from './delivery/delivery-options.js';
+export type { EngineStats } from './delivery/engine-counts.js';
 export type { DeliveryEngineEvents, RetryInfo } from './delivery/engine-events.js';
 export {
   DeadLettersClosedError,

@@ -237,31 +237,21 @@ export class HttpDeliverer extends EventEmitter {
       deadLetters: this.#deadLetters?.count ?? 0,
       parked: this.#park?.parked ?? 0,
       parkedBacklog: this.#park?.backlog ?? 0,
-      state: this.#closing.signal.aborted
-        ? 'closed'
-        : live === undefined
-          ? 'idle'
-          : live.stopped || this.#park?.run.stopped
-            ? 'stopped'
-            : 'running',
+      state: stateOf(this.#closing.signal.aborted, live, this.#park?.run),
     };
   }
 
   /**
-   * Stops reading (and the replays), waits up to `timeoutMs` for the attempts in flight, commits the live
-   * cursor to the lowest unfinished record, and closes the own engine (what is still unfinished then is sent
+   * Stops reading (and the replays), waits up to `timeoutMs` for the attempts in flight (not for records
+   * waiting for a retry or an open circuit), commits the live cursor to the lowest unfinished record, and closes the own engine (what is still unfinished then is sent
    * again by the next start) and its dead letters. Never closes the log or a shared engine. Idempotent.
    * @param options.timeoutMs @default 5000
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#closed === undefined) {
-      let timeoutMs: number;
-      try {
-        timeoutMs = duration('timeoutMs', options?.timeoutMs ?? 5_000);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      this.#closed = this.#close(timeoutMs);
+    try {
+      this.#closed ??= this.#close(duration('timeoutMs', options?.timeoutMs ?? 5_000));
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.#closed;
   }
@@ -276,8 +266,9 @@ export class HttpDeliverer extends EventEmitter {
     const parked = this.#park?.run;
     live?.stop();
     parked?.stop();
-    if (live !== undefined) await settledWithin(live.drained(), left());
-    if (parked !== undefined) await settledWithin(parked.drained(), left());
+    // Attempts in flight may finish; records waiting for a retry would only hold close to its deadline.
+    const drained = Promise.all([live?.drained(), parked?.drained()]);
+    await settledWithin(this.#engine === undefined ? drained : Promise.race([drained, this.#engine.idle()]), left());
     if (this.#ownEngine) await (this.#engine as DeliveryEngine).close({ timeoutMs: left() });
     await settledWithin(Promise.allSettled([...this.#replays]), left());
     if (live !== undefined) {
@@ -366,4 +357,15 @@ export class HttpDeliverer extends EventEmitter {
       engine.off('error', error);
     };
   }
+}
+
+/** {@link HttpDelivererStats.state} from the deliverer's parts. */
+function stateOf(
+  closed: boolean,
+  live: DeliveryRun | undefined,
+  parked: DeliveryRun | undefined,
+): HttpDelivererStats['state'] {
+  if (closed) return 'closed';
+  if (live === undefined) return 'idle';
+  return live.stopped || parked?.stopped === true ? 'stopped' : 'running';
 }

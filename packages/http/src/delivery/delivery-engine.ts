@@ -17,7 +17,7 @@ import {
 } from './delivery-options.js';
 import type { Endpoint } from './endpoint.js';
 import { Endpoints } from './endpoints.js';
-import { EngineCounts } from './engine-counts.js';
+import { EngineCounts, type EngineStats } from './engine-counts.js';
 import type { DeliveryEngineEvents } from './engine-events.js';
 import { DeliveryClosedError } from './errors.js';
 import { KeyOrder } from './key-order.js';
@@ -119,19 +119,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     return Array.from(this.#endpoints.all(), (e) => e.state());
   }
 
+  /** Resolves once no attempt is in flight and no dead letter is being written (the rest waits for time or keys). */
+  idle(): Promise<void> {
+    return this.#n.idle();
+  }
+
   /** Counts: attempts in flight, items waiting (for their key, endpoint or retry time), totals since creation. */
-  stats(): {
-    /** Attempts in flight. */
-    inFlight: number;
-    /** Items waiting: for their endpoint's room, their key, or their retry time. */
-    waiting: number;
-    /** Items delivered (a 2xx) since the engine started. */
-    delivered: number;
-    /** Retries scheduled since the engine started. */
-    retried: number;
-    /** Items dead-lettered since the engine started. */
-    deadLettered: number;
-  } {
+  stats(): EngineStats {
     return this.#n.snapshot(this.#open.size);
   }
 
@@ -199,6 +193,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     const endpoint = job.endpoint as Endpoint;
     endpoint.inFlight--;
     this.#n.inFlight--;
+    // After the verdict: a retry or a dead letter it starts keeps the engine busy.
+    queueMicrotask(() => this.#n.ended());
     if (job.state !== 'in-flight') return; // close() rejected it meanwhile
     if (verdict === 'delivered') {
       endpoint.circuit.success();
@@ -293,6 +289,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   /** The dead letter's write ended: stored (the job finished), or given up (the engine or its dead letters closed). */
   #stored(job: DeliveryJob, result: DeadLetteredResult, stored: boolean): void {
     this.#n.finishing--;
+    queueMicrotask(() => this.#n.ended());
     if (job.state === 'done') return; // close() gave up on it at its deadline
     if (!stored) {
       // The dead letters closed under a running engine: the item is not finished, but its key moves on.
