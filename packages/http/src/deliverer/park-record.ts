@@ -32,6 +32,12 @@ function parkHeaders(item: DeliveryItem, withdrawn: Withdrawn): Record<string, s
 /** Most bytes of headers a `@q/log` record may have (encoded: 4 bytes of lengths per entry, name, value). */
 const MAX_HEADERS_BYTES = 0xffff;
 
+/**
+ * The park log's record size limit: @q/log's largest. A park record is the original plus about 100 bytes
+ * of headers, so a record at the main log's largest may not fit: {@link parkable} says so.
+ */
+export const PARK_MAX_RECORD_BYTES = 2 ** 30;
+
 /** Encoded bytes of a header entry beside its name and value: two 16-bit lengths. */
 const ENTRY_BYTES = 4;
 /**
@@ -60,7 +66,7 @@ export function parkable(item: DeliveryItem): boolean {
   for (const name in sent) {
     n += ENTRY_BYTES + 14 + Buffer.byteLength(name.toLowerCase()) + Buffer.byteLength(sent[name] as string);
   }
-  return n <= MAX_HEADERS_BYTES;
+  return n <= MAX_HEADERS_BYTES && item.body.length + n <= PARK_MAX_RECORD_BYTES;
 }
 
 /** The item of a park record: the same id, URL, body, headers and acceptance time, its attempts and retry time. */

@@ -1,13 +1,7 @@
 import type { Logger } from '@q/core';
 import { type Cursor, openLog, type SegmentLog } from '@q/log';
 import { DeliveryRun, type DeliveryRunParts, type ParkedItem } from './delivery-run.js';
-import { parkable, parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
-
-/**
- * The park log's record size limit: @q/log's largest. A park record is the original plus a few headers, so
- * the main log's own limit bounds it; one refused record would send its whole batch back every round.
- */
-const PARK_MAX_RECORD_BYTES = 2 ** 30;
+import { PARK_MAX_RECORD_BYTES, parkable, parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
 
 /** The parked run's cursor in the park log. */
 const PARKED_CURSOR = 'parked';

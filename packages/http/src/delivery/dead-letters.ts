@@ -147,11 +147,11 @@ export class DeadLetters {
   /**
    * Sends the dead letters `[from, to]` to `into`, one at a time in order, awaiting each; resolves with how
    * many. They stay in the dead-letter log. `to` defaults to the last one at the call; `from` to
-   * {@link DeadLetters.redrivenThrough}, so a redrive without a range sends only the dead letters no redrive
-   * sent yet, and a given `from` sends that range again. Sending in order from there moves that position
-   * (durably, a page of 100 at a time), also when `into` throws part-way: the next redrive starts at the
-   * one that failed. A crash may leave up to a page to be sent again, with the same ids. Redrives run one
-   * after another.
+   * {@link DeadLetters.redrivenThrough}: the first dead letter that no redrive sent in order from there, so
+   * a redrive without a range goes on where the last one stopped. Only sending in order from that position
+   * moves it (durably, a page of 100 at a time, and when a redrive stops: `into` threw, or `close()`):
+   * a redrive of a range above it sends that range, which a later redrive without a range sends again. A
+   * crash may leave up to a page to be sent again, with the same ids. Redrives run one after another.
    */
   async redrive(
     into: (item: DeliveryItem) => Promise<unknown>,
@@ -183,6 +183,8 @@ export class DeadLetters {
         if (records.length === 0) break;
         for (const record of records) {
           if (record.seq > to) return count;
+          // Closed meanwhile: nothing more goes out; what went is committed below.
+          if (this.#closed) throw new DeadLettersClosedError(this.dir);
           await into(toDeadLetter(record).item);
           count++;
           if (record.seq <= inOrder) inOrder = Math.max(inOrder, record.seq + 1);
@@ -192,14 +194,20 @@ export class DeadLetters {
       }
       return count;
     } finally {
-      if (inOrder > this.#redriven.position && !this.#closed) await this.#redriven.commit(inOrder);
+      // close() waits for this before it closes the log.
+      if (inOrder > this.#redriven.position) await this.#redriven.commit(inOrder);
     }
   }
 
-  /** Closes the dead-letter log. */
+  /**
+   * Closes the dead-letter log. A redrive under way stops after the `into()` call in progress (which close
+   * waits for), keeps what it sent (the next redrive starts after it) and rejects with
+   * `DeadLettersClosedError`.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#redriving;
     await this.#log.close();
   }
 
