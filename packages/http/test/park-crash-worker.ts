@@ -1,6 +1,7 @@
 /**
  * Runs an HttpDeliverer with parking over the log in argv[2] (dead letters in argv[3], park log in argv[4])
- * until it is killed; tells its parent "ready" once delivery started, then its `parked` count every 20 ms.
+ * until it is killed; tells its parent "ready" once delivery started, then its `parked` count and its
+ * `readAhead` (what a crash would send again) every 5 ms.
  * Used by park-crash.test.ts, which SIGKILLs it while it parks.
  */
 import { openLog } from '@q/log';
@@ -23,4 +24,7 @@ const deliverer = new HttpDeliverer({
 });
 await deliverer.start();
 process.send?.('ready');
-setInterval(() => process.send?.({ parked: deliverer.stats().parked }), 20);
+setInterval(() => {
+  const { parked, readAhead } = deliverer.stats();
+  process.send?.({ parked, readAhead });
+}, 5);

@@ -50,6 +50,12 @@ export interface HttpDelivererStats {
   /** Park log records not finished yet; 0 without `parkDir`. */
   readonly parkedBacklog: number;
   /**
+   * Records read past the committed cursors (the live one and the park log's): at most what a crash now
+   * would send again after the restart. The cursor waits for the lowest unfinished record, so one slow
+   * record lets this grow beyond `maxUnfinished`.
+   */
+  readonly readAhead: number;
+  /**
    * `'idle'` before `start()`, `'running'`, `'stopped'` when delivery stopped by itself (a shared engine was
    * closed under it: make a new deliverer to resume), `'closed'` once `close()` was called.
    */
@@ -237,6 +243,7 @@ export class HttpDeliverer extends EventEmitter {
       deadLetters: this.#deadLetters?.count ?? 0,
       parked: this.#park?.parked ?? 0,
       parkedBacklog: this.#park?.backlog ?? 0,
+      readAhead: (live === undefined ? 0 : live.next - cursor) + (this.#park?.readAhead ?? 0),
       state: stateOf(this.#closing.signal.aborted, live, this.#park?.run),
     };
   }

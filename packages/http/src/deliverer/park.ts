@@ -69,6 +69,11 @@ export class Park {
     return Math.max(0, this.log.nextSeq - this.run.next) + this.run.unfinished;
   }
 
+  /** Park records read past the parked cursor. */
+  get readAhead(): number {
+    return this.run.next - this.#cursor.position;
+  }
+
   /** The parked cursor's position. */
   get position(): number {
     return this.#cursor.position;
