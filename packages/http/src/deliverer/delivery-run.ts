@@ -3,6 +3,7 @@ import type { Cursor, LogRecord, SegmentLog } from '@q/log';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import { DeliveryClosedError, InvalidItemError, WithdrawnError } from '../delivery/errors.js';
 import type { DeliveryItem, DeliveryResult, Withdrawn } from '../delivery/types.js';
+import { HeldItems } from './held-items.js';
 import { ParkSchedule } from './park-schedule.js';
 import { RunCommits } from './run-commits.js';
 import { Unfinished } from './unfinished.js';
@@ -61,7 +62,10 @@ export interface DeliveryRunParts {
   readonly park?: ((batch: readonly ParkedItem[]) => Promise<void>) | undefined;
   /** Whether an item could be parked at all (tried before it is withdrawn); every item when not given. */
   readonly parkable?: ((item: DeliveryItem) => boolean) | undefined;
-  /** A record is not handed before this instant (ms since the epoch); waited for, abortable by stop. */
+  /**
+   * A record is not handed before this instant (ms since the epoch): held meanwhile (unfinished, in the
+   * window), each at its own time, so a record due later never holds back one read after it.
+   */
   readonly holdUntil?: ((record: LogRecord) => number | undefined) | undefined;
 }
 
@@ -90,6 +94,8 @@ export class DeliveryRun {
   readonly #commits: RunCommits;
   /** The unfinished items by seq, in seq order (kept only when parking). */
   readonly #items = new Map<number, DeliveryItem>();
+  /** Records read before their `holdUntil`: unfinished, in no `deliver()` until their time. */
+  readonly #held = new HeldItems((item, seq) => this.#send(item, seq, 1));
   /** When park rounds start (only when parking). */
   readonly #parks: ParkSchedule | undefined;
 
@@ -156,6 +162,8 @@ export class DeliveryRun {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
     this.#parks?.stop();
+    // Held records stay unfinished: the cursor stays below them, the next start reads them again.
+    this.#held.clear();
     this.#commits.stop();
     // Items waiting to be handed again after an unexpected rejection stay unfinished (never committed past).
     for (const t of this.#timers) {
@@ -199,8 +207,6 @@ export class DeliveryRun {
             });
           }
           if (++handed % HAND_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-          const holdUntil = this.#p.holdUntil?.(record);
-          if (holdUntil !== undefined && holdUntil > Date.now()) await sleep(holdUntil - Date.now(), signal);
           if (signal.aborted) break;
           this.#hand(record);
           failures = 0;
@@ -266,7 +272,10 @@ export class DeliveryRun {
   #hand(record: LogRecord): void {
     // Handed out already (a reader restarted after a failed read): never twice.
     if (!this.#unfinished.add(record.seq)) return;
-    this.#send(this.#p.toItem(record), record.seq, 1);
+    const item = this.#p.toItem(record);
+    const due = this.#p.holdUntil?.(record);
+    if (due !== undefined && due > Date.now()) this.#held.add(item, record.seq, due);
+    else this.#send(item, record.seq, 1);
   }
 
   #send(item: DeliveryItem, seq: number, tries: number): void {
