@@ -4,14 +4,13 @@
 // and a last deliverer finishes. Every record must be delivered (a 2xx seen by a target) at least once,
 // none dead-lettered; duplicates are counted against a stated bound.
 import type { ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { forkWorker } from '../../../test-support/fork-worker.js';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
-import { deadUrl, startTarget, tempDir } from './deliverer-target.js';
+import { deadUrl, reviveOn, startTarget, tempDir } from './deliverer-target.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -23,28 +22,6 @@ const TOTAL = 20_000;
 const KILLS = 3;
 /** Each worker is killed once it parked this many (a third of the down endpoint's records). */
 const PARKED_AT_KILL = 1_500;
-
-/** A 200-answering target on `port` (where the down endpoint was); counts 2xx per webhook-id. */
-async function listenOn(port: number): Promise<Map<string, number>> {
-  const ok = new Map<string, number>();
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const id = req.headers['webhook-id'];
-      if (typeof id === 'string') ok.set(id, (ok.get(id) ?? 0) + 1);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return ok;
-}
 
 describe('chaos: parking through SIGKILLs', () => {
   it(`${TOTAL} records, half to a down endpoint, the parking deliverer SIGKILLed ${KILLS} times: every record delivered, none dead-lettered`, async () => {
@@ -87,7 +64,8 @@ describe('chaos: parking through SIGKILLs', () => {
       readAheadMaxes.push(readAheadMax);
     }
 
-    const revived = await listenOn(Number(new URL(down).port));
+    const revived = await reviveOn(Number(new URL(down).port));
+    cleanups.push(() => revived.close());
     const log = await openLog({ dir: dirs[0] as string });
     cleanups.push(() => log.close());
     const deliverer = new HttpDeliverer({
@@ -99,7 +77,7 @@ describe('chaos: parking through SIGKILLs', () => {
     });
     cleanups.push(() => deliverer.close());
     await deliverer.start();
-    const count = (id: string): number => (live.okCount(id) ?? 0) + (revived.get(id) ?? 0);
+    const count = (id: string): number => live.okCount(id) + revived.okCount(id);
     const missing = (): number => {
       let n = 0;
       for (let seq = 0; seq < TOTAL; seq++) if (count(`q_${seq}`) === 0) n++;

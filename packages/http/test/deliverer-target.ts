@@ -153,3 +153,34 @@ export async function deadUrl(path = '/down'): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}${path}`;
 }
+
+/** A target that comes up on the port of a URL that was down so far. */
+export interface Revived {
+  /** 2xx answers per `webhook-id`. */
+  okCount(id: string): number;
+  close(): Promise<void>;
+}
+
+/** Starts a 200-answering target on `port` (where {@link deadUrl}'s endpoint was); counts 2xx per id. */
+export async function reviveOn(port: number): Promise<Revived> {
+  const ok = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const id = req.headers['webhook-id'];
+      if (typeof id === 'string') ok.set(id, (ok.get(id) ?? 0) + 1);
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    okCount: (id) => ok.get(id) ?? 0,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,12 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { forkWorker } from '../../../test-support/fork-worker.js';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
-import { deadUrl, startTarget, tempDir } from './deliverer-target.js';
+import { deadUrl, reviveOn, startTarget, tempDir } from './deliverer-target.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,28 +13,6 @@ afterEach(async () => {
 });
 
 const WORKER = new URL('./park-crash-worker.ts', import.meta.url).pathname;
-
-/** Starts a 200-answering target on `port` (the port of a URL that was down so far); counts 2xx per id. */
-async function listenOn(port: number): Promise<{ okCount(id: string): number }> {
-  const ok = new Map<string, number>();
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const id = req.headers['webhook-id'];
-      if (typeof id === 'string') ok.set(id, (ok.get(id) ?? 0) + 1);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { okCount: (id) => ok.get(id) ?? 0 };
-}
 
 describe('HttpDeliverer parking after a crash (SIGKILL)', () => {
   it('killed while parking under load, a restart delivers every record: none lost', async () => {
@@ -71,7 +48,8 @@ describe('HttpDeliverer parking after a crash (SIGKILL)', () => {
     await exited;
     const parkedBeforeKill = parked;
 
-    const target = await listenOn(Number(new URL(down).port));
+    const target = await reviveOn(Number(new URL(down).port));
+    cleanups.push(() => target.close());
     const log = await openLog({ dir: logDir });
     cleanups.push(() => log.close());
     const deliverer = new HttpDeliverer({

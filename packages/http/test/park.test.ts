@@ -1,38 +1,15 @@
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { openLog, type SegmentLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import type { DeliveryItem, DeliveryResult } from '../src/delivery/types.js';
-import { deadUrl, startTarget, tempDir } from './deliverer-target.js';
+import { deadUrl, reviveOn, startTarget, tempDir } from './deliverer-target.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** Starts a 200-answering target on `port` (the port of a URL that was down so far); counts 2xx per id. */
-async function listenOn(port: number): Promise<{ okCount(id: string): number }> {
-  const ok = new Map<string, number>();
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const id = req.headers['webhook-id'];
-      if (typeof id === 'string') ok.set(id, (ok.get(id) ?? 0) + 1);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { okCount: (id) => ok.get(id) ?? 0 };
-}
 
 async function setup(): Promise<{ log: SegmentLog; dir: string }> {
   const tmp = await tempDir('q-http-park-');
@@ -86,7 +63,8 @@ describe('HttpDeliverer parking (parkDir)', () => {
     expect(parkedWhileDown).toBeGreaterThan(0);
     const cursorWhileDown = deliverer.stats().cursor;
 
-    const target = await listenOn(Number(new URL(down).port));
+    const target = await reviveOn(Number(new URL(down).port));
+    cleanups.push(() => target.close());
     await until(
       () => {
         for (let seq = 0; seq < total; seq += 2) if (target.okCount(`q_${seq}`) === 0) return false;
