@@ -2,11 +2,13 @@ import { backoffDelay, type RetryPolicy, sleep } from '@q/core';
 import type { Cursor, LogRecord, SegmentLog } from '@q/log';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import { DeliveryClosedError, InvalidItemError, WithdrawnError } from '../delivery/errors.js';
-import type { DeliveryItem, DeliveryResult, Withdrawn } from '../delivery/types.js';
+import type { DeliveryItem, DeliveryResult } from '../delivery/types.js';
 import { HeldItems } from './held-items.js';
 import { ParkSchedule } from './park-schedule.js';
 import { RunCommits } from './run-commits.js';
+import { type ParkedItem, RunItems } from './run-items.js';
 import { Unfinished } from './unfinished.js';
+import { WorkCount } from './work-count.js';
 
 /** Records per log read: small enough that a stop or back-pressure leaves little read ahead. */
 const READ_BATCH = 512;
@@ -27,11 +29,7 @@ const TROUBLE_BACKOFF: RetryPolicy = {
   jitter: true,
 };
 
-/** An item taken back from the engine to be parked, with what its next hand-over needs. */
-export interface ParkedItem {
-  readonly item: DeliveryItem;
-  readonly withdrawn: Withdrawn;
-}
+export type { ParkedItem } from './run-items.js';
 
 /** What a {@link DeliveryRun} works with. */
 export interface DeliveryRunParts {
@@ -92,8 +90,10 @@ export class DeliveryRun {
   #drainWaiters: Array<() => void> = [];
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #commits: RunCommits;
-  /** The unfinished items by seq, in seq order (kept only when parking). */
-  readonly #items = new Map<number, DeliveryItem>();
+  /** The items in the engine by seq, in hand-over order. */
+  readonly #items = new RunItems();
+  /** Park appends and refused records' dead letters under way. */
+  readonly #outside = new WorkCount();
   /** Records read before their `holdUntil`: unfinished, in no `deliver()` until their time. */
   readonly #held = new HeldItems((item, seq) => this.#send(item, seq, 1));
   /** When park rounds start (only when parking). */
@@ -155,6 +155,20 @@ export class DeliveryRun {
   /** The lowest unfinished seq, or the next to read: what the cursor may be committed to. */
   get lowest(): number {
     return this.#unfinished.lowest();
+  }
+
+  /** Resolves once no park append and no refused record's dead letter is under way. */
+  outsideDone(): Promise<void> {
+    return this.#outside.none();
+  }
+
+  /**
+   * Takes back from a shared engine, which outlives this stopped run, the items that only wait for time:
+   * they stay unfinished (the cursor below them), sent by the next start, not by the engine after close.
+   */
+  withdrawWaiting(): void {
+    this.#pending -= this.#items.withdrawWaiting(this.#p.engine);
+    this.#checkDrained();
   }
 
   /** Stops reading; what was handed to the engine runs on (see {@link DeliveryRun.drained}). */
@@ -231,23 +245,13 @@ export class DeliveryRun {
    * are handed back to the engine with their attempts and retry time. True when some were parked.
    */
   async #parkRound(): Promise<boolean> {
-    const batch: ParkedItem[] = [];
-    const seqs: number[] = [];
-    // The whole window is walked (asking the engine is cheap); a round stores at most half a window.
+    // A round stores at most half a window.
     const most = Math.max(1, Math.floor(this.#p.maxUnfinished / 2));
-    for (const [seq, item] of this.#items) {
-      if (batch.length >= most) break;
-      // The engine's answer first: most of a window is in flight or waiting for room.
-      if (!this.#p.engine.withdrawable(item) || this.#p.parkable?.(item) === false) continue;
-      const withdrawn = this.#p.engine.withdraw(item);
-      if (withdrawn === undefined) continue;
-      batch.push({ item, withdrawn });
-      seqs.push(seq);
-    }
+    const { batch, seqs } = this.#items.withdrawForPark(this.#p.engine, this.#p.parkable, most);
     if (batch.length === 0) return false;
     // Their deliver() calls stay pending (the withdrawal's rejection is ignored) until the park answered.
     try {
-      await this.#p.park?.(batch);
+      await this.#outside.track((this.#p.park as NonNullable<DeliveryRunParts['park']>)(batch));
     } catch (err) {
       this.#p.error(err, 'http: parking records failed; they wait for their retry here');
       if (this.#stop.signal.aborted) {
@@ -280,7 +284,7 @@ export class DeliveryRun {
 
   #send(item: DeliveryItem, seq: number, tries: number): void {
     this.#pending++;
-    if (this.#p.park !== undefined) this.#items.set(seq, item);
+    this.#items.set(seq, item);
     this.#p.handing?.(item);
     let delivery: Promise<DeliveryResult>;
     try {
@@ -299,7 +303,7 @@ export class DeliveryRun {
     if (err instanceof WithdrawnError) return;
     if (err instanceof InvalidItemError) {
       // It could never be sent as it is: kept in the dead letters rather than blocking the cursor for good.
-      this.#p.refuse(item, err).then(
+      this.#outside.track(this.#p.refuse(item, err)).then(
         (result) => this.#finish(item, seq, result),
         (e: unknown) => this.#rejected(item, seq, tries, e),
       );

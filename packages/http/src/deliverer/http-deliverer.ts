@@ -244,7 +244,7 @@ export class HttpDeliverer extends EventEmitter {
       parked: this.#park?.parked ?? 0,
       parkedBacklog: this.#park?.backlog ?? 0,
       readAhead: (live === undefined ? 0 : live.next - cursor) + (this.#park?.readAhead ?? 0),
-      state: stateOf(this.#closing.signal.aborted, live, this.#park?.run),
+      state: stateOf(this.#closing.signal.aborted, live, this.#park?.run, this.#engine?.closed === true),
     };
   }
 
@@ -273,9 +273,12 @@ export class HttpDeliverer extends EventEmitter {
     const parked = this.#park?.run;
     live?.stop();
     parked?.stop();
-    // Attempts in flight may finish; records waiting for a retry would only hold close to its deadline.
+    // Attempts in flight may finish; records waiting for a retry would only hold close to its deadline. A
+    // shared engine outlives this deliverer: it must not send them later, so they are taken back from it.
+    if (!this.#ownEngine) for (const run of [live, parked]) run?.withdrawWaiting();
     const drained = Promise.all([live?.drained(), parked?.drained()]);
-    await settledWithin(this.#engine === undefined ? drained : Promise.race([drained, this.#engine.idle()]), left());
+    const quiet = Promise.all([this.#engine?.idle(), live?.outsideDone(), parked?.outsideDone()]);
+    await settledWithin(this.#ownEngine ? Promise.race([drained, quiet]) : drained, left());
     if (this.#ownEngine) await (this.#engine as DeliveryEngine).close({ timeoutMs: left() });
     await settledWithin(Promise.allSettled([...this.#replays]), left());
     if (live !== undefined) {
@@ -371,8 +374,9 @@ function stateOf(
   closed: boolean,
   live: DeliveryRun | undefined,
   parked: DeliveryRun | undefined,
+  engineClosed: boolean,
 ): HttpDelivererStats['state'] {
   if (closed) return 'closed';
   if (live === undefined) return 'idle';
-  return live.stopped || parked?.stopped === true ? 'stopped' : 'running';
+  return live.stopped || parked?.stopped === true || engineClosed ? 'stopped' : 'running';
 }

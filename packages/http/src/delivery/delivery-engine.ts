@@ -67,9 +67,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   }
 
   /**
-   * Delivers `item`; resolves once it finished: delivered (a 2xx) or dead-lettered (its dead letter stored
-   * durably first). Retries wait in the endpoint's schedule. Rejects with `DeliveryClosedError` only when
-   * `close()` came first (nothing was settled), and with `InvalidItemError` for an item that cannot be sent.
+   * Delivers `item`; resolves once delivered (a 2xx) or dead-lettered (stored durably first). Rejects with
+   * `DeliveryClosedError` only when `close()` came first, `InvalidItemError` for an item that can't be sent.
    */
   deliver(item: DeliveryItem): Promise<DeliveryResult> {
     if (this.#closing !== undefined) return Promise.reject(new DeliveryClosedError());
@@ -87,12 +86,10 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   }
 
   /**
-   * Takes `item` back when it only waits for time (its retry time, or its endpoint's open circuit: no
-   * attempt in flight, no dead letter being written, not waiting for its key or for its endpoint's room) and
-   * has no key (its key's order would break): its timer is cleared, it counts as neither delivered nor
-   * dead-lettered, and its `deliver()` promise rejects (the caller owns it again). Returns what the next
-   * hand-over needs (`attempts`, and as `nextAttemptAt` its retry time or the end of the circuit's open
-   * period); `undefined`, changing nothing, when the item cannot be withdrawn now.
+   * Takes back a keyless `item` that only waits for time (its retry, or its endpoint's open circuit): its
+   * timer is cleared, it counts as neither delivered nor dead-lettered, its `deliver()` promise rejects
+   * (the caller owns it again). Returns its `attempts` and, as `nextAttemptAt`, its retry time or the end of
+   * the open period; `undefined`, changing nothing, when it cannot be withdrawn now.
    */
   withdraw(item: DeliveryItem): Withdrawn | undefined {
     const taken = this.#open.withdraw(item);
@@ -103,6 +100,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   /** Where this engine's dead letters go (its `deadLetters` option; the caller's to close). */
   get deadLetters(): DeadLetters {
     return this.#o.deadLetters;
+  }
+
+  /** Whether `close()` was called: it delivers nothing more. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
   }
 
   /** Re-enables an endpoint disabled by a 410 (its circuit closed, its failures forgotten). */
@@ -131,13 +133,12 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
 
   /**
    * Stops: aborts the attempts in flight, clears every timer, rejects unfinished `deliver()` calls with
-   * `DeliveryClosedError` (a dead letter being written is waited for within the deadline), and closes its
-   * own Agent. Resolves within `timeoutMs` (default 5000); calling it again returns the same promise. An
-   * invalid `timeoutMs` throws `InvalidOptionError`.
+   * `DeliveryClosedError` (a dead letter being written is waited for within the deadline), closes its own
+   * Agent. Resolves within `timeoutMs` (default 5000); a second call returns the same promise.
+   * @throws {InvalidOptionError} for an invalid `timeoutMs`.
    */
   close(options?: { timeoutMs?: number }): Promise<void> {
-    const timeoutMs = duration('timeoutMs', options?.timeoutMs ?? 5_000);
-    this.#closing ??= this.#shutdown(timeoutMs);
+    this.#closing ??= this.#shutdown(duration('timeoutMs', options?.timeoutMs ?? 5_000));
     return this.#closing;
   }
 
