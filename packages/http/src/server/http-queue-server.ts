@@ -103,7 +103,8 @@ export class HttpQueueServer {
 
   /**
    * The body of `GET /v1/health` and its status: 200 "ok" while serving and delivering; 503 "degraded"
-   * when a topic's delivery stopped (listed in `stopped`: restart the server), 503 "closing" once closing.
+   * when a topic's delivery stopped (listed in `stopped`: restart the server) or a topic could not be
+   * opened (listed in `failed`, the cause in the log), 503 "closing" once closing.
    */
   health(): {
     /** The HTTP status: 200 or 503. */
@@ -114,13 +115,15 @@ export class HttpQueueServer {
     const topics = this.topics.topics();
     const stats = topics.map((t) => ({ name: t.name, ...t.deliverer.stats() }));
     const stopped = stats.filter((t) => t.state === 'stopped').map((t) => t.name);
-    const status = this.#closing ? 'closing' : stopped.length > 0 ? 'degraded' : 'ok';
+    const failed = [...this.topics.failed().keys()];
+    const status = this.#closing ? 'closing' : stopped.length + failed.length > 0 ? 'degraded' : 'ok';
     const body = {
       status,
       topics: topics.length,
       backlog: stats.reduce((sum, t) => sum + t.backlog, 0),
       unfinished: stats.reduce((sum, t) => sum + t.unfinished, 0),
       ...(stopped.length > 0 ? { stopped } : {}),
+      ...(failed.length > 0 ? { failed } : {}),
     };
     return { status: status === 'ok' ? 200 : 503, body };
   }

@@ -17,6 +17,8 @@ export class TopicRegistry {
   /** Opening or open; a failed opening is removed so a later push tries again. */
   readonly #topics = new Map<string, Promise<Topic>>();
   readonly #open = new Map<string, Topic>();
+  /** Topics found at start that could not be opened, with why (a push tries again). */
+  readonly #failed = new Map<string, string>();
   #closed = false;
 
   constructor(options: { dir: string; delivery: TopicDeliveryOptions; maxTopics: number; logger: Logger }) {
@@ -26,7 +28,10 @@ export class TopicRegistry {
     this.#logger = options.logger;
   }
 
-  /** Opens every topic directory found, and resumes its delivery. Resolves with their names. */
+  /**
+   * Opens every topic directory found, and resumes its delivery. Resolves with the names of those opened;
+   * one that fails is logged and listed in {@link TopicRegistry.failed}: the others are served.
+   */
   async openExisting(): Promise<string[]> {
     await fsp.mkdir(this.#dir, { recursive: true });
     const entries = await fsp.readdir(this.#dir, { withFileTypes: true });
@@ -34,8 +39,21 @@ export class TopicRegistry {
     for (const e of entries)
       if (!names.includes(e.name)) this.#logger.warn({ entry: join(this.#dir, e.name) }, 'not a topic: left alone');
     // One at a time: each recovery reads its log's last segment, and a start is not the hot path.
-    for (const name of names) await this.obtain(name);
-    return names;
+    const opened: string[] = [];
+    for (const name of names) {
+      try {
+        await this.obtain(name);
+        opened.push(name);
+      } catch (err) {
+        this.#logger.error({ err, topic: name }, 'topic could not be opened: the others are served');
+      }
+    }
+    return opened;
+  }
+
+  /** Topics that could not be opened (at start or on a push since), by name, with why. */
+  failed(): ReadonlyMap<string, string> {
+    return this.#failed;
   }
 
   /** The open topic `name`, or undefined (not created, or still opening). */
@@ -64,7 +82,8 @@ export class TopicRegistry {
 
   /**
    * The topic `name`, opened and created if need be.
-   * @throws {HttpError} 400 for a bad name, 507 past `maxTopics`, 503 once closing.
+   * @throws {HttpError} 400 for a bad name, 507 past `maxTopics`, 503 once closing, 503
+   *   `topic_unavailable` naming the cause when it cannot be opened.
    */
   obtain(name: string): Promise<Topic> {
     const known = this.#topics.get(name);
@@ -80,12 +99,19 @@ export class TopicRegistry {
     const opening = Topic.open(this.#dir, name, this.#delivery, this.#logger).then(
       (topic) => {
         this.#open.set(name, topic);
+        this.#failed.delete(name);
         this.#logger.info({ topic: name, nextSeq: topic.log.nextSeq }, 'topic open, delivery started');
         return topic;
       },
       (error: unknown) => {
         this.#topics.delete(name);
-        throw error;
+        if (error instanceof HttpError) throw error;
+        const cause = error instanceof Error ? error.message : String(error);
+        this.#failed.set(name, cause);
+        throw new HttpError(503, 'topic_unavailable', `topic ${name} could not be opened: ${cause}`, {
+          details: { topic: name },
+          retryAfterSeconds: 5,
+        });
       },
     );
     this.#topics.set(name, opening);
