@@ -11,6 +11,17 @@ export { jsonLogger, LOG_LEVELS, type LogLevel } from './support/json-logger.js'
 export { LatencyHistogram } from './support/latency-histogram.js';
 export { safeLogger } from './support/logger.js';
 export { OrderedCommits, type OrderedEntry } from './support/ordered-commits.js';
+export {
+  type CommandIo,
+  closeOnSignal,
+  countOption,
+  logLevelOption,
+  portOption,
+  requiredOption,
+  runServeCommand,
+  type ServeCommand,
+  UsageError,
+} from './support/serve-command.js';
 export { settledWithin } from './support/settled-within.js';
 export { listenOnSocket } from './support/unix-socket.js';
 export { generateName } from './support/util.js';

@@ -1,6 +1,14 @@
 import { parseArgs } from 'node:util';
-import { InvalidOptionError, type Logger } from '@q/core';
-import { jsonLogger, LOG_LEVELS, type LogLevel } from '@q/core/internal';
+import {
+  type CommandIo,
+  closeOnSignal,
+  countOption,
+  jsonLogger,
+  logLevelOption,
+  portOption,
+  requiredOption,
+  runServeCommand,
+} from '@q/core/internal';
 import { HttpQueueServer } from '../server/http-queue-server.js';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -48,65 +56,33 @@ are JSON lines on stderr. Exit codes: 0 after SIGTERM/SIGINT, 1 when the server
 could not start or close, 2 for a bad command line.
 `;
 
-/** A bad command line: exit code 2. */
-class UsageError extends Error {}
-
 /** The streams {@link main} writes to. */
-export interface MainIo {
-  readonly out: NodeJS.WritableStream;
-  readonly err: NodeJS.WritableStream;
-}
+export type MainIo = CommandIo;
 
 /**
  * Runs the command line `argv` (without node and the script). `serve` runs until SIGTERM or
  * SIGINT; resolves with the exit code.
  */
-export async function main(
+export function main(
   argv: readonly string[],
   io: MainIo = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    io.err.write(`q-http: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help === true) {
-    io.out.write(USAGE);
-    return 0;
-  }
-  const [command, ...extra] = parsed.positionals;
-  if (command !== 'serve' || extra.length > 0) {
-    const problem = command === undefined ? 'a command is needed' : `unknown command "${parsed.positionals.join(' ')}"`;
-    io.err.write(`q-http: ${problem}\n\n${USAGE}`);
-    return 2;
-  }
-  try {
-    return await serve(parsed.values, io);
-  } catch (error) {
-    const usage = error instanceof UsageError || error instanceof InvalidOptionError;
-    io.err.write(`q-http: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (usage) io.err.write(`\n${USAGE}`);
-    return usage ? 2 : 1;
-  }
+  return runServeCommand(argv, io, { name: 'q-http', usage: USAGE, parse, serve });
 }
 
 async function serve(values: ReturnType<typeof parse>['values'], io: MainIo): Promise<number> {
-  const dir = required('--dir', values.dir);
-  const level = (values['log-level'] ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level takes ${LOG_LEVELS.join(', ')}, got "${level}"`);
-  const port = count('--port', values.port, DEFAULT_PORT);
-  if (port > 65535) throw new UsageError(`--port takes 0 to 65535, got ${port}`);
-  const closeTimeoutMs = count('--close-timeout-ms', values['close-timeout-ms'], DEFAULT_CLOSE_TIMEOUT_MS);
+  const dir = requiredOption('--dir', values.dir);
+  const level = logLevelOption(values['log-level']);
+  const port = portOption(values.port, DEFAULT_PORT);
+  const closeTimeoutMs = countOption('--close-timeout-ms', values['close-timeout-ms'], DEFAULT_CLOSE_TIMEOUT_MS);
   const logger = jsonLogger(io.err, level);
   const server = new HttpQueueServer({
     dir,
     port,
     host: values.host,
     socket: values.socket,
-    maxBodyBytes: count('--max-body-bytes', values['max-body-bytes'], DEFAULT_MAX_BODY_BYTES, 1),
-    maxTopics: count('--max-topics', values['max-topics'], DEFAULT_MAX_TOPICS, 1),
+    maxBodyBytes: countOption('--max-body-bytes', values['max-body-bytes'], DEFAULT_MAX_BODY_BYTES, 1),
+    maxTopics: countOption('--max-topics', values['max-topics'], DEFAULT_MAX_TOPICS, 1),
     closeTimeoutMs,
     delivery: deliveryOptions(values),
     logger,
@@ -119,14 +95,26 @@ async function serve(values: ReturnType<typeof parse>['values'], io: MainIo): Pr
     await server.close({ timeoutMs: 0 }).catch(() => undefined);
     throw error;
   }
-  return stopOnSignal(server, closeTimeoutMs, logger);
+  const closed = closeOnSignal(
+    logger,
+    {
+      closing: 'closing: finishing the deliveries the deadline allows',
+      onSecond: 'second signal: exiting without finishing the close (the logs keep every message)',
+      closeFailed: 'closing the server failed',
+    },
+    closeTimeoutMs,
+    () => server.close({ timeoutMs: closeTimeoutMs }),
+  );
+  const code = await closed;
+  logger.info({}, 'closed');
+  return code;
 }
 
 /** The delivery options given on the command line; the engine's defaults for the others. */
 function deliveryOptions(values: ReturnType<typeof parse>['values']): TopicDeliveryOptions {
   const optional = (name: string, min = 0): number | undefined => {
     const value = values[name.slice(2) as keyof typeof values];
-    return value === undefined ? undefined : count(name, value as string, 0, min);
+    return value === undefined ? undefined : countOption(name, value as string, 0, min);
   };
   const retry = {
     maxAttempts: optional('--max-attempts', 1),
@@ -142,30 +130,6 @@ function deliveryOptions(values: ReturnType<typeof parse>['values']): TopicDeliv
     ...(values.secret === undefined ? {} : { secrets: values.secret }),
   };
   return Object.fromEntries(Object.entries(delivery).filter(([, v]) => v !== undefined)) as TopicDeliveryOptions;
-}
-
-/** Waits for SIGTERM or SIGINT, then closes the server within its deadline; a second signal exits at once. */
-async function stopOnSignal(server: HttpQueueServer, timeoutMs: number, logger: Logger): Promise<number> {
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  const again = (second: NodeJS.Signals): void => {
-    logger.warn({ signal: second }, 'second signal: exiting without finishing the close (the logs keep every message)');
-    process.exit(1);
-  };
-  process.once('SIGTERM', again);
-  process.once('SIGINT', again);
-  logger.info({ signal, timeoutMs }, 'closing: finishing the deliveries the deadline allows');
-  let code = 0;
-  try {
-    await server.close({ timeoutMs });
-  } catch (error) {
-    logger.error({ err: error }, 'closing the server failed');
-    code = 1;
-  }
-  logger.info({}, 'closed');
-  return code;
 }
 
 function parse(argv: readonly string[]) {
@@ -193,18 +157,4 @@ function parse(argv: readonly string[]) {
       help: { type: 'boolean', short: 'h' },
     },
   });
-}
-
-function required(name: string, value: string | undefined): string {
-  if (value === undefined || value === '') throw new UsageError(`${name} is required`);
-  return value;
-}
-
-/** A non-negative integer option (at least `min`), or `fallback` when absent. */
-function count(name: string, value: string | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min)
-    throw new UsageError(`${name} takes an integer >= ${min}, got "${value}"`);
-  return n;
 }

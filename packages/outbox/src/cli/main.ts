@@ -1,10 +1,19 @@
 import { parseArgs } from 'node:util';
-import { InvalidOptionError, type Logger } from '@q/core';
-import { jsonLogger, LOG_LEVELS, type LogLevel } from '@q/core/internal';
+import {
+  type CommandIo,
+  closeOnSignal,
+  countOption,
+  jsonLogger,
+  logLevelOption,
+  portOption,
+  requiredOption,
+  runServeCommand,
+  UsageError,
+} from '@q/core/internal';
 import { Outbox } from '../index.js';
 import { DEFAULT_MAX_BATCH_MESSAGES, DEFAULT_PORT } from '../server/options.js';
 import { OutboxProxy } from '../server/proxy.js';
-import { type OpenedSink, openSink } from './open-sink.js';
+import { openSink } from './open-sink.js';
 import { parseSinkUrl } from './sink-url.js';
 
 const USAGE = `Usage: q-outbox serve --dir DIR --sink URL [options]
@@ -48,71 +57,44 @@ are JSON lines on stderr. Exit codes: 0 after SIGTERM/SIGINT, 1 when the outbox
 or a listener could not start, 2 for a bad command line.
 `;
 
-/** A bad command line: exit code 2. */
-class UsageError extends Error {}
-
 /** The streams {@link main} writes to. */
-export interface MainIo {
-  readonly out: NodeJS.WritableStream;
-  readonly err: NodeJS.WritableStream;
-}
+export type MainIo = CommandIo;
 
 /**
  * Runs the command line `argv` (without node and the script). `serve` runs until SIGTERM or
  * SIGINT; resolves with the exit code.
  */
-export async function main(
+export function main(
   argv: readonly string[],
   io: MainIo = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    io.err.write(`q-outbox: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help === true) {
-    io.out.write(USAGE);
-    return 0;
-  }
-  const [command, ...extra] = parsed.positionals;
-  if (command !== 'serve' || extra.length > 0) {
-    const problem = command === undefined ? 'a command is needed' : `unknown command "${parsed.positionals.join(' ')}"`;
-    io.err.write(`q-outbox: ${problem}\n\n${USAGE}`);
-    return 2;
-  }
-  try {
-    return await serve(parsed.values, io);
-  } catch (error) {
-    const usage = error instanceof UsageError || error instanceof InvalidOptionError;
-    io.err.write(`q-outbox: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (usage) io.err.write(`\n${USAGE}`);
-    return usage ? 2 : 1;
-  }
+  return runServeCommand(argv, io, { name: 'q-outbox', usage: USAGE, parse, serve });
 }
 
 async function serve(values: ReturnType<typeof parse>['values'], io: MainIo): Promise<number> {
-  const dir = required('--dir', values.dir);
-  const sinkSpec = parseSinkUrl(required('--sink', values.sink));
-  const level = (values['log-level'] ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level takes ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const dir = requiredOption('--dir', values.dir);
+  const sinkSpec = parseSinkUrl(requiredOption('--sink', values.sink));
+  const level = logLevelOption(values['log-level']);
   const mode = values.mode ?? 'write-ahead';
   if (mode !== 'write-ahead' && mode !== 'direct-first')
     throw new UsageError(`--mode takes write-ahead or direct-first, got "${mode}"`);
   const whenFull = values['when-full'] ?? 'block';
   if (whenFull !== 'block' && whenFull !== 'reject')
     throw new UsageError(`--when-full takes block or reject, got "${whenFull}"`);
-  const port = count('--port', values.port, DEFAULT_PORT);
-  if (port > 65535) throw new UsageError(`--port takes 0 to 65535, got ${port}`);
-  const maxBodyBytes = count('--max-body-bytes', values['max-body-bytes'], 1024 * 1024, 1);
-  const maxBatchBytes = count('--max-batch-bytes', values['max-batch-bytes'], 16 * 1024 * 1024, 1);
-  const maxBatchMessages = count('--max-batch-messages', values['max-batch-messages'], DEFAULT_MAX_BATCH_MESSAGES, 1);
-  const maxBytes = count('--max-bytes', values['max-bytes'], Number.POSITIVE_INFINITY, 1);
+  const port = portOption(values.port, DEFAULT_PORT);
+  const maxBodyBytes = countOption('--max-body-bytes', values['max-body-bytes'], 1024 * 1024, 1);
+  const maxBatchBytes = countOption('--max-batch-bytes', values['max-batch-bytes'], 16 * 1024 * 1024, 1);
+  const maxBatchMessages = countOption(
+    '--max-batch-messages',
+    values['max-batch-messages'],
+    DEFAULT_MAX_BATCH_MESSAGES,
+    1,
+  );
+  const maxBytes = countOption('--max-bytes', values['max-bytes'], Number.POSITIVE_INFINITY, 1);
   const segmentBytes =
-    values['segment-bytes'] === undefined ? undefined : count('--segment-bytes', values['segment-bytes'], 0, 1);
-  const closeTimeoutMs = count('--close-timeout-ms', values['close-timeout-ms'], 10_000);
-  const unhealthyAfterSinkDownMs = count(
+    values['segment-bytes'] === undefined ? undefined : countOption('--segment-bytes', values['segment-bytes'], 0, 1);
+  const closeTimeoutMs = countOption('--close-timeout-ms', values['close-timeout-ms'], 10_000);
+  const unhealthyAfterSinkDownMs = countOption(
     '--unhealthy-after-ms',
     values['unhealthy-after-ms'],
     Number.POSITIVE_INFINITY,
@@ -148,29 +130,17 @@ async function serve(values: ReturnType<typeof parse>['values'], io: MainIo): Pr
     await sink.close();
     throw error;
   }
-  return stopOnSignal(proxy, sink, closeTimeoutMs, logger);
-}
-
-/** Waits for SIGTERM or SIGINT, then closes the proxy (and outbox) and the sink; a second signal exits at once. */
-async function stopOnSignal(proxy: OutboxProxy, sink: OpenedSink, timeoutMs: number, logger: Logger): Promise<number> {
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  const again = (second: NodeJS.Signals): void => {
-    logger.warn({ signal: second }, 'second signal: exiting without finishing the close (the log keeps every message)');
-    process.exit(1);
-  };
-  process.once('SIGTERM', again);
-  process.once('SIGINT', again);
-  logger.info({ signal, timeoutMs }, 'closing: forwarding what the deadline allows');
-  let code = 0;
-  try {
-    await proxy.close({ timeoutMs });
-  } catch (error) {
-    logger.error({ err: error }, 'closing the outbox failed');
-    code = 1;
-  }
+  const open = proxy;
+  const code = await closeOnSignal(
+    logger,
+    {
+      closing: 'closing: forwarding what the deadline allows',
+      onSecond: 'second signal: exiting without finishing the close (the log keeps every message)',
+      closeFailed: 'closing the outbox failed',
+    },
+    closeTimeoutMs,
+    () => open.close({ timeoutMs: closeTimeoutMs }),
+  );
   await sink.close();
   logger.info({}, 'closed');
   return code;
@@ -201,18 +171,4 @@ function parse(argv: readonly string[]) {
       help: { type: 'boolean', short: 'h' },
     },
   });
-}
-
-function required(name: string, value: string | undefined): string {
-  if (value === undefined || value === '') throw new UsageError(`${name} is required`);
-  return value;
-}
-
-/** A non-negative integer option (at least `min`), or `fallback` when absent. */
-function count(name: string, value: string | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min)
-    throw new UsageError(`${name} takes an integer >= ${min}, got "${value}"`);
-  return n;
 }
