@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { silentLogger } from '@q/core';
 import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
@@ -6,7 +7,6 @@ import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { parkRecord } from '../src/deliverer/park-record.js';
 import { startTarget, tempDir } from './deliverer-target.js';
 
-const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -32,12 +32,19 @@ describe('the park run hands each record at its own time', () => {
     await park.close();
     const log = await openLog({ dir: join(tmp.dir, 'log') });
     cleanups.push(() => log.close());
-    const deliverer = new HttpDeliverer({ log, deadLetterDir: join(tmp.dir, 'dead-letter'), parkDir, logger: quiet });
+    const deliverer = new HttpDeliverer({
+      log,
+      deadLetterDir: join(tmp.dir, 'dead-letter'),
+      parkDir,
+      logger: silentLogger,
+    });
     cleanups.push(() => deliverer.close({ timeoutMs: 1_000 }));
     await deliverer.start();
     await until(() => target.okCount('due-1') === 1 && target.okCount('due-2') === 1, 10_000, 'the due records');
     expect(target.okCount('late')).toBe(0);
-    // Held for its time, it is unfinished: the park cursor stays below it, a restart reads it again.
+    // Held for its time, it is unfinished: the park cursor stays below it, a restart reads it again. (The
+    // target counts an answer before the deliverer has read it: wait for the two due ones to finish here.)
+    await until(() => deliverer.stats().parkedBacklog <= 1, 10_000, 'the due records finished');
     const { parkedBacklog, state } = deliverer.stats();
     expect({ parkedBacklog, state }).toEqual({ parkedBacklog: 1, state: 'running' });
   });
