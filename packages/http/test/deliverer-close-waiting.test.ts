@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { silentLogger } from '@q/core';
 import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
@@ -6,7 +7,6 @@ import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { tempDir } from './deliverer-target.js';
 import { startTarget } from './engine-target.js';
 
-const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -28,7 +28,7 @@ describe('HttpDeliverer.close with records waiting for their retry', () => {
     const options = {
       log,
       deadLetterDir: join(tmp.dir, 'dead-letter'),
-      logger: quiet,
+      logger: silentLogger,
       engine: {
         retry: { maxAttempts: 100, minDelayMs: 60_000, maxDelayMs: 60_000 },
         circuit: { failureThreshold: 1_000, openMs: 60_000 },

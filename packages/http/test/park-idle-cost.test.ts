@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { silentLogger } from '@q/core';
 import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryRun } from '../src/deliverer/delivery-run.js';
@@ -8,7 +9,6 @@ import type { DeliveryItem } from '../src/delivery/types.js';
 import { tempDir } from './deliverer-target.js';
 import { startTarget, tempDeadLetters } from './engine-target.js';
 
-const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -28,7 +28,7 @@ describe('parking costs nothing while nothing waits for a retry', () => {
     cleanups.push(() => target.close());
     const dl = await tempDeadLetters();
     cleanups.push(() => dl.cleanup());
-    const engine = new DeliveryEngine({ deadLetters: dl.deadLetters, concurrency: 8, logger: quiet });
+    const engine = new DeliveryEngine({ deadLetters: dl.deadLetters, concurrency: 8, logger: silentLogger });
     cleanups.push(() => engine.close({ timeoutMs: 1_000 }));
     let withdrawCalls = 0;
     const withdraw = engine.withdraw.bind(engine);

@@ -1,22 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { DeadLetters } from '../src/delivery/dead-letters.js';
 import type { DeliveryItem } from '../src/delivery/types.js';
+import { tempDir as newTempDir } from './deliverer-target.js';
 
-const dirs: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
 async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'q-http-review-d-'));
-  dirs.push(dir);
-  return dir;
+  const tmp = await newTempDir('q-http-review-d-');
+  cleanups.unshift(() => tmp.remove());
+  return tmp.dir;
 }
 
 const rejected = { outcome: 'dead-lettered', attempts: 1, reason: 'rejected', status: 400, cause: 'HTTP 400' } as const;

@@ -5,13 +5,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { silentLogger } from '@q/core';
 import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { tempDir } from './deliverer-target.js';
 
-const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -62,7 +62,7 @@ describe('review E: close while a park round is being stored', () => {
       maxUnfinished: window,
       deadLetterDir: join(tmp.dir, 'dead-letter'),
       parkDir: join(tmp.dir, 'parked'),
-      logger: quiet,
+      logger: silentLogger,
       engine: {
         retry: { maxAttempts: 100, minDelayMs: 3_000, maxDelayMs: 3_000 },
         concurrency: 1,

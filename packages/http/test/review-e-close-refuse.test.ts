@@ -3,6 +3,7 @@
 // see that write, so close() commits the cursor before it is stored. The dead letter lands anyway (the log's
 // close waits for it), the cursor stays below the record, and the next start dead-letters it again.
 import { join } from 'node:path';
+import { silentLogger } from '@q/core';
 import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
@@ -10,7 +11,6 @@ import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { DeadLetters } from '../src/delivery/dead-letters.js';
 import { startTarget, tempDir } from './deliverer-target.js';
 
-const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -29,7 +29,7 @@ describe('review E: close while refused records are being dead-lettered', () => 
     // A `q-id` holding "." is refused by the engine (InvalidItemError): the deliverer dead-letters it.
     await log.appendBatch(Array.from({ length: total }, (_, n) => ({ body, headers: { 'q-id': `bad.${n}` } })));
     const deadLetterDir = join(tmp.dir, 'dead-letter');
-    const options = { log, deadLetterDir, url: target.url('/hook'), logger: quiet };
+    const options = { log, deadLetterDir, url: target.url('/hook'), logger: silentLogger };
 
     const first = new HttpDeliverer(options);
     await first.start();
@@ -45,7 +45,7 @@ describe('review E: close while refused records are being dead-lettered', () => 
     await until(() => second.stats().cursor === total, 15_000, 'the second run through the log');
     await second.close({ timeoutMs: 1_000 });
 
-    const deadLetters = await DeadLetters.open({ dir: deadLetterDir, logger: quiet });
+    const deadLetters = await DeadLetters.open({ dir: deadLetterDir, logger: silentLogger });
     cleanups.push(() => deadLetters.close());
     const letters = await deadLetters.list({ max: 10_000 });
     const perId = new Map<string, number>();

@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { silentLogger } from '@q/core';
 import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
@@ -13,7 +14,6 @@ import { DeadLetters } from '../src/delivery/dead-letters.js';
 import { DeliveryEngine } from '../src/delivery/delivery-engine.js';
 import { tempDir } from './deliverer-target.js';
 
-const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -40,11 +40,11 @@ describe('review E: close of a deliverer on an engine shared with a busy one', (
       await new Promise<void>((r) => server.close(() => r()));
     });
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const deadLetters = await DeadLetters.open({ dir: join(tmp.dir, 'dead-letter'), logger: quiet });
+    const deadLetters = await DeadLetters.open({ dir: join(tmp.dir, 'dead-letter'), logger: silentLogger });
     cleanups.push(() => deadLetters.close());
     const engine = new DeliveryEngine({
       deadLetters,
-      logger: quiet,
+      logger: silentLogger,
       concurrency: 2,
       retry: { maxAttempts: 100, minDelayMs: 60_000, maxDelayMs: 60_000 },
     });
@@ -55,8 +55,8 @@ describe('review E: close of a deliverer on an engine shared with a busy one', (
     cleanups.push(() => logB.close());
     await logA.append('{"a":1}');
     await logB.appendBatch(Array.from({ length: 2_000 }, (_, n) => ({ body: `{"b":${n}}` })));
-    const a = new HttpDeliverer({ log: logA, engine, url: `${origin}/a`, idPrefix: 'a', logger: quiet });
-    const b = new HttpDeliverer({ log: logB, engine, url: `${origin}/b`, idPrefix: 'b', logger: quiet });
+    const a = new HttpDeliverer({ log: logA, engine, url: `${origin}/a`, idPrefix: 'a', logger: silentLogger });
+    const b = new HttpDeliverer({ log: logB, engine, url: `${origin}/b`, idPrefix: 'b', logger: silentLogger });
     cleanups.push(() => b.close({ timeoutMs: 1_000 }));
     await Promise.all([a.start(), b.start()]);
     await until(() => aHits === 1 && b.stats().delivered > 0, 10_000, 'a failed once, b delivering');

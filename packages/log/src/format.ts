@@ -21,9 +21,9 @@ export const SEGMENT_HEADER_BYTES = 16;
 export const FRAME_OVERHEAD = 30;
 /** The frame length field counts everything after the CRC: 30 - 8. */
 const LEN_OVERHEAD = FRAME_OVERHEAD - 8;
-/** The largest `maxRecordBytes` accepted (1 GiB), so a frame length always fits a u32. */
+/** The largest `maxRecordBytes` a log accepts (1 GiB), so a frame length always fits a u32. */
 export const MAX_RECORD_BYTES_LIMIT = 1024 * 1024 * 1024;
-/** Largest encoded headers (their length is a u16). */
+/** The most bytes a record's headers may take encoded, as {@link headersBytes} counts them (a u16 length). */
 export const MAX_HEADERS_BYTES = 0xffff;
 
 const TWO_32 = 2 ** 32;
@@ -76,7 +76,10 @@ export function decodeSegmentHeader(buf: Uint8Array): { firstSeq: number } | { e
   return { firstSeq };
 }
 
-/** Encoded size of a headers object (0 for none). */
+/**
+ * Encoded size of a record's headers (0 for none): 4 bytes of lengths per entry, then its name and value
+ * as UTF-8. What `maxRecordBytes` and {@link MAX_HEADERS_BYTES} count.
+ */
 export function headersBytes(headers: Readonly<Record<string, string>> | undefined): number {
   if (headers === undefined) return 0;
   let n = 0;

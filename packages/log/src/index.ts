@@ -13,6 +13,7 @@ export {
   LogSyncError,
   RecordTooLargeError,
 } from './errors.js';
+export { headersBytes, MAX_HEADERS_BYTES, MAX_RECORD_BYTES_LIMIT } from './format.js';
 export type { LogOptions, SyncMode } from './options.js';
 export { LogMessage } from './queue/log-message.js';
 export { type LogProducerOptions, logProducerFactory } from './queue/log-producer.js';

@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { InvalidOptionError, OUTBOX_ID_HEADER } from '@q/core';
-import { type LogOptions, openLog, RecordTooLargeError, type SegmentLog } from '@q/log';
-import { headersBytes } from './message.js';
+import {
+  headersBytes,
+  type LogOptions,
+  MAX_HEADERS_BYTES,
+  openLog,
+  RecordTooLargeError,
+  type SegmentLog,
+} from '@q/log';
 import type { OutboxSinkMessage } from './sink-message.js';
 
 /** The dead-letter log's directory, under the outbox's. */
@@ -10,8 +16,6 @@ export const DEAD_LETTER_DIR = 'dead-letter';
 const MAX_ERROR_CHARS = 1024;
 /** A cause's code is cut to this many characters in `q-error-code`. */
 const MAX_CODE_CHARS = 256;
-/** `@q/log`'s bound on a record's encoded headers. */
-const MAX_HEADERS_BYTES = 0xffff;
 /**
  * Room the dead-letter log has beyond the outbox's `maxRecordBytes`: a message's headers and key moved
  * into an envelope (JSON escaping at most 6 bytes per byte of the 64 KiB of headers, base64 of the key)

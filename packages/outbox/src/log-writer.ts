@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '@q/core';
 import { whenAborted } from '@q/core/internal';
-import { type AppendInput, RecordTooLargeError, type SegmentLog } from '@q/log';
-import { type Accepted, headersBytes, recordOf } from './message.js';
+import { type AppendInput, headersBytes, RecordTooLargeError, type SegmentLog } from '@q/log';
+import { type Accepted, recordOf } from './message.js';
 import type { SequenceCounter } from './sequence.js';
 import type { BacklogMeter } from './stats.js';
 

@@ -1,5 +1,5 @@
 import { InvalidOptionError, OUTBOX_ID_HEADER } from '@q/core';
-import { type AppendInput, type LogRecord, RecordTooLargeError } from '@q/log';
+import { type AppendInput, headersBytes, type LogRecord, MAX_HEADERS_BYTES, RecordTooLargeError } from '@q/log';
 import { type OutboxSinkMessage, SinkMessage } from './sink-message.js';
 
 /** Header of a log record carrying its sequence number from the `SEQ` counter. */
@@ -37,18 +37,8 @@ export interface Accepted {
   readonly part?: string;
 }
 
-/** Encoded size of headers in a log record (4 bytes of lengths per entry), as `@q/log` counts it. */
-export function headersBytes(headers: Readonly<Record<string, string>> | undefined): number {
-  if (headers === undefined) return 0;
-  let n = 0;
-  for (const name in headers) n += 4 + Buffer.byteLength(name) + Buffer.byteLength(headers[name] as string);
-  return n;
-}
-
 /** Room kept for the headers a record may get after it was measured: `q-outbox-seq`, `q-outbox-batch`. */
 const SEQ_HEADER_ROOM = 4 + SEQ_HEADER.length + 16 + (4 + BATCH_HEADER.length + 19);
-/** `@q/log`'s bound on a record's encoded headers (their length is a u16). */
-const MAX_HEADERS_BYTES = 0xffff;
 
 /**
  * Sets a header on a fresh object. A plain assignment of `__proto__` would set the object's prototype

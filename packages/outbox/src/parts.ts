@@ -1,4 +1,4 @@
-import { openLog, type SegmentLog } from '@q/log';
+import { MAX_RECORD_BYTES_LIMIT, openLog, type SegmentLog } from '@q/log';
 import { DEAD_LETTER_ROOM_BYTES, DeadLetters } from './dead-letter.js';
 import { DirectPath } from './direct-path.js';
 import type { Reporter } from './events.js';
@@ -73,7 +73,7 @@ export async function openParts(
     const health = new SinkHealth(reporter, sinkName(options));
     const deadLetters = new DeadLetters(dir, {
       sync,
-      maxRecordBytes: Math.min(maxRecordBytes + DEAD_LETTER_ROOM_BYTES, 1024 * 1024 * 1024),
+      maxRecordBytes: Math.min(maxRecordBytes + DEAD_LETTER_ROOM_BYTES, MAX_RECORD_BYTES_LIMIT),
       logger,
     });
     const room: RoomWait = { dir, whenFull: options.whenFull, maxBytes, closing };

@@ -169,6 +169,7 @@ export class KeyScheduler<T> {
         if (s >= 0) {
           const t = owner[s] as number;
           if (t !== token) {
+            // #holderOf, written out: this runs for every message.
             o = t & ID_MASK;
             if (t === 0 || current[o] !== t) {
               owner[s] = token;

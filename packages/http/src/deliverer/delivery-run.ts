@@ -3,12 +3,12 @@ import type { Cursor, LogRecord, SegmentLog } from '@q/log';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import { DeliveryClosedError, InvalidItemError, WithdrawnError } from '../delivery/errors.js';
 import type { DeliveryItem, DeliveryResult } from '../delivery/types.js';
+import { WorkCount } from '../delivery/work-count.js';
 import { HeldItems } from './held-items.js';
 import { ParkSchedule } from './park-schedule.js';
 import { RunCommits } from './run-commits.js';
 import { type ParkedItem, RunItems } from './run-items.js';
 import { Unfinished } from './unfinished.js';
-import { WorkCount } from './work-count.js';
 
 /** Records per log read: small enough that a stop or back-pressure leaves little read ahead. */
 const READ_BATCH = 512;
@@ -101,11 +101,12 @@ export class DeliveryRun {
 
   constructor(parts: DeliveryRunParts) {
     this.#p = parts;
-    if (parts.park !== undefined) {
+    const park = parts.park;
+    if (park !== undefined) {
       this.#parks = new ParkSchedule(
         parts.maxUnfinished,
         () => this.#unfinished.size,
-        () => this.#parkRound(),
+        () => this.#parkRound(park),
         (err) => parts.error(err, 'http: parking records failed'),
       );
     }
@@ -244,14 +245,14 @@ export class DeliveryRun {
    * them finished here. Withdrawn first, so no attempt starts while they are being stored; not stored, they
    * are handed back to the engine with their attempts and retry time. True when some were parked.
    */
-  async #parkRound(): Promise<boolean> {
+  async #parkRound(park: NonNullable<DeliveryRunParts['park']>): Promise<boolean> {
     // A round stores at most half a window.
     const most = Math.max(1, Math.floor(this.#p.maxUnfinished / 2));
     const { batch, seqs } = this.#items.withdrawForPark(this.#p.engine, this.#p.parkable, most);
     if (batch.length === 0) return false;
     // Their deliver() calls stay pending (the withdrawal's rejection is ignored) until the park answered.
     try {
-      await this.#outside.track((this.#p.park as NonNullable<DeliveryRunParts['park']>)(batch));
+      await this.#outside.track(park(batch));
     } catch (err) {
       this.#p.error(err, 'http: parking records failed; they wait for their retry here');
       if (this.#stop.signal.aborted) {

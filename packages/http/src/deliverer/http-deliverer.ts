@@ -249,9 +249,11 @@ export class HttpDeliverer extends EventEmitter {
   }
 
   /**
-   * Stops reading (and the replays), waits up to `timeoutMs` for the attempts in flight (not for records
-   * waiting for a retry or an open circuit), commits the live cursor to the lowest unfinished record, and closes the own engine (what is still unfinished then is sent
-   * again by the next start) and its dead letters. Never closes the log or a shared engine. Idempotent.
+   * Stops reading (and the replays), waits up to `timeoutMs` for the attempts in flight, park appends and
+   * dead letters under way (not for records waiting for a retry or an open circuit: on a shared engine they
+   * are taken back from it), commits the live cursor to the lowest unfinished record, and closes the own
+   * engine (what is still unfinished then is sent again by the next start) and its dead letters. Never closes
+   * the log or a shared engine. Idempotent.
    * @param options.timeoutMs @default 5000
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {

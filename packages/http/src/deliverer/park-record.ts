@@ -1,6 +1,6 @@
-import type { AppendInput, LogRecord } from '@q/log';
+import { type AppendInput, headersBytes, type LogRecord, MAX_HEADERS_BYTES, MAX_RECORD_BYTES_LIMIT } from '@q/log';
 import type { DeliveryItem, Withdrawn } from '../delivery/types.js';
-import { ID_HEADER, itemToRecordHeaders, KEY_HEADER, recordToItem, URL_HEADER } from './record-item.js';
+import { itemToRecordHeaders, recordToItem } from './record-item.js';
 
 /** Park record header: attempts made before it was parked. */
 export const PARK_ATTEMPTS = 'q-park-attempts';
@@ -29,44 +29,18 @@ function parkHeaders(item: DeliveryItem, withdrawn: Withdrawn): Record<string, s
   return headers;
 }
 
-/** Most bytes of headers a `@q/log` record may have (encoded: 4 bytes of lengths per entry, name, value). */
-const MAX_HEADERS_BYTES = 0xffff;
+/** The widest attempts and retry time a park record may carry, to size it before the item is withdrawn. */
+const WIDEST: Withdrawn = { attempts: Number.MAX_SAFE_INTEGER, nextAttemptAt: Number.MAX_SAFE_INTEGER, cause: '' };
 
 /**
- * The park log's record size limit: @q/log's largest. A park record is the original plus about 100 bytes
- * of headers, so a record at the main log's largest may not fit: {@link parkable} says so.
- */
-export const PARK_MAX_RECORD_BYTES = 2 ** 30;
-
-/** Encoded bytes of a header entry beside its name and value: two 16-bit lengths. */
-const ENTRY_BYTES = 4;
-/**
- * The most bytes the `q-park-*` entries may take: their names, and numbers of at most 16 digits
- * (`Number.MAX_SAFE_INTEGER`).
- */
-const PARK_ENTRIES_BYTES = [PARK_ATTEMPTS, PARK_NOT_BEFORE, PARK_ACCEPTED_AT, PARK_SEQ].reduce(
-  (n, name) => n + ENTRY_BYTES + name.length + 16,
-  0,
-);
-
-/**
- * Whether the park record of `item` fits the park log. Its headers are the original's plus `q-id` and the
- * `q-park-*` ones, so a record valid in the main log may be refused here; withdrawn and sent along, it would
- * fail its whole batch, round after round, and nothing would be parked again. Counted, not built: a park
- * round asks it of every record it may take.
+ * Whether the park record of `item` fits the park log (its headers, and with its body the log's largest
+ * record). Its headers are the original's plus `q-id` and the `q-park-*` ones, so a record valid in the main
+ * log may be refused here; withdrawn and sent along, it would fail its whole batch, round after round, and
+ * nothing would be parked again. Park rounds ask it only of records the engine would let go.
  */
 export function parkable(item: DeliveryItem): boolean {
-  let n = PARK_ENTRIES_BYTES;
-  n += ENTRY_BYTES + URL_HEADER.length + Buffer.byteLength(item.url);
-  n += ENTRY_BYTES + ID_HEADER.length + Buffer.byteLength(item.id);
-  if (item.key !== undefined) n += ENTRY_BYTES + KEY_HEADER.length + Buffer.byteLength(item.key);
-  const sent = item.headers;
-  // Each sent header becomes `q-h-<lower-case name>`, `q-content-type` or `traceparent`: `q-h-` and 14 bytes
-  // more than the lower-case name at most.
-  for (const name in sent) {
-    n += ENTRY_BYTES + 14 + Buffer.byteLength(name.toLowerCase()) + Buffer.byteLength(sent[name] as string);
-  }
-  return n <= MAX_HEADERS_BYTES && item.body.length + n <= PARK_MAX_RECORD_BYTES;
+  const bytes = headersBytes(parkHeaders(item, WIDEST));
+  return bytes <= MAX_HEADERS_BYTES && item.body.length + bytes <= MAX_RECORD_BYTES_LIMIT;
 }
 
 /** The item of a park record: the same id, URL, body, headers and acceptance time, its attempts and retry time. */

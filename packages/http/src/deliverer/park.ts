@@ -1,7 +1,7 @@
 import type { Logger } from '@q/core';
-import { type Cursor, openLog, type SegmentLog } from '@q/log';
+import { type Cursor, MAX_RECORD_BYTES_LIMIT, openLog, type SegmentLog } from '@q/log';
 import { DeliveryRun, type DeliveryRunParts, type ParkedItem } from './delivery-run.js';
-import { PARK_MAX_RECORD_BYTES, parkable, parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
+import { parkable, parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
 
 /** The parked run's cursor in the park log. */
 const PARKED_CURSOR = 'parked';
@@ -47,7 +47,7 @@ export class Park {
     const log = await openLog({
       dir: parts.dir,
       sync: 'always',
-      maxRecordBytes: PARK_MAX_RECORD_BYTES,
+      maxRecordBytes: MAX_RECORD_BYTES_LIMIT,
       logger: parts.logger,
     });
     try {

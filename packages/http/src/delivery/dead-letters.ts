@@ -1,6 +1,15 @@
 import { InvalidOptionError, type Logger } from '@q/core';
 import { nonEmptyString } from '@q/core/internal';
-import { type Cursor, type LogRecord, openLog, RecordTooLargeError, type SegmentLog } from '@q/log';
+import {
+  type Cursor,
+  headersBytes,
+  type LogRecord,
+  MAX_HEADERS_BYTES,
+  MAX_RECORD_BYTES_LIMIT,
+  openLog,
+  RecordTooLargeError,
+  type SegmentLog,
+} from '@q/log';
 import { utf8Prefix } from './attempt.js';
 import { MAX_EXCERPT_BYTES } from './delivery-options.js';
 import { DeadLettersClosedError } from './errors.js';
@@ -39,8 +48,6 @@ export interface DeadLettersOptions {
 
 /** Longest `q-dl-cause`, in characters. */
 const MAX_CAUSE_CHARS = 512;
-/** `@q/log`'s bound on a record's encoded headers. */
-const MAX_HEADERS_BYTES = 0xffff;
 /** Prefix of an item's own headers in its dead letter. */
 const ITEM_HEADER = 'q-h-';
 /** Records read per page by `redrive`, and how many it sends between two commits of its position. */
@@ -75,7 +82,7 @@ export class DeadLetters {
       dir,
       sync: 'always',
       // Whatever the engine could send must fit as a dead letter: the log's largest record.
-      maxRecordBytes: 1024 * 1024 * 1024,
+      maxRecordBytes: MAX_RECORD_BYTES_LIMIT,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     try {
@@ -158,9 +165,9 @@ export class DeadLetters {
     options?: { from?: number; to?: number },
   ): Promise<number> {
     if (typeof into !== 'function') throw new InvalidOptionError('into', into, 'a function');
-    const to = options?.to ?? undefined;
-    if (to !== undefined && (typeof to !== 'number' || !Number.isInteger(to)))
-      throw new InvalidOptionError('to', to, 'an integer');
+    const to = options?.to;
+    if (to !== undefined && !Number.isInteger(to)) throw new InvalidOptionError('to', to, 'an integer');
+    // `from` checked now, not behind a redrive under way.
     this.#range(options?.from, PAGE);
     const run = this.#redriving.then(() => this.#redrive(into, options?.from, to));
     this.#redriving = run.catch(() => undefined);
@@ -253,11 +260,4 @@ function toDeadLetter(record: LogRecord): DeadLetter {
     excerpt: h['q-dl-excerpt'] ?? '',
     at: Number.isNaN(at) ? record.timestamp : at,
   };
-}
-
-/** Encoded size of headers in an `@q/log` record (4 bytes of lengths per entry, then name and value). */
-function headersBytes(headers: Readonly<Record<string, string>>): number {
-  let n = 0;
-  for (const key in headers) n += 4 + Buffer.byteLength(key) + Buffer.byteLength(headers[key] as string);
-  return n;
 }

@@ -123,7 +123,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
 
   /** Resolves once no attempt is in flight and no dead letter is being written (the rest waits for time or keys). */
   idle(): Promise<void> {
-    return this.#n.idle();
+    return this.#n.busy.none();
   }
 
   /** Counts: attempts in flight, items waiting (for their key, endpoint or retry time), totals since creation. */
@@ -184,7 +184,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
       job.probe = endpoint.circuit.state === 'half-open';
       job.state = 'in-flight';
       endpoint.inFlight++;
-      this.#n.inFlight++;
+      this.#n.attemptStarted();
       sendAttempt(job, this.#ctx);
     }
   }
@@ -193,9 +193,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   #attempted(job: DeliveryJob, verdict: StatusOutcome): void {
     const endpoint = job.endpoint as Endpoint;
     endpoint.inFlight--;
-    this.#n.inFlight--;
-    // After the verdict: a retry or a dead letter it starts keeps the engine busy.
-    queueMicrotask(() => this.#n.ended());
+    this.#n.attemptEnded();
     if (job.state !== 'in-flight') return; // close() rejected it meanwhile
     if (verdict === 'delivered') {
       endpoint.circuit.success();
@@ -278,7 +276,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
 
   #deadLetter(job: DeliveryJob, reason: DeadLetterReason, cause: string): void {
     job.state = 'dead-lettering';
-    this.#n.finishing++;
+    this.#n.writeStarted();
     const { attempts, status } = job;
     const result: DeadLetteredResult = { outcome: 'dead-lettered', attempts, reason, status, cause };
     this.#writer
@@ -289,8 +287,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
 
   /** The dead letter's write ended: stored (the job finished), or given up (the engine or its dead letters closed). */
   #stored(job: DeliveryJob, result: DeadLetteredResult, stored: boolean): void {
-    this.#n.finishing--;
-    queueMicrotask(() => this.#n.ended());
+    this.#n.writeEnded();
     if (job.state === 'done') return; // close() gave up on it at its deadline
     if (!stored) {
       // The dead letters closed under a running engine: the item is not finished, but its key moves on.

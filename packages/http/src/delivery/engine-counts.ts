@@ -1,3 +1,5 @@
+import { WorkCount } from './work-count.js';
+
 /** What `DeliveryEngine.stats()` reports. */
 export interface EngineStats {
   /** Attempts in flight. */
@@ -12,34 +14,43 @@ export interface EngineStats {
   readonly deadLettered: number;
 }
 
-/** The engine's running counts (what `DeliveryEngine.stats()` reports), and who waits for it to be idle. */
+/** The engine's running counts (what `DeliveryEngine.stats()` reports). */
 export class EngineCounts {
   /** Attempts in flight. */
   inFlight = 0;
   /** Dead letters being written. */
   finishing = 0;
-  #idleWaiters: Array<() => void> = [];
+  /** Attempts in flight and dead letters being written: what `DeliveryEngine.idle()` waits for. */
+  readonly busy = new WorkCount();
   delivered = 0;
   retried = 0;
   deadLettered = 0;
+
+  attemptStarted(): void {
+    this.inFlight++;
+    this.busy.enter();
+  }
+
+  /** Counted as busy until a microtask after the verdict, so the retry or dead letter it starts is seen first. */
+  attemptEnded(): void {
+    this.inFlight--;
+    queueMicrotask(() => this.busy.leave());
+  }
+
+  writeStarted(): void {
+    this.finishing++;
+    this.busy.enter();
+  }
+
+  /** As {@link EngineCounts.attemptEnded}: what the write's end starts (the key's next item) is seen first. */
+  writeEnded(): void {
+    this.finishing--;
+    queueMicrotask(() => this.busy.leave());
+  }
 
   /** The counts, with the items waiting among `open` unfinished ones. */
   snapshot(open: number): EngineStats {
     const { inFlight, delivered, retried, deadLettered } = this;
     return { inFlight, waiting: Math.max(0, open - inFlight - this.finishing), delivered, retried, deadLettered };
-  }
-
-  /** Resolves once no attempt is in flight and no dead letter is being written (at once when so). */
-  idle(): Promise<void> {
-    if (this.inFlight === 0 && this.finishing === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
-  /** An attempt or a dead letter's write ended: wakes the idle waiters when it was the last. */
-  ended(): void {
-    if (this.inFlight !== 0 || this.finishing !== 0 || this.#idleWaiters.length === 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const w of waiters) w();
   }
 }

@@ -9,6 +9,7 @@ import type { DeliveryItem, Withdrawn } from './types.js';
  * per parked record cost more than parking it.
  */
 const WITHDRAWN = new WithdrawnError();
+
 /**
  * The engine's unfinished jobs, found by their item for `withdraw()`, and the ways a job leaves them other
  * than by finishing: withdrawn (the caller takes its item back) or abandoned (the engine closed). Taking a
@@ -58,27 +59,25 @@ export class OpenJobs {
     endpoint.scheduled--;
   }
 
+  /** Whether {@link OpenJobs.withdraw} may take `item` now (changes nothing; cheap, for a scan). */
+  withdrawable(item: DeliveryItem): boolean {
+    return this.#waitingForTime(item) !== undefined;
+  }
+
   /**
    * Takes the job of `item` out when it only waits for time (see `DeliveryEngine.withdraw`): its `deliver()`
    * promise rejects with `WithdrawnError`. Returns its endpoint (to be forgotten when idle) and what the next
    * hand-over needs; `undefined`, changing nothing, otherwise.
    */
-  /** Whether {@link OpenJobs.withdraw} may take `item` now (changes nothing; cheap, for a scan). */
-  withdrawable(item: DeliveryItem): boolean {
-    const job = this.#byItem.get(item);
-    if (job === undefined || job.endpoint === undefined || item.key !== undefined) return false;
-    return job.state === 'scheduled' || (job.state === 'ready' && job.endpoint.circuit.state === 'open');
-  }
-
   withdraw(item: DeliveryItem): { endpoint: Endpoint; withdrawn: Withdrawn } | undefined {
-    const job = this.#byItem.get(item);
+    const job = this.#waitingForTime(item);
     const endpoint = job?.endpoint;
-    if (job === undefined || endpoint === undefined || item.key !== undefined) return undefined;
+    if (job === undefined || endpoint === undefined) return undefined;
     let nextAttemptAt: number;
     if (job.state === 'scheduled') {
       this.#unschedule(job, endpoint);
       nextAttemptAt = job.dueAt;
-    } else if (job.state === 'ready' && endpoint.circuit.state === 'open' && endpoint.remove(job)) {
+    } else if (endpoint.remove(job)) {
       // Behind an open circuit it waits for time as much as for a retry timer; it comes back when a probe may go.
       nextAttemptAt = Math.max(job.dueAt, endpoint.circuit.openUntil);
     } else return undefined;
@@ -86,6 +85,17 @@ export class OpenJobs {
     job.reject(WITHDRAWN);
     const { attempts, cause, status } = job;
     return { endpoint, withdrawn: { attempts, nextAttemptAt, cause, status } };
+  }
+
+  /**
+   * The job of keyless `item` when it only waits for time: for its retry timer, or ready behind its
+   * endpoint's open circuit. A keyed one holds its key's order and is never taken out.
+   */
+  #waitingForTime(item: DeliveryItem): DeliveryJob | undefined {
+    const job = this.#byItem.get(item);
+    if (job === undefined || job.endpoint === undefined || item.key !== undefined) return undefined;
+    const waits = job.state === 'scheduled' || (job.state === 'ready' && job.endpoint.circuit.state === 'open');
+    return waits ? job : undefined;
   }
 
   /** Rejects an unfinished `job` with `err` (the engine closed): its timer cleared, its attempt aborted. */

@@ -1,20 +1,29 @@
 /**
- * Work a delivery run does outside the engine (a park append, a refused record's dead letter): a closing
- * deliverer waits for none to be left before it commits, as the engine's `idle()` does not see them.
+ * Work under way, and who waits for none to be left: the engine's attempts and dead-letter writes
+ * (`DeliveryEngine.idle()`), a delivery run's park appends and refused records' dead letters (what a closing
+ * deliverer waits for besides the engine).
  */
 export class WorkCount {
   #n = 0;
   #waiters: Array<() => void> = [];
 
+  /** One more under way. */
+  enter(): void {
+    this.#n++;
+  }
+
+  /** One fewer under way; the waiters wake when it was the last. */
+  leave(): void {
+    if (--this.#n !== 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
   /** Counts `work` until it settles; returns it. */
   track<T>(work: Promise<T>): Promise<T> {
-    this.#n++;
-    return work.finally(() => {
-      if (--this.#n !== 0) return;
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) w();
-    });
+    this.enter();
+    return work.finally(() => this.leave());
   }
 
   /** Resolves once none is under way (at once when so). */

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpError } from '@q/core/internal';
+import { headersBytes, MAX_HEADERS_BYTES } from '@q/log';
 import {
   CONTENT_TYPE_HEADER,
   ID_HEADER,
@@ -99,9 +100,6 @@ export function messageRecord(input: unknown): RecordInput {
   return { body, headers };
 }
 
-/** `@q/log`'s bound on a record's encoded headers (4 bytes of lengths per entry, then name and value). */
-const MAX_RECORD_HEADER_BYTES = 0xffff;
-
 /**
  * Refuses a record the topic's log would refuse, before the topic is looked up: a push must not
  * create a topic (directories, a deliverer, a `maxTopics` slot) for a message it then fails to store.
@@ -109,15 +107,13 @@ const MAX_RECORD_HEADER_BYTES = 0xffff;
  * @throws {HttpError} 413 `message_too_large` naming `headers` or `body`.
  */
 export function checkRecordFits(record: RecordInput, maxRecordBytes: number): void {
-  let headerBytes = 0;
-  for (const name in record.headers)
-    headerBytes += 4 + Buffer.byteLength(name) + Buffer.byteLength(record.headers[name] as string);
-  if (headerBytes > MAX_RECORD_HEADER_BYTES)
+  const headerBytes = headersBytes(record.headers);
+  if (headerBytes > MAX_HEADERS_BYTES)
     throw new HttpError(
       413,
       'message_too_large',
-      `the message's headers, url, key and id take ${headerBytes} bytes stored: at most ${MAX_RECORD_HEADER_BYTES}`,
-      { details: { field: 'headers', limit: MAX_RECORD_HEADER_BYTES } },
+      `the message's headers, url, key and id take ${headerBytes} bytes stored: at most ${MAX_HEADERS_BYTES}`,
+      { details: { field: 'headers', limit: MAX_HEADERS_BYTES } },
     );
   if (record.body.length + headerBytes > maxRecordBytes)
     throw new HttpError(413, 'message_too_large', `the message takes over ${maxRecordBytes} bytes stored`, {
