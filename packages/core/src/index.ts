@@ -32,6 +32,24 @@ export { CONSUMED, isSettleable, type Outcome, type SettleableMessage } from './
 export { NO_MORE, type Produced, type ProduceListener, type Producer, type ProducerFactory } from './queue/producer.js';
 export { Queue } from './queue/queue.js';
 export type { QueueState, QueueStats, QueueStatsReport } from './queue/stats.js';
+export {
+  addDeath,
+  causeText,
+  DEATH_HEADER,
+  DEATH_REASONS,
+  type DeathFact,
+  type DeathReason,
+  type DeathRecord,
+  readDeaths,
+  writeDeaths,
+} from './semantics/death-record.js';
+export { EXPIRES_AT_HEADER, expiresAt, isExpired, ttlOption } from './semantics/expiry.js';
+export {
+  ConfirmUnknownError,
+  PublishRejectedError,
+  UnroutableError,
+  UnsupportedFeatureError,
+} from './semantics/semantic-errors.js';
 export { backoffDelay, type RetryOptions, type RetryPolicy, retryPolicy, sleep } from './support/backoff.js';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './support/clock.js';
 export {

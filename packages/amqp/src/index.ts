@@ -1,0 +1,5 @@
+/**
+ * `@q/amqp`: RabbitMQ for `@q/core`.
+ * @packageDocumentation
+ */
+export {};
