@@ -15,7 +15,7 @@ export default defineConfig({
   resolve: { alias },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
-    globalSetup: ['packages/redis/test/support/global-setup.ts'],
+    globalSetup: ['packages/redis/test/support/global-setup.ts', 'test-support/rabbitmq-global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
