@@ -2,4 +2,20 @@
  * `@q/amqp`: RabbitMQ for `@q/core`.
  * @packageDocumentation
  */
-export {};
+export { amqplibClient } from './amqplib-client.js';
+export type {
+  AmqpClient,
+  ClientChannel,
+  ClientConfirmChannel,
+  ClientConnection,
+  ClientConnectOptions,
+  ClientExchangeOptions,
+  ClientMessage,
+  ClientMessageFields,
+  ClientMessageProperties,
+  ClientPublishOptions,
+  ClientQueueInfo,
+  ClientQueueOptions,
+} from './client.js';
+export { AmqpConnection, type AmqpConnectionOptions } from './connection.js';
+export { AmqpConnectionClosedError, HeartbeatTimeoutError } from './errors.js';
