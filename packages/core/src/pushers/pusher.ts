@@ -1,4 +1,5 @@
 import type { ConfirmAbortedError } from '../executors/confirm-aborted-error.js';
+import type { DeathReason } from '../semantics/death-record.js';
 
 /** Extra facts a pusher may receive with a message, e.g. why it is being dead-lettered. */
 export interface PushInfo {
@@ -6,6 +7,13 @@ export interface PushInfo {
   readonly cause?: unknown;
   /** How many attempts were made, when the message is being dead-lettered. */
   readonly attempts?: number;
+  /**
+   * Why the message is being dead-lettered, for the dead-letter record (`q-death`) a pusher adds.
+   * The Queue's dead letters (a handler failed every attempt) leave it out, which means `rejected`;
+   * sources pass `expired`, `maxlen` or `delivery-limit` for what they dead-letter themselves.
+   * @default "rejected" when `cause` or `attempts` is set
+   */
+  readonly reason?: DeathReason;
   /**
    * Ends the caller's wait for a confirm (`pushAndConfirm`, or `push` on a pusher that confirms every
    * push): once aborted, that promise rejects with {@link ConfirmAbortedError} (code

@@ -1,4 +1,14 @@
-import { ConfirmAbortedError, type ConfirmingPusher, InvalidOptionError, type PushInfo } from '@q/core';
+import {
+  addDeath,
+  ConfirmAbortedError,
+  type ConfirmingPusher,
+  causeText,
+  DEATH_HEADER,
+  InvalidOptionError,
+  type PushInfo,
+  readDeaths,
+  writeDeaths,
+} from '@q/core';
 import { abortable, nonEmptyString } from '@q/core/internal';
 import { LogClosedError } from '../errors.js';
 import type { AppendInput } from '../record.js';
@@ -13,6 +23,15 @@ export interface LogPusherOptions {
    * @default `log:<the log's dir>`
    */
   name?: string;
+  /**
+   * The queue this pusher dead-letters for (e.g. the source log's cursor name): each dead letter
+   * (a push whose `info` carries a cause, attempts or a reason) gets a `q-death` record naming it,
+   * with the reason (`rejected` unless `info.reason` says otherwise), the count and the time, in
+   * the shape every `@q` adapter writes. Without it, dead letters carry only `x-q-error` and
+   * `x-q-attempts`.
+   * @default none
+   */
+  deadLetterOf?: string;
 }
 
 /**
@@ -34,6 +53,7 @@ export interface LogPusherOptions {
 export class LogPusher implements ConfirmingPusher<AppendInput>, AsyncDisposable {
   readonly #log: SegmentLog;
   readonly #name: string;
+  readonly #deadLetterOf: string | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   #closed = false;
 
@@ -45,6 +65,8 @@ export class LogPusher implements ConfirmingPusher<AppendInput>, AsyncDisposable
     }
     this.#log = log;
     this.#name = options.name === undefined ? `log:${log.dir}` : nonEmptyString('name', options.name);
+    this.#deadLetterOf =
+      options.deadLetterOf === undefined ? undefined : nonEmptyString('deadLetterOf', options.deadLetterOf);
   }
 
   /** The pusher's name. */
@@ -67,7 +89,7 @@ export class LogPusher implements ConfirmingPusher<AppendInput>, AsyncDisposable
     if (this.#closed) throw new LogClosedError(this.#log.dir);
     const signal = info?.signal;
     if (signal?.aborted === true) throw new ConfirmAbortedError(signal.reason);
-    const appended = this.#log.append(withDeadLetterHeaders(message, info));
+    const appended = this.#log.append(withDeadLetterHeaders(message, info, this.#deadLetterOf));
     this.#inFlight.add(appended);
     void appended.then(
       () => this.#inFlight.delete(appended),
@@ -96,12 +118,25 @@ export class LogPusher implements ConfirmingPusher<AppendInput>, AsyncDisposable
 }
 
 /** `message` as `append` takes it, with a dead letter's cause and attempts as headers. */
-function withDeadLetterHeaders(message: AppendInput, info: PushInfo | undefined): AppendInput {
-  if (info?.cause === undefined && info?.attempts === undefined) return message;
+function withDeadLetterHeaders(
+  message: AppendInput,
+  info: PushInfo | undefined,
+  queue: string | undefined,
+): AppendInput {
+  if (info?.cause === undefined && info?.attempts === undefined && info?.reason === undefined) return message;
   const isRecord = typeof message === 'object' && !Buffer.isBuffer(message);
   const headers: Record<string, string> = isRecord ? { ...message.headers } : {};
   if (info.cause !== undefined)
     headers['x-q-error'] = info.cause instanceof Error ? info.cause.message : String(info.cause);
   if (info.attempts !== undefined) headers['x-q-attempts'] = String(info.attempts);
+  if (queue !== undefined) {
+    headers[DEATH_HEADER] = writeDeaths(
+      addDeath(readDeaths(headers[DEATH_HEADER]), {
+        reason: info.reason ?? 'rejected',
+        queue,
+        ...(info.cause !== undefined ? { cause: causeText(info.cause) } : {}),
+      }),
+    );
+  }
   return { body: isRecord ? message.body : message, headers };
 }
