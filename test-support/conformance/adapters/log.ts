@@ -63,6 +63,12 @@ async function open(config: { dir: string }): Promise<Destination> {
     deadLog ??= await openLog({ dir: `${config.dir}-dead`, logger: silentLogger });
     return deadLog;
   };
+  const release = async (): Promise<void> => {
+    await log?.close();
+    await deadLog?.close();
+    log = undefined;
+    deadLog = undefined;
+  };
   const name = 'queue';
   await main();
   return {
@@ -107,14 +113,9 @@ async function open(config: { dir: string }): Promise<Destination> {
       const records = await l.read(l.firstSeq, { max: 100_000 });
       return records.map((r) => ({ id: r.body.toString(), deaths: readDeaths(r.headers['q-death']) }));
     },
-    async release() {
-      await log?.close();
-      await deadLog?.close();
-      log = undefined;
-      deadLog = undefined;
-    },
+    release,
     async dispose() {
-      await this.release?.();
+      await release();
       rmSync(config.dir, { recursive: true, force: true });
       rmSync(`${config.dir}-dead`, { recursive: true, force: true });
     },
