@@ -19,3 +19,17 @@ export type {
 } from './client.js';
 export { AmqpConnection, type AmqpConnectionOptions } from './connection.js';
 export { AmqpConnectionClosedError, HeartbeatTimeoutError } from './errors.js';
+export {
+  type BindingSpec,
+  bindQueue,
+  declareExchange,
+  declareQueue,
+  type ExchangeSpec,
+  type ExchangeType,
+  type Overflow,
+  type QueueSpec,
+  type QueueType,
+  queueOptions,
+  Topology,
+  type TopologySpec,
+} from './topology.js';
