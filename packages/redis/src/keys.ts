@@ -19,6 +19,7 @@ import { InvalidOptionError } from '@q/core';
  * | `<tag>:q:claim:<id>` | hash, TTL | the consumer's last claim: nonce, first id, count (a re-sent claim replays it); `gone` once recovered |
  * | `<tag>:q:ids` | string | the queue's last delivery id; never deleted, so ids never repeat |
  * | `<tag>:q:outbox-hwm` | hash | outbox id -> highest sequence pushed (`RedisListPusher`'s `dedupe: 'outbox-id'`) |
+ * | `<tag>:q:readers` | sorted set, TTL | producer id -> when its registration ends (server time, ms); `RedisListPusher`'s `mandatory` |
  */
 export interface QueueKeys {
   /** The list itself. */
@@ -36,6 +37,11 @@ export interface QueueKeys {
    * `highWaterKey`): outbox id -> highest sequence pushed to the list.
    */
   readonly outboxHighWater: string;
+  /**
+   * The producers reading the list, of both modes: id -> the server time (ms) their registration
+   * ends. A `RedisListPusher` with `mandatory` refuses pushes while it holds no live entry.
+   */
+  readonly readers: string;
   /** A consumer's in-flight hash: delivery id -> `<deliveries>:<body>`. */
   inflight(consumer: string): string;
   /** A consumer's lease: alive while the key exists. */
@@ -84,6 +90,7 @@ export function queueKeys(list: string): QueueKeys {
     consumers: `${prefix}:consumers`,
     ids: `${prefix}:ids`,
     outboxHighWater: `${prefix}:outbox-hwm`,
+    readers: `${prefix}:readers`,
     inflight: (c) => `${prefix}:inflight:${c}`,
     lease: (c) => `${prefix}:lease:${c}`,
     staging: (c) => `${prefix}:staging:${c}`,

@@ -27,14 +27,25 @@ export class OutboxEntry {
   ) {}
 }
 
-/** One message as the executor holds it: a body, or a body with its outbox id (dedupe mode). */
-export type Item = string | Buffer | OutboxEntry;
+/**
+ * A message of a pusher with `overflow: 'reject-publish'`: its body, and whether the write refused it
+ * (set by the writer, read by the push once its chunk was written).
+ */
+export class CappedEntry {
+  rejected = false;
+  constructor(readonly body: string | Buffer) {}
+}
+
+/** One message as the executor holds it: a body, or a body with its outbox id (dedupe mode) or its verdict (reject-publish). */
+export type Item = string | Buffer | OutboxEntry | CappedEntry;
 
 /**
  * The messages of one `pushBatch`, held as a single task: the chunk executor never splits a task, so
  * the batch goes out in one write, after what was buffered before it.
  */
 export class BatchTask {
+  /** Set by a reject-publish writer when the batch did not fit (it is then stored not at all). */
+  rejected = false;
   constructor(readonly items: readonly Item[]) {}
 }
 
@@ -45,6 +56,8 @@ export type Task = Item | BatchTask;
 export interface WriteCounters {
   written: number;
   duplicatesSkipped: number;
+  rejected: number;
+  dropped: number;
 }
 
 /** Turns messages into tasks and writes chunks of tasks: one RPUSH, or one call of outbox-push-2.lua. */
@@ -126,16 +139,21 @@ export function dedupeWriter(
   };
 }
 
+/** The body an item carries. */
+export function itemBody(item: Item): string | Buffer {
+  return typeof item === 'string' || Buffer.isBuffer(item) ? item : item.body;
+}
+
 /** Bytes of an item's body, as the chunk executor counts them. */
 export function bytesOf(item: Item): number {
-  const body = item instanceof OutboxEntry ? item.body : item;
+  const body = itemBody(item);
   return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
 }
 
 /** The bodies of `tasks`, batches opened. */
 export function bodiesOf(tasks: readonly Task[]): (string | Buffer)[] {
   const bodies: (string | Buffer)[] = [];
-  const add = (item: Item): void => void bodies.push(item instanceof OutboxEntry ? item.body : item);
+  const add = (item: Item): void => void bodies.push(itemBody(item));
   for (const task of tasks) {
     if (task instanceof BatchTask) for (const item of task.items) add(item);
     else add(task);
@@ -143,7 +161,8 @@ export function bodiesOf(tasks: readonly Task[]): (string | Buffer)[] {
   return bodies;
 }
 
-function bodyOf(message: PushableMessage): string | Buffer {
+/** The body of a message. @throws {InvalidMessageError} for anything but a string, a Buffer or `{ body }` of one. */
+export function bodyOf(message: PushableMessage): string | Buffer {
   if (typeof message === 'string' || Buffer.isBuffer(message)) return message;
   if (message !== null && typeof message === 'object') {
     const body = (message as { body?: unknown }).body;

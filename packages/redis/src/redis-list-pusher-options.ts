@@ -1,5 +1,7 @@
-import type { Logger, ShutdownManager } from '@q/core';
+import { InvalidOptionError, type Logger, type ShutdownManager, ttlOption } from '@q/core';
+import { integerAtLeast, nonEmptyString } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
+import { hashTag, queueKeys } from './keys.js';
 
 /** Options of {@link RedisListPusher}. */
 export interface RedisListPusherOptions {
@@ -51,6 +53,66 @@ export interface RedisListPusherOptions {
    * @default logs the error (never the bodies) through `logger`
    */
   onError?: (error: unknown, messages: (string | Buffer)[]) => void;
+  /**
+   * Time to live of every message pushed, in milliseconds (RabbitMQ's per-message TTL): the push
+   * stamps `q-expires-at` (`EXPIRES_AT_HEADER` of `@q/core`, now + `ttlMs`) into the message's
+   * envelope (see `ENVELOPE_MAGIC`), other envelope headers kept. A message that already
+   * carries an expiry (in its envelope, or in the `q-expires-at` of its `headers`) keeps the earlier
+   * of the two. Expiry is lazy: the message stays in the list, counted by `maxLength`, until a
+   * producer of `redisListProducerFactory` takes it; then it is dead-lettered or dropped instead of
+   * handled (see `RedisListProducerOptions.deadLetter`). 0 expires a message unless it is taken at once.
+   * @default none (messages do not expire)
+   */
+  ttlMs?: number;
+  /**
+   * Most messages the list holds (RabbitMQ's `x-max-length`), enforced atomically in the push script
+   * (`lua/push-capped-2.lua`) by every push of this pusher; pushes of other clients are not checked.
+   * What happens to a push that does not fit is `overflow`. Not with `dedupe`.
+   * @default none (no limit)
+   */
+  maxLength?: number;
+  /**
+   * With `maxLength`, what a full list does (RabbitMQ's `x-overflow`):
+   * - `'drop-head'`: the push is stored and the oldest messages over the limit are trimmed (exact,
+   *   `LTRIM`, no `~`); they go to `deadLetterKey` when it is set, and counted in `stats().dropped`;
+   * - `'reject-publish'`: a push that does not fit is not stored: `pushAndConfirm` rejects with
+   *   `PublishRejectedError` (`reason` `'maxlen'`), `push` (already resolved) reports it to `onError`;
+   *   a `pushBatch` is stored whole or rejected whole. Counted in `stats().rejected`.
+   * @default 'drop-head' (RabbitMQ's default)
+   */
+  overflow?: 'drop-head' | 'reject-publish';
+  /**
+   * With `maxLength` and `overflow: 'drop-head'`: the list the trimmed messages go to, each with a
+   * `q-death` record (reason `maxlen`, queue `key`) added to its envelope and its `q-expires-at`
+   * removed, in the same script as the trim. It must share the list's Cluster slot: both keys carry
+   * the same hash tag (`{orders}:jobs`, `{orders}:dropped`), or it is tagged with the whole list key
+   * (`{jobs}:dropped` for `jobs`).
+   * @default none (trimmed messages are discarded)
+   */
+  deadLetterKey?: string;
+  /**
+   * AMQP's `mandatory`: a push rejects with `UnroutableError` (and nothing is stored) when no
+   * producer of `redisListProducerFactory` is registered for the list. Producers of both modes
+   * register while they run (a sorted set `<tag>:q:readers`, each entry living `leaseMs` and renewed
+   * every third of it, removed on close); a positive answer is cached `mandatoryCacheMs`, so a push
+   * costs no round trip while a consumer is known. A push that had to ask waits for the answer
+   * before it is buffered.
+   * @default false
+   */
+  mandatory?: boolean;
+  /**
+   * With `mandatory`: how long a "some consumer is registered" answer is trusted, in milliseconds. A
+   * "none" answer is never cached.
+   * @default 1000
+   */
+  mandatoryCacheMs?: number;
+  /**
+   * The queue named in the `q-death` record this pusher adds to a dead letter (a push whose `info`
+   * carries `cause` or `attempts`: what a `Queue` whose `deadLetter` this pusher is sends).
+   * @default the message's `source` (a `RedisMessage` of an at-least-once producer names its list),
+   *   else this pusher's `key`
+   */
+  source?: string;
   /** Flushes on SIGTERM/SIGINT through this manager; `close()` unregisters. */
   shutdown?: ShutdownManager;
   /** @default consoleLogger */
@@ -67,4 +129,79 @@ export interface RedisListPusherStats {
    * Always 0 without `dedupe`.
    */
   readonly duplicatesSkipped: number;
+  /** Messages `overflow: 'reject-publish'` refused because the list was at `maxLength`. */
+  readonly rejected: number;
+  /** Messages `overflow: 'drop-head'` trimmed from the head of the list (dead-lettered or discarded). */
+  readonly dropped: number;
+}
+
+/** The AMQP-grade options of {@link RedisListPusherOptions}, checked. */
+export interface PusherSemantics {
+  readonly ttlMs: number | undefined;
+  readonly maxLength: number | undefined;
+  readonly overflow: 'drop-head' | 'reject-publish';
+  readonly deadLetterKey: string | undefined;
+  /** The readers set to check before a push, when `mandatory`. */
+  readonly readersKey: string | undefined;
+  readonly mandatoryCacheMs: number;
+  readonly source: string | undefined;
+}
+
+/**
+ * Checks the AMQP-grade options.
+ * @throws {InvalidOptionError} naming the first bad option.
+ */
+export function pusherSemantics(options: RedisListPusherOptions): PusherSemantics {
+  const { key } = options;
+  const ttlMs = ttlOption('ttlMs', options.ttlMs);
+  const maxLength =
+    options.maxLength === undefined ? undefined : integerAtLeast('maxLength', options.maxLength, 1, 2 ** 32 - 1);
+  const overflow = options.overflow ?? 'drop-head';
+  if (overflow !== 'drop-head' && overflow !== 'reject-publish') {
+    throw new InvalidOptionError('overflow', overflow, "'drop-head' or 'reject-publish'");
+  }
+  if (maxLength === undefined && options.overflow !== undefined) {
+    throw new InvalidOptionError('overflow', options.overflow, 'only with maxLength (nothing overflows without it)');
+  }
+  if (maxLength !== undefined && options.dedupe !== undefined) {
+    throw new InvalidOptionError(
+      'maxLength',
+      maxLength,
+      "undefined with dedupe: 'outbox-id' (an outbox must not lose or fail what it forwards)",
+    );
+  }
+  const deadLetterKey = options.deadLetterKey;
+  if (deadLetterKey !== undefined) {
+    nonEmptyString('deadLetterKey', deadLetterKey);
+    if (maxLength === undefined || overflow !== 'drop-head') {
+      throw new InvalidOptionError('deadLetterKey', deadLetterKey, "only with maxLength and overflow 'drop-head'");
+    }
+    if (deadLetterKey === key) throw new InvalidOptionError('deadLetterKey', deadLetterKey, 'a key other than key');
+    if (slotTag(deadLetterKey) !== slotTag(key)) {
+      throw new InvalidOptionError(
+        'deadLetterKey',
+        deadLetterKey,
+        `a key with the hash tag of ${JSON.stringify(key)} ("{${slotTag(key)}}..."), so both are in one Cluster slot and one script`,
+      );
+    }
+  }
+  const mandatory = options.mandatory ?? false;
+  if (typeof mandatory !== 'boolean') throw new InvalidOptionError('mandatory', mandatory, 'a boolean');
+  const mandatoryCacheMs = integerAtLeast('mandatoryCacheMs', options.mandatoryCacheMs ?? 1000, 0, 2 ** 31 - 1);
+  if (options.source !== undefined) nonEmptyString('source', options.source);
+  return {
+    ttlMs,
+    maxLength,
+    overflow,
+    deadLetterKey,
+    // queueKeys refuses a key no derived key can share a slot with: only checked when it is needed.
+    readersKey: mandatory ? queueKeys(key).readers : undefined,
+    mandatoryCacheMs,
+    source: options.source,
+  };
+}
+
+/** What Redis Cluster hashes for `key`: its hash tag, or the whole key. */
+function slotTag(key: string): string {
+  return hashTag(key) ?? key;
 }

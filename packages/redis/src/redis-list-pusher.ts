@@ -1,11 +1,26 @@
-import { ChunkExecutor, consoleLogger, InvalidOptionError, type Pusher, type PushInfo } from '@q/core';
-import { nonEmptyString } from '@q/core/internal';
+import {
+  ChunkExecutor,
+  causeText,
+  consoleLogger,
+  EXPIRES_AT_HEADER,
+  InvalidOptionError,
+  PublishRejectedError,
+  type Pusher,
+  type PushInfo,
+} from '@q/core';
+import { nonEmptyString, safeLogger } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
+import { cappedWriter } from './capped-writer.js';
+import { withDeath } from './death.js';
+import { checkDurability } from './durability-check.js';
+import { stampExpiry } from './expiry.js';
 import { hashTag, queueKeys } from './keys.js';
 import {
   BatchTask,
   bodiesOf,
+  bodyOf,
   bytesOf,
+  type CappedEntry,
   dedupeWriter,
   type Item,
   type ListWriter,
@@ -14,25 +29,45 @@ import {
   type Task,
   type WriteCounters,
 } from './list-writer.js';
-import type { RedisListPusherOptions, RedisListPusherStats } from './redis-list-pusher-options.js';
+import { ReaderCheck } from './reader-check.js';
+import {
+  type PusherSemantics,
+  pusherSemantics,
+  type RedisListPusherOptions,
+  type RedisListPusherStats,
+} from './redis-list-pusher-options.js';
 
 /**
  * go-zero rq's pusher, batched: messages go out in one variadic `RPUSH` per chunk through
  * {@link ChunkExecutor}. `push` resolves when the message was accepted (buffered; awaiting it applies
  * back-pressure), `pushAndConfirm` when Redis replied for its chunk, rejecting if the write failed,
  * `pushBatch` when Redis replied for a whole batch written in one request. Usable as a queue's
- * `deadLetter` and as an `@q/outbox` sink; with `dedupe: 'outbox-id'` replays of an outbox's
- * messages are dropped in Redis, atomically with the push (see {@link RedisListPusherOptions.dedupe}).
+ * `deadLetter` (each dead letter gets a `q-death` record, reason `rejected`) and as an `@q/outbox`
+ * sink; with `dedupe: 'outbox-id'` replays of an outbox's messages are dropped in Redis, atomically
+ * with the push (see {@link RedisListPusherOptions.dedupe}). AMQP-grade options: `ttlMs`,
+ * `maxLength` with `overflow`, `mandatory` (see docs/redis.md, "AMQP-grade semantics"). On its
+ * client's first connect it logs a warning when a confirm does not mean fsync'd to disk
+ * (`appendfsync` is not `always`), once per client.
  */
 export class RedisListPusher implements Pusher<PushableMessage> {
   readonly #executor: ChunkExecutor<Task>;
   readonly #writer: ListWriter;
-  readonly #counters: WriteCounters = { written: 0, duplicatesSkipped: 0 };
+  readonly #counters: WriteCounters = { written: 0, duplicatesSkipped: 0, rejected: 0, dropped: 0 };
   readonly #name: string;
+  readonly #key: string;
+  readonly #semantics: PusherSemantics;
+  /** With `mandatory`: whether anything reads the list. */
+  readonly #readers: ReaderCheck | undefined;
+  /** With `overflow: 'reject-publish'`: pushes learn whether the script stored them. */
+  readonly #rejecting: boolean;
+  readonly #forgetDurabilityCheck: () => void;
 
   /**
    * @throws {InvalidOptionError} for a missing client or key, bad sizes, an unknown `dedupe`,
-   *   `concurrency` above 1 with `dedupe`, or a `highWaterKey` without `dedupe` or equal to `key`.
+   *   `concurrency` above 1 with `dedupe`, a `highWaterKey` without `dedupe` or equal to `key`, a
+   *   `ttlMs` out of range, a `maxLength` below 1 or with `dedupe`, an unknown `overflow` or one
+   *   without `maxLength`, a `deadLetterKey` outside the list's hash slot, a `mandatory` that is not
+   *   a boolean.
    */
   constructor(options: RedisListPusherOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', options, 'an object');
@@ -43,16 +78,38 @@ export class RedisListPusher implements Pusher<PushableMessage> {
     nonEmptyString('key', key);
     const concurrency = options.concurrency ?? 1;
     const highWaterKey = dedupeKey(options, concurrency);
-    this.#writer =
-      highWaterKey === undefined
-        ? plainWriter(redis, key, this.#counters)
-        : dedupeWriter(redis, key, highWaterKey, this.#counters);
+    const semantics = pusherSemantics(options);
+    this.#semantics = semantics;
+    this.#key = key;
     const logger = options.logger ?? consoleLogger;
     const onError = options.onError;
     // Checked here: the executor only ever sees the wrapper below.
     if (onError !== undefined && typeof onError !== 'function')
       throw new InvalidOptionError('onError', onError, 'a function');
-    const write = highWaterKey === undefined ? 'RPUSH' : 'de-duplicating RPUSH';
+    const { maxLength } = semantics;
+    this.#rejecting = maxLength !== undefined && semantics.overflow === 'reject-publish';
+    const onRejected = (bodies: (string | Buffer)[]): void => {
+      const error = new PublishRejectedError(key, 'maxlen');
+      if (onError !== undefined) onError(error, bodies);
+      else safeLogger(logger).warn({ list: key, messages: bodies.length }, error.message);
+    };
+    this.#writer =
+      maxLength !== undefined
+        ? cappedWriter(
+            redis,
+            { key, maxLength, overflow: semantics.overflow, deadLetterKey: semantics.deadLetterKey },
+            this.#counters,
+            onRejected,
+          )
+        : highWaterKey === undefined
+          ? plainWriter(redis, key, this.#counters)
+          : dedupeWriter(redis, key, highWaterKey, this.#counters);
+    this.#readers =
+      semantics.readersKey === undefined
+        ? undefined
+        : new ReaderCheck(redis, semantics.readersKey, key, semantics.mandatoryCacheMs);
+    const write =
+      maxLength !== undefined ? 'capped RPUSH' : highWaterKey === undefined ? 'RPUSH' : 'de-duplicating RPUSH';
     this.#executor = new ChunkExecutor<Task>((tasks) => this.#writer.write(tasks), {
       chunkBytes: options.chunkBytes ?? 1024 * 1024,
       flushIntervalMs: options.flushIntervalMs ?? 100,
@@ -66,6 +123,7 @@ export class RedisListPusher implements Pusher<PushableMessage> {
       logger,
     });
     this.#name = `${'isCluster' in redis && redis.isCluster ? 'cluster' : 'node'}/${address(redis)}/${key}`;
+    this.#forgetDurabilityCheck = checkDurability(redis, safeLogger(logger), key);
   }
 
   /** go-zero's `Name()`: `"<node|cluster>/<host:port>/<key>"`. */
@@ -75,16 +133,22 @@ export class RedisListPusher implements Pusher<PushableMessage> {
 
   /**
    * Buffers a message for the next `RPUSH`. Resolves at once, or, when this message completed a
-   * chunk, once the chunk was accepted for writing.
+   * chunk, once the chunk was accepted for writing. With `info.cause` or `info.attempts` (a queue's
+   * dead letter) a `q-death` record (reason `rejected`) is added to its envelope first.
    *
    * @throws {InvalidMessageError} for anything but a string, a Buffer or `{ body }` of one.
    * @throws {InvalidOutboxIdError} with `dedupe`, for a message without a valid `q-outbox-id` header.
+   * @throws {UnroutableError} with `mandatory`, when no producer is registered for the list.
    */
-  push(message: PushableMessage): Promise<void> {
+  push(message: PushableMessage, info?: PushInfo): Promise<void> {
     // Not `async`: most pushes only buffer, and a shared settled promise costs them no allocation.
     // Errors (a bad message, a closed pusher) still reject rather than throw, as they did.
     try {
-      const item = this.#writer.item(message);
+      const item = this.#writer.item(this.#prepare(message, info));
+      const readers = this.#readers;
+      if (readers !== undefined && !readers.known()) {
+        return readers.check().then(() => this.#executor.add(item, bytesOf(item)));
+      }
       return this.#executor.add(item, bytesOf(item)) ?? ACCEPTED;
     } catch (error) {
       return Promise.reject(error);
@@ -100,11 +164,17 @@ export class RedisListPusher implements Pusher<PushableMessage> {
    *
    * @throws {InvalidMessageError} (as a rejection) for anything but a string, a Buffer or `{ body }`.
    * @throws {InvalidOutboxIdError} (as a rejection) with `dedupe`, for a message without a valid id.
+   * @throws {PublishRejectedError} (as a rejection) with `overflow: 'reject-publish'`, when the list
+   *   was at `maxLength`: the message was not stored.
+   * @throws {UnroutableError} (as a rejection) with `mandatory`, when no producer is registered.
    */
   pushAndConfirm(message: PushableMessage, info?: PushInfo): Promise<void> {
     try {
-      const item = this.#writer.item(message);
-      return this.#executor.addAndConfirm(item, bytesOf(item), { signal: info?.signal });
+      const item = this.#writer.item(this.#prepare(message, info));
+      const confirm = (): Promise<void> =>
+        this.#verdict(item, this.#executor.addAndConfirm(item, bytesOf(item), { signal: info?.signal }));
+      const readers = this.#readers;
+      return readers !== undefined && !readers.known() ? readers.check().then(confirm) : confirm();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -125,6 +195,9 @@ export class RedisListPusher implements Pusher<PushableMessage> {
    *   `{ body }`: nothing of the batch is written.
    * @throws {InvalidOutboxIdError} (as a rejection) with `dedupe`, when any message lacks a valid
    *   `q-outbox-id`: nothing of the batch is written; `index` names the message.
+   * @throws {PublishRejectedError} (as a rejection) with `overflow: 'reject-publish'`, when the whole
+   *   batch did not fit below `maxLength`: nothing of it was stored.
+   * @throws {UnroutableError} (as a rejection) with `mandatory`, when no producer is registered.
    */
   pushBatch(messages: readonly PushableMessage[], info?: PushInfo): Promise<void> {
     try {
@@ -133,15 +206,20 @@ export class RedisListPusher implements Pusher<PushableMessage> {
       const items: Item[] = new Array(messages.length);
       let bytes = 0;
       for (let i = 0; i < messages.length; i++) {
-        const item = this.#writer.item(messages[i] as PushableMessage, i);
+        const item = this.#writer.item(this.#prepare(messages[i] as PushableMessage, info), i);
         items[i] = item;
         bytes += bytesOf(item);
       }
-      const confirmed = this.#executor.addAndConfirm(new BatchTask(items), bytes, { signal: info?.signal });
-      // Below chunkBytes the batch would wait for the flush interval: the caller waits for it, so it
-      // goes now (a flush finding the batch already taken by a full chunk executes nothing).
-      void this.#executor.flush();
-      return confirmed;
+      const batch = new BatchTask(items);
+      const send = (): Promise<void> => {
+        const confirmed = this.#executor.addAndConfirm(batch, bytes, { signal: info?.signal });
+        // Below chunkBytes the batch would wait for the flush interval: the caller waits for it, so it
+        // goes now (a flush finding the batch already taken by a full chunk executes nothing).
+        void this.#executor.flush();
+        return this.#verdict(batch, confirmed);
+      };
+      const readers = this.#readers;
+      return readers !== undefined && !readers.known() ? readers.check().then(send) : send();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -161,11 +239,13 @@ export class RedisListPusher implements Pusher<PushableMessage> {
 
   /** What was written so far: a snapshot, see {@link RedisListPusherStats}. */
   stats(): RedisListPusherStats {
-    return { written: this.#counters.written, duplicatesSkipped: this.#counters.duplicatesSkipped };
+    const { written, duplicatesSkipped, rejected, dropped } = this.#counters;
+    return { written, duplicatesSkipped, rejected, dropped };
   }
 
   /** Writes what is buffered, waits for every write, and stops. */
   close(): Promise<void> {
+    this.#forgetDurabilityCheck();
     return this.#executor.close();
   }
 
@@ -173,9 +253,47 @@ export class RedisListPusher implements Pusher<PushableMessage> {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+
+  /**
+   * The message as it is stored: with a `q-death` record when it is a dead letter (`info` carries
+   * `cause` or `attempts`), with its expiry when `ttlMs` is set; otherwise as given.
+   */
+  #prepare(message: PushableMessage, info: PushInfo | undefined): PushableMessage {
+    const dead = info !== undefined && (info.cause !== undefined || info.attempts !== undefined);
+    const { ttlMs } = this.#semantics;
+    if (!dead && ttlMs === undefined) return message;
+    let body = bodyOf(message);
+    const headers = typeof message === 'object' && !Buffer.isBuffer(message) ? message.headers : undefined;
+    if (dead) {
+      body = withDeath(body, {
+        reason: 'rejected',
+        queue: this.#semantics.source ?? sourceOf(message) ?? this.#key,
+        ...(info.cause !== undefined ? { cause: causeText(info.cause) } : {}),
+      });
+    }
+    // A dead letter's old expiry is gone (withDeath): only this pusher's own ttlMs applies to it.
+    if (ttlMs !== undefined)
+      body = stampExpiry(body, Date.now() + ttlMs, dead ? undefined : headers?.[EXPIRES_AT_HEADER]);
+    return headers === undefined ? body : { body, headers };
+  }
+
+  /** `written`, rejecting with `PublishRejectedError` when the capped script refused the task. */
+  #verdict(task: Task, written: Promise<void>): Promise<void> {
+    if (!this.#rejecting) return written;
+    return written.then(() => {
+      if ((task as CappedEntry | BatchTask).rejected) throw new PublishRejectedError(this.#key, 'maxlen');
+    });
+  }
 }
 
 const ACCEPTED: Promise<void> = Promise.resolve();
+
+/** The list a message came from, when it says (a `RedisMessage` of an at-least-once producer). */
+function sourceOf(message: PushableMessage): string | undefined {
+  if (typeof message !== 'object' || Buffer.isBuffer(message)) return undefined;
+  const source = (message as { source?: unknown }).source;
+  return typeof source === 'string' && source.length > 0 ? source : undefined;
+}
 
 /**
  * The high-water hash of a de-duplicating pusher, `undefined` without `dedupe`.

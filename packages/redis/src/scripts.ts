@@ -10,6 +10,8 @@ const SCRIPTS = {
   qRequeue: { file: 'requeue-2.lua', numberOfKeys: 2 },
   qRecover: { file: 'recover-6.lua', numberOfKeys: 6 },
   qOutboxPush: { file: 'outbox-push-2.lua', numberOfKeys: 2 },
+  qPushCapped: { file: 'push-capped-2.lua', numberOfKeys: 2 },
+  qReaders: { file: 'readers-1.lua', numberOfKeys: 1 },
 } as const;
 
 /** A client with our scripts defined: called by SHA, re-sent by ioredis after a `SCRIPT FLUSH`. */
@@ -23,6 +25,13 @@ export interface ScriptedRedis {
    * array, not a spread (ioredis flattens it): a large batch spread would overflow the call stack.
    */
   qOutboxPush(list: string, highWater: string, argv: (string | Buffer)[]): Promise<[number, number]>;
+  /**
+   * `push-capped-2.lua`: `argv` is the maximum length, the overflow, the dead-letter flag, then bodies
+   * (drop-head) or units (reject-publish); replies `[pushed, dropped]` or `[pushed, ...rejected units]`.
+   */
+  qPushCapped(list: string, deadLetter: string, argv: (string | Buffer | number)[]): Promise<number[]>;
+  /** `readers-1.lua`: registers, unregisters or counts the producers reading a list. */
+  qReaders(readers: string, action: 'register' | 'unregister' | 'count', ...args: (string | number)[]): Promise<number>;
 }
 
 const defined = new WeakSet<object>();

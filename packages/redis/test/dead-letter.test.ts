@@ -1,5 +1,5 @@
 import { Queue, silentLogger } from '@q/core';
-import { queueKeys, RedisListPusher, type RedisMessage, redisListProducerFactory } from '@q/redis';
+import { queueKeys, RedisListPusher, type RedisMessage, redisListProducerFactory, unwrapEnvelope } from '@q/redis';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { client, uniqueKey } from './support/clients.js';
@@ -52,7 +52,8 @@ describe('dead letter on Redis: a message leaves the source only once the dead-l
     await queue.stop();
     await done;
     await deadLetter.close();
-    const stored = await redis.lrange(dlqKey, 0, -1);
+    // Each dead letter carries its q-death record (reason rejected) in an envelope around the body.
+    const stored = (await redis.lrange(dlqKey, 0, -1)).map((s) => unwrapEnvelope(s).body);
     expect(stored.sort()).toEqual(Array.from({ length: total }, (_, i) => `m${i}`).sort());
     expect(await redis.llen(key)).toBe(0);
     expect(await redis.llen(keys.retry)).toBe(0);

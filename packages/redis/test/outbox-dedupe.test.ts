@@ -24,10 +24,10 @@ describe("RedisListPusher dedupe: 'outbox-id'", () => {
     const key = uniqueKey('dedupe');
     const pusher = dedupePusher(key);
     await pusher.pushBatch(range('ob', 1, 5));
-    expect(pusher.stats()).toEqual({ written: 5, duplicatesSkipped: 0 });
+    expect(pusher.stats()).toMatchObject({ written: 5, duplicatesSkipped: 0 });
     await pusher.pushBatch(range('ob', 1, 5));
     expect(await redis.lrange(key, 0, -1)).toEqual(bodies('ob', 1, 5));
-    expect(pusher.stats()).toEqual({ written: 5, duplicatesSkipped: 5 });
+    expect(pusher.stats()).toMatchObject({ written: 5, duplicatesSkipped: 5 });
     expect(await redis.hget(queueKeys(key).outboxHighWater, 'ob')).toBe('5');
     await pusher.close();
   });
@@ -39,7 +39,7 @@ describe("RedisListPusher dedupe: 'outbox-id'", () => {
     await pusher.pushBatch(range('ob', 0, 4));
     await pusher.pushBatch(range('ob', 0, 9));
     expect(await redis.lrange(key, 0, -1)).toEqual(bodies('ob', 0, 9));
-    expect(pusher.stats()).toEqual({ written: 10, duplicatesSkipped: 5 });
+    expect(pusher.stats()).toMatchObject({ written: 10, duplicatesSkipped: 5 });
     await pusher.close();
   });
 
@@ -162,7 +162,7 @@ describe("RedisListPusher dedupe: 'outbox-id'", () => {
     await first.close();
     await second.close();
     expect(await redis.lrange(key, 0, -1)).toEqual(bodies('orders', 100, 159));
-    expect(second.stats()).toEqual({ written: 10, duplicatesSkipped: 50 });
+    expect(second.stats()).toMatchObject({ written: 10, duplicatesSkipped: 50 });
     expect(await redis.hget(hwm, 'orders')).toBe('159');
   });
 
@@ -180,7 +180,7 @@ describe("RedisListPusher dedupe: 'outbox-id'", () => {
     await late;
     await pusher.close();
     expect(await redis.lrange(key, 0, -1)).toEqual(['p-1', 'p-2', 'p-3']);
-    expect(pusher.stats()).toEqual({ written: 3, duplicatesSkipped: 2 });
+    expect(pusher.stats()).toMatchObject({ written: 3, duplicatesSkipped: 2 });
   });
 
   it('more than unpack can take in one call (20,000 messages, three outboxes) goes in one script call, in order', async () => {
@@ -193,7 +193,7 @@ describe("RedisListPusher dedupe: 'outbox-id'", () => {
     const list = await redis.lrange(key, 0, -1);
     expect(list).toHaveLength(20_000);
     expect(list.every((body, i) => body === String(i))).toBe(true);
-    expect(pusher.stats()).toEqual({ written: 20_000, duplicatesSkipped: 20_000 });
+    expect(pusher.stats()).toMatchObject({ written: 20_000, duplicatesSkipped: 20_000 });
     await pusher.close();
   });
 

@@ -123,7 +123,7 @@ describe('RedisListPusher.pushBatch (plain)', () => {
     const pusher = new RedisListPusher({ redis, key });
     await pusher.pushBatch(['s', Buffer.from('b'), { body: 'o' }]);
     expect(await redis.lrange(key, 0, -1)).toEqual(['s', 'b', 'o']);
-    expect(pusher.stats()).toEqual({ written: 3, duplicatesSkipped: 0 });
+    expect(pusher.stats()).toMatchObject({ written: 3, duplicatesSkipped: 0 });
     await pusher.close();
   });
 });
