@@ -123,7 +123,11 @@ export interface ProducerClient {
   disconnect(): Promise<void>;
   /** Like {@link GroupConsumerClient.destroy}: closes every connection now; writes under way fail. */
   destroy?(): void;
-  /** Sends messages to one topic; resolves when the broker acknowledged them (per `acks`). */
+  /**
+   * Sends messages to one topic; resolves when the broker acknowledged them (per `acks`). Rejects
+   * with `UnroutableError` of `@q/core` (reason: the broker's error name) when the topic does not
+   * exist and the producer was made without `allowAutoTopicCreation`: nothing was written.
+   */
   send(
     topic: string,
     messages: readonly OutgoingMessage[],
@@ -172,6 +176,13 @@ export interface KafkaClientFactory {
       heartbeatIntervalMs: number;
     },
   ): GroupConsumerClient;
-  /** Makes a producer client (one per {@link KafkaPusher}). */
-  producer(connection: KafkaConnection, options: { idempotent: boolean }): ProducerClient;
+  /**
+   * Makes a producer client (one per {@link KafkaPusher}). `allowAutoTopicCreation`: whether a send
+   * to a topic that does not exist may create it (on a broker with `auto.create.topics.enable`);
+   * without it such a send rejects with `UnroutableError`. Absent means false.
+   */
+  producer(
+    connection: KafkaConnection,
+    options: { idempotent: boolean; allowAutoTopicCreation?: boolean },
+  ): ProducerClient;
 }

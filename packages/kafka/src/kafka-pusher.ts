@@ -2,17 +2,20 @@ import {
   ChunkExecutor,
   type ConfirmingPusher,
   consoleLogger,
+  EXPIRES_AT_HEADER,
+  expiresAt,
   InvalidOptionError,
   type Logger,
   OUTBOX_ID_HEADER,
   type PushInfo,
-  type RetryOptions,
   retryPolicy,
-  type ShutdownManager,
+  ttlOption,
+  UnsupportedFeatureError,
 } from '@q/core';
 import { abortable, duration, integerAtLeast, nonEmptyString, safeLogger } from '@q/core/internal';
-import type { Compression, KafkaClientFactory, KafkaConnection, OutgoingMessage, ProducerClient } from './client.js';
+import type { OutgoingMessage, ProducerClient } from './client.js';
 import { MessageTooLargeError, WriteAbandonedError } from './errors.js';
+import type { KafkaPusherOptions } from './kafka-pusher-options.js';
 import { kafkajsClient } from './kafkajs-client.js';
 import { ProducerConnection } from './producer-connection.js';
 import {
@@ -29,84 +32,8 @@ import {
   WholeBatch,
 } from './pusher-message.js';
 
+export type { KafkaPusherOptions } from './kafka-pusher-options.js';
 export type { KafkaPusherMessage } from './pusher-message.js';
-
-/** Options of {@link KafkaPusher}. */
-export interface KafkaPusherOptions extends KafkaConnection {
-  /** The topic to write to. */
-  topic: string;
-  /**
-   * Bytes per `send`: messages go out together once this many are buffered. A message counts its
-   * value, its key, its headers and about 20 bytes of framing, so small
-   * messages do not pile up into sends of hundreds of thousands.
-   * @default 1048576 (1 MiB, kq's chunk)
-   */
-  chunkBytes?: number;
-  /**
-   * Most messages per `send`, whatever their bytes. kafkajs encodes a whole send at once, blocking
-   * the event loop (tens of microseconds per message on a loaded machine): a send of 170,000 tiny
-   * messages stalled heartbeats for seconds and got a consumer in the same process dropped from its
-   * group. 10,000 keeps one send's encoding well under a heartbeat interval.
-   * @default 10000
-   */
-  maxBatchMessages?: number;
-  /**
-   * Longest wait of a message for its chunk, in milliseconds. kq waits up to 1 s; a queue's latency
-   * matters more than the last percent of batching.
-   * @default 100
-   */
-  flushIntervalMs?: number;
-  /**
-   * Broker acknowledgements: -1 = all in-sync replicas (kq's writer defaults to none, and loses
-   * messages silently when a broker fails).
-   * @default -1
-   */
-  acks?: -1 | 0 | 1;
-  /**
-   * Idempotent producer: retries never write a message twice.
-   * @default false
-   */
-  idempotent?: boolean;
-  /** @default "none" */
-  compression?: Compression;
-  /**
-   * Every push resolves once the broker acknowledged its chunk and rejects if the write failed
-   * (kq's `WithSyncPush`, but still batched). Otherwise push resolves once accepted and failures go
-   * to `onError`.
-   * @default false
-   */
-  syncPush?: boolean;
-  /**
-   * Largest value accepted, in bytes (the broker's `message.max.bytes`).
-   * @default 1048576
-   */
-  maxMessageBytes?: number;
-  /**
-   * Connecting again after a failed connect: each write that finds the producer unconnected tries up
-   * to `attempts` connects (the client's own retries inside each), with exponential back-off and
-   * jitter between `minDelayMs` and `maxDelayMs`; then its messages fail (rejected pushes, `onError`)
-   * and the next write starts over. `close()` cuts the back-off short.
-   * @default { attempts: 3, minDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: true }
-   */
-  reconnect?: RetryOptions;
-  /** Told about every failed write with its messages. @default logs through `logger` */
-  onError?: (error: unknown, messages: OutgoingMessage[]) => void;
-  /** Returns the W3C `traceparent` to write into each message's headers, if any. */
-  traceparent?: () => string | undefined;
-  /**
-   * Returns headers to write into each message, read when the message is pushed (in the caller's
-   * context): trace context such as W3C `traceparent` and `tracestate`, which `traceHeaders()` of
-   * `@q/otel` injects from the active span. They override a message's own headers of the same name.
-   * @default none
-   */
-  traceHeaders?: () => Readonly<Record<string, string>> | undefined;
-  /** Flushes on SIGTERM/SIGINT through this manager; `close()` unregisters. */
-  shutdown?: ShutdownManager;
-  /** @default kafkajs */
-  client?: KafkaClientFactory;
-  /** @default consoleLogger */
-  logger?: Logger;
-}
 
 /**
  * go-queue's kq `Pusher`, fixed: broker acks by default, errors that reach the caller (`syncPush`)
@@ -123,15 +50,27 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
   readonly #traceparent: (() => string | undefined) | undefined;
   readonly #traceHeaders: (() => Readonly<Record<string, string>> | undefined) | undefined;
   readonly #logger: Logger;
+  /** `ttlMs`: each message is stamped with its expiry when set. */
+  readonly #ttlMs: number | undefined;
   /** Aborted when close() gives up on the writes under way. */
   readonly #abandoned = new AbortController();
+  /** Whether the warning about `acks` other than -1 was given (once per pusher). */
+  #warnedAcks = false;
 
-  /** @throws {InvalidOptionError} without brokers or topic, or with bad sizes. */
+  /**
+   * @throws {InvalidOptionError} without brokers or topic, or with bad sizes or flags.
+   * @throws {UnsupportedFeatureError} given `maxLength` or `overflow`: Kafka has no such limit.
+   */
   constructor(options: KafkaPusherOptions) {
     if (!Array.isArray(options?.brokers) || options.brokers.length === 0) {
       throw new InvalidOptionError('brokers', options?.brokers, 'a non-empty array of "host:port"');
     }
     nonEmptyString('topic', options.topic);
+    refuseMaxLength(options);
+    this.#ttlMs = ttlOption('ttlMs', options.ttlMs);
+    const allowAutoTopicCreation = options.allowAutoTopicCreation ?? false;
+    if (typeof allowAutoTopicCreation !== 'boolean')
+      throw new InvalidOptionError('allowAutoTopicCreation', allowAutoTopicCreation, 'a boolean');
     const acks = options.acks ?? -1;
     if (acks !== -1 && acks !== 0 && acks !== 1) throw new InvalidOptionError('acks', acks, '-1, 0 or 1');
     const compression = options.compression ?? 'none';
@@ -150,7 +89,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
       minDelayMs: 100,
       maxDelayMs: 5000,
     });
-    this.#producer = client.producer(options, { idempotent: options.idempotent ?? false });
+    this.#producer = client.producer(options, { idempotent: options.idempotent ?? false, allowAutoTopicCreation });
     this.#connection = new ProducerConnection(this.#producer, reconnect);
     const logger = safeLogger(options.logger ?? consoleLogger);
     this.#logger = logger;
@@ -161,6 +100,7 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
         // kafkajs's retries against connections that can no longer open.
         if (this.#abandoned.signal.aborted) throw new WriteAbandonedError(this.#topic);
         await this.#connection.ready();
+        if (acks !== -1 && !this.#warnedAcks) this.#warnAcks(acks);
         await abortable(
           this.#producer.send(this.#topic, recordsOf(chunk), { acks, compression }),
           this.#abandoned.signal,
@@ -358,9 +298,48 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
     const traceparent = this.#traceparent?.();
     const traced = this.#traceHeaders?.();
     let out: OutgoingMessage = message;
+    if (this.#ttlMs !== undefined) out = this.#stampExpiry(out, this.#ttlMs);
     if (traceparent !== undefined) out = { ...out, headers: { ...out.headers, traceparent } };
     if (traced !== undefined) out = { ...out, headers: { ...out.headers, ...traced } };
     const size = bytes + RECORD_OVERHEAD_BYTES + keyBytes(out.key) + (out.headers ? headerBytes(out.headers) : 0);
     return { message: out, size };
+  }
+
+  /** `message` with its `q-expires-at`: now + `ttlMs`, or the one it carries if that is earlier. */
+  #stampExpiry(message: OutgoingMessage, ttlMs: number): OutgoingMessage {
+    const mine = expiresAt(ttlMs);
+    const carried = message.headers?.[EXPIRES_AT_HEADER];
+    if (carried !== undefined) {
+      const at = Number(typeof carried === 'string' ? carried : carried.toString('latin1'));
+      if (Number.isFinite(at) && at <= Number(mine)) return message;
+    }
+    return { ...message, headers: { ...message.headers, [EXPIRES_AT_HEADER]: mine } };
+  }
+
+  #warnAcks(acks: 0 | 1): void {
+    this.#warnedAcks = true;
+    this.#logger.warn(
+      { topic: this.#topic, acks },
+      acks === 0
+        ? `pusher of ${this.#topic} has acks 0: a push confirms once sent, with no word from the broker; a broker failure loses messages silently`
+        : `pusher of ${this.#topic} has acks 1: a push confirms once the leader wrote it; a leader failure before a follower copied it loses it`,
+    );
+  }
+}
+
+/**
+ * Kafka has no per-topic message-count limit (RabbitMQ's `x-max-length` / `x-overflow`): a pusher
+ * given one refuses it rather than let anyone believe a topic is bounded.
+ */
+function refuseMaxLength(options: KafkaPusherOptions): void {
+  const given = options as { maxLength?: unknown; overflow?: unknown };
+  for (const feature of ['maxLength', 'overflow'] as const) {
+    if (given[feature] !== undefined) {
+      throw new UnsupportedFeatureError(
+        'kafka',
+        feature,
+        'Kafka topics have no message-count limit; use retention.bytes / retention.ms on the topic',
+      );
+    }
   }
 }

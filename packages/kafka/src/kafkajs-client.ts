@@ -1,3 +1,4 @@
+import { UnroutableError } from '@q/core';
 import { type Admin, CompressionTypes, type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
 import type {
   CommittedOffset,
@@ -177,12 +178,40 @@ function byTopic(partitions: readonly TopicPartition[]): { topic: string; partit
   return [...map].map(([topic, ps]) => ({ topic, partitions: ps }));
 }
 
+/**
+ * The broker's error codes that mean a topic cannot be written to because it is not there (Kafka's
+ * names, as kafkajs reports them in `type`).
+ */
+const UNROUTABLE = new Set(['UNKNOWN_TOPIC_OR_PARTITION']);
+
+/**
+ * The broker's error name when `error` (or an error it wraps: kafkajs gives up on a send with
+ * `KafkaJSNumberOfRetriesExceeded` whose `cause` is the broker's answer) says the topic does not exist.
+ */
+function unroutableReason(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && UNROUTABLE.has(type)) return type;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 class KafkajsProducer implements ProducerClient {
   readonly #producer: Producer;
   readonly #sockets: SocketRegistry;
-  constructor(producer: Producer, sockets: SocketRegistry) {
+  readonly #kafka: Kafka;
+  readonly #autoCreate: boolean;
+  /** Topics a metadata answer or a send showed to exist: no lookup before their sends. */
+  readonly #known = new Set<string>();
+  /** Lookups under way, shared by the sends that wait for them. */
+  readonly #looking = new Map<string, Promise<void>>();
+  constructor(kafka: Kafka, producer: Producer, sockets: SocketRegistry, autoCreate: boolean) {
+    this.#kafka = kafka;
     this.#producer = producer;
     this.#sockets = sockets;
+    this.#autoCreate = autoCreate;
   }
   destroy(): void {
     this.#sockets.destroy();
@@ -203,17 +232,57 @@ class KafkajsProducer implements ProducerClient {
     }[],
     options: { acks: -1 | 0 | 1; compression: 'none' | 'gzip' },
   ): Promise<void> {
-    await this.#producer.send({
-      topic,
-      acks: options.acks,
-      compression: options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-      messages: messages.map((m) => ({
-        key: m.key ?? null,
-        value: m.value,
-        headers: m.headers,
-        partition: m.partition,
-      })),
-    });
+    if (!this.#autoCreate && !this.#known.has(topic)) await this.#lookUp(topic);
+    try {
+      await this.#producer.send({
+        topic,
+        acks: options.acks,
+        compression: options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        messages: messages.map((m) => ({
+          key: m.key ?? null,
+          value: m.value,
+          headers: m.headers,
+          partition: m.partition,
+        })),
+      });
+      this.#known.add(topic);
+    } catch (error) {
+      // A topic deleted after its lookup: kafkajs retried the send for about a minute first.
+      const reason = unroutableReason(error);
+      if (reason === undefined) throw error;
+      this.#known.delete(topic);
+      throw new UnroutableError(topic, reason, { cause: error });
+    }
+  }
+
+  /**
+   * Asks the cluster whether `topic` exists before the first send to it: kafkajs retries a send to
+   * a missing topic for about a minute (UNKNOWN_TOPIC_OR_PARTITION is retriable to it, since a topic
+   * being created answers so for a moment), where the caller should hear at once that nothing
+   * receives it. An admin client on this producer's sockets, without retries, asks once and
+   * disconnects. Any other failure (a broker down) leaves the answer to the send and its retries.
+   */
+  #lookUp(topic: string): Promise<void> {
+    let looking = this.#looking.get(topic);
+    if (looking === undefined) {
+      looking = this.#askMetadata(topic).finally(() => this.#looking.delete(topic));
+      this.#looking.set(topic, looking);
+    }
+    return looking;
+  }
+
+  async #askMetadata(topic: string): Promise<void> {
+    const admin = this.#kafka.admin({ retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      await admin.fetchTopicMetadata({ topics: [topic] });
+      this.#known.add(topic);
+    } catch (error) {
+      const reason = unroutableReason(error);
+      if (reason !== undefined) throw new UnroutableError(topic, reason, { cause: error });
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
   }
 }
 
@@ -248,13 +317,17 @@ export function routedKafkajsClient(route?: BrokerRoute): KafkaClientFactory {
     },
     producer(connection, o) {
       const sockets = new SocketRegistry(route);
+      const client = kafka(connection, sockets);
+      const autoCreate = o.allowAutoTopicCreation === true;
       return new KafkajsProducer(
-        kafka(connection, sockets).producer({
+        client,
+        client.producer({
           idempotent: o.idempotent,
           maxInFlightRequests: o.idempotent ? 1 : undefined,
-          allowAutoTopicCreation: true,
+          allowAutoTopicCreation: autoCreate,
         }),
         sockets,
+        autoCreate,
       );
     },
   };
