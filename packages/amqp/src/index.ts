@@ -8,6 +8,7 @@ export type {
   ClientChannel,
   ClientConfirmChannel,
   ClientConnection,
+  ClientConfirmFields,
   ClientConnectOptions,
   ClientExchangeOptions,
   ClientMessage,
@@ -33,3 +34,13 @@ export {
   Topology,
   type TopologySpec,
 } from './topology.js';
+export {
+  type AmqpDelivery,
+  type AmqpDeliveryFields,
+  type AmqpDeliveryProperties,
+  DELIVERY_COUNT_HEADER,
+  deliveryCount,
+  X_DELIVERY_COUNT,
+} from './amqp-delivery.js';
+export { AmqpProducer, type AmqpProducerStats, amqpProducerFactory } from './amqp-producer.js';
+export type { AmqpProducerOptions, FailureAction } from './amqp-producer-options.js';

@@ -1,0 +1,114 @@
+import { type AmqpDelivery, toDelivery } from './amqp-delivery.js';
+import type { ClientChannel, ClientMessage } from './client.js';
+
+/** Where a delivery's settlement state lives, out of sight of handlers. */
+const TRACK: unique symbol = Symbol('q.amqp.delivery');
+
+/** What a delivery needs to be settled: its channel, the client's message, and whether it was. */
+interface Track {
+  readonly source: DeliverySource;
+  readonly message: ClientMessage;
+  settled: boolean;
+}
+
+/** Counters a producer shares with its channels. */
+export interface SettleCounts {
+  /** Acks and nacks not sent because their channel had closed (the broker redelivers those messages). */
+  dropped: number;
+}
+
+/** A delivery this producer handed out, with its {@link Track}. */
+type Held = AmqpDelivery & { readonly [TRACK]: Track };
+
+/**
+ * One consumer channel and the deliveries it made. A delivery tag means something on its own
+ * channel only, and once that channel closed the broker has requeued every delivery it had not
+ * settled: acks and nacks for them are dropped here, never sent on a later channel (there the tag
+ * is unknown, or names another message, and RabbitMQ closes the channel with PRECONDITION_FAILED).
+ * Each delivery is settled at most once.
+ */
+export class DeliverySource {
+  readonly channel: ClientChannel;
+  /** The consumer's tag on this channel, once `consume` answered. */
+  consumerTag = '';
+  #open = true;
+  /** Deliveries of this channel not settled yet (what counts against the prefetch). */
+  #unsettled = 0;
+  /** Shared by every channel of a producer: settlements dropped because their channel had closed. */
+  readonly #counts: SettleCounts;
+
+  constructor(channel: ClientChannel, counts: SettleCounts) {
+    this.channel = channel;
+    this.#counts = counts;
+  }
+
+  /** Whether the channel is still open: its deliveries can be settled. */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** Deliveries of this channel not settled yet. */
+  get unsettled(): number {
+    return this.#unsettled;
+  }
+
+  /** The channel closed: from now on settlements are dropped. */
+  closed(): void {
+    this.#open = false;
+  }
+
+  /** Reads `message`, delivered on this channel, into a delivery that remembers where it came from. */
+  track(message: ClientMessage): AmqpDelivery {
+    this.#unsettled++;
+    const delivery = toDelivery(message, this.consumerTag) as Held;
+    (delivery as { [TRACK]: Track })[TRACK] = { source: this, message, settled: false };
+    return delivery;
+  }
+
+  /** Removes `delivery` from the queue (`basic.ack`). False when it was settled before or its channel is gone. */
+  static ack(delivery: AmqpDelivery): boolean {
+    return DeliverySource.#settle(delivery, (channel, message) => channel.ack(message));
+  }
+
+  /**
+   * `basic.nack`: back to the queue with `requeue`, else rejected (dead-lettered through the queue's
+   * DLX, or dropped when it has none). False when settled before or its channel is gone.
+   */
+  static nack(delivery: AmqpDelivery, requeue: boolean): boolean {
+    return DeliverySource.#settle(delivery, (channel, message) => channel.nack(message, false, requeue));
+  }
+
+  /** Whether `delivery` can still be settled (not settled, its channel open). */
+  static settleable(delivery: AmqpDelivery): boolean {
+    const t = (delivery as Partial<Held>)[TRACK];
+    return t !== undefined && !t.settled && t.source.#open;
+  }
+
+  /** The client's message behind `delivery` (for republishing it). */
+  static message(delivery: AmqpDelivery): ClientMessage | undefined {
+    return (delivery as Partial<Held>)[TRACK]?.message;
+  }
+
+  /**
+   * Marks `delivery` settled and sends `send` on its channel when that is still open. A settlement
+   * for a closed channel still marks it, and counts as dropped: it is never sent anywhere.
+   */
+  static #settle(delivery: AmqpDelivery, send: (channel: ClientChannel, message: ClientMessage) => void): boolean {
+    const t = (delivery as Partial<Held>)[TRACK];
+    if (t === undefined || t.settled) return false;
+    t.settled = true;
+    const source = t.source;
+    source.#unsettled--;
+    if (source.#open) {
+      try {
+        send(source.channel, t.message);
+        return true;
+      } catch {
+        // The client already knows the channel is closed ('close' is on its way): same as closed.
+        source.#open = false;
+      }
+    }
+    source.#counts.dropped++;
+    return false;
+  }
+}

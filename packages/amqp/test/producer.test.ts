@@ -1,0 +1,160 @@
+import { type AmqpDelivery, type AmqpProducer, amqpProducerFactory, Topology } from '@q/amqp';
+import { InvalidOptionError, Queue, silentLogger } from '@q/core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { until } from '../../../test-support/wait.js';
+import { type Admin, admin, Tally, uniqueQueue } from './producer-fixtures.js';
+
+const url = inject('amqpUrl');
+let a: Admin;
+
+beforeAll(async () => {
+  a = await admin(url);
+});
+afterAll(async () => {
+  await a.close();
+});
+
+describe('amqpProducerFactory through a Queue', () => {
+  it('20,000 messages with 4 consumers: each handled exactly once, never more than prefetch unacked', async () => {
+    const queue = uniqueQueue();
+    await a.channel.assertQueue(queue, { durable: true });
+    const sent = await a.fill(queue, 20_000);
+    const prefetch = 300;
+    const factory = amqpProducerFactory({ url, queue, prefetch, logger: silentLogger });
+    const producer = (await factory()) as AmqpProducer;
+    const tally = new Tally();
+    let maxUnsettled = 0;
+    const q = new Queue<AmqpDelivery>(
+      factory,
+      () => ({
+        async consume(m) {
+          maxUnsettled = Math.max(maxUnsettled, producer.stats().unsettled);
+          tally.add(m.body.toString());
+          if (tally.total % 97 === 0) await new Promise((r) => setImmediate(r));
+        },
+      }),
+      { producers: 1, consumers: 4, capacity: 256, statsIntervalMs: 0, logger: silentLogger },
+    );
+    const done = q.start();
+    await until(() => tally.total >= 20_000, 50_000);
+    await q.stop();
+    await done;
+    expect(tally.missing(sent)).toEqual([]);
+    expect(tally.duplicates).toBe(0);
+    expect(maxUnsettled).toBeGreaterThan(0);
+    expect(maxUnsettled).toBeLessThanOrEqual(prefetch);
+    expect(await a.ready(queue)).toBe(0);
+    expect(producer.stats()).toMatchObject({ delivered: 20_000, dropped: 0, consuming: false });
+    await a.channel.deleteQueue(queue);
+  });
+
+  it('a failing handler rejects the message: the DLX queue gets it with x-death reason rejected', async () => {
+    const queue = uniqueQueue();
+    const dlx = `${queue}.dlx`;
+    const dead = `${queue}.dead`;
+    const topology = new Topology({
+      exchanges: [{ name: dlx, type: 'fanout' }],
+      queues: [{ name: queue, deadLetterExchange: dlx }, { name: dead }],
+      bindings: [{ queue: dead, exchange: dlx }],
+    });
+    const factory = amqpProducerFactory({ url, queue, declare: topology, logger: silentLogger });
+    const producer = (await factory()) as AmqpProducer;
+    await until(() => producer.stats().consuming);
+    const sent = await a.fill(queue, 200);
+    const tally = new Tally();
+    const q = new Queue<AmqpDelivery>(
+      factory,
+      () => ({
+        consume(m) {
+          const body = m.body.toString();
+          tally.add(body);
+          if (Number(body.slice(2)) % 10 === 0) throw new Error(`boom ${body}`);
+        },
+      }),
+      { producers: 1, consumers: 2, statsIntervalMs: 0, logger: silentLogger },
+    );
+    const done = q.start();
+    await until(() => tally.total >= 200);
+    await until(async () => (await a.ready(dead)) === 20);
+    await q.stop();
+    await done;
+    expect(tally.missing(sent)).toEqual([]);
+    const letters = await a.drain(dead);
+    expect(letters.map((m) => m.content.toString()).sort()).toEqual(sent.filter((_, i) => i % 10 === 0).sort());
+    for (const m of letters) {
+      const deaths = m.properties.headers?.['x-death'] as { reason: string; queue: string; count: number }[];
+      expect(deaths[0]).toMatchObject({ reason: 'rejected', queue, count: 1 });
+    }
+    expect(await a.ready(queue)).toBe(0);
+    await a.channel.deleteQueue(queue);
+    await a.channel.deleteQueue(dead);
+    await a.channel.deleteExchange(dlx);
+  });
+
+  it('stop mid-run requeues what it held: a new Queue handles the rest (received ⊇ sent)', async () => {
+    const queue = uniqueQueue();
+    await a.channel.assertQueue(queue, { durable: true });
+    const sent = await a.fill(queue, 3000);
+    const tally = new Tally();
+    const factory = amqpProducerFactory({ url, queue, prefetch: 200, logger: silentLogger });
+    const run = async (until: () => boolean): Promise<void> => {
+      const q = new Queue<AmqpDelivery>(
+        factory,
+        () => ({
+          async consume(m) {
+            await new Promise((r) => setTimeout(r, 1));
+            tally.add(m.body.toString());
+          },
+        }),
+        { producers: 1, consumers: 4, capacity: 100, statsIntervalMs: 0, logger: silentLogger },
+      );
+      const done = q.start();
+      const deadline = Date.now() + 40_000;
+      while (!until() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      await q.stop({ timeoutMs: 2000 });
+      await done;
+    };
+    await run(() => tally.total >= 500);
+    const firstRun = tally.total;
+    expect(firstRun).toBeLessThan(3000);
+    // Nothing it took stays unacked or is lost: the rest is ready in the queue again (the broker
+    // requeues a closed channel's deliveries a moment after the close).
+    await until(async () => (await a.ready(queue)) === 3000 - firstRun, 10_000, 'the rest ready again');
+    await run(() => tally.missing(sent).length === 0);
+    expect(tally.missing(sent)).toEqual([]);
+    expect(tally.duplicates).toBe(0);
+    expect(await a.ready(queue)).toBe(0);
+    await a.channel.deleteQueue(queue);
+  });
+});
+
+describe('amqpProducerFactory options', () => {
+  it('refuses bad options naming them', () => {
+    const bad: [Record<string, unknown>, string][] = [
+      [{ queue: 'q' }, 'url'],
+      [{ url, connection: {}, queue: 'q' }, 'url'],
+      [{ url, queue: '' }, 'queue'],
+      [{ url, queue: 'q', prefetch: 0 }, 'prefetch'],
+      [{ url, queue: 'q', prefetch: 70_000 }, 'prefetch'],
+      [{ url, queue: 'q', onFailure: 'drop' }, 'onFailure'],
+      [{ url, queue: 'q', deliveryLimit: 0 }, 'deliveryLimit'],
+      [{ url, queue: 'q', deadLetter: {} }, 'deadLetter'],
+      [{ url, queue: 'q', declare: 'x' }, 'declare'],
+      [{ url, queue: 'q', checkExpiry: 1 }, 'checkExpiry'],
+      [{ url, queue: 'q', closeTimeoutMs: -1 }, 'closeTimeoutMs'],
+      [{ url: 'http://x', queue: 'q' }, 'url'],
+    ];
+    for (const [options, name] of bad) {
+      let error: unknown;
+      try {
+        const factory = amqpProducerFactory(options as never);
+        // The URL's scheme is checked by the connection, made with the producer.
+        void factory();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(options)).toBeInstanceOf(InvalidOptionError);
+      expect((error as InvalidOptionError).message).toContain(name);
+    }
+  });
+});
