@@ -1,10 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { type Outcome, type ProduceListener, type Producer, sleep } from '@q/core';
 import { abortable, settledWithin } from '@q/core/internal';
 import { BlockingConnection } from './blocking-connection.js';
 import { watchConnection } from './connection-watch.js';
+import { ProducerDeadLetters } from './producer-dead-letters.js';
 import type { ResolvedOptions } from './producer-options.js';
+import { ReaderRegistration } from './reader-registration.js';
 import { SourceHealth } from './source-health.js';
 import { withoutBodies } from './without-bodies.js';
+
+/** Batches taken in one produce() call when every message of each had expired. */
+const ROUNDS = 16;
 
 type Body = string | Buffer;
 
@@ -15,12 +21,22 @@ type Body = string | Buffer;
  * queue hands back unconsumed, go back to the head of the list (`LPUSH`), and close() waits for those
  * writes, so `await queue.stop(); await redis.quit()` cannot cut them off. A write that fails is
  * logged (count only) and fails close(): those messages are lost, and the caller hears of it.
+ *
+ * Expired messages (`q-expires-at` passed) are popped like the others, so they have left the list when
+ * they are found; they never reach the queue. With `deadLetter` each is pushed there (retried while
+ * the producer runs; at close, one not yet confirmed goes back to the head of the list like any
+ * unconsumed message; a crash in between loses it, as it loses any popped message). Without, it is
+ * dropped and counted.
  */
 export class AtMostOnceProducer implements Producer<Body> {
+  /** This producer's id in the list's readers set. */
+  readonly id = randomBytes(6).toString('hex');
   readonly #o: ResolvedOptions;
   readonly #blocking: BlockingConnection;
   readonly #health: SourceHealth;
   readonly #unwatch: () => void;
+  readonly #dead: ProducerDeadLetters<Body>;
+  readonly #registration: ReaderRegistration;
   /** Give-backs not yet answered: close() waits for them. */
   readonly #givingBack = new Set<Promise<void>>();
   /** Give-backs that failed, for close() to report. */
@@ -34,6 +50,21 @@ export class AtMostOnceProducer implements Producer<Body> {
     this.#blocking = new BlockingConnection(o.redis);
     this.#health = new SourceHealth(o.logger, `reading ${o.keys.list}`);
     this.#unwatch = watchConnection(o.redis, this.#health, this.#blocking.connection);
+    this.#dead = new ProducerDeadLetters<Body>(
+      { pusher: o.deadLetter, list: o.keys.list, logger: o.logger, counters: o.counters, limit: o.batchSize * 4 },
+      {
+        body: (m) => m,
+        done: (m, pushed) => {
+          if (!pushed) this.#track(this.#giveBack([m])).catch(() => {});
+        },
+      },
+    );
+    this.#registration = new ReaderRegistration(o.redis, o.keys.readers, this.id, o.leaseMs, this.#health);
+  }
+
+  /** Registers the producer as a reader of the list (for `mandatory` pushers); rejects when Redis did not take it. */
+  register(): Promise<void> {
+    return this.#registration.register();
   }
 
   addListener(listener: ProduceListener): void {
@@ -49,17 +80,24 @@ export class AtMostOnceProducer implements Producer<Body> {
   async #produce(signal: AbortSignal): Promise<Body[] | undefined> {
     const { redis, keys, batchSize, blockTimeoutMs, buffers } = this.#o;
     try {
-      const pop = (buffers ? redis.lpopBuffer(keys.list, batchSize) : redis.lpop(keys.list, batchSize)) as Promise<
-        Body[] | null
-      >;
-      const popped = await abortable(pop, signal, () => undefined);
-      if (popped === undefined) {
-        // Stopped while the pop was in flight: whatever it still brings goes back to the head.
-        this.#track(pop.then((late) => this.#giveBack(late)));
-        return undefined;
+      for (let round = 0; ; round++) {
+        await this.#dead.room(signal);
+        const pop = (buffers ? redis.lpopBuffer(keys.list, batchSize) : redis.lpop(keys.list, batchSize)) as Promise<
+          Body[] | null
+        >;
+        const popped = await abortable(pop, signal, () => undefined);
+        if (popped === undefined) {
+          // Stopped while the pop was in flight: whatever it still brings goes back to the head.
+          this.#track(pop.then((late) => this.#giveBack(late)));
+          return undefined;
+        }
+        this.#health.ok();
+        if (popped === null || popped.length === 0) break;
+        const live = this.#dead.live(popped);
+        if (live.length > 0) return live;
+        // All expired: take the next batch now rather than after a wait on a list that has more.
+        if (round === ROUNDS || signal.aborted || this.#closing) return undefined;
       }
-      this.#health.ok();
-      if (popped !== null && popped.length > 0) return popped;
       if (signal.aborted || this.#closing) return undefined;
       const args = [blockTimeoutMs / 1000, 1, keys.list, 'LEFT', 'COUNT', batchSize] as const;
       const reply = (await this.#blocking.run((c) =>
@@ -72,7 +110,8 @@ export class AtMostOnceProducer implements Producer<Body> {
         this.#track(this.#giveBack(reply[1]));
         return undefined;
       }
-      return reply[1];
+      const live = this.#dead.live(reply[1]);
+      return live.length > 0 ? live : undefined;
     } catch (error) {
       if (!signal.aborted) await sleep(this.#health.failed(error), signal);
       return undefined;
@@ -91,13 +130,19 @@ export class AtMostOnceProducer implements Producer<Body> {
   /**
    * Ends a `BLMPOP` still waiting (`CLIENT UNBLOCK`: disconnecting instead would drop a reply that
    * already popped messages), lets the produce() in progress finish, waits for every give-back, then
-   * closes the blocking connection.
+   * closes the blocking connection. Expired messages whose dead-letter push was not confirmed yet go
+   * back too; the producer leaves the readers set.
    * @throws the first give-back error, after every give-back settled.
    */
   async close(): Promise<void> {
     this.#closing = true;
     this.#unwatch();
     const limit = this.#o.blockTimeoutMs + 1000;
+    // Bounded: with Redis down the entry simply expires.
+    const unregistered = settledWithin(
+      this.#registration.stop().catch(() => {}),
+      limit,
+    );
     try {
       await this.#blocking.interrupt(limit);
       await settledWithin(this.#producing, limit);
@@ -106,6 +151,9 @@ export class AtMostOnceProducer implements Producer<Body> {
       // connection of ours keeps reconnecting after close().
       this.#blocking.disconnect();
     }
+    // Their give-backs join the others below.
+    await this.#dead.close(limit);
+    await unregistered;
     // Give-backs go through the caller's client: waited for (bounded: with Redis down they sit in
     // ioredis's offline queue), so that `await queue.stop(); await redis.quit()` cannot cut them off.
     const deadline = Date.now() + limit;

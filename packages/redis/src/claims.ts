@@ -3,6 +3,16 @@ import type { ConsumerKeys } from './keys.js';
 import type { RedisMessage, ResolvedOptions } from './producer-options.js';
 import type { ScriptedRedis } from './scripts.js';
 
+/** What one claim took. */
+export interface Claimed {
+  /** Messages to hand to the queue. */
+  readonly messages: RedisMessage<string | Buffer>[];
+  /** Messages over `maxDeliveries`, held in flight for the dead-letter pusher. */
+  readonly over: readonly RedisMessage<string | Buffer>[];
+}
+
+const NONE: readonly RedisMessage<string | Buffer>[] = Object.freeze([]);
+
 /**
  * The claims of one at-least-once consumer: each moves up to `batchSize` messages into its in-flight
  * record with the claim script (`lua/claim-9.lua`), one round trip, and renews its lease.
@@ -18,7 +28,10 @@ export class Claims {
   readonly #buffers: boolean;
   /** The script's keys and fixed arguments; the nonce is appended per call. */
   readonly #args: (string | number)[];
+  readonly #source: string;
   #nonce = 0;
+  /** "1" when messages over `maxDeliveries` come back to us (a `deadLetter` pusher takes them). */
+  readonly #hold: string;
   /** Whether the latest claim failed, so the next one repeats its nonce. */
   #repeat = false;
 
@@ -26,6 +39,7 @@ export class Claims {
     this.#redis = redis;
     this.#buffers = o.buffers;
     const { keys } = o;
+    this.#source = keys.list;
     this.#args = [
       keys.list,
       keys.retry,
@@ -41,25 +55,40 @@ export class Claims {
       consumer,
       o.maxDeliveries,
     ];
+    // The nonce goes between: ARGV[5] is the nonce, ARGV[6] whether over-limit messages are held for us.
+    this.#hold = o.deadLetter !== undefined ? '1' : '0';
   }
 
-  /** Claims the next batch; an empty array when the staging, retry and main lists are all empty. */
-  async take(): Promise<RedisMessage<string | Buffer>[]> {
+  /**
+   * Claims the next batch: `messages` to deliver, and `over` (only with a `deadLetter`) those over
+   * `maxDeliveries`, in flight like the others, to dead-letter. Both empty when the staging, retry and
+   * main lists are all empty.
+   */
+  async take(): Promise<Claimed> {
     if (!this.#repeat) this.#nonce++;
     let flat: (string | Buffer | number)[];
     try {
       flat = this.#buffers
-        ? await this.#redis.qClaimBuffer(...this.#args, this.#nonce)
-        : await this.#redis.qClaim(...this.#args, this.#nonce);
+        ? await this.#redis.qClaimBuffer(...this.#args, this.#nonce, this.#hold)
+        : await this.#redis.qClaim(...this.#args, this.#nonce, this.#hold);
     } catch (error) {
       this.#repeat = true;
       throw error;
     }
     this.#repeat = false;
-    const out: RedisMessage<string | Buffer>[] = [];
+    const messages: RedisMessage<string | Buffer>[] = [];
+    let over: RedisMessage<string | Buffer>[] | undefined;
     for (let i = 0; i < flat.length; i += 3) {
-      out.push({ body: flat[i + 2] as string | Buffer, id: Number(flat[i]), deliveries: Number(flat[i + 1]) });
+      const deliveries = Number(flat[i + 1]);
+      const m = {
+        body: flat[i + 2] as string | Buffer,
+        id: Number(flat[i]),
+        deliveries: Math.abs(deliveries),
+        source: this.#source,
+      };
+      if (deliveries > 0) messages.push(m);
+      else (over ??= []).push(m);
     }
-    return out;
+    return { messages, over: over ?? NONE };
   }
 }

@@ -1,4 +1,4 @@
-import { consoleLogger, InvalidOptionError, type Logger } from '@q/core';
+import { consoleLogger, InvalidOptionError, type Logger, type Pusher } from '@q/core';
 import { integerAtLeast, nonEmptyString, safeLogger } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { type QueueKeys, queueKeys } from './keys.js';
@@ -17,6 +17,28 @@ export interface RedisMessage<B extends string | Buffer = string> {
   readonly id: number;
   /** 1 on the first delivery; more after a crash or a hand-back. */
   readonly deliveries: number;
+  /**
+   * The list it was taken from: a `RedisListPusher` that receives it as a queue's dead letter names
+   * this queue in the `q-death` record it adds.
+   */
+  readonly source: string;
+}
+
+/** What the producers of one {@link redisListProducerFactory} did besides handing out messages. */
+export interface RedisListProducerStats {
+  /** Messages found expired (`q-expires-at` passed) when taken: never handed to a handler. */
+  readonly expired: number;
+  /** Expired messages dropped because there is no `deadLetter` (each batch of them also logs a warning). */
+  readonly dropped: number;
+  /** Messages `deadLetter` confirmed: expired ones and, at-least-once, those over `maxDeliveries`. */
+  readonly deadLettered: number;
+}
+
+/** The counters behind {@link RedisListProducerStats}, shared by a factory's producers. */
+export interface ProducerCounters {
+  expired: number;
+  dropped: number;
+  deadLettered: number;
 }
 
 /** Options of {@link redisListProducerFactory}. */
@@ -53,16 +75,36 @@ export interface RedisListProducerOptions {
   buffers?: boolean;
   /**
    * At-least-once: how long a consumer's lease lives without a heartbeat, in milliseconds. Its
-   * messages go back to the list this long after it dies.
+   * messages go back to the list this long after it dies. Both modes: how long a producer's entry in
+   * the list's readers set lives without renewal (what `RedisListPusher`'s `mandatory` checks).
    * @default 30000
    */
   leaseMs?: number;
   /**
-   * At-least-once: a message about to be delivered more often than this goes to the dead-letter list
-   * (`<tag>:q:dead`) instead. 0 means no limit.
+   * At-least-once: a message about to be delivered more often than this is dead-lettered instead:
+   * with `deadLetter`, pushed there with a `q-death` record (reason `delivery-limit`) and removed
+   * from the list only once that push was confirmed; without, moved as it is to the dead-letter list
+   * `<tag>:q:dead` (atomically, in the claim script). 0 means no limit.
    * @default 5
    */
   maxDeliveries?: number;
+  /**
+   * Where messages go that must never reach a handler: expired ones (their `q-expires-at`, stamped by
+   * a `RedisListPusher` with `ttlMs`, passed when they were taken: RabbitMQ's lazy per-message TTL)
+   * and, at-least-once, those over `maxDeliveries`. Each is pushed (`pushAndConfirm` when the pusher
+   * has it) as its body with a `q-death` record added to its envelope (reason `expired` or
+   * `delivery-limit`, queue `key`) and its expiry removed; a failed push is retried with back-off
+   * while the producer runs, and at close the message goes back to the list (so a message may reach
+   * the dead-letter list twice when a push's confirm was lost; never zero times).
+   * - at-least-once: the message stays in the consumer's in-flight record until the push is
+   *   confirmed, and is removed then; a crash before hands it to another consumer, which checks it again.
+   * - at-most-once: the message left the list when it was popped; a crash before the push confirmed
+   *   loses it, as any popped message.
+   * Without it, expired messages are dropped: counted in `stats().dropped` of the factory, and each
+   * batch holding any logs one warning.
+   * @default none (expired messages are dropped; over `maxDeliveries` go to `<tag>:q:dead`)
+   */
+  deadLetter?: Pusher<string | Buffer>;
   /**
    * At-least-once: acknowledgements and hand-backs are sent in batches of up to this many, at least
    * every `settleIntervalMs`.
@@ -91,6 +133,8 @@ export interface ResolvedOptions {
   readonly buffers: boolean;
   readonly leaseMs: number;
   readonly maxDeliveries: number;
+  readonly deadLetter: Pusher<string | Buffer> | undefined;
+  readonly counters: ProducerCounters;
   readonly settleBatch: number;
   readonly settleIntervalMs: number;
   readonly logger: Logger;
@@ -120,6 +164,16 @@ export function resolveOptions(options: RedisListProducerOptions): ResolvedOptio
       `an integer below leaseMs / 3 (leaseMs is ${leaseMs})`,
     );
   }
+  const deadLetter = options.deadLetter;
+  if (
+    deadLetter !== undefined &&
+    (deadLetter === null ||
+      typeof deadLetter !== 'object' ||
+      typeof deadLetter.push !== 'function' ||
+      typeof deadLetter.name !== 'function')
+  ) {
+    throw new InvalidOptionError('deadLetter', deadLetter, 'a Pusher (an object with push() and name())');
+  }
   return {
     redis,
     keys: queueKeys(options.key),
@@ -129,6 +183,8 @@ export function resolveOptions(options: RedisListProducerOptions): ResolvedOptio
     buffers: options.buffers ?? false,
     leaseMs,
     maxDeliveries: integerAtLeast('maxDeliveries', options.maxDeliveries ?? 5, 0),
+    deadLetter,
+    counters: { expired: 0, dropped: 0, deadLettered: 0 },
     settleBatch: integerAtLeast('settleBatch', options.settleBatch ?? 512, 1),
     settleIntervalMs: integerAtLeast('settleIntervalMs', options.settleIntervalMs ?? 10, 1),
     logger: safeLogger(options.logger ?? consoleLogger),

@@ -1,14 +1,32 @@
 import type { ProducerFactory } from '@q/core';
 import { AtLeastOnceProducer } from './at-least-once-producer.js';
 import { AtMostOnceProducer } from './at-most-once-producer.js';
-import { type RedisListProducerOptions, type RedisMessage, resolveOptions } from './producer-options.js';
+import {
+  type RedisListProducerOptions,
+  type RedisListProducerStats,
+  type RedisMessage,
+  resolveOptions,
+} from './producer-options.js';
 import { assertRedisVersion } from './version.js';
 
-export type { DeliveryMode, RedisListProducerOptions, RedisMessage } from './producer-options.js';
+export type {
+  DeliveryMode,
+  RedisListProducerOptions,
+  RedisListProducerStats,
+  RedisMessage,
+} from './producer-options.js';
+
+/** What {@link redisListProducerFactory} returns: a `ProducerFactory` whose producers' counts can be read. */
+export type RedisListProducerFactory<T> = ProducerFactory<T> & {
+  /** What this factory's producers did besides handing out messages (expired, dead-lettered): a snapshot. */
+  stats(): RedisListProducerStats;
+};
 
 /**
  * A `ProducerFactory` for {@link @q/core!Queue} that reads a Redis list. Each call makes a producer with its
- * own blocking connection; see {@link RedisListProducerOptions} for the two modes.
+ * own blocking connection; see {@link RedisListProducerOptions} for the two modes. Each producer
+ * registers itself in the list's readers set while it runs (what a `mandatory` pusher checks); its
+ * factory call fails when Redis does not take that registration.
  *
  * ```ts
  * const queue = new Queue(
@@ -22,23 +40,38 @@ export type { DeliveryMode, RedisListProducerOptions, RedisMessage } from './pro
  */
 export function redisListProducerFactory(
   options: RedisListProducerOptions & { mode: 'at-most-once'; buffers: true },
-): ProducerFactory<Buffer>;
+): RedisListProducerFactory<Buffer>;
 export function redisListProducerFactory(
   options: RedisListProducerOptions & { mode: 'at-most-once'; buffers?: false },
-): ProducerFactory<string>;
+): RedisListProducerFactory<string>;
 export function redisListProducerFactory(
   options: RedisListProducerOptions & { mode?: 'at-least-once'; buffers: true },
-): ProducerFactory<RedisMessage<Buffer>>;
+): RedisListProducerFactory<RedisMessage<Buffer>>;
 export function redisListProducerFactory(
   options: RedisListProducerOptions & { mode?: 'at-least-once'; buffers?: false },
-): ProducerFactory<RedisMessage<string>>;
+): RedisListProducerFactory<RedisMessage<string>>;
 export function redisListProducerFactory(
   options: RedisListProducerOptions,
-): ProducerFactory<string | Buffer | RedisMessage<string | Buffer>>;
-export function redisListProducerFactory(options: RedisListProducerOptions): ProducerFactory<unknown> {
+): RedisListProducerFactory<string | Buffer | RedisMessage<string | Buffer>>;
+export function redisListProducerFactory(options: RedisListProducerOptions): RedisListProducerFactory<unknown> {
   const o = resolveOptions(options);
-  return async () => {
+  const factory = async (): Promise<AtMostOnceProducer | AtLeastOnceProducer> => {
     await assertRedisVersion(o.redis, o.mode);
-    return o.mode === 'at-most-once' ? new AtMostOnceProducer(o) : new AtLeastOnceProducer(o);
+    const producer = o.mode === 'at-most-once' ? new AtMostOnceProducer(o) : new AtLeastOnceProducer(o);
+    try {
+      await producer.register();
+    } catch (error) {
+      await producer.close().catch(() => {});
+      throw error;
+    }
+    return producer;
   };
+  const { counters } = o;
+  return Object.assign(factory, {
+    stats: (): RedisListProducerStats => ({
+      expired: counters.expired,
+      dropped: counters.dropped,
+      deadLettered: counters.deadLettered,
+    }),
+  }) as RedisListProducerFactory<unknown>;
 }

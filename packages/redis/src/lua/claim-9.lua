@@ -15,7 +15,10 @@
   nothing.
   Sources, in order: the consumer's staging list (filled by a blocking BLMOVE), the retry list
   (messages handed back, kept as "<deliveries>:<body>"), the main list.
-  A message about to be delivered more than ARGV[4] times goes to the dead-letter list instead.
+  A message about to be delivered more than ARGV[4] times goes to the dead-letter list instead; with
+  ARGV[6] = "1" it is taken into the in-flight record like the others and returned with its deliveries
+  negated, for the client to dead-letter (with a record) and remove once its dead-letter push was
+  confirmed.
   Redis does not roll a script back when a command in it fails: the writes before the error stay. So
   every key is checked for its type before the first write (a key of the wrong type fails the claim
   with nothing touched), and the ids are reserved (INCRBY) before any in-flight entry is written, so
@@ -38,8 +41,10 @@
     ARGV[3] consumer id
     ARGV[4] most deliveries per message (0 = no limit)
     ARGV[5] this claim's number, rising per consumer (the nonce)
+    ARGV[6] "1": hold messages over ARGV[4] for the client instead of moving them to KEYS[7] (optional)
   Output:
-    a flat array: delivery id, deliveries, body, delivery id, deliveries, body, ...
+    a flat array: delivery id, deliveries, body, delivery id, deliveries, body, ... (deliveries
+    negated for a message held over the limit)
 ]]
 local function envelope(value)
   local sep = string.find(value, ':', 1, true)
@@ -59,6 +64,13 @@ for _, expected in ipairs(types) do
 end
 
 local nonce = tonumber(ARGV[5])
+local maxDeliveries = tonumber(ARGV[4])
+local hold = ARGV[6] == '1'
+-- What the client is told: a held message over the limit has its deliveries negated.
+local function shown(deliveries)
+  if hold and maxDeliveries > 0 and deliveries > maxDeliveries then return -deliveries end
+  return deliveries
+end
 local record = redis.call('HMGET', KEYS[9], 'nonce', 'first', 'count')
 if record[1] and nonce < tonumber(record[1]) then
   return {}
@@ -75,7 +87,7 @@ if record[1] and nonce == tonumber(record[1]) then
     if value then
       local deliveries, body = envelope(value)
       replay[#replay + 1] = id
-      replay[#replay + 1] = deliveries
+      replay[#replay + 1] = shown(deliveries)
       replay[#replay + 1] = body
     end
   end
@@ -84,12 +96,11 @@ end
 
 -- Take first, then write: sources popped in order, each message either delivered or dead-lettered.
 local want = tonumber(ARGV[1])
-local maxDeliveries = tonumber(ARGV[4])
 local bodies, counts, dead = {}, {}, {}
 local taken = 0
 local function take(previous, body)
   local deliveries = previous + 1
-  if maxDeliveries > 0 and deliveries > maxDeliveries then
+  if maxDeliveries > 0 and deliveries > maxDeliveries and not hold then
     dead[#dead + 1] = body
   else
     bodies[#bodies + 1] = body
@@ -139,7 +150,7 @@ if n > 0 then
     fields[#fields + 1] = id
     fields[#fields + 1] = counts[i] .. ':' .. bodies[i]
     out[#out + 1] = id
-    out[#out + 1] = counts[i]
+    out[#out + 1] = shown(counts[i])
     out[#out + 1] = bodies[i]
   end
   variadic('HSET', KEYS[3], fields)
