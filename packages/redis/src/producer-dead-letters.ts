@@ -38,7 +38,10 @@ export interface ProducerDeadLettersOptions {
 export class ProducerDeadLetters<M> {
   readonly #o: ProducerDeadLettersOptions;
   readonly #source: DeadLetterSource<M>;
+  /** Aborted by close(): no more tries, and back-off sleeps end. */
   readonly #closing = new AbortController();
+  /** Aborted once close() stopped waiting: a confirm under way is given up. */
+  readonly #abandon = new AbortController();
   readonly #pending = new Set<Promise<void>>();
   readonly #throttle = new LessExecutor(1000);
 
@@ -104,19 +107,24 @@ export class ProducerDeadLetters<M> {
   }
 
   /**
-   * Stops retrying (a confirm under way is no longer waited for) and waits at most `ms` for every
-   * message to be done; the unconfirmed ones are given back.
+   * Stops retrying and waits at most `ms` for the pushes under way, so a confirm that comes is
+   * counted (a message given back while its push still lands would be dead-lettered twice); then
+   * gives up on the rest. Messages not confirmed are given back.
    */
   async close(ms: number): Promise<boolean> {
     this.#closing.abort();
-    return settledWithin(Promise.all([...this.#pending]), ms);
+    const all = Promise.all([...this.#pending]);
+    if (await settledWithin(all, ms)) return true;
+    this.#abandon.abort();
+    return settledWithin(all, 100);
   }
 
   async #deliver(m: M, reason: DeathReason): Promise<void> {
     const pusher = this.#o.pusher as Pusher<string | Buffer>;
-    const signal = this.#closing.signal;
+    const closing = this.#closing.signal;
+    const signal = this.#abandon.signal;
     const body = withDeath(this.#source.body(m), { reason, queue: this.#o.list });
-    for (let failures = 1; !signal.aborted; failures++) {
+    for (let failures = 1; !closing.aborted; failures++) {
       try {
         const pushed =
           pusher.pushAndConfirm !== undefined ? pusher.pushAndConfirm(body, { signal }) : pusher.push(body);
@@ -125,7 +133,7 @@ export class ProducerDeadLetters<M> {
         this.#source.done(m, true);
         return;
       } catch (error) {
-        if (signal.aborted) break;
+        if (closing.aborted) break;
         this.#throttle.doOrDiscard(() =>
           this.#o.logger.error(
             { list: this.#o.list, err: error instanceof Error ? error.message : String(error) },
@@ -133,7 +141,7 @@ export class ProducerDeadLetters<M> {
           ),
         );
       }
-      await sleep(backoffDelay(RETRY, failures), signal);
+      await sleep(backoffDelay(RETRY, failures), closing);
     }
     this.#source.done(m, false);
   }

@@ -189,3 +189,77 @@ describe('lazy expiry, at-least-once: an expired message leaves the list only on
     await Promise.all([expiring.close(), deadLetter.close()]);
   });
 });
+
+describe('lazy expiry, at-least-once, counted end to end', () => {
+  it('5,000 messages, a third with a short ttl, a slow consumer stopped and started again: each is handled exactly once or dead-lettered as expired, never both', async () => {
+    const redis = client();
+    const key = uniqueKey('ttl-count');
+    const dlqKey = uniqueKey('dlq');
+    const total = 5000;
+    const short = new RedisListPusher({ redis, key, ttlMs: 300, logger: silentLogger });
+    const long = new RedisListPusher({ redis, key, ttlMs: 120_000, logger: silentLogger });
+    const deadLetter = new RedisListPusher({ redis, key: dlqKey, logger: silentLogger });
+    const handled = new Map<string, number>();
+    const stats = { expired: 0, deadLettered: 0, dropped: 0 };
+    const done = async () => handled.size + (await redis.llen(dlqKey));
+    /** One consumer process: a queue run until `target` messages are done, then stopped gracefully. */
+    const runUntil = async (target: number) => {
+      const factory = redisListProducerFactory({
+        redis,
+        key,
+        batchSize: 64,
+        deadLetter,
+        blockTimeoutMs: 50,
+        leaseMs: 5000,
+        logger: silentLogger,
+      });
+      // Slow: each message holds a consumer for a timer tick or more, so the backlog ages past 300 ms.
+      const queue = new Queue<RedisMessage>(
+        factory,
+        () => ({
+          consume: async (m) => {
+            await new Promise((r) => setTimeout(r, 1));
+            const { body } = unwrapEnvelope(m.body);
+            handled.set(body, (handled.get(body) ?? 0) + 1);
+          },
+        }),
+        { consumers: 4, capacity: 64, logger: silentLogger },
+      );
+      const running = queue.start();
+      await until(async () => (await done()) >= target, 45_000, `${target} messages handled or dead-lettered`);
+      await queue.stop();
+      await running;
+      for (const [name, n] of Object.entries(factory.stats())) stats[name as keyof typeof stats] += n;
+    };
+    const sent = Array.from({ length: total }, (_, i) => `m${i}`);
+    const isShort = (i: number) => i % 3 === 0;
+    const pushing = (async () => {
+      for (let from = 0; from < total; from += 500) {
+        const slice = sent.slice(from, from + 500);
+        await Promise.all(slice.map((m, j) => (isShort(from + j) ? short : long).pushAndConfirm(m)));
+      }
+    })();
+    await runUntil(2000);
+    // Stopped mid-run (messages in flight, dead letters under way): the next consumer takes the rest.
+    await runUntil(total);
+    await pushing;
+
+    const dead = (await redis.lrange(dlqKey, 0, -1)).map((s) => unwrapEnvelope(s));
+    const deadBodies = dead.map((d) => d.body);
+    expect(new Set(deadBodies).size).toBe(deadBodies.length);
+    expect([...handled.values()].every((n) => n === 1)).toBe(true);
+    expect(deadBodies.filter((b) => handled.has(b))).toEqual([]);
+    expect([...handled.keys(), ...deadBodies].sort()).toEqual([...sent].sort());
+    expect(dead.length).toBeGreaterThan(0);
+    for (const d of dead) {
+      expect(isShort(Number(d.body.slice(1)))).toBe(true);
+      expect(readDeaths(d.headers[DEATH_HEADER])).toMatchObject([{ reason: 'expired', queue: key, count: 1 }]);
+    }
+    expect(stats.deadLettered).toBe(dead.length);
+    expect(stats.dropped).toBe(0);
+    expect(await redis.llen(key)).toBe(0);
+    const keys = queueKeys(key);
+    expect(await redis.llen(keys.retry)).toBe(0);
+    await Promise.all([short.close(), long.close(), deadLetter.close()]);
+  }, 60_000);
+});
