@@ -1,4 +1,14 @@
-import { isConfirmingPusher, type Pusher } from '@q/core';
+import {
+  addDeath,
+  causeText,
+  DEATH_HEADER,
+  type DeathReason,
+  EXPIRES_AT_HEADER,
+  isConfirmingPusher,
+  type Pusher,
+  readDeaths,
+  writeDeaths,
+} from '@q/core';
 import type { KafkaConnection, KafkaMessage } from './client.js';
 import { KafkaPusher } from './kafka-pusher.js';
 import type { KafkaQueueConfig } from './kafka-queue-config.js';
@@ -34,13 +44,53 @@ export function deadLetterPusher(config: KafkaQueueConfig, topic: string): Pushe
  * What a member's Queue gets as its dead letter: the shared pusher behind a wrapper that forwards
  * `name`, `push` and, when the pusher can confirm, `pushAndConfirm` — the Queue settles a message as
  * dead-lettered (and the member commits past it) only once that resolved. Nothing else is forwarded:
- * the pusher is shared by every member and closed once, by the KafkaQueue.
+ * the pusher is shared by every member and closed once, by the KafkaQueue. Each message goes out as
+ * {@link withDeath} makes it: a copy carrying its `q-death` record.
  */
 export function queueDeadLetter<T extends KafkaMessage>(
   pusher: Pusher<KafkaMessage> | undefined,
 ): Pusher<T> | undefined {
   if (pusher === undefined) return undefined;
-  const wrapper: Pusher<T> = { name: () => pusher.name(), push: (m, info) => pusher.push(m, info) };
-  if (isConfirmingPusher(pusher)) wrapper.pushAndConfirm = (m, info) => pusher.pushAndConfirm(m, info);
+  const wrapper: Pusher<T> = {
+    name: () => pusher.name(),
+    push: (m, info) => pusher.push(withDeath(m, reasonOf(m), info?.cause), info),
+  };
+  if (isConfirmingPusher(pusher))
+    wrapper.pushAndConfirm = (m, info) => pusher.pushAndConfirm(withDeath(m, reasonOf(m), info?.cause), info);
   return wrapper;
+}
+
+/**
+ * Why the Queue dead-letters a message: its handler failed every attempt (`rejected`), or it was
+ * expired at receive and its own dead-letter push failed every attempt (`expired`). The attempts
+ * are retries within this process, not redeliveries by the broker, so `delivery-limit` is never it.
+ */
+function reasonOf(m: KafkaMessage): DeathReason {
+  return (m as { expired?: unknown }).expired === true ? 'expired' : 'rejected';
+}
+
+/**
+ * `m` as a dead letter: its headers with a `q-death` record added (RabbitMQ's `x-death` facts:
+ * reason, this topic as the queue, count, time, the failure's message), and without its
+ * `q-expires-at` (RabbitMQ too drops a dead letter's expiration, or the dead-letter queue would
+ * expire it again at once). The rest of the record is copied as is.
+ */
+export function withDeath(m: KafkaMessage, reason: DeathReason, cause?: unknown): KafkaMessage {
+  const headers: Record<string, Buffer | string | undefined> = {};
+  for (const [name, value] of Object.entries(m.headers)) if (name !== EXPIRES_AT_HEADER) headers[name] = value;
+  const deaths = addDeath(readDeaths(m.headers[DEATH_HEADER]), {
+    reason,
+    queue: m.topic,
+    ...(cause === undefined ? {} : { cause: causeText(cause) }),
+  });
+  headers[DEATH_HEADER] = writeDeaths(deaths);
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    key: m.key,
+    value: m.value,
+    headers,
+    timestamp: m.timestamp,
+  };
 }

@@ -170,6 +170,23 @@ export class KafkaQueue {
     return n;
   }
 
+  /**
+   * Records whose `q-expires-at` had passed when they were fetched, over all members, since the queue
+   * was made; none of them reached the handler. `deadLettered`: written to the dead-letter
+   * destination with a `q-death` record of reason `expired` (and then committed past; they also
+   * count as `consumed` in {@link stats}, the Queue having settled them). `skipped`: without a
+   * dead-letter destination, settled at once and committed past (logged once per fetched batch).
+   */
+  expired(): { deadLettered: number; skipped: number } {
+    let deadLettered = 0;
+    let skipped = 0;
+    for (const m of this.#members) {
+      deadLettered += m.expired.deadLettered;
+      skipped += m.expired.skipped;
+    }
+    return { deadLettered, skipped };
+  }
+
   /** Committed offsets per partition, per member. */
   committed(): (TopicPartition & {
     /** The committed offset (the next one to read); undefined before the first commit. */

@@ -1,4 +1,4 @@
-import { type Outcome, type Producer, Queue } from '@q/core';
+import { type Outcome, type Producer, Queue, retryPolicy } from '@q/core';
 import { settledWithin } from '@q/core/internal';
 import type { FetchedBatch, FetchedRecord, GroupConsumerClient, TopicPartition } from './client.js';
 import { CommittedMaps } from './committed-maps.js';
@@ -9,6 +9,7 @@ import type { TrackedMessage } from './offset-tracker.js';
 import { OutboxReplayFilter, type ReplayCounter } from './outbox-replays.js';
 import { PartitionCommits } from './partition-commits.js';
 import { partitionKey } from './partition-key.js';
+import { type ExpiredCounts, ReceiveExpiry } from './receive-expiry.js';
 import { StopDeadline } from './stop-deadline.js';
 import { trackBatch } from './track-batch.js';
 
@@ -42,6 +43,8 @@ export class Member implements Producer<TrackedMessage> {
   #joinGivenUp: (() => void) | undefined;
   /** Replays dropped by `dedupe`, over every partition this member owned. */
   readonly #replays: ReplayCounter = { dropped: 0 };
+  /** Lazy expiry of what this member fetches (`q-expires-at`). */
+  readonly #expiry: ReceiveExpiry;
 
   constructor(o: ResolvedKafkaQueueConfig, handler: KafkaHandler) {
     this.#o = o;
@@ -59,9 +62,17 @@ export class Member implements Producer<TrackedMessage> {
     this.#maps = new CommittedMaps(this.#client, o.logger, o.offsetMap, mapWaitMs(o));
     this.#buffer = new FetchBuffer(this.#client, o.highWaterMark, o.lowWaterMark);
     const consume = typeof handler === 'function' ? handler : handler.consume.bind(handler);
+    const expiry = new ReceiveExpiry(
+      o.deadLetter,
+      retryPolicy(o.deadLetterBackoff, 'deadLetterBackoff', { minDelayMs: 100, maxDelayMs: 5000 }),
+      o.logger,
+    );
+    this.#expiry = expiry;
     this.queue = new Queue<TrackedMessage>(
       () => this,
-      () => ({ consume: (m, context) => consume(m, context) }),
+      // An expired message takes its turn (its key's order, the stop deadline, back-pressure) like
+      // any other, but is dead-lettered instead of handled: settled only once that was confirmed.
+      () => ({ consume: (m, context) => (m.expired ? expiry.deadLetter(m, context.signal) : consume(m, context)) }),
       {
         name: `kafka:${o.group}`,
         producers: 1,
@@ -144,6 +155,11 @@ export class Member implements Producer<TrackedMessage> {
     return this.#replays.dropped;
   }
 
+  /** Expired records dead-lettered or skipped so far (never handed to the handler). */
+  get expired(): Readonly<ExpiredCounts> {
+    return this.#expiry.counts;
+  }
+
   /** What was committed, per partition (for tests and monitoring). */
   committed(): (TopicPartition & { offset: bigint | undefined })[] {
     return this.#partitions.committed();
@@ -224,7 +240,9 @@ export class Member implements Producer<TrackedMessage> {
     }
     const tracker = this.#partitions.trackerFor(key, batch.topic, batch.partition);
     if (this.#o.dedupe !== undefined) tracker.replays ??= new OutboxReplayFilter(this.#replays);
-    const entries = trackBatch(tracker, batch.messages, this.#o.ordering);
+    this.#expiry.begin();
+    const entries = trackBatch(tracker, batch.messages, this.#o.ordering, this.#expiry);
+    this.#expiry.end(batch.topic, batch.partition);
     batch.resolveOffset((batch.messages[batch.messages.length - 1] as FetchedRecord).offset);
     // A batch the offset map skipped or dedupe dropped whole settled at once: nothing to hand over.
     if (entries.length > 0) this.#buffer.add(key, batch.topic, batch.partition, entries);

@@ -18,6 +18,11 @@ export class TrackedMessage implements KafkaMessage {
   readonly orderKey: number | undefined;
   /** Whether it was settled (set by its tracker). */
   done = false;
+  /**
+   * Whether its `q-expires-at` had passed when it was fetched: it is dead-lettered with reason
+   * `expired` instead of being handed to the handler.
+   */
+  expired = false;
 
   constructor(tracker: PartitionTracker, record: FetchedRecord, orderKey: number | undefined) {
     this.tracker = tracker;

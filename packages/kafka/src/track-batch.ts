@@ -2,6 +2,7 @@ import type { FetchedRecord } from './client.js';
 import type { Ordering } from './kafka-queue-config.js';
 import type { PartitionTracker, TrackedMessage } from './offset-tracker.js';
 import { keyOrderKey, partitionOrderKey } from './order-key.js';
+import type { ReceiveExpiry } from './receive-expiry.js';
 
 /**
  * Wraps one partition's fetched records for the queue, in the tracker's offset order. In key mode the
@@ -9,12 +10,15 @@ import { keyOrderKey, partitionOrderKey } from './order-key.js';
  * consumer loop as one run, while the tracker still commits in offset order. Records the tracker has
  * seen before (a re-fetch), records the last commit's offset map lists and, with the tracker's
  * {@link PartitionTracker.replays} filter, replays of an outbox's messages are not handed out (the
- * last two count as settled). Every decision is made in offset order, before key mode regroups.
+ * last two count as settled). With `expiry`, a record whose `q-expires-at` has passed is either
+ * settled at once and not handed out (no dead-letter destination) or handed out marked `expired`,
+ * for the member to dead-letter. Every decision is made in offset order, before key mode regroups.
  */
 export function trackBatch(
   tracker: PartitionTracker,
   fetched: readonly FetchedRecord[],
   ordering: Ordering,
+  expiry?: ReceiveExpiry,
 ): TrackedMessage[] {
   const records = tracker.unseen(fetched);
   // While the last commit's offset map is ahead, what it lists counts as settled and is not handed
@@ -32,23 +36,42 @@ export function trackBatch(
     tracker.addSettled(r);
     return true;
   };
+  const filtering = skipping || replays !== undefined;
+  /** `r` tracked and to hand out, or undefined when it expired and is skipped (settled at once). */
+  const add = (r: FetchedRecord, orderKey: number | undefined): TrackedMessage | undefined => {
+    if (expiry === undefined || !expiry.expired(r)) return tracker.add(r, orderKey);
+    if (expiry.skipping) {
+      tracker.addSettled(r);
+      expiry.skipped();
+      return undefined;
+    }
+    const entry = tracker.add(r, orderKey);
+    entry.expired = true;
+    return entry;
+  };
   if (ordering !== 'key') {
     const orderKey = ordering === 'partition' ? partitionOrderKey(tracker.id) : undefined;
-    if (!skipping && replays === undefined) return records.map((r) => tracker.add(r, orderKey));
+    if (!filtering && expiry === undefined) return records.map((r) => tracker.add(r, orderKey));
     const out: TrackedMessage[] = [];
-    for (const r of records) if (!held(r)) out.push(tracker.add(r, orderKey));
+    for (const r of records) {
+      if (filtering && held(r)) continue;
+      const entry = add(r, orderKey);
+      if (entry !== undefined) out.push(entry);
+    }
     return out;
   }
   const byKey = new Map<number, TrackedMessage[]>();
   const unkeyed: TrackedMessage[] = [];
   for (const r of records) {
-    if ((skipping || replays !== undefined) && held(r)) continue;
+    if (filtering && held(r)) continue;
     if (r.key === null || r.key === undefined) {
-      unkeyed.push(tracker.add(r));
+      const entry = add(r, undefined);
+      if (entry !== undefined) unkeyed.push(entry);
       continue;
     }
     const orderKey = keyOrderKey(tracker.id, r.key);
-    const entry = tracker.add(r, orderKey);
+    const entry = add(r, orderKey);
+    if (entry === undefined) continue;
     const run = byKey.get(orderKey);
     if (run === undefined) byKey.set(orderKey, [entry]);
     else run.push(entry);
