@@ -64,6 +64,18 @@ export interface ClientPublishOptions {
   readonly contentType?: string;
   /** Seconds since the epoch. */
   readonly timestamp?: number;
+  /** The correlation id property. */
+  readonly correlationId?: string;
+  /** The content encoding property. */
+  readonly contentEncoding?: string;
+  /** The message type property. */
+  readonly type?: string;
+  /** The application id property. */
+  readonly appId?: string;
+  /** Where replies go. */
+  readonly replyTo?: string;
+  /** 0 to 255, for priority queues. */
+  readonly priority?: number;
 }
 
 /** Queue declare options (amqplib's names; `arguments` carries the `x-` arguments). */
@@ -160,11 +172,23 @@ export interface ClientChannel {
   removeListener(event: 'return', listener: (message: ClientMessage) => void): unknown;
 }
 
-/** A channel in confirm mode: every publish is acked or nacked by the broker. */
+/** A `basic.ack` or `basic.nack` of publishes on a confirm channel. */
+export interface ClientConfirmFields {
+  /** The delivery tag confirmed: publishes count from 1 per channel, after `confirm.select`. */
+  readonly deliveryTag: number;
+  /** Whether every publish up to `deliveryTag` is confirmed with it. */
+  readonly multiple: boolean;
+}
+
+/**
+ * A channel in confirm mode: every publish is acked or nacked by the broker exactly once. @q/amqp
+ * counts the delivery tags itself from the `ack` and `nack` events (`multiple` included), so that a
+ * nack, a return and a closed channel are told apart without reading error texts.
+ */
 export interface ClientConfirmChannel extends ClientChannel {
   /**
-   * Publishes; `callback` is called once with `null` for an ack, or an error for a nack or a
-   * closed channel.
+   * Publishes; `callback`, when given, is called once with `null` for an ack, or an error for a
+   * nack or a closed channel.
    */
   publish(
     exchange: string,
@@ -173,6 +197,16 @@ export interface ClientConfirmChannel extends ClientChannel {
     options?: ClientPublishOptions,
     callback?: (error: unknown) => void,
   ): boolean;
+  /** The broker confirmed publishes. */
+  on(event: 'ack' | 'nack', listener: (fields: ClientConfirmFields) => void): unknown;
+  /** The channel closed (by either side, or with its connection). */
+  on(event: 'close', listener: () => void): unknown;
+  /** The server closed the channel with an error (a `close` follows). */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  /** A `mandatory` message no queue received (it precedes that message's ack). */
+  on(event: 'return', listener: (message: ClientMessage) => void): unknown;
+  /** The write buffer emptied after `publish` returned false. */
+  on(event: 'drain', listener: () => void): unknown;
 }
 
 /** One connection to a broker. */
