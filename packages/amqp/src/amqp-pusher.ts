@@ -201,7 +201,7 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
       const flushed = await settledWithin(this.#executor.close(), timeoutMs);
       await this.#channel.close(deadline);
       if (!flushed) await settledWithin(this.#executor.close(), 1000);
-      if (this.#ownsConnection) await this.#connection.close();
+      if (this.#ownsConnection) await this.#connection.close({ timeoutMs: Math.max(0, deadline - performance.now()) });
     })();
     return this.#closing;
   }

@@ -185,18 +185,26 @@ export class AmqpConnection {
    * Stops reconnecting and closes the connection: the broker's close handshake, or the socket
    * dropped after `closeTimeoutMs`. Pending {@link AmqpConnection.ready} calls reject. A connect
    * attempt under way is abandoned (closed when it completes, within `connectTimeoutMs`); close
-   * waits for it at most `closeTimeoutMs`. Idempotent.
+   * waits for it at most `closeTimeoutMs`. Idempotent (a second call's `timeoutMs` is ignored).
+   * @param options.timeoutMs this close's deadline instead of `closeTimeoutMs`.
    */
-  close(): Promise<void> {
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
+    let timeoutMs: number;
+    try {
+      timeoutMs = options.timeoutMs === undefined ? this.#closeTimeoutMs : duration('timeoutMs', options.timeoutMs, 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.#stop.abort();
     const closed = new AmqpConnectionClosedError();
     for (const waiter of this.#waiters) waiter.reject(closed);
     this.#waiters.clear();
     const current = this.#current;
+    const deadline = performance.now() + timeoutMs;
     this.#closing = (async () => {
-      if (current !== undefined) await this.#shut(current);
-      await settledWithin(this.#loop, this.#closeTimeoutMs);
+      if (current !== undefined) await this.#shut(current, timeoutMs);
+      await settledWithin(this.#loop, Math.max(0, deadline - performance.now()));
     })();
     return this.#closing;
   }
@@ -283,9 +291,9 @@ export class AmqpConnection {
   }
 
   /** Closes `connection` with the handshake, or drops its socket after `closeTimeoutMs`. */
-  async #shut(connection: ClientConnection): Promise<void> {
+  async #shut(connection: ClientConnection, timeoutMs = this.#closeTimeoutMs): Promise<void> {
     const closing = connection.close().catch(() => {});
-    if (!(await settledWithin(closing, this.#closeTimeoutMs))) connection.destroy();
+    if (!(await settledWithin(closing, timeoutMs))) connection.destroy();
   }
 }
 
