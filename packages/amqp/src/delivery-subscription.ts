@@ -94,6 +94,8 @@ export class DeliverySubscription {
     const source = this.#current;
     this.#current = undefined;
     if (source === undefined || !source.open) return;
+    // Acks given in this turn go out before the close, which would requeue their messages.
+    source.flush();
     source.closed();
     await settledWithin(
       source.channel.close().catch(() => {}),
@@ -160,6 +162,7 @@ export class DeliverySubscription {
   /** The broker cancelled our consumer (the queue was deleted): close the channel, which reopens. */
   #cancelled(source: DeliverySource): void {
     this.#o.logger.warn({ queue: this.#o.queue }, `RabbitMQ cancelled the consumer of ${this.#o.queue}`);
+    source.flush();
     source.closed();
     // The close event of the channel does the rest (reopen with back-off).
     source.channel.close().catch(() => {});
