@@ -27,11 +27,16 @@ function brokerChannels(): { unacked: number; prefetch: number }[] {
 }
 
 /**
- * SIGKILLs the broker's Erlang VM. `server.stop({ kill: true })` signals the `rabbitmq-server`
- * wrapper script, which does not pass SIGKILL on: the VM would live on, orphaned.
+ * The broker's Erlang VM. `server.stop({ kill: true })`, `pause()` and `resume()` signal the
+ * `rabbitmq-server` wrapper script, which passes none of SIGKILL, SIGSTOP and SIGCONT on: the VM
+ * would run on (orphaned, after a kill). So these tests signal the VM itself.
  */
+function brokerPid(): number {
+  return Number(readFileSync(join(server.dir, 'rabbitmq.pid'), 'utf8').trim());
+}
+
 async function killBroker(): Promise<void> {
-  const pid = Number(readFileSync(join(server.dir, 'rabbitmq.pid'), 'utf8').trim());
+  const pid = brokerPid();
   process.kill(pid, 'SIGKILL');
   await until(
     () => {
@@ -116,4 +121,58 @@ describe('a RabbitMQ restart mid-run', () => {
     await last.channel.deleteQueue(queue);
     await last.close();
   }, 90_000);
+});
+
+describe('a frozen RabbitMQ (SIGSTOP)', () => {
+  it('pauses the Queue within two heartbeat timeouts, and stop() ends within its deadline', async () => {
+    const queue = uniqueQueue('frozen');
+    const a = await admin(server.url);
+    await a.channel.assertQueue(queue, { durable: true });
+    await a.fill(queue, 200);
+    await a.close();
+    const tally = new Tally();
+    const events: string[] = [];
+    const q = new Queue<AmqpDelivery>(
+      amqpProducerFactory({
+        url: server.url,
+        queue,
+        prefetch: 20,
+        closeTimeoutMs: 500,
+        connectionOptions: { heartbeatSeconds: 1, closeTimeoutMs: 500 },
+        logger: silentLogger,
+      }),
+      () => ({
+        async consume(m) {
+          await new Promise((r) => setTimeout(r, 5));
+          tally.add(m.body.toString());
+        },
+      }),
+      { producers: 1, consumers: 2, statsIntervalMs: 0, logger: silentLogger },
+    );
+    q.on('pause', () => events.push('pause'));
+    const done = q.start();
+    let stoppedInMs = Number.POSITIVE_INFINITY;
+    let thaw = (): void => {};
+    try {
+      await until(() => tally.total >= 20, 10_000, '20 handled');
+      const pid = brokerPid();
+      process.kill(pid, 'SIGSTOP');
+      thaw = () => process.kill(pid, 'SIGCONT');
+      const frozenAt = Date.now();
+      await until(() => events.includes('pause'), 10_000, 'pause');
+      expect(Date.now() - frozenAt).toBeLessThan(4000);
+      const t0 = Date.now();
+      await q.stop({ timeoutMs: 1000 });
+      await done;
+      stoppedInMs = Date.now() - t0;
+    } finally {
+      thaw();
+    }
+    // The stop deadline, then the producer's close steps, each bounded by closeTimeoutMs.
+    expect(stoppedInMs).toBeLessThan(5000);
+    const b = await admin(server.url);
+    await until(async () => (await b.ready(queue)) === 200 - tally.counts.size, 10_000, 'the rest ready');
+    await b.channel.deleteQueue(queue);
+    await b.close();
+  }, 40_000);
 });

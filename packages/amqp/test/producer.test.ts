@@ -158,3 +158,63 @@ describe('amqpProducerFactory options', () => {
     }
   });
 });
+
+describe('a consumer channel that closes while handlers hold its deliveries', () => {
+  it('reopens; the late acks are dropped, never sent on the new channel (whose tags start again at 1)', async () => {
+    const queue = uniqueQueue('reopen');
+    await a.channel.assertQueue(queue, { durable: true });
+    await a.fill(queue, 5, (i) => `old-${i}`);
+    const factory = amqpProducerFactory({
+      url,
+      queue,
+      prefetch: 10,
+      declare: (channel) => channel.assertQueue(queue, { durable: true }),
+      reopenBackoff: { minDelayMs: 50, maxDelayMs: 100 },
+      logger: silentLogger,
+    });
+    const producer = (await factory()) as AmqpProducer;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = new Tally();
+    const fresh = new Tally();
+    const events: string[] = [];
+    const q = new Queue<AmqpDelivery>(
+      factory,
+      () => ({
+        async consume(m) {
+          const body = m.body.toString();
+          if (body.startsWith('old-')) {
+            held.add(body);
+            await gate;
+          } else fresh.add(body);
+        },
+      }),
+      { producers: 1, consumers: 8, statsIntervalMs: 0, logger: silentLogger },
+    );
+    q.on('pause', () => events.push('pause'));
+    q.on('resume', () => events.push('resume'));
+    const done = q.start();
+    try {
+      await until(() => held.total === 5, 10_000, '5 held');
+      // Deleting the queue makes RabbitMQ cancel the consumer: the producer closes that channel and
+      // opens another, whose declare makes the queue again.
+      await a.channel.deleteQueue(queue);
+      await until(() => events.join() === 'pause,resume', 10_000, 'pause, resume');
+      const sent = await a.fill(queue, 50, (i) => `new-${i}`);
+      await until(() => fresh.counts.size === 50, 10_000, 'new ones handled');
+      release();
+      await until(() => producer.stats().dropped === 5, 10_000, '5 acks dropped');
+      await until(async () => (await a.ready(queue)) === 0, 10_000, 'queue empty');
+      expect(fresh.missing(sent)).toEqual([]);
+      expect(fresh.duplicates).toBe(0);
+      // No channel error came of it: the new channel is the one consuming, with nothing unsettled.
+      expect(events).toEqual(['pause', 'resume']);
+      expect(producer.stats()).toMatchObject({ consuming: true, unsettled: 0 });
+    } finally {
+      release();
+      await q.stop();
+      await done;
+    }
+    await a.channel.deleteQueue(queue);
+  });
+});
