@@ -25,20 +25,29 @@ export interface AmqpDeliveryFields {
 
 /** The AMQP basic properties a publisher may have set (all optional, as in AMQP). */
 export interface AmqpDeliveryProperties {
+  /** The id the publisher gave it (`@q` pushers always set one): what consumers de-duplicate by. */
   readonly messageId?: string;
+  /** Ties a reply to its request. */
   readonly correlationId?: string;
+  /** Where a reply should go (a queue name). */
   readonly replyTo?: string;
+  /** The body's MIME type. */
   readonly contentType?: string;
+  /** The body's encoding (`gzip`, ...). */
   readonly contentEncoding?: string;
   /** 2 for persistent, 1 for transient. */
   readonly deliveryMode?: number;
+  /** 0 to 255, on priority queues. */
   readonly priority?: number;
   /** The per-message TTL the publisher set, in milliseconds as a string (RabbitMQ applies it). */
   readonly expiration?: string;
   /** Seconds since the epoch. */
   readonly timestamp?: number;
+  /** The application's message type name. */
   readonly type?: string;
+  /** The user that published it (RabbitMQ checks it against the connection's user). */
   readonly userId?: string;
+  /** The publishing application. */
   readonly appId?: string;
 }
 

@@ -99,8 +99,9 @@ export interface AmqpProducerOptions {
    */
   reopenBackoff?: RetryOptions;
   /**
-   * How long `close()` waits for the broker (cancelling the consumer, requeueing what is buffered,
-   * closing channels and an owned connection) before it drops them, in milliseconds.
+   * How long `close()` waits for the broker in all (cancelling the consumer, dead-letter pushes and
+   * republishes under way, closing the channels and an owned connection) before it drops what is
+   * left, in milliseconds.
    * @default 5000
    */
   closeTimeoutMs?: number;

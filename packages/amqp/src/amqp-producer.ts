@@ -1,5 +1,4 @@
 import type { Outcome, ProduceListener, Producer, ProducerFactory } from '@q/core';
-import { settledWithin } from '@q/core/internal';
 import type { AmqpDelivery } from './amqp-delivery.js';
 import {
   type AmqpProducerOptions,
@@ -149,7 +148,7 @@ export class AmqpProducer implements Producer<AmqpDelivery> {
    * Stops consuming and gives back what no handler got: the consumer is cancelled, every buffered
    * delivery is requeued (`basic.nack`), dead-letter pushes and republishes under way end (their
    * messages requeued), then the channels close, and the connection too when the producer opened
-   * it. Each step waits at most `closeTimeoutMs` for the broker; whatever it did not answer is
+   * it. All of it waits at most `closeTimeoutMs` for the broker; whatever it did not answer is
    * requeued by the broker when the channel goes. Idempotent.
    */
   close(): Promise<void> {
@@ -163,16 +162,17 @@ export class AmqpProducer implements Producer<AmqpDelivery> {
   }
 
   async #close(): Promise<void> {
-    const timeoutMs = this.#o.closeTimeoutMs;
+    const deadline = performance.now() + this.#o.closeTimeoutMs;
+    const left = (): number => Math.max(0, deadline - performance.now());
     this.#buffer.wakeAll();
-    await this.#subscription.cancel(timeoutMs);
+    await this.#subscription.cancel(left());
     // Deliveries that arrive from now on (sent before the cancel took effect) are requeued as they come.
     for (const delivery of this.#buffer.drain()) DeliverySource.nack(delivery, true);
-    await this.#deadLetters.close(timeoutMs);
-    await this.#republisher?.close(timeoutMs);
-    await this.#subscription.close(timeoutMs);
+    await this.#deadLetters.close(left());
+    await this.#republisher?.close(left());
+    await this.#subscription.close(left());
     this.#listeners.clear();
-    if (this.#ownsConnection) await settledWithin(this.#connection.close(), timeoutMs);
+    if (this.#ownsConnection) await this.#connection.close({ timeoutMs: left() });
   }
 
   #deliver(source: DeliverySource, message: ClientMessage): void {
