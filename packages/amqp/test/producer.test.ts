@@ -1,5 +1,12 @@
-import { type AmqpDelivery, type AmqpProducer, amqpProducerFactory, Topology } from '@q/amqp';
-import { InvalidOptionError, Queue, silentLogger } from '@q/core';
+import {
+  AmqpConnection,
+  type AmqpDelivery,
+  type AmqpProducer,
+  AmqpPusher,
+  amqpProducerFactory,
+  Topology,
+} from '@q/amqp';
+import { EXPIRES_AT_HEADER, InvalidOptionError, Queue, silentLogger } from '@q/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { type Admin, admin, Tally, uniqueQueue } from './producer-fixtures.js';
@@ -216,5 +223,51 @@ describe('a consumer channel that closes while handlers hold its deliveries', ()
       await done;
     }
     await a.channel.deleteQueue(queue);
+  });
+});
+
+describe('closing', () => {
+  it('leaves no handle behind: 20 producers of their own connection and 20 on a shared one, opened and closed', async () => {
+    const queue = uniqueQueue('leaks');
+    await a.channel.assertQueue(queue, { durable: true });
+    const resources = (): number => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
+    const baseline = resources();
+    const shared = new AmqpConnection({ url, logger: silentLogger });
+    for (let i = 0; i < 20; i++) {
+      for (const options of [{ url }, { connection: shared }]) {
+        const producer = (await amqpProducerFactory({ ...options, queue, logger: silentLogger })()) as AmqpProducer;
+        await until(() => producer.stats().consuming, 10_000, 'consuming');
+        await producer.close();
+      }
+    }
+    await shared.close();
+    await until(() => resources() <= baseline, 10_000, 'handles back to the baseline');
+    await a.channel.deleteQueue(queue);
+  });
+
+  it('an AmqpPusher serves as the deadLetter of expired messages', async () => {
+    const queue = uniqueQueue('expired-to');
+    const dead = `${queue}.dead`;
+    await a.channel.assertQueue(queue, { durable: true });
+    await a.channel.assertQueue(dead, { durable: true });
+    await a.fill(
+      queue,
+      3,
+      (i) => `expired-${i}`,
+      () => ({ headers: { [EXPIRES_AT_HEADER]: '1' } }),
+    );
+    const deadLetter = new AmqpPusher({ url, exchange: '', routingKey: dead, logger: silentLogger });
+    const producer = (await amqpProducerFactory({ url, queue, deadLetter, logger: silentLogger })()) as AmqpProducer;
+    try {
+      await until(() => producer.stats().deadLettered.expired === 3, 10_000, '3 expired');
+      const letters = await a.drain(dead);
+      expect(letters.map((m) => m.content.toString()).sort()).toEqual(['expired-0', 'expired-1', 'expired-2']);
+      expect(await a.ready(queue)).toBe(0);
+    } finally {
+      await producer.close();
+      await deadLetter.close();
+    }
+    await a.channel.deleteQueue(queue);
+    await a.channel.deleteQueue(dead);
   });
 });
