@@ -48,6 +48,8 @@ describe('a message the sink refuses for good goes to the dead-letter log; the r
         brokers: broker.bootstrap,
         topic,
         maxMessageBytes: 1000,
+        // The topic is made by its first push (the test broker auto-creates, as a default broker does).
+        allowAutoTopicCreation: true,
         flushIntervalMs: 5,
         logger: silentLogger,
       });

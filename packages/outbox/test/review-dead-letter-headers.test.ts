@@ -23,6 +23,8 @@ describe('review: a refused message with large headers', () => {
         brokers: broker.bootstrap,
         topic: `review-dlh-${i}`,
         maxMessageBytes: 1000,
+        // The topic is made by its first push (the test broker auto-creates, as a default broker does).
+        allowAutoTopicCreation: true,
         flushIntervalMs: 5,
         logger: silentLogger,
       });
