@@ -47,7 +47,7 @@ export interface AmqpPusherOptions {
    */
   confirmTimeoutMs?: number;
   /**
-   * Bytes per chunk handed to the channel at once ({@link ChunkExecutor}).
+   * Bytes per chunk handed to the channel at once (`ChunkExecutor` of `@q/core`).
    * @default 65536
    */
   chunkBytes?: number;

@@ -4,6 +4,7 @@ import {
   DEATH_HEADER,
   InvalidOptionError,
   PublishRejectedError,
+  type Pusher,
   readDeaths,
   silentLogger,
   UnroutableError,
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import {
   AmqpConnection,
+  type AmqpDelivery,
   AmqpPusher,
   type AmqpPusherOptions,
   type ClientChannel,
@@ -191,6 +193,9 @@ describe('AmqpPusher on RabbitMQ', () => {
   it('a dead letter (info with cause) gets a q-death record naming the source queue', async () => {
     const name = await queue();
     const p = pusher({ exchange: '', routingKey: name, source: 'orders' });
+    // What a Queue of amqpProducerFactory takes as its deadLetter.
+    const asDeadLetter: Pusher<AmqpDelivery> = p;
+    expect(asDeadLetter).toBe(p);
     await p.pushAndConfirm(
       { body: 'poison', properties: { expiration: '10' } },
       { cause: new Error('handler failed'), attempts: 3 },
