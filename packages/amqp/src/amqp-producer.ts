@@ -208,7 +208,9 @@ export class AmqpProducer implements Producer<AmqpDelivery> {
  *
  * Every producer loop of the Queue gets the same {@link AmqpProducer} (one consumer, one prefetch
  * window); the Queue closes it once when it stops, and a later call (a new Queue with the same
- * factory) starts a new one. One `producers` loop is enough: more only wait beside it.
+ * factory) starts a new one. One `producers` loop is enough: more only wait beside it. Give each
+ * Queue its own factory: two Queues running at once on one factory would share one producer, and
+ * the first to stop would close it under the other.
  *
  * ```ts
  * const queue = new Queue<AmqpDelivery>(
