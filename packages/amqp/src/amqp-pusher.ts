@@ -58,7 +58,6 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
   readonly #executor: ChunkExecutor<PushTask>;
   readonly #logger: Logger;
   readonly #onError: ((error: unknown, message: AmqpPusherMessage) => void) | undefined;
-  readonly #forgetTopology: () => void;
   readonly #idPrefix = randomBytes(6).toString('base64url');
   readonly #name: string;
   readonly #counts = { confirmed: 0, unroutable: 0, rejected: 0, unknown: 0, unsent: 0 };
@@ -72,16 +71,19 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
     this.#onError = options.onError;
     this.#ownsConnection = options.connection === undefined;
     this.#connection = options.connection ?? new AmqpConnection({ url: options.url as string, logger: this.#logger });
-    this.#forgetTopology =
-      options.topology === undefined ? () => {} : this.#connection.onConnect(options.topology.setup);
     const { exchange, routingKey } = this.#config;
     this.#name = `amqp/${exchange === '' ? '(default)' : exchange}/${routingKey ?? '*'}`;
-    this.#channel = new PusherChannel(this.#connection, exchange, {
-      window: this.#config.window,
-      confirmTimeoutMs: this.#config.confirmTimeoutMs,
-      nackReason: this.#config.nackReason,
-      logger: this.#logger,
-    });
+    this.#channel = new PusherChannel(
+      this.#connection,
+      exchange,
+      {
+        window: this.#config.window,
+        confirmTimeoutMs: this.#config.confirmTimeoutMs,
+        nackReason: this.#config.nackReason,
+        logger: this.#logger,
+      },
+      options.topology,
+    );
     this.#executor = new ChunkExecutor<PushTask>((chunk) => this.#send(chunk), {
       chunkBytes: this.#config.chunkBytes,
       flushIntervalMs: this.#config.flushIntervalMs,
@@ -197,7 +199,6 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
     }
     const deadline = performance.now() + timeoutMs;
     this.#closing = (async () => {
-      this.#forgetTopology();
       const flushed = await settledWithin(this.#executor.close(), timeoutMs);
       await this.#channel.close(deadline);
       if (!flushed) await settledWithin(this.#executor.close(), 1000);
@@ -296,7 +297,7 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
           }
           return;
         }
-        tracker.publish(task, exchange, task.routingKey, task.body, task.options);
+        if (tracker.publish(task, exchange, task.routingKey, task.body, task.options) === 'closed') break;
       }
     }
   }

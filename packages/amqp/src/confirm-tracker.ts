@@ -127,8 +127,10 @@ export class ConfirmTracker {
   }
 
   /**
-   * Publishes `publish` (tracked until settled). Returns false when the client could not take it
-   * (it threw: `publish.failed` was called with the error); the channel stays usable.
+   * Publishes `publish` (tracked until settled): `'sent'`. `'closed'` when the channel turned out
+   * to be closing (amqplib throws `IllegalOperationError`): nothing was sent and `publish` is not
+   * settled, so it can go on another channel. `'failed'` when the client refused the message
+   * otherwise (`publish.failed` was called with its error); the channel stays usable.
    */
   publish(
     publish: TrackedPublish,
@@ -136,15 +138,20 @@ export class ConfirmTracker {
     routingKey: string,
     body: Buffer,
     options: Parameters<ClientConfirmChannel['publish']>[3],
-  ): boolean {
+  ): 'sent' | 'failed' | 'closed' {
     let flowing: boolean;
     try {
       flowing = this.#channel.publish(exchange, routingKey, body, options);
     } catch (error) {
       // Nothing was sent (amqplib encodes before writing), so no delivery tag was used.
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (failure.name === 'IllegalOperationError') {
+        this.lose(failure);
+        return 'closed';
+      }
       publish.settled = true;
-      publish.failed(error instanceof Error ? error : new Error(String(error)));
-      return false;
+      publish.failed(failure);
+      return 'failed';
     }
     if (!flowing) this.#writable = false;
     publish.tag = this.#nextTag++;
@@ -158,7 +165,7 @@ export class ConfirmTracker {
       while (last.sameId !== undefined) last = last.sameId;
       last.sameId = publish;
     }
-    return true;
+    return 'sent';
   }
 
   /**

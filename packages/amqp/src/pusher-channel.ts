@@ -1,9 +1,13 @@
 import { type Logger, UnroutableError } from '@q/core';
-import { settledWithin } from '@q/core/internal';
-import type { ClientConfirmChannel } from './client.js';
+import { settledWithin, whenAborted } from '@q/core/internal';
+import type { ClientConfirmChannel, ClientConnection } from './client.js';
 import { ConfirmTracker, type TrackerOptions } from './confirm-tracker.js';
 import type { AmqpConnection } from './connection.js';
 import { PublishTimeoutError, PusherClosedError } from './errors.js';
+import type { Topology } from './topology.js';
+
+/** Stands for "no topology to wait for". */
+const ANY = {} as ClientConnection;
 
 /** AMQP's reply code for a missing exchange or queue. */
 const NOT_FOUND = 404;
@@ -22,17 +26,33 @@ export class PusherChannel {
   readonly #logger: Logger;
   readonly #closing = new AbortController();
   readonly #forgetDisconnects: () => void;
+  readonly #forgetTopology: () => void;
+  /** The connection the topology was last declared on, and who waits for that. */
+  #declaredOn: ClientConnection | undefined;
+  #declaredWaiters: (() => void)[] = [];
   #channel: ClientConfirmChannel | undefined;
   #tracker: ConfirmTracker | undefined;
   #opening: Promise<ConfirmTracker> | undefined;
 
-  constructor(connection: AmqpConnection, exchange: string, tracking: TrackerOptions) {
+  /** @param topology declared on every (re)connect, and on the current connection before the first publish. */
+  constructor(connection: AmqpConnection, exchange: string, tracking: TrackerOptions, topology?: Topology) {
     this.#connection = connection;
     this.#exchange = exchange;
     this.#tracking = tracking;
     this.#logger = tracking.logger;
     // amqplib closes a lost connection's channels too; this is for clients that do not say so.
     this.#forgetDisconnects = connection.onDisconnect((cause) => this.#tracker?.lose(cause));
+    this.#forgetTopology =
+      topology === undefined
+        ? () => {}
+        : connection.onConnect(async (live) => {
+            await topology.setup(live);
+            this.#declaredOn = live;
+            const waiters = this.#declaredWaiters;
+            this.#declaredWaiters = [];
+            for (const wake of waiters) wake();
+          });
+    if (topology === undefined) this.#declaredOn = ANY;
   }
 
   /** The tracker of the open channel now, if any. */
@@ -64,6 +84,9 @@ export class PusherChannel {
   async close(deadline: number): Promise<void> {
     this.#closing.abort();
     this.#forgetDisconnects();
+    this.#forgetTopology();
+    for (const wake of this.#declaredWaiters) wake();
+    this.#declaredWaiters = [];
     const tracker = this.#tracker;
     const channel = this.#channel;
     if (tracker === undefined || channel === undefined) return;
@@ -75,6 +98,27 @@ export class PusherChannel {
     );
   }
 
+  /**
+   * Resolves once the topology was declared on `connection` (at once without a topology). A
+   * pusher registered on a live connection must not publish before its own setup ran there.
+   */
+  #declared(connection: ClientConnection, signal: AbortSignal): Promise<void> {
+    if (this.#declaredOn === ANY || this.#declaredOn === connection) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const cancel = whenAborted(signal, () => {
+        this.#declaredWaiters = this.#declaredWaiters.filter((w) => w !== wake);
+        reject(signal.reason);
+      });
+      const wake = (): void => {
+        cancel();
+        // Declared on a newer connection: the caller's `ready()` answer is stale, and its
+        // createConfirmChannel fails; the chunk then opens again on the new one.
+        resolve();
+      };
+      this.#declaredWaiters.push(wake);
+    });
+  }
+
   async #open(deadline: number, destination: string, timeoutMs: number): Promise<ConfirmTracker> {
     const remaining = deadline - performance.now();
     if (remaining <= 0) throw new PublishTimeoutError(destination, timeoutMs);
@@ -82,6 +126,7 @@ export class PusherChannel {
     let channel: ClientConfirmChannel;
     try {
       const connection = await this.#connection.ready(signal);
+      await this.#declared(connection, signal);
       channel = await connection.createConfirmChannel();
     } catch (error) {
       if (this.#closing.signal.aborted) throw new PusherClosedError(destination);

@@ -190,6 +190,15 @@ describe('AmqpPusher on RabbitMQ', () => {
     expect(await drain(name)).toHaveLength(10);
   });
 
+  it('a pusher with a topology on a live connection publishes only once its topology is declared', async () => {
+    const name = unique('declared');
+    queues.push(name);
+    const p = pusher({ exchange: '', routingKey: name, topology: new Topology({ queues: [{ name }] }) });
+    await p.pushAndConfirm('first');
+    await p.close();
+    expect(await drain(name)).toHaveLength(1);
+  });
+
   it('a dead letter (info with cause) gets a q-death record naming the source queue', async () => {
     const name = await queue();
     const p = pusher({ exchange: '', routingKey: name, source: 'orders' });
