@@ -84,10 +84,11 @@ export interface AmqpProducerOptions {
    */
   checkExpiry?: boolean;
   /**
-   * Where messages this producer dead-letters itself (past `deliveryLimit`, expired) go: pushed
-   * (confirmed when the pusher can) with `info.reason` set, so that `@q` pushers add the `q-death`
-   * record, then acked. Without it they are rejected (`basic.nack`, no requeue): RabbitMQ
-   * dead-letters them through the queue's DLX, recording reason `rejected` (it cannot know ours).
+   * Where messages this producer dead-letters itself (past `deliveryLimit`, expired) go: a copy
+   * with one more `q-death` record (reason, this queue) and no expiry left is pushed (confirmed
+   * when the pusher can), then the delivery is acked. Without it they are rejected (`basic.nack`,
+   * no requeue): RabbitMQ dead-letters them through the queue's DLX, recording reason `rejected`
+   * (it cannot know ours).
    * @default none
    */
   deadLetter?: Pusher<AmqpDelivery>;

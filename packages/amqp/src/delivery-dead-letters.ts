@@ -1,4 +1,13 @@
-import { backoffDelay, type DeathReason, EXPIRES_AT_HEADER, isExpired, type PushInfo, sleep } from '@q/core';
+import {
+  addDeath,
+  backoffDelay,
+  DEATH_HEADER,
+  EXPIRES_AT_HEADER,
+  isExpired,
+  readDeaths,
+  sleep,
+  writeDeaths,
+} from '@q/core';
 import { settledWithin } from '@q/core/internal';
 import type { AmqpDelivery } from './amqp-delivery.js';
 import type { ResolvedProducerOptions } from './amqp-producer-options.js';
@@ -7,9 +16,11 @@ import { DeliverySource } from './delivery-source.js';
 /**
  * The dead letters a producer makes itself, before any handler sees the message: past the
  * `deliveryLimit` (reason `delivery-limit`) or past its `q-expires-at` (reason `expired`). With a
- * `deadLetter` pusher the message is pushed (with `info.reason`, so the pusher writes the `q-death`
- * record), retried with back-off until it is taken, and only then acked; without one it is
- * rejected and RabbitMQ dead-letters it through the queue's DLX (or drops it).
+ * `deadLetter` pusher a copy carrying one more `q-death` record is pushed (as every `@q` source
+ * writes its own dead letters' records: the push carries no `info` that would make a pusher add a
+ * second one), retried with back-off until it is taken, and only then is the delivery acked;
+ * without one the delivery is rejected and RabbitMQ dead-letters it through the queue's DLX (or
+ * drops it).
  */
 export class DeliveryDeadLetters {
   readonly #o: ResolvedProducerOptions;
@@ -55,15 +66,14 @@ export class DeliveryDeadLetters {
     const pusher = this.#o.deadLetter;
     if (pusher === undefined) return;
     const signal = this.#closing.signal;
-    // `reason` tells @q pushers to add the q-death record (PushInfo.reason).
-    const info: PushInfo & { readonly reason: DeathReason } = { reason, signal };
+    const letter = deadCopy(delivery, reason, this.#o.queue);
     for (let failures = 1; ; failures++) {
       // Past a lost channel the broker redelivers it anyway, and the next delivery dead-letters it.
       if (signal.aborted || !DeliverySource.settleable(delivery)) break;
       try {
         await (pusher.pushAndConfirm !== undefined
-          ? pusher.pushAndConfirm(delivery, info)
-          : pusher.push(delivery, info));
+          ? pusher.pushAndConfirm(letter, { signal })
+          : pusher.push(letter, { signal }));
         if (DeliverySource.ack(delivery)) this.counts[reason]++;
         return;
       } catch (error) {
@@ -77,4 +87,25 @@ export class DeliveryDeadLetters {
     }
     DeliverySource.nack(delivery, true);
   }
+}
+
+/**
+ * `delivery` as its dead letter: one more `q-death` record (queue, reason, exchange, routing key),
+ * and, as RabbitMQ does to a dead letter, no expiry left (`q-expires-at`, `expiration`): a message
+ * dead-lettered because it expired must not expire again where it went.
+ */
+function deadCopy(delivery: AmqpDelivery, reason: 'expired' | 'delivery-limit', queue: string): AmqpDelivery {
+  const { [EXPIRES_AT_HEADER]: _expiry, [DEATH_HEADER]: previous, ...headers } = delivery.headers;
+  const { expiration: _expiration, ...properties } = delivery.properties;
+  const deaths = addDeath(
+    readDeaths(typeof previous === 'string' || Buffer.isBuffer(previous) ? previous : undefined),
+    { reason, queue, exchange: delivery.fields.exchange, routingKeys: [delivery.fields.routingKey] },
+  );
+  return {
+    body: delivery.body,
+    headers: { ...headers, [DEATH_HEADER]: writeDeaths(deaths) },
+    properties,
+    fields: delivery.fields,
+    deliveries: delivery.deliveries,
+  };
 }

@@ -1,5 +1,13 @@
 import { type AmqpDelivery, type AmqpProducer, amqpProducerFactory, Topology } from '@q/amqp';
-import { type DeathReason, EXPIRES_AT_HEADER, type Pusher, type PushInfo, Queue, silentLogger } from '@q/core';
+import {
+  DEATH_HEADER,
+  type DeathRecord,
+  EXPIRES_AT_HEADER,
+  type Pusher,
+  Queue,
+  readDeaths,
+  silentLogger,
+} from '@q/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { type Admin, admin, Tally, uniqueQueue } from './producer-fixtures.js';
@@ -15,18 +23,18 @@ afterAll(async () => {
 });
 
 /** A dead-letter pusher that keeps what it was given (failing the first `failures` pushes). */
-function capture(failures = 0): Pusher<AmqpDelivery> & { got: { body: string; reason?: DeathReason }[] } {
-  const got: { body: string; reason?: DeathReason }[] = [];
+function capture(failures = 0): Pusher<AmqpDelivery> & { got: { body: string; deaths: DeathRecord[] }[] } {
+  const got: { body: string; deaths: DeathRecord[] }[] = [];
   let left = failures;
   return {
     got,
     name: () => 'capture',
-    async pushAndConfirm(message: AmqpDelivery, info?: PushInfo & { reason?: DeathReason }) {
+    async pushAndConfirm(message: AmqpDelivery) {
       if (left-- > 0) throw new Error('dead-letter store down');
-      got.push({ body: message.body.toString(), ...(info?.reason ? { reason: info.reason } : {}) });
+      got.push({ body: message.body.toString(), deaths: readDeaths(message.headers[DEATH_HEADER] as string) });
     },
-    push(message: AmqpDelivery, info?: PushInfo) {
-      return this.pushAndConfirm?.(message, info);
+    push(message: AmqpDelivery) {
+      return this.pushAndConfirm?.(message);
     },
   };
 }
@@ -77,7 +85,11 @@ describe('delivery counts', () => {
       () => deadLetter.got.length === 20,
     );
     for (const body of sent) expect(seen.get(body)).toEqual([1, 2, 3]);
-    expect(deadLetter.got.map((d) => d.reason)).toEqual(Array(20).fill('delivery-limit'));
+    for (const d of deadLetter.got) {
+      expect(d.deaths).toEqual([
+        expect.objectContaining({ reason: 'delivery-limit', queue, count: 1, exchange: '', routingKeys: [queue] }),
+      ]);
+    }
     await until(async () => (await a.ready(queue)) === 0, 5000);
     await a.channel.deleteQueue(queue);
   });
@@ -171,7 +183,8 @@ describe('lazy expiry of q-expires-at', () => {
       () => handled.total === 20 && deadLetter.got.length === 20,
     );
     expect([...handled.counts.keys()].every((b) => b.startsWith('live-'))).toBe(true);
-    expect(deadLetter.got.every((d) => d.body.startsWith('expired-') && d.reason === 'expired')).toBe(true);
+    expect(deadLetter.got.every((d) => d.body.startsWith('expired-'))).toBe(true);
+    for (const d of deadLetter.got) expect(d.deaths).toEqual([expect.objectContaining({ reason: 'expired', queue })]);
     expect(new Set(deadLetter.got.map((d) => d.body)).size).toBe(20);
     await delay(50);
     expect(await a.ready(queue)).toBe(0);

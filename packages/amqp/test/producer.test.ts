@@ -6,7 +6,7 @@ import {
   amqpProducerFactory,
   Topology,
 } from '@q/amqp';
-import { EXPIRES_AT_HEADER, InvalidOptionError, Queue, silentLogger } from '@q/core';
+import { DEATH_HEADER, EXPIRES_AT_HEADER, InvalidOptionError, Queue, readDeaths, silentLogger } from '@q/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { type Admin, admin, Tally, uniqueQueue } from './producer-fixtures.js';
@@ -262,6 +262,13 @@ describe('closing', () => {
       await until(() => producer.stats().deadLettered.expired === 3, 10_000, '3 expired');
       const letters = await a.drain(dead);
       expect(letters.map((m) => m.content.toString()).sort()).toEqual(['expired-0', 'expired-1', 'expired-2']);
+      for (const m of letters) {
+        // One record (ours, not a second one by the pusher), and no expiry left to expire again.
+        expect(readDeaths(m.properties.headers?.[DEATH_HEADER] as string)).toEqual([
+          expect.objectContaining({ reason: 'expired', queue, count: 1 }),
+        ]);
+        expect(m.properties.headers?.[EXPIRES_AT_HEADER]).toBeUndefined();
+      }
       expect(await a.ready(queue)).toBe(0);
     } finally {
       await producer.close();
