@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,17 +84,42 @@ export async function startRabbitMq(): Promise<RabbitMqServer> {
     });
     child = c;
     await waitUntilReady(port, c, () => stderr, dir);
+    for (let i = 0; i < 100 && vm() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    if (vm() === undefined) throw new Error(`rabbitmq-server wrote no pid file (${pidFile})`);
+  };
+  // The script we spawn runs the Erlang VM as its child and passes no signal on: signal the VM.
+  const pidFile = join(dir, 'rabbitmq.pid');
+  const vm = (): number | undefined => {
+    try {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const signalVm = (signal: NodeJS.Signals): void => {
+    const pid = vm();
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
   };
   const stop = async (options: { kill?: boolean } = {}): Promise<void> => {
     const c = child;
     child = undefined;
     if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGCONT');
-    c.kill(options.kill ? 'SIGKILL' : 'SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    signalVm('SIGCONT');
+    signalVm(options.kill ? 'SIGKILL' : 'SIGTERM');
+    const timer = setTimeout(() => {
+      signalVm('SIGKILL');
+      c.kill('SIGKILL');
+    }, 15_000);
     await exited;
     clearTimeout(timer);
+    rmSync(pidFile, { force: true });
   };
   const ctl = (...args: string[]): string => {
     const r = spawnSync(join(BIN, 'rabbitmqctl'), ['-q', '-n', nodename, ...args], { env, encoding: 'utf8' });
@@ -117,8 +142,8 @@ export async function startRabbitMq(): Promise<RabbitMqServer> {
     nodename,
     stop,
     start,
-    pause: () => child?.kill('SIGSTOP'),
-    resume: () => child?.kill('SIGCONT'),
+    pause: () => signalVm('SIGSTOP'),
+    resume: () => signalVm('SIGCONT'),
     ctl,
     async dispose() {
       await stop();

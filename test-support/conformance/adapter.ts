@@ -1,4 +1,12 @@
-import type { DeathRecord, ProducerFactory, Pusher } from '@q/core';
+import type { DeathRecord, ProducerFactory, Pusher, QueueOptions } from '@q/core';
+
+/** A running consumer of a destination that is not a plain `Queue` (Kafka's `KafkaQueue`). */
+export interface Running {
+  /** Resolves once the consumer stopped and drained. */
+  readonly done: Promise<void>;
+  /** Stops it; what is unfinished at the deadline is left to the source. */
+  stop(options: { timeoutMs: number }): Promise<void>;
+}
 
 /** What the suite sends: an id (unique per test) and a key (ordering). Adapters encode it as they like. */
 export interface ConformanceMessage {
@@ -48,6 +56,11 @@ export interface Destination {
   pusher(): Pusher<ConformanceMessage> & { close(): Promise<void> | void };
   /** A producer factory reading it, for `new Queue(...)`; `dead-lettered` and `failed` as the options say. */
   producerFactory(): ProducerFactory<unknown>;
+  /**
+   * For adapters whose consumer is not a `Queue` of a producer factory: runs `handler` on the
+   * destination, mapping the Queue options it understands (consumers, retry, deadLetter, stop deadline).
+   */
+  run?(handler: (message: unknown) => Promise<void>, options: Partial<QueueOptions<unknown>>): Running;
   /** The Queue's `deadLetter` pusher for handler failures (reason `rejected`), when the adapter uses one. */
   deadLetterPusher?(): Pusher<unknown> & { close(): Promise<void> | void };
   /** The message a handler got, decoded. */
@@ -66,6 +79,8 @@ export interface Destination {
 export interface ConformanceAdapter {
   /** `redis`, `kafka`, `amqp`, `log`. */
   readonly name: string;
+  /** Plain data from which `connect` in a worker process reaches the same broker. @default {} */
+  readonly connection?: Record<string, unknown>;
   /** What it promises. */
   readonly features: Features;
   /** Most messages a killed consumer process can have been handed without settling (its duplicates bound). */

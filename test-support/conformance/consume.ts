@@ -1,5 +1,5 @@
 import { Queue, type QueueOptions, silentLogger } from '@q/core';
-import type { Destination, Received } from './adapter.js';
+import type { Destination, Received, Running } from './adapter.js';
 
 /** Options of {@link consume}. */
 export interface ConsumeOptions {
@@ -37,26 +37,20 @@ export async function consume(destination: Destination, options: ConsumeOptions 
   const handled: Received[] = [];
   const attempts: Received[] = [];
   const missing = new Set(options.until ?? []);
-  const queue = new Queue<unknown>(
-    destination.producerFactory(),
-    () => ({
-      async consume(message) {
-        const received = destination.decode(message);
-        attempts.push(received);
-        await options.handler?.(received);
-        handled.push(received);
-        missing.delete(received.id);
-      },
-    }),
-    {
-      name: `conformance-${destination.name}`,
-      consumers: 4,
-      logger: silentLogger,
-      retry: { attempts: 1 },
-      ...options.queue,
-    },
-  );
-  const done = queue.start();
+  const handle = async (message: unknown): Promise<void> => {
+    const received = destination.decode(message);
+    attempts.push(received);
+    await options.handler?.(received);
+    handled.push(received);
+    missing.delete(received.id);
+  };
+  const running = runOn(destination, handle, {
+    name: `conformance-${destination.name}`,
+    consumers: 4,
+    logger: silentLogger,
+    retry: { attempts: 1 },
+    ...options.queue,
+  });
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? 40_000;
   let lastCount = -1;
@@ -81,10 +75,21 @@ export async function consume(destination: Destination, options: ConsumeOptions 
       }
     }
   } finally {
-    await queue.stop({ timeoutMs: options.stopTimeoutMs ?? 10_000 });
-    await done;
+    await running.stop({ timeoutMs: options.stopTimeoutMs ?? 10_000 });
+    await running.done;
   }
   return { handled, attempts };
+}
+
+/** Runs `handle` on `destination`: its own consumer when it has one, else a Queue of its producer factory. */
+export function runOn(
+  destination: Destination,
+  handle: (message: unknown) => Promise<void>,
+  options: Partial<QueueOptions<unknown>>,
+): Running {
+  if (destination.run !== undefined) return destination.run(handle, options);
+  const queue = new Queue<unknown>(destination.producerFactory(), () => ({ consume: handle }), options);
+  return { done: queue.start(), stop: (o) => queue.stop(o) };
 }
 
 /** `n` messages with ids `<prefix>-<i>` spread over `keys` keys, in push order. */

@@ -4,8 +4,9 @@
  * the parent each id it handled, waiting for the IPC write before returning (so a settled message
  * was always reported: the parent's count is a superset of what the source forgot).
  */
-import { Queue, silentLogger } from '@q/core';
+import { silentLogger } from '@q/core';
 import type { ConnectAdapter } from './adapter.js';
+import { runOn } from './consume.js';
 
 const [name, json] = process.argv.slice(2);
 const { connection, destination: config } = JSON.parse(json ?? '{}') as {
@@ -22,22 +23,19 @@ const send = (message: unknown): Promise<void> =>
 
 // Ready before the first id, so the parent's listener is attached before ids arrive.
 await send('ready');
-const queue = new Queue<unknown>(
-  destination.producerFactory(),
-  () => ({
-    async consume(message) {
-      // A little work per message, so the kill lands mid-run rather than after a burst.
-      await new Promise((r) => setTimeout(r, 1));
-      await send({ id: destination.decode(message).id });
-    },
-  }),
+const running = runOn(
+  destination,
+  async (message) => {
+    // A little work per message, so the kill lands mid-run rather than after a burst.
+    await new Promise((r) => setTimeout(r, 1));
+    await send({ id: destination.decode(message).id });
+  },
   { name: 'conformance-worker', consumers: 4, logger: silentLogger },
 );
-const done = queue.start();
 process.on('SIGTERM', () => {
-  void queue
+  void running
     .stop({ timeoutMs: 5_000 })
-    .then(() => done)
+    .then(() => running.done)
     .then(() => adapter.close())
     .finally(() => process.exit(0));
 });

@@ -10,13 +10,9 @@ const worker = fileURLToPath(new URL('./kill-worker.ts', import.meta.url));
 
 /**
  * The tests every adapter runs (Watermill's idea: one suite, many backends). `connect` builds the
- * adapter in this process; `connection` is the plain data the SIGKILL worker builds it from.
+ * adapter in this process; its `connection` is the plain data the SIGKILL worker builds it from.
  */
-export function conformanceSuite(
-  name: string,
-  connect: () => Promise<ConformanceAdapter>,
-  connection: () => Record<string, unknown>,
-): void {
+export function conformanceSuite(name: string, connect: () => Promise<ConformanceAdapter>): void {
   describe(`conformance: ${name}`, () => {
     let adapter: ConformanceAdapter;
     beforeAll(async () => {
@@ -86,7 +82,7 @@ export function conformanceSuite(
         const start = async (): Promise<ChildProcess> => {
           const child = await forkWorker(worker, [
             get().name,
-            JSON.stringify({ connection: connection(), destination: destination.config }),
+            JSON.stringify({ connection: get().connection ?? {}, destination: destination.config }),
           ]);
           child.on('message', (m: { id?: string }) => {
             if (m.id !== undefined) counts.set(m.id, (counts.get(m.id) ?? 0) + 1);

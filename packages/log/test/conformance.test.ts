@@ -1,8 +1,4 @@
 import { connect } from '../../../test-support/conformance/adapters/log.js';
 import { conformanceSuite } from '../../../test-support/conformance/suite.js';
 
-conformanceSuite(
-  'log',
-  () => connect(),
-  () => ({}),
-);
+conformanceSuite('log', () => connect());
