@@ -103,6 +103,8 @@ export class AtLeastOnceProducer implements Producer<RedisMessage<string | Buffe
       if ((await abortable(this.#settlements.sendUnsent(), signal, () => ABORTED)) === ABORTED) return undefined;
       for (let round = 0; ; round++) {
         await this.#dead.room(signal);
+        // abortable() leaves a promise alone when the signal is already aborted: no claim is sent then.
+        if (signal.aborted) return undefined;
         const claimed = await abortable(this.#claims.take(), signal, () => undefined);
         if (claimed === undefined) return undefined;
         this.#health.ok();

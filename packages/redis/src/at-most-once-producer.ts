@@ -82,6 +82,7 @@ export class AtMostOnceProducer implements Producer<Body> {
     try {
       for (let round = 0; ; round++) {
         await this.#dead.room(signal);
+        if (signal.aborted) return undefined;
         const pop = (buffers ? redis.lpopBuffer(keys.list, batchSize) : redis.lpop(keys.list, batchSize)) as Promise<
           Body[] | null
         >;

@@ -12,7 +12,8 @@ export type PushableMessage =
       /** What is pushed: the message's body. */
       readonly body: string | Buffer;
       /**
-       * Read only with `dedupe: 'outbox-id'`, for its `q-outbox-id` (`<outbox>:<seq>`); never pushed.
+       * Never pushed as such. Read with `dedupe: 'outbox-id'` for its `q-outbox-id`
+       * (`<outbox>:<seq>`), and with `ttlMs` for a `q-expires-at` (the earlier expiry is stamped).
        * @default none
        */
       readonly headers?: Readonly<Record<string, string | Buffer | undefined>>;

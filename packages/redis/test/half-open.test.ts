@@ -1,10 +1,11 @@
 import { type Producer, silentLogger } from '@q/core';
 import { queueKeys, type RedisMessage, redisListProducerFactory } from '@q/redis';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../../../test-support/tcp-proxy.js';
 import { delay, until } from '../../../test-support/wait.js';
 import { client, uniqueKey } from './support/clients.js';
+import { startRedisServer } from './support/redis-server.js';
 
 const proxies: TcpProxy[] = [];
 const through: Redis[] = [];
@@ -29,8 +30,13 @@ async function blockedPorts(redis: Redis): Promise<number[]> {
  */
 describe('a half-open blocking connection', () => {
   it('close() leaves no BLMOVE behind: a message pushed after close stays in the queue', async () => {
-    const direct = client();
-    const target = new URL(inject('redisUrl'));
+    // A server of its own: on the shared one, other files' consumers block in BLMOVE too, and the
+    // first blocked port found could be theirs.
+    const server = await startRedisServer();
+    onTestFinished(() => server.dispose());
+    const direct = client(server.url);
+    onTestFinished(() => direct.disconnect());
+    const target = new URL(server.url);
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
     proxies.push(proxy);
     // ioredis defaults, through the proxy.
