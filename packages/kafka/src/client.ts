@@ -159,6 +159,14 @@ export interface KafkaConnection {
   sasl?: Record<string, unknown>;
   /** @default 30000 */
   requestTimeoutMs?: number;
+  /**
+   * How often the client retries a failed connect or request (back-off from 100 ms up to 2 s)
+   * before the operation fails. The default rides out a broker restart; it also means a broker that
+   * is unreachable fails a write only after about 50 s (times the pusher's `reconnect.attempts`).
+   * Lower it where failing fast matters more.
+   * @default 30
+   */
+  retries?: number;
 }
 
 /** Makes clients: the default is kafkajs. */

@@ -24,6 +24,7 @@ export function deadLetterPusher(config: KafkaQueueConfig, topic: string): Pushe
     ssl: config.ssl,
     sasl: config.sasl,
     requestTimeoutMs: config.requestTimeoutMs,
+    retries: config.retries,
   };
   return new KafkaPusher({
     ...connection,

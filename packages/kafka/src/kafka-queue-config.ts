@@ -239,6 +239,7 @@ export function resolveKafkaQueueConfig(config: KafkaQueueConfig): ResolvedKafka
       ssl: config.ssl,
       sasl: config.sasl,
       requestTimeoutMs: config.requestTimeoutMs,
+      retries: config.retries,
     },
     group: config.group,
     topics,

@@ -1,4 +1,4 @@
-import { UnroutableError } from '@q/core';
+import { InvalidOptionError, UnroutableError } from '@q/core';
 import { type Admin, CompressionTypes, type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
 import type {
   CommittedOffset,
@@ -21,13 +21,17 @@ const ADMIN_DRAIN_MS = 2000;
 
 /** The only module that knows kafkajs. */
 function kafka(connection: KafkaConnection, sockets: SocketRegistry): Kafka {
+  const retries = connection.retries;
+  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0 || retries > 1000)) {
+    throw new InvalidOptionError('retries', retries, 'an integer from 0 to 1000');
+  }
   const config: KafkaConfig = {
     brokers: connection.brokers,
     socketFactory: sockets.factory,
     clientId: connection.clientId ?? 'q-kafka',
     logLevel: logLevel.NOTHING,
     requestTimeout: connection.requestTimeoutMs ?? 30_000,
-    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
+    retry: { retries: connection.retries ?? 30, initialRetryTime: 100, maxRetryTime: 2000 },
   };
   if (connection.ssl !== undefined) config.ssl = connection.ssl as KafkaConfig['ssl'];
   if (connection.sasl !== undefined) config.sasl = connection.sasl as KafkaConfig['sasl'];

@@ -68,6 +68,7 @@ export async function connect(connection: Record<string, unknown> = {}): Promise
         topic: 'anywhere',
         requestTimeoutMs: 2_000,
         reconnect: { attempts: 1 },
+        retries: 1,
         logger: silentLogger,
       });
       try {
