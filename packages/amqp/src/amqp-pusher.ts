@@ -43,7 +43,7 @@ const REOPEN_PAUSE_MS = 50;
  * caller's call), `PublishTimeoutError` when it could not even be published in that time.
  * Messages are handed to the channel in chunks ({@link ChunkExecutor}), with up to `window`
  * publishes awaiting their confirms, and publishing waits for the channel's `drain`. As a Queue's
- * `deadLetter`, a pushed message gets a `q-death` record (reason `rejected`).
+ * `deadLetter`, a pushed message gets a `q-death` record (reason `rejected`, or `info.reason`).
  *
  * ```ts
  * await using pusher = new AmqpPusher({ url, exchange: '', routingKey: 'jobs' });

@@ -143,7 +143,8 @@ export function prepare(
       : (own?.routingKey ?? (config.routingKey as string));
   if (typeof routingKey !== 'string')
     throw new InvalidOptionError('routingKeyOf', routingKey, 'a function returning a string');
-  const dead = info !== undefined && (info.cause !== undefined || info.attempts !== undefined);
+  const dead =
+    info !== undefined && (info.cause !== undefined || info.attempts !== undefined || info.reason !== undefined);
   const options: { -readonly [K in keyof ClientPublishOptions]: ClientPublishOptions[K] } & { messageId: string } = {
     mandatory: config.mandatory,
     persistent: config.persistent,
@@ -165,7 +166,7 @@ export function prepare(
     const deaths = addDeath(
       readDeaths(typeof previous === 'string' || Buffer.isBuffer(previous) ? previous : undefined),
       {
-        reason: 'rejected',
+        reason: info.reason ?? 'rejected',
         queue,
         ...(info.cause !== undefined ? { cause: causeText(info.cause) } : {}),
       },
