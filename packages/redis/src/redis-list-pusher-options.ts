@@ -49,7 +49,8 @@ export interface RedisListPusherOptions {
   highWaterKey?: string;
   /**
    * Told about every failed write with the messages it held (a `push` had already resolved for
-   * them; `pushAndConfirm` and `pushBatch` reject).
+   * them; `pushAndConfirm` and `pushBatch` reject), and, with `overflow: 'reject-publish'`, about
+   * the messages the full list refused (with a `PublishRejectedError`). A throw is logged.
    * @default logs the error (never the bodies) through `logger`
    */
   onError?: (error: unknown, messages: (string | Buffer)[]) => void;
@@ -75,9 +76,10 @@ export interface RedisListPusherOptions {
    * With `maxLength`, what a full list does (RabbitMQ's `x-overflow`):
    * - `'drop-head'`: the push is stored and the oldest messages over the limit are trimmed (exact,
    *   `LTRIM`, no `~`); they go to `deadLetterKey` when it is set, and counted in `stats().dropped`;
-   * - `'reject-publish'`: a push that does not fit is not stored: `pushAndConfirm` rejects with
-   *   `PublishRejectedError` (`reason` `'maxlen'`), `push` (already resolved) reports it to `onError`;
-   *   a `pushBatch` is stored whole or rejected whole. Counted in `stats().rejected`.
+   * - `'reject-publish'`: a push that does not fit is not stored: `pushAndConfirm` and `pushBatch`
+   *   reject with `PublishRejectedError` (`reason` `'maxlen'`); every refused message is also given
+   *   to `onError` (or logged), which is all a `push` (resolved when buffered) learns of it. A
+   *   `pushBatch` is stored whole or rejected whole. Counted in `stats().rejected`.
    * @default 'drop-head' (RabbitMQ's default)
    */
   overflow?: 'drop-head' | 'reject-publish';

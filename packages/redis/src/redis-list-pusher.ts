@@ -90,8 +90,16 @@ export class RedisListPusher implements Pusher<PushableMessage> {
     this.#rejecting = maxLength !== undefined && semantics.overflow === 'reject-publish';
     const onRejected = (bodies: (string | Buffer)[]): void => {
       const error = new PublishRejectedError(key, 'maxlen');
-      if (onError !== undefined) onError(error, bodies);
-      else safeLogger(logger).warn({ list: key, messages: bodies.length }, error.message);
+      if (onError === undefined) {
+        safeLogger(logger).warn({ list: key, messages: bodies.length }, error.message);
+        return;
+      }
+      // The write itself succeeded: a throwing callback must not fail the chunk's confirms.
+      try {
+        onError(error, bodies);
+      } catch (thrown) {
+        safeLogger(logger).error({ list: key, err: causeText(thrown) }, 'onError threw');
+      }
     };
     this.#writer =
       maxLength !== undefined

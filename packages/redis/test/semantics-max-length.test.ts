@@ -136,6 +136,28 @@ describe('RedisListPusher maxLength, overflow reject-publish', () => {
   });
 });
 
+describe('RedisListPusher maxLength, a throwing onError', () => {
+  it('does not fail the write: what fit confirms, what did not rejects with PublishRejectedError', async () => {
+    const redis = client();
+    const key = uniqueKey('cap');
+    const pusher = new RedisListPusher({
+      redis,
+      key,
+      maxLength: 2,
+      overflow: 'reject-publish',
+      logger: silentLogger,
+      onError: () => {
+        throw new Error('callback bug');
+      },
+    });
+    const results = await Promise.allSettled(bodies(3).map((m) => pusher.pushAndConfirm(m)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(PublishRejectedError);
+    expect(await redis.lrange(key, 0, -1)).toEqual(bodies(2));
+    await pusher.close();
+  });
+});
+
 describe('RedisListPusher maxLength options', () => {
   const redis = client();
   it.each([
