@@ -110,7 +110,8 @@ export interface RedisListPusherOptions {
   mandatoryCacheMs?: number;
   /**
    * The queue named in the `q-death` record this pusher adds to a dead letter (a push whose `info`
-   * carries `cause` or `attempts`: what a `Queue` whose `deadLetter` this pusher is sends).
+   * carries `cause`, `attempts` or `reason`: what a `Queue` whose `deadLetter` this pusher is sends;
+   * the reason is `info.reason`, by default `rejected`).
    * @default the message's `source` (a `RedisMessage` of an at-least-once producer names its list),
    *   else this pusher's `key`
    */

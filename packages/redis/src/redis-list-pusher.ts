@@ -141,8 +141,9 @@ export class RedisListPusher implements Pusher<PushableMessage> {
 
   /**
    * Buffers a message for the next `RPUSH`. Resolves at once, or, when this message completed a
-   * chunk, once the chunk was accepted for writing. With `info.cause` or `info.attempts` (a queue's
-   * dead letter) a `q-death` record (reason `rejected`) is added to its envelope first.
+   * chunk, once the chunk was accepted for writing. With `info.cause`, `info.attempts` or
+   * `info.reason` (a dead letter) a `q-death` record (reason `info.reason`, by default `rejected`) is
+   * added to its envelope first.
    *
    * @throws {InvalidMessageError} for anything but a string, a Buffer or `{ body }` of one.
    * @throws {InvalidOutboxIdError} with `dedupe`, for a message without a valid `q-outbox-id` header.
@@ -264,17 +265,18 @@ export class RedisListPusher implements Pusher<PushableMessage> {
 
   /**
    * The message as it is stored: with a `q-death` record when it is a dead letter (`info` carries
-   * `cause` or `attempts`), with its expiry when `ttlMs` is set; otherwise as given.
+   * `cause`, `attempts` or `reason`), with its expiry when `ttlMs` is set; otherwise as given.
    */
   #prepare(message: PushableMessage, info: PushInfo | undefined): PushableMessage {
-    const dead = info !== undefined && (info.cause !== undefined || info.attempts !== undefined);
+    const dead =
+      info !== undefined && (info.cause !== undefined || info.attempts !== undefined || info.reason !== undefined);
     const { ttlMs } = this.#semantics;
     if (!dead && ttlMs === undefined) return message;
     let body = bodyOf(message);
     const headers = typeof message === 'object' && !Buffer.isBuffer(message) ? message.headers : undefined;
     if (dead) {
       body = withDeath(body, {
-        reason: 'rejected',
+        reason: info.reason ?? 'rejected',
         queue: this.#semantics.source ?? sourceOf(message) ?? this.#key,
         ...(info.cause !== undefined ? { cause: causeText(info.cause) } : {}),
       });

@@ -150,6 +150,21 @@ describe('q-death records on Redis dead letters (RabbitMQ x-death facts, same sh
     expect((await redis.lrange(dead, 0, -1)).sort()).toEqual(names(5).sort());
   });
 
+  it('a push with PushInfo.reason (a source dead-lettering by itself) gets that reason, without cause', async () => {
+    const redis = client();
+    const dlqKey = uniqueKey('dlq');
+    const pusher = new RedisListPusher({ redis, key: dlqKey, source: 'elsewhere', logger: silentLogger });
+    await pusher.pushAndConfirm('late', { reason: 'expired' });
+    await pusher.pushAndConfirm('plain', {});
+    const [late, plain] = (await redis.lrange(dlqKey, 0, -1)).map((s) => unwrapEnvelope(s));
+    expect(readDeaths(late?.headers[DEATH_HEADER])).toEqual([
+      { reason: 'expired', queue: 'elsewhere', count: 1, time: expect.any(Number) },
+    ]);
+    // No dead-letter facts in the info: pushed as it is.
+    expect(plain).toEqual({ body: 'plain', headers: {} });
+    await pusher.close();
+  });
+
   it.each([{ deadLetter: {} }, { deadLetter: 'dlq' }, { deadLetter: null }])(
     'producer option %j is refused with InvalidOptionError naming deadLetter',
     (options) => {
