@@ -140,6 +140,16 @@ export const PAIRINGS: Record<string, Record<string, Pairing>> = {
       peer: c('1 ms handler, 1 partition, 100 keys: partition mode'),
     },
   },
+  amqp: {
+    'confirmed publish: ours / raw amqplib': {
+      ours: c('ours: AmqpPusher.pushAndConfirm'),
+      peer: c('raw amqplib: confirmed publish, window 1,024'),
+    },
+    'consume + ack: ours / raw amqplib': {
+      ours: c('ours: amqpProducerFactory Queue end to end, prefetch 256'),
+      peer: c('raw amqplib: consume, prefetch 256, manual acks'),
+    },
+  },
   redis: {
     'pusher / raw RPUSH': {
       ours: c('ours: RedisListPusher.push'),
