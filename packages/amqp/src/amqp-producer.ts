@@ -29,7 +29,12 @@ export interface AmqpProducerStats {
   /** Acks and nacks dropped because their channel had closed (RabbitMQ redelivers those messages). */
   readonly dropped: number;
   /** Messages dead-lettered by this producer, by reason (never handed to a handler). */
-  readonly deadLettered: { readonly expired: number; readonly 'delivery-limit': number };
+  readonly deadLettered: {
+    /** Expired messages (`q-expires-at` passed) pushed to `deadLetter`. */
+    readonly expired: number;
+    /** Messages past `deliveryLimit` pushed to `deadLetter`. */
+    readonly 'delivery-limit': number;
+  };
   /** Failed messages republished with their delivery count (`onFailure: 'republish'`). */
   readonly republished: number;
 }

@@ -121,11 +121,27 @@ export interface ClientChannel {
   /** Declares passively: fails (closing the channel) when the queue does not exist. */
   checkQueue(queue: string): Promise<ClientQueueInfo>;
   /** Deletes a queue; resolves with how many messages it held. */
-  deleteQueue(queue: string, options?: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<{ messageCount: number }>;
+  deleteQueue(
+    queue: string,
+    options?: { ifUnused?: boolean; ifEmpty?: boolean },
+  ): Promise<{
+    /** Messages the queue held. */
+    messageCount: number;
+  }>;
   /** Removes every ready message of a queue. */
-  purgeQueue(queue: string): Promise<{ messageCount: number }>;
+  purgeQueue(queue: string): Promise<{
+    /** Messages the queue held. */
+    messageCount: number;
+  }>;
   /** Declares an exchange. */
-  assertExchange(exchange: string, type: string, options?: ClientExchangeOptions): Promise<{ exchange: string }>;
+  assertExchange(
+    exchange: string,
+    type: string,
+    options?: ClientExchangeOptions,
+  ): Promise<{
+    /** The exchange's name. */
+    exchange: string;
+  }>;
   /** Declares passively: fails (closing the channel) when the exchange does not exist. */
   checkExchange(exchange: string): Promise<unknown>;
   /** Deletes an exchange. */
@@ -143,7 +159,10 @@ export interface ClientChannel {
     queue: string,
     onMessage: (message: ClientMessage | null) => void,
     options?: { consumerTag?: string; noAck?: boolean; exclusive?: boolean; arguments?: Record<string, unknown> },
-  ): Promise<{ consumerTag: string }>;
+  ): Promise<{
+    /** The tag that cancels this consumer. */
+    consumerTag: string;
+  }>;
   /** Stops a consumer. */
   cancel(consumerTag: string): Promise<unknown>;
   /** Fetches one message, `false` when the queue is empty. */

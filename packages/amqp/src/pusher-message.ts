@@ -7,11 +7,17 @@ import type { PusherConfig } from './pusher-options.js';
 export interface AmqpPushProperties {
   /** The `message-id` consumers de-duplicate by. */
   readonly messageId?: string;
+  /** Correlates a reply with its request. */
   readonly correlationId?: string;
+  /** The queue a reply should go to. */
   readonly replyTo?: string;
+  /** The body's MIME type. */
   readonly contentType?: string;
+  /** The body's encoding (e.g. `gzip`). */
   readonly contentEncoding?: string;
+  /** The application's name for the message's type. */
   readonly type?: string;
+  /** The producing application. */
   readonly appId?: string;
   /** 0 to 255, for priority queues. */
   readonly priority?: number;

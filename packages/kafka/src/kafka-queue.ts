@@ -177,7 +177,12 @@ export class KafkaQueue {
    * count as `consumed` in {@link stats}, the Queue having settled them). `skipped`: without a
    * dead-letter destination, settled at once and committed past (logged once per fetched batch).
    */
-  expired(): { deadLettered: number; skipped: number } {
+  expired(): {
+    /** Expired records pushed to the dead-letter destination. */
+    deadLettered: number;
+    /** Expired records skipped (no dead-letter destination). */
+    skipped: number;
+  } {
     let deadLettered = 0;
     let skipped = 0;
     for (const m of this.#members) {

@@ -38,12 +38,17 @@ export interface DeathRecord {
 
 /** A fact to add with {@link addDeath}. */
 export interface DeathFact {
+  /** Why it died. */
   readonly reason: DeathReason;
+  /** The queue (list, topic, log) it died in. */
   readonly queue: string;
-  /** @default Date.now() */
+  /** When, in milliseconds since the epoch. @default Date.now() */
   readonly time?: number;
+  /** The exchange it had been published to (AMQP). @default none */
   readonly exchange?: string;
+  /** The routing keys it had been published with (AMQP), or its key. @default none */
   readonly routingKeys?: readonly string[];
+  /** What the last failure said; kept to 512 characters. @default none */
   readonly cause?: string;
 }
 
