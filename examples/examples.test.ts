@@ -55,4 +55,16 @@ describe('examples run as written', () => {
     expect(r.stdout).toContain('redis example: 10000 of 10000 messages consumed at least once');
     expect(r.status).toBe(0);
   }, 60_000);
+
+  it("amqp-orders: confirmed publishes, a refused unroutable one, poison orders dead-lettered after the delivery limit (against the run's RabbitMQ)", () => {
+    const r = runExample('examples/amqp-orders.ts', { AMQP_URL: inject('amqpUrl') });
+    expect(r.stdout).toContain(
+      'amqp example: 10000 orders published with confirms; a publish to no queue: UnroutableError',
+    );
+    expect(r.stdout).toContain(
+      '9990 handled, 10 dead-lettered after the delivery limit (x-death reason delivery_limit)',
+    );
+    expect(r.stdout).toContain('amqp check: OK');
+    expect(r.status).toBe(0);
+  }, 120_000);
 });

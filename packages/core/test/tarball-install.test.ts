@@ -39,6 +39,7 @@ beforeAll(async () => {
   installed = await createApp(app, programs, tarballs, [
     'ioredis@5.11.1',
     'kafkajs@2.2.4',
+    'amqplib@2.3.1',
     'prom-client@15.1.3',
     '@opentelemetry/api@1.9.1',
     '@opentelemetry/sdk-trace-base@2.12.1',
@@ -97,6 +98,7 @@ describe('the packed packages, installed with npm into a fresh project', () => {
         'http',
         'otel',
         'prometheus',
+        'amqp',
       ]),
     );
     expect(installed.stderr).not.toMatch(/peer|ERESOLVE/i);
@@ -152,6 +154,15 @@ describe('the packed packages, installed with npm into a fresh project', () => {
     }
   }, 60_000);
 
+  it("AmqpPusher and amqpProducerFactory move every message through the run's RabbitMQ, nothing left unacked", async () => {
+    expect(await runProgram(app, 'out/amqp.js', { AMQP_URL: inject('amqpUrl') })).toEqual({
+      sent: 300,
+      distinct: 300,
+      deliveries: 300,
+      left: 0,
+    });
+  }, 60_000);
+
   it('load with plain require() from CommonJS (Node >= 20.19 requires ES modules)', async () => {
     const result = (await runProgram(app, 'require.cjs', {}, [...names, '@q/core/internal'])) as {
       loaded: Record<string, string[]>;
@@ -167,6 +178,7 @@ describe('the packed packages, installed with npm into a fresh project', () => {
     expect(result.loaded['@q/otel']).toEqual(expect.arrayContaining(['tracedConsumer', 'tracedPusher']));
     expect(result.loaded['@q/prometheus']).toEqual(expect.arrayContaining(['registerQueueMetrics']));
     expect(result.loaded['@q/outbox']).toEqual(expect.arrayContaining(['Outbox', 'OutboxClosedError']));
+    expect(result.loaded['@q/amqp']).toEqual(expect.arrayContaining(['AmqpPusher', 'amqpProducerFactory']));
     expect(result.loaded['@q/log']).toEqual(expect.arrayContaining(['openLog', 'SegmentLog']));
     expect(result.loaded['@q/http']).toEqual(
       expect.arrayContaining(['HttpDeliverer', 'DeliveryEngine', 'signWebhook']),
