@@ -314,7 +314,7 @@ export function routedKafkajsClient(route?: BrokerRoute): KafkaClientFactory {
           sessionTimeout: o.sessionTimeoutMs,
           heartbeatInterval: o.heartbeatIntervalMs,
           rebalanceTimeout: o.rebalanceTimeoutMs,
-          retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
+          retry: { retries: connection.retries ?? 30, initialRetryTime: 100, maxRetryTime: 2000 },
         }),
         sockets,
       );

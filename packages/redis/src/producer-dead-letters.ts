@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { backoffDelay, type DeathReason, LessExecutor, type Logger, type Pusher, retryPolicy, sleep } from '@q/core';
 import { abortable, settledWithin } from '@q/core/internal';
 import { withDeath } from './death.js';
@@ -48,6 +49,9 @@ export class ProducerDeadLetters<M> {
   constructor(o: ProducerDeadLettersOptions, source: DeadLetterSource<M>) {
     this.#o = o;
     this.#source = source;
+    // Every message waiting for its dead-letter push listens to these two (up to four batches at
+    // once while the destination is down): many listeners are the design, not a leak.
+    setMaxListeners(0, this.#closing.signal, this.#abandon.signal);
   }
 
   /** Whether a pusher takes these messages (else over-limit ones never reach here, and expired ones are dropped). */
