@@ -14,9 +14,14 @@ export abstract class TrackedPublish {
   settled = false;
   /** The `basic.return` that came for it, if one did. */
   returned: ClientMessage | undefined = undefined;
-  /** The next outstanding publish with the same message id (ids a caller gave may repeat). */
-  sameId: TrackedPublish | undefined = undefined;
-  /** Its `message-id` property: what pairs a return with it. */
+  /**
+   * The next outstanding publish with the same message id, exchange and routing key (ids a caller
+   * gave may repeat: a re-push, one event routed to several keys).
+   */
+  sameKey: TrackedPublish | undefined = undefined;
+  /** Its message id, exchange and routing key, set when published: what pairs a return with it. */
+  pairKey = '';
+  /** Its `message-id` property. */
   abstract readonly messageId: string;
   /** `exchange/routingKey`, for errors. */
   abstract readonly destination: string;
@@ -52,9 +57,11 @@ const COMPACT_AT = 4096;
 /**
  * The publisher-confirm bookkeeping of ONE confirm channel: delivery tags are counted here from 1
  * in publish order (amqplib's own callbacks are not used: their error for a nack and for a closed
- * channel differ only in text). An ack settles as confirmed, unless a `basic.return` for the same
- * message id came first (RabbitMQ returns an unroutable mandatory message, then acks it): then
- * `UnroutableError`. A nack settles as `PublishRejectedError`. When the channel closes, every
+ * channel differ only in text). An ack settles as confirmed, unless a `basic.return` for it came
+ * first (RabbitMQ returns an unroutable mandatory message, then acks it): then `UnroutableError`.
+ * A return names no delivery tag; it is paired by message id, exchange and routing key with the
+ * oldest outstanding publish that has all three and no return yet (the broker returns in publish
+ * order on a channel), so that two publishes sharing an id but not a destination are told apart. A nack settles as `PublishRejectedError`. When the channel closes, every
  * outstanding publish settles as `ConfirmUnknownError`, never as confirmed; and so does one with no
  * confirm by its deadline. One timer per tracker checks deadlines, also those of room waiters.
  */
@@ -67,8 +74,8 @@ export class ConfirmTracker {
   #head = 0;
   #nextTag = 1;
   #outstanding = 0;
-  /** Outstanding publishes by message id (the first of a chain of equal ids). */
-  readonly #byId = new Map<string, TrackedPublish>();
+  /** Outstanding publishes by {@link TrackedPublish.pairKey} (the first of a chain of equal keys). */
+  readonly #byKey = new Map<string, TrackedPublish>();
   #waiters: RoomWaiter[] = [];
   /** Callbacks for the moment nothing is outstanding. */
   #idle: (() => void)[] = [];
@@ -158,12 +165,13 @@ export class ConfirmTracker {
     publish.deadline = performance.now() + this.#options.confirmTimeoutMs;
     this.#records.push(publish);
     this.#outstanding += 1;
-    const first = this.#byId.get(publish.messageId);
-    if (first === undefined) this.#byId.set(publish.messageId, publish);
+    publish.pairKey = pairKey(publish.messageId, exchange, routingKey);
+    const first = this.#byKey.get(publish.pairKey);
+    if (first === undefined) this.#byKey.set(publish.pairKey, publish);
     else {
       let last = first;
-      while (last.sameId !== undefined) last = last.sameId;
-      last.sameId = publish;
+      while (last.sameKey !== undefined) last = last.sameKey;
+      last.sameKey = publish;
     }
     return 'sent';
   }
@@ -187,7 +195,7 @@ export class ConfirmTracker {
     }
     this.#records = [];
     this.#head = 0;
-    this.#byId.clear();
+    this.#byKey.clear();
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) waiter.resolve('closed');
@@ -221,10 +229,14 @@ export class ConfirmTracker {
 
   #returned(message: ClientMessage): void {
     const id = message.properties.messageId;
-    let publish = id === undefined ? undefined : this.#byId.get(id);
-    while (publish !== undefined && publish.returned !== undefined) publish = publish.sameId;
+    const { exchange, routingKey } = message.fields;
+    let publish = id === undefined ? undefined : this.#byKey.get(pairKey(id, exchange, routingKey));
+    while (publish !== undefined && publish.returned !== undefined) publish = publish.sameKey;
     if (publish === undefined) {
-      this.#options.logger.debug({ messageId: id }, 'a returned message matched no outstanding publish');
+      this.#options.logger.debug(
+        { messageId: id, exchange, routingKey },
+        'a returned message matched no outstanding publish',
+      );
       return;
     }
     publish.returned = message;
@@ -233,22 +245,22 @@ export class ConfirmTracker {
   #settle(publish: TrackedPublish, error: Error | undefined): void {
     publish.settled = true;
     this.#outstanding -= 1;
-    this.#forgetId(publish);
+    this.#forgetKey(publish);
     if (this.#outstanding === 0 && this.#idle.length > 0) this.#wakeIdle();
     if (error === undefined) publish.confirmed();
     else publish.failed(error);
   }
 
-  #forgetId(publish: TrackedPublish): void {
-    const first = this.#byId.get(publish.messageId);
+  #forgetKey(publish: TrackedPublish): void {
+    const first = this.#byKey.get(publish.pairKey);
     if (first === publish) {
-      if (publish.sameId === undefined) this.#byId.delete(publish.messageId);
-      else this.#byId.set(publish.messageId, publish.sameId);
+      if (publish.sameKey === undefined) this.#byKey.delete(publish.pairKey);
+      else this.#byKey.set(publish.pairKey, publish.sameKey);
       return;
     }
-    for (let p = first; p !== undefined; p = p.sameId) {
-      if (p.sameId === publish) {
-        p.sameId = publish.sameId;
+    for (let p = first; p !== undefined; p = p.sameKey) {
+      if (p.sameKey === publish) {
+        p.sameKey = publish.sameKey;
         return;
       }
     }
@@ -295,6 +307,11 @@ export class ConfirmTracker {
     }
     this.#waiters = waiting;
   }
+}
+
+/** One string for the three (JSON: no separator can be forged by the parts). */
+function pairKey(messageId: string, exchange: string, routingKey: string): string {
+  return JSON.stringify([messageId, exchange, routingKey]);
 }
 
 function unroutable(publish: TrackedPublish, returned: ClientMessage): UnroutableError {

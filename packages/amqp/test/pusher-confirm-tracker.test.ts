@@ -1,5 +1,6 @@
 /**
- * ConfirmTracker against a model: publishes (ids may repeat, as a caller's ids may), acks and nacks
+ * ConfirmTracker against a model: publishes (ids may repeat, as a caller's ids may, also with
+ * different routing keys, and a return names the id, exchange and routing key), acks and nacks
  * of single and `multiple` tags, returns (each before its message's ack, as RabbitMQ sends them),
  * full buffers and drains, in random order, then the channel's close. After every step: each
  * publish is settled at most once, as the model says (an ack after its return is unroutable, a
@@ -25,7 +26,10 @@ class StandInChannel extends EventEmitter {
 class Probe extends TrackedPublish {
   readonly outcomes: (Error | 'confirmed')[] = [];
   readonly destination = 'ex/key';
-  constructor(readonly messageId: string) {
+  constructor(
+    readonly messageId: string,
+    readonly routingKey: string,
+  ) {
     super();
   }
   confirmed(): void {
@@ -46,13 +50,20 @@ interface Model {
 }
 
 type Step =
-  | { readonly op: 'publish'; readonly id: number }
+  | { readonly op: 'publish'; readonly id: number; readonly key: number }
   | { readonly op: 'ack' | 'nack'; readonly pick: number; readonly multiple: boolean }
   | { readonly op: 'return'; readonly pick: number }
   | { readonly op: 'full' | 'drain' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('publish' as const), id: fc.integer({ min: 0, max: 6 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('publish' as const),
+      id: fc.integer({ min: 0, max: 3 }),
+      key: fc.integer({ min: 0, max: 1 }),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -91,8 +102,8 @@ describe('ConfirmTracker', () => {
         const open = (): Model[] => published.filter((m) => m.expected === undefined);
         for (const s of steps) {
           if (s.op === 'publish') {
-            const probe = new Probe(`id-${s.id}`);
-            tracker.publish(probe, 'ex', 'key', Buffer.from('x'), {});
+            const probe = new Probe(`id-${s.id}`, `key-${s.key}`);
+            tracker.publish(probe, 'ex', probe.routingKey, Buffer.from('x'), {});
             if (channel.full) writable = false;
             published.push({ probe, expected: undefined, returned: false });
             expect(probe.tag).toBe(published.length);
@@ -107,12 +118,16 @@ describe('ConfirmTracker', () => {
           } else if (s.op === 'return') {
             const candidates = open().filter((m) => !m.returned);
             if (candidates.length === 0) continue;
-            const { messageId } = (candidates[s.pick % candidates.length] as Model).probe;
-            // The broker returns messages in publish order: the first unreturned one with this id.
-            (candidates.find((m) => m.probe.messageId === messageId) as Model).returned = true;
+            const { messageId, routingKey } = (candidates[s.pick % candidates.length] as Model).probe;
+            // The broker returns messages in publish order: the first unreturned one with this id
+            // and routing key (one with the same id and another key is a different publish).
+            const returned = candidates.find(
+              (m) => m.probe.messageId === messageId && m.probe.routingKey === routingKey,
+            );
+            (returned as Model).returned = true;
             const message = {
               content: Buffer.from('x'),
-              fields: { replyCode: 312, replyText: 'NO_ROUTE' },
+              fields: { replyCode: 312, replyText: 'NO_ROUTE', exchange: 'ex', routingKey },
               properties: { messageId },
             };
             channel.emit('return', message as unknown as ClientMessage);
@@ -130,6 +145,7 @@ describe('ConfirmTracker', () => {
         check(published, tracker, writable);
         expect(tracker.room(0)).toBe('closed');
       }),
+      { numRuns: 1000 },
     );
   });
 });
