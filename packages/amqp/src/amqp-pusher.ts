@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  backoffDelay,
   ChunkExecutor,
   ConfirmAbortedError,
   type ConfirmingPusher,
@@ -7,10 +8,11 @@ import {
   InvalidOptionError,
   type Logger,
   type PushInfo,
+  type RetryPolicy,
 } from '@q/core';
 import { abortable, duration, safeLogger, settledWithin } from '@q/core/internal';
 import { AmqpConnection } from './connection.js';
-import { PublishTimeoutError, PusherClosedError } from './errors.js';
+import { AmqpConnectionClosedError, PublishTimeoutError, PusherClosedError } from './errors.js';
 import { PusherChannel } from './pusher-channel.js';
 import { type AmqpPusherMessage, type PushTask, prepare, type TaskOutcome } from './pusher-message.js';
 import { type AmqpPusherOptions, type PusherConfig, pusherConfig } from './pusher-options.js';
@@ -31,8 +33,11 @@ export interface AmqpPusherStats {
   readonly outstanding: number;
 }
 
-/** Pause between two failed attempts to open a channel on a connection that is up. */
-const REOPEN_PAUSE_MS = 50;
+/**
+ * Back-off between failed attempts to open a channel on a connection that is up (the streak is the
+ * pusher's, not a chunk's: a broker refusing channels is not asked again every few milliseconds).
+ */
+const REOPEN: RetryPolicy = { attempts: 1, minDelayMs: 50, maxDelayMs: 5_000, factor: 2, jitter: true };
 
 /**
  * Publishes to a RabbitMQ exchange with publisher confirms: `pushAndConfirm` resolves once the
@@ -40,7 +45,10 @@ const REOPEN_PAUSE_MS = 50;
  * rejects with `UnroutableError` when no queue received it (`mandatory`), `PublishRejectedError` on
  * a broker nack (a full `reject-publish` queue), `ConfirmUnknownError` when the channel was lost or
  * no confirm came within `confirmTimeoutMs` (never reported as confirmed; pushing it again is the
- * caller's call), `PublishTimeoutError` when it could not even be published in that time.
+ * caller's call), `PublishTimeoutError` when it could not even be published in that time,
+ * `AmqpConnectionClosedError` at once when the shared `connection` was closed (it never reconnects;
+ * the push was not published). Failing to open a channel otherwise is retried with back-off (a
+ * warning when the failure is new, not per attempt) until `confirmTimeoutMs`.
  * Messages are handed to the channel in chunks ({@link ChunkExecutor}), with up to `window`
  * publishes awaiting their confirms, and publishing waits for the channel's `drain`. As a Queue's
  * `deadLetter`, a pushed message gets a `q-death` record (reason `rejected`, or `info.reason`).
@@ -63,6 +71,9 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
   readonly #counts = { confirmed: 0, unroutable: 0, rejected: 0, unknown: 0, unsent: 0 };
   #ids = 0;
   #closing: Promise<void> | undefined;
+  /** Failed channel opens in a row, and the last one's message (a warning per new message). */
+  #openFailures = 0;
+  #openFailure: string | undefined;
 
   /** @throws {InvalidOptionError} naming the first bad option. */
   constructor(options: AmqpPusherOptions) {
@@ -117,7 +128,8 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
 
   /**
    * Resolves once the broker confirmed `message`; rejects with `UnroutableError`,
-   * `PublishRejectedError`, `ConfirmUnknownError` or `PublishTimeoutError` (see the class).
+   * `PublishRejectedError`, `ConfirmUnknownError`, `PublishTimeoutError` or
+   * `AmqpConnectionClosedError` (see the class).
    * `info.signal` ends the wait (`ConfirmAbortedError`); the message may still be published.
    */
   pushAndConfirm(message: AmqpPusherMessage, info?: PushInfo): Promise<void> {
@@ -261,6 +273,19 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
     else this.#counts.unsent += 1;
   }
 
+  /** Counts a failed channel open: a warning when the failure is new, else a debug line. */
+  #openFailed(error: unknown): void {
+    this.#openFailures += 1;
+    const message = error instanceof Error ? error.message : String(error);
+    const log = { err: error, pusher: this.#name, failures: this.#openFailures };
+    if (message === this.#openFailure) {
+      this.#logger.debug(log, 'opening an AMQP confirm channel failed again; retrying');
+      return;
+    }
+    this.#openFailure = message;
+    this.#logger.warn(log, 'opening an AMQP confirm channel failed; retrying with back-off');
+  }
+
   /**
    * Publishes a chunk in order: waits for an open channel and for room in the window, reopens the
    * channel when it closes under the chunk; tasks not published within `confirmTimeoutMs` of the
@@ -276,13 +301,18 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
       try {
         tracker = await this.#channel.open(deadline, first.destination, confirmTimeoutMs);
       } catch (error) {
-        if (error instanceof PublishTimeoutError || error instanceof PusherClosedError || isUnroutable(error)) {
+        if (isFinal(error)) {
           for (; i < chunk.length; i++) (chunk[i] as PushTask).abandon(error as Error);
           return;
         }
-        this.#logger.warn({ err: error, pusher: this.#name }, 'opening an AMQP confirm channel failed; retrying');
-        await sleepUntil(Math.min(deadline, performance.now() + REOPEN_PAUSE_MS));
+        this.#openFailed(error);
+        await sleepUntil(Math.min(deadline, performance.now() + backoffDelay(REOPEN, this.#openFailures)));
         continue;
+      }
+      if (this.#openFailures > 0) {
+        this.#logger.info({ pusher: this.#name, failures: this.#openFailures }, 'AMQP confirm channel open again');
+        this.#openFailures = 0;
+        this.#openFailure = undefined;
       }
       for (; i < chunk.length; i++) {
         const task = chunk[i] as PushTask;
@@ -304,6 +334,19 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
 }
 
 const ACCEPTED: Promise<void> = Promise.resolve();
+
+/**
+ * An open failure no retry can mend: out of time, the pusher closed, the exchange missing, or the
+ * shared connection closed by its owner (it never reconnects; the push was not sent).
+ */
+function isFinal(error: unknown): boolean {
+  return (
+    error instanceof PublishTimeoutError ||
+    error instanceof PusherClosedError ||
+    error instanceof AmqpConnectionClosedError ||
+    isUnroutable(error)
+  );
+}
 
 function isUnroutable(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'Q_UNROUTABLE';

@@ -3,7 +3,7 @@ import { settledWithin, whenAborted } from '@q/core/internal';
 import type { ClientConfirmChannel, ClientConnection } from './client.js';
 import { ConfirmTracker, type TrackerOptions } from './confirm-tracker.js';
 import type { AmqpConnection } from './connection.js';
-import { PublishTimeoutError, PusherClosedError } from './errors.js';
+import { AmqpConnectionClosedError, PublishTimeoutError, PusherClosedError } from './errors.js';
 import type { Topology } from './topology.js';
 
 /** Stands for "no topology to wait for". */
@@ -41,16 +41,18 @@ export class PusherChannel {
     this.#tracking = tracking;
     this.#logger = tracking.logger;
     // amqplib closes a lost connection's channels too; this is for clients that do not say so.
-    this.#forgetDisconnects = connection.onDisconnect((cause) => this.#tracker?.lose(cause));
+    this.#forgetDisconnects = connection.onDisconnect((cause) => {
+      this.#tracker?.lose(cause);
+      // Closed for good: a chunk waiting for its topology goes on, to find the connection closed.
+      if (cause instanceof AmqpConnectionClosedError) this.#wakeDeclared();
+    });
     this.#forgetTopology =
       topology === undefined
         ? () => {}
         : connection.onConnect(async (live) => {
             await topology.setup(live);
             this.#declaredOn = live;
-            const waiters = this.#declaredWaiters;
-            this.#declaredWaiters = [];
-            for (const wake of waiters) wake();
+            this.#wakeDeclared();
           });
     if (topology === undefined) this.#declaredOn = ANY;
   }
@@ -66,6 +68,7 @@ export class PusherChannel {
    * @param destination for errors.
    * @throws {UnroutableError} when the exchange does not exist.
    * @throws {PusherClosedError} once {@link PusherChannel.close} was called.
+   * @throws {AmqpConnectionClosedError} once the (shared) connection was closed.
    */
   open(deadline: number, destination: string, timeoutMs: number): Promise<ConfirmTracker> {
     const open = this.tracker;
@@ -85,8 +88,7 @@ export class PusherChannel {
     this.#closing.abort();
     this.#forgetDisconnects();
     this.#forgetTopology();
-    for (const wake of this.#declaredWaiters) wake();
-    this.#declaredWaiters = [];
+    this.#wakeDeclared();
     const tracker = this.#tracker;
     const channel = this.#channel;
     if (tracker === undefined || channel === undefined) return;
@@ -96,6 +98,12 @@ export class PusherChannel {
       channel.close().catch(() => {}),
       Math.max(0, deadline - performance.now()),
     );
+  }
+
+  #wakeDeclared(): void {
+    const waiters = this.#declaredWaiters;
+    this.#declaredWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /**
