@@ -77,24 +77,13 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
 
   /** @throws {InvalidOptionError} naming the first bad option. */
   constructor(options: AmqpPusherOptions) {
+    // Everything is checked before anything is opened: a constructor that throws leaves nothing
+    // behind (an owned connection would reconnect for good, with nobody to close it).
     this.#config = pusherConfig(options);
     this.#logger = safeLogger(options.logger ?? consoleLogger);
     this.#onError = options.onError;
-    this.#ownsConnection = options.connection === undefined;
-    this.#connection = options.connection ?? new AmqpConnection({ url: options.url as string, logger: this.#logger });
     const { exchange, routingKey } = this.#config;
     this.#name = `amqp/${exchange === '' ? '(default)' : exchange}/${routingKey ?? '*'}`;
-    this.#channel = new PusherChannel(
-      this.#connection,
-      exchange,
-      {
-        window: this.#config.window,
-        confirmTimeoutMs: this.#config.confirmTimeoutMs,
-        nackReason: this.#config.nackReason,
-        logger: this.#logger,
-      },
-      options.topology,
-    );
     this.#executor = new ChunkExecutor<PushTask>((chunk) => this.#send(chunk), {
       chunkBytes: this.#config.chunkBytes,
       flushIntervalMs: this.#config.flushIntervalMs,
@@ -105,6 +94,29 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
       ...(options.shutdown === undefined ? {} : { shutdown: options.shutdown }),
       logger: this.#logger,
     });
+    this.#ownsConnection = options.connection === undefined;
+    let owned: AmqpConnection | undefined;
+    try {
+      owned = this.#ownsConnection
+        ? new AmqpConnection({ url: options.url as string, logger: this.#logger })
+        : undefined;
+      this.#connection = owned ?? (options.connection as AmqpConnection);
+      this.#channel = new PusherChannel(
+        this.#connection,
+        exchange,
+        {
+          window: this.#config.window,
+          confirmTimeoutMs: this.#config.confirmTimeoutMs,
+          nackReason: this.#config.nackReason,
+          logger: this.#logger,
+        },
+        options.topology,
+      );
+    } catch (error) {
+      void this.#executor.close().catch(() => {});
+      void owned?.close({ timeoutMs: 0 }).catch(() => {});
+      throw error;
+    }
   }
 
   /** `amqp/<exchange>/<routingKey>` (`*` with `routingKeyOf`). */
