@@ -11,6 +11,7 @@ import { duration, integerAtLeast, nonEmptyString, safeLogger } from '@q/core/in
 import type { AmqpDelivery } from './amqp-delivery.js';
 import type { ClientChannel } from './client.js';
 import { AmqpConnection, type AmqpConnectionOptions } from './connection.js';
+import { connectionSettings } from './connection-settings.js';
 import { Topology } from './topology.js';
 
 /**
@@ -144,7 +145,12 @@ export function resolveProducerOptions(options: AmqpProducerOptions): ResolvedPr
   if ((url === undefined) === (connection === undefined)) {
     throw new InvalidOptionError('url', url, 'exactly one of url and connection');
   }
-  if (url !== undefined) nonEmptyString('url', url);
+  const connectionOptions = options.connectionOptions ?? {};
+  if (connectionOptions === null || typeof connectionOptions !== 'object') {
+    throw new InvalidOptionError('connectionOptions', connectionOptions, 'an object of AmqpConnectionOptions');
+  }
+  // The checks AmqpConnection makes, now rather than when the Queue first opens a producer.
+  if (url !== undefined) connectionSettings({ ...connectionOptions, url });
   if (connection !== undefined && !(connection instanceof AmqpConnection)) {
     throw new InvalidOptionError('connection', connection, 'an AmqpConnection');
   }
@@ -166,7 +172,7 @@ export function resolveProducerOptions(options: AmqpProducerOptions): ResolvedPr
   return {
     url,
     connection,
-    connectionOptions: options.connectionOptions ?? {},
+    connectionOptions,
     queue: nonEmptyString('queue', options.queue),
     declare: declare instanceof Topology ? (channel) => declare.declare(channel) : declare,
     prefetch: integerAtLeast('prefetch', options.prefetch ?? 256, 1, MAX_PREFETCH),

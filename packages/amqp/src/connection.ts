@@ -5,12 +5,12 @@ import {
   type Logger,
   type RetryOptions,
   type RetryPolicy,
-  retryPolicy,
   sleep,
 } from '@q/core';
-import { duration, integerAtLeast, nonEmptyString, safeLogger, settledWithin, whenAborted } from '@q/core/internal';
+import { duration, safeLogger, settledWithin, whenAborted } from '@q/core/internal';
 import { amqplibClient } from './amqplib-client.js';
 import type { AmqpClient, ClientConnection } from './client.js';
+import { connectionSettings, redacted } from './connection-settings.js';
 import { AmqpConnectionClosedError } from './errors.js';
 
 /** Options of an {@link AmqpConnection}. */
@@ -101,13 +101,13 @@ export class AmqpConnection {
 
   /** Validates `options` (throwing `InvalidOptionError`) and starts connecting. */
   constructor(options: AmqpConnectionOptions) {
-    if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', options, 'an object');
-    this.#url = validUrl(options.url);
-    this.#heartbeatSeconds = integerAtLeast('heartbeatSeconds', options.heartbeatSeconds ?? 10, 1, 3600);
-    this.#connectTimeoutMs = duration('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1);
-    this.#closeTimeoutMs = duration('closeTimeoutMs', options.closeTimeoutMs ?? 5_000, 0);
-    this.#name = options.name === undefined ? undefined : nonEmptyString('name', options.name);
-    this.#retry = retryPolicy(options.reconnect, 'reconnect', { minDelayMs: 100, maxDelayMs: 10_000 });
+    const settings = connectionSettings(options);
+    this.#url = settings.url;
+    this.#heartbeatSeconds = settings.heartbeatSeconds;
+    this.#connectTimeoutMs = settings.connectTimeoutMs;
+    this.#closeTimeoutMs = settings.closeTimeoutMs;
+    this.#name = settings.name;
+    this.#retry = settings.reconnect;
     this.#logger = safeLogger(options.logger ?? consoleLogger);
     this.#client = options.client ?? amqplibClient();
     this.#loop = this.#run();
@@ -317,26 +317,4 @@ function closedOf(connection: ClientConnection, logger: Logger): Lost {
     resolveLost(error ?? new Error('connection closed'));
   });
   return lost;
-}
-
-function validUrl(url: unknown): string {
-  const allowed = 'an amqp:// or amqps:// URL';
-  if (typeof url !== 'string') throw new InvalidOptionError('url', url, allowed);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InvalidOptionError('url', url, allowed);
-  }
-  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-    throw new InvalidOptionError('url', redacted(url), allowed);
-  }
-  return url;
-}
-
-/** `url` without its password, for logs. */
-export function redacted(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString();
 }

@@ -1,8 +1,9 @@
-import { InvalidOptionError, type Logger, type ShutdownManager, ttlOption } from '@q/core';
+import { InvalidOptionError, type Logger, ShutdownManager, ttlOption } from '@q/core';
 import { duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
-import type { AmqpConnection } from './connection.js';
+import { AmqpConnection } from './connection.js';
+import { amqpUrl } from './connection-settings.js';
 import type { AmqpPusherMessage } from './pusher-message.js';
-import type { Topology } from './topology.js';
+import { Topology } from './topology.js';
 
 /** Options of an {@link AmqpPusher}. */
 export interface AmqpPusherOptions {
@@ -148,7 +149,7 @@ export function pusherConfig(options: AmqpPusherOptions): PusherConfig {
   if (nackReason !== 'maxlen' && nackReason !== 'nack') {
     throw new InvalidOptionError('nackReason', nackReason, "'maxlen' or 'nack'");
   }
-  return {
+  const config: PusherConfig = {
     exchange: options.exchange,
     routingKey,
     routingKeyOf,
@@ -164,10 +165,27 @@ export function pusherConfig(options: AmqpPusherOptions): PusherConfig {
     nackReason,
     source: options.source === undefined ? undefined : nonEmptyString('source', options.source),
   };
+  objectsOfKind(options);
+  return config;
+}
+
+/** The options that are objects of ours: checked last, after the plain values. */
+function objectsOfKind(options: AmqpPusherOptions): void {
+  if (options.url !== undefined) amqpUrl(options.url);
+  if (options.connection !== undefined && !(options.connection instanceof AmqpConnection)) {
+    throw new InvalidOptionError('connection', options.connection, 'an AmqpConnection');
+  }
+  if (options.topology !== undefined && !(options.topology instanceof Topology)) {
+    throw new InvalidOptionError('topology', options.topology, 'a Topology');
+  }
+  if (options.shutdown !== undefined && !(options.shutdown instanceof ShutdownManager)) {
+    throw new InvalidOptionError('shutdown', options.shutdown, 'a ShutdownManager');
+  }
 }
 
 function rejectsPublishes(topology: Topology | undefined): boolean {
-  return topology?.queues.some((q) => q.overflow === 'reject-publish' || q.overflow === 'reject-publish-dlx') ?? false;
+  if (!(topology instanceof Topology)) return false; // refused below when given
+  return topology.queues.some((q) => q.overflow === 'reject-publish' || q.overflow === 'reject-publish-dlx');
 }
 
 function flag(option: string, value: unknown, fallback: boolean): boolean {
