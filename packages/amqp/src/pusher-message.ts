@@ -1,4 +1,14 @@
-import { addDeath, causeText, DEATH_HEADER, InvalidOptionError, type PushInfo, readDeaths, writeDeaths } from '@q/core';
+import {
+  addDeath,
+  causeText,
+  DEATH_HEADER,
+  EXPIRES_AT_HEADER,
+  expiresAt,
+  InvalidOptionError,
+  type PushInfo,
+  readDeaths,
+  writeDeaths,
+} from '@q/core';
 import type { ClientPublishOptions } from './client.js';
 import { TrackedPublish } from './confirm-tracker.js';
 import type { PusherConfig } from './pusher-options.js';
@@ -115,7 +125,7 @@ export class PushTask extends TrackedPublish {
 
 /**
  * Builds the publish of `message`: body, routing key and properties, with the `q-death` record of a
- * dead letter (`info.cause` or `info.attempts`) and the pusher's `ttlMs`. Throws
+ * dead letter (`info.cause` or `info.attempts`) and the pusher's `ttlMs` (`expiration` and `q-expires-at`). Throws
  * `InvalidOptionError` for a message of another shape.
  */
 export function prepare(
@@ -177,10 +187,25 @@ export function prepare(
         ...(info.cause !== undefined ? { cause: causeText(info.cause) } : {}),
       },
     );
-    headers = { ...headers, [DEATH_HEADER]: writeDeaths(deaths) };
+    // Its old expiry goes, as RabbitMQ drops a dead letter's `expiration`: a message dead-lettered
+    // because it expired must not expire again where it is moved to.
+    const { [EXPIRES_AT_HEADER]: _expiry, ...rest } = headers ?? {};
+    headers = { ...rest, [DEATH_HEADER]: writeDeaths(deaths) };
+  }
+  if (config.ttlMs !== undefined) {
+    // `expiration` dies with the hop to another broker; the header travels with the message.
+    headers = { ...headers, [EXPIRES_AT_HEADER]: earlierStamp(headers?.[EXPIRES_AT_HEADER], config.ttlMs) };
   }
   if (headers !== undefined) options.headers = headers as Record<string, unknown>;
   return new PushTask(config.exchange, routingKey, body, options, outcome);
+}
+
+/** The earlier of a carried {@link EXPIRES_AT_HEADER} value and now + `ttlMs`. */
+function earlierStamp(carried: unknown, ttlMs: number): string {
+  const stamped = expiresAt(ttlMs);
+  const text = typeof carried === 'string' || typeof carried === 'number' ? String(carried) : undefined;
+  const at = Buffer.isBuffer(carried) ? Number(carried.toString('latin1')) : Number(text);
+  return Number.isFinite(at) && at <= Number(stamped) ? String(at) : stamped;
 }
 
 /** The lower of a message's own `expiration` and the pusher's `ttlMs`, as AMQP's string. */

@@ -71,7 +71,10 @@ export interface AmqpPusherOptions {
   /**
    * Per-message TTL (the `expiration` property), in milliseconds: RabbitMQ drops or dead-letters
    * (reason `expired`) a message older than this when it reaches the head of its queue. A message
-   * that carries a shorter `expiration` keeps it.
+   * that carries a shorter `expiration` keeps it. Also stamped as `q-expires-at` (`EXPIRES_AT_HEADER`
+   * of `@q/core`: the earlier of one the message carries and now + `ttlMs`), which, unlike
+   * `expiration`, survives a move to another adapter. A dead letter's old `q-expires-at` is dropped
+   * first, as its `expiration` is.
    * @default none
    */
   ttlMs?: number;
