@@ -17,8 +17,9 @@ import { HeartbeatTimeoutError } from './errors.js';
  *
  * Besides amqplib's heartbeat (which notices a silent peer after two to three intervals), each
  * connection gets a watchdog that closes it once nothing at all arrived for 1.5 heartbeat timeouts:
- * RabbitMQ sends a heartbeat every half timeout, so a live broker is never that quiet, and a
- * half-open connection is noticed within two timeouts.
+ * RabbitMQ aims at a heartbeat every half timeout (gaps of up to 0.84 timeouts were measured on an
+ * idle 3.10), so a live broker is never that quiet, and a half-open connection is noticed within
+ * two timeouts.
  */
 export function amqplibClient(): AmqpClient {
   return { connect: connectAmqplib };

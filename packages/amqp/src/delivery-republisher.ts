@@ -32,8 +32,9 @@ export class DeliveryRepublisher {
     this.#pending.add(work);
   }
 
-  /** Waits for republishes under way (at most `timeoutMs`), then closes the confirm channel. */
+  /** Waits for republishes under way, then closes the confirm channel: `timeoutMs` in all. */
   async close(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
     await settledWithin(Promise.all(this.#pending), timeoutMs);
     this.#closed = true;
     const current = this.#channel;
@@ -41,7 +42,7 @@ export class DeliveryRepublisher {
     if (current !== undefined) {
       await settledWithin(
         current.channel.then((c) => c.close()).catch(() => {}),
-        timeoutMs,
+        Math.max(0, deadline - performance.now()),
       );
     }
   }

@@ -74,9 +74,10 @@ export class DeliverySubscription {
 
   /**
    * Stops the consumer (`basic.cancel`), so no more deliveries come; the channel stays open, so what
-   * was delivered can still be settled. Bounded by `timeoutMs`.
+   * was delivered can still be settled. Bounded by `timeoutMs` in all (both waits share it).
    */
   async cancel(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
     this.#stopping = true;
     for (const unregister of this.#unregister.splice(0)) unregister();
     clearTimeout(this.#retryTimer);
@@ -85,7 +86,7 @@ export class DeliverySubscription {
     if (source === undefined || !source.open || source.consumerTag === '') return;
     await settledWithin(
       source.channel.cancel(source.consumerTag).catch(() => {}),
-      timeoutMs,
+      Math.max(0, deadline - performance.now()),
     );
   }
 
