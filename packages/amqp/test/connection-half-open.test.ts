@@ -120,8 +120,9 @@ describe('a half-open connection (a proxy that stops forwarding without closing)
     );
     const started = performance.now();
     await pusher.close({ timeoutMs: 1_000 });
-    // Its deadline plus the timers' granularity.
-    expect(performance.now() - started).toBeLessThan(1_500);
+    // Its deadline plus slack for a loaded 2-core runner (a close that waited for the stalled
+    // confirm or the heartbeat would take several seconds more).
+    expect(performance.now() - started).toBeLessThan(2_500);
     expect(await outcome).toBeInstanceOf(ConfirmUnknownError);
     await until(
       () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length <= baseline,
