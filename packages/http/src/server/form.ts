@@ -15,7 +15,7 @@ const MAX_PARTS = 1000;
  * The fields of a push: its body's (a url-encoded or multipart form) then its query string's, as
  * OPQ's `r.Form` has them (a field given in both is given twice). A url-encoded body comes as the
  * bytes it was ({@link parseUrlEncoded} in the content-type parser), so values that are not UTF-8
- * are kept; multipart fields come decoded by busboy (UTF-8). Files are not form values (OPQ's
+ * are kept; multipart fields keep their bytes too (see fieldBytes). Files are not form values (OPQ's
  * neither) and are drained unread, their bytes counted toward `maxBodyBytes`.
  * @throws {HttpError} 413 when the fields add up to more than `maxBodyBytes`, 400 for a malformed form.
  */
@@ -34,7 +34,10 @@ async function readMultipart(request: FastifyRequest, maxBodyBytes: number, fiel
   let bytes = 0;
   const parts = request.parts({
     limits: { fieldSize: maxBodyBytes, fileSize: maxBodyBytes, parts: MAX_PARTS },
-  });
+    // A part without a charset is read byte for byte (latin1 is one character per byte), so a value
+    // keeps the bytes it was sent with, as OPQ's Go form does: see fieldBytes.
+    defCharset: 'latin1',
+  } as Parameters<FastifyRequest['parts']>[0]);
   try {
     for await (const part of parts) {
       if (part.type === 'file') {
@@ -49,13 +52,25 @@ async function readMultipart(request: FastifyRequest, maxBodyBytes: number, fiel
       const value = typeof part.value === 'string' ? part.value : JSON.stringify(part.value);
       bytes += Buffer.byteLength(part.fieldname) + Buffer.byteLength(value);
       if (part.valueTruncated || part.fieldnameTruncated || bytes > maxBodyBytes) throw limit;
-      add(fields, Buffer.from(part.fieldname, 'utf8').toString('latin1'), Buffer.from(value, 'utf8'));
+      add(fields, Buffer.from(part.fieldname, 'utf8').toString('latin1'), fieldBytes(value));
     }
   } catch (error) {
     // Busboy's own errors (no boundary, a part cut short) carry no status: the form was malformed.
     if (error instanceof HttpError || typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
     throw new HttpError(400, 'invalid_form', `the multipart form is malformed: ${(error as Error).message}`);
   }
+}
+
+/**
+ * A multipart value's bytes. Busboy read a part without a declared charset as latin1, one character
+ * per byte, so those are its bytes exactly. A part that declared a charset (rare: browsers, curl,
+ * Go and Python send none) was decoded with it; a character above U+00FF shows it, and its UTF-8
+ * is what it was sent as when the charset was UTF-8. Left ambiguous: a part declaring UTF-8 whose
+ * text is all in U+0080-U+00FF reads as latin1 bytes.
+ */
+function fieldBytes(value: string): Buffer {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is for any character above U+00FF
+  return /[^\u0000-\u00ff]/.test(value) ? Buffer.from(value, 'utf8') : Buffer.from(value, 'latin1');
 }
 
 function add(fields: FormFields, name: string, value: Buffer): void {
