@@ -50,14 +50,26 @@ export function deadLetterPusher(config: KafkaQueueConfig, topic: string): Pushe
  */
 export function queueDeadLetter<T extends KafkaMessage>(
   pusher: Pusher<KafkaMessage> | undefined,
+  onExpiredPushed: () => void = () => {},
 ): Pusher<T> | undefined {
   if (pusher === undefined) return undefined;
+  // An expired record whose own dead-letter push ran out of attempts is dead-lettered here: it
+  // counts in `expired().deadLettered` too, once its push went through.
+  const counted = (m: KafkaMessage, pushed: void | Promise<void>): void | Promise<void> => {
+    if (reasonOf(m) !== 'expired') return pushed;
+    if (pushed === undefined) {
+      onExpiredPushed();
+      return;
+    }
+    return pushed.then(onExpiredPushed);
+  };
   const wrapper: Pusher<T> = {
     name: () => pusher.name(),
-    push: (m, info) => pusher.push(withDeath(m, reasonOf(m), info?.cause), info),
+    push: (m, info) => counted(m, pusher.push(withDeath(m, reasonOf(m), info?.cause), info)),
   };
   if (isConfirmingPusher(pusher))
-    wrapper.pushAndConfirm = (m, info) => pusher.pushAndConfirm(withDeath(m, reasonOf(m), info?.cause), info);
+    wrapper.pushAndConfirm = (m, info) =>
+      counted(m, pusher.pushAndConfirm(withDeath(m, reasonOf(m), info?.cause), info)) as Promise<void>;
   return wrapper;
 }
 

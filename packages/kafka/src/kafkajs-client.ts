@@ -279,16 +279,29 @@ class KafkajsProducer implements ProducerClient {
     const admin = this.#kafka.admin({ retry: { retries: 0 } });
     try {
       await admin.connect();
-      await admin.fetchTopicMetadata({ topics: [topic] });
-      this.#known.add(topic);
-    } catch (error) {
-      const reason = unroutableReason(error);
-      if (reason !== undefined) throw new UnroutableError(topic, reason, { cause: error });
+      // A topic just created may be unknown to the broker asked for a moment: only an answer that
+      // holds over UNKNOWN_TOPIC_ASKS asks, about half a second, makes the push unroutable.
+      for (let ask = 1; ; ask++) {
+        try {
+          await admin.fetchTopicMetadata({ topics: [topic] });
+          this.#known.add(topic);
+          return;
+        } catch (error) {
+          const reason = unroutableReason(error);
+          if (reason === undefined) return;
+          if (ask >= UNKNOWN_TOPIC_ASKS) throw new UnroutableError(topic, reason, { cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, UNKNOWN_TOPIC_PAUSE_MS * ask));
+      }
     } finally {
       await admin.disconnect().catch(() => {});
     }
   }
 }
+
+/** How often the topic lookup asks before a topic counts as missing, and the pause after each (times the ask). */
+const UNKNOWN_TOPIC_ASKS = 3;
+const UNKNOWN_TOPIC_PAUSE_MS = 80;
 
 /** The default client factory: kafkajs 2.2.4. */
 export const kafkajsClient: KafkaClientFactory = routedKafkajsClient();

@@ -85,7 +85,7 @@ export class Member implements Producer<TrackedMessage> {
         timeoutMs: o.timeoutMs,
         retry: o.retry,
         deadLetterBackoff: o.deadLetterBackoff,
-        deadLetter: queueDeadLetter<TrackedMessage>(o.deadLetter),
+        deadLetter: queueDeadLetter<TrackedMessage>(o.deadLetter, () => expiry.counts.deadLettered++),
         logger: o.logger,
         statsIntervalMs: 0,
       },
