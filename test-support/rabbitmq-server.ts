@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireProgram } from '../scripts/lib/system-packages.mjs';
 import { freePort } from './free-port.js';
+import { delay } from './wait.js';
 
 /** Debian's layout: the scripts that run a node as the calling user (not the root-to-rabbitmq wrapper). */
 const BIN = '/usr/lib/rabbitmq/bin';
@@ -84,7 +85,7 @@ export async function startRabbitMq(): Promise<RabbitMqServer> {
     });
     child = c;
     await waitUntilReady(port, c, () => stderr, dir);
-    for (let i = 0; i < 100 && vm() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && vm() === undefined; i++) await delay(50);
     if (vm() === undefined) throw new Error(`rabbitmq-server wrote no pid file (${pidFile})`);
   };
   // The script we spawn runs the Erlang VM as its child and passes no signal on: signal the VM.
@@ -170,7 +171,7 @@ async function waitUntilReady(port: number, child: ChildProcess, stderr: () => s
     if (await accepts(port)) return;
     if (Date.now() > deadline)
       throw new Error(`rabbitmq-server on port ${port} not ready after 60 s (logs in ${dir}/log)`);
-    await new Promise((r) => setTimeout(r, 100));
+    await delay(100);
   }
 }
 

@@ -1,4 +1,5 @@
 import { Queue, type QueueOptions, silentLogger } from '@q/core';
+import { delay } from '../wait.js';
 import type { Destination, Received, Running } from './adapter.js';
 
 /** Options of {@link consume}. */
@@ -57,7 +58,7 @@ export async function consume(destination: Destination, options: ConsumeOptions 
   let lastChange = Date.now();
   try {
     for (;;) {
-      await new Promise((r) => setTimeout(r, 20));
+      await delay(20);
       const now = Date.now();
       if (attempts.length !== lastCount) {
         lastCount = attempts.length;

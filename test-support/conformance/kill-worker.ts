@@ -5,6 +5,7 @@
  * was always reported: the parent's count is a superset of what the source forgot).
  */
 import { silentLogger } from '@q/core';
+import { delay } from '../wait.js';
 import type { ConnectAdapter } from './adapter.js';
 import { runOn } from './consume.js';
 
@@ -27,7 +28,7 @@ const running = runOn(
   destination,
   async (message) => {
     // A little work per message, so the kill lands mid-run rather than after a burst.
-    await new Promise((r) => setTimeout(r, 1));
+    await delay(1);
     await send({ id: destination.decode(message).id });
   },
   { name: 'conformance-worker', consumers: 4, logger: silentLogger },

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forkWorker } from '../fork-worker.js';
+import { delay, until } from '../wait.js';
 import type { ConformanceAdapter } from './adapter.js';
 import { consume, messages, pushAll } from './consume.js';
 import { semanticsTests } from './suite-semantics.js';
@@ -56,7 +57,7 @@ export function conformanceSuite(name: string, connect: () => Promise<Conformanc
         const sent = messages('stop', 1_000);
         await pushAll(destination, sent);
         const first = await consume(destination, {
-          handler: () => new Promise((r) => setTimeout(r, 2)),
+          handler: () => delay(2),
           stopAfter: 100,
           stopTimeoutMs: 0,
         });
@@ -94,13 +95,13 @@ export function conformanceSuite(name: string, connect: () => Promise<Conformanc
         for (let k = 1; k <= kills; k++) {
           const child = await start();
           const target = Math.min(sent.length - 1, (sent.length * k) / (kills + 1));
-          await waitFor(() => counts.size >= target, 60_000, `${target} ids before kill ${k}`);
+          await until(() => counts.size >= target, 60_000, `${target} ids before kill ${k}`);
           const exited = new Promise((r) => child.once('exit', r));
           child.kill('SIGKILL');
           await exited;
         }
         const last = await start();
-        await waitFor(() => counts.size >= sent.length, 90_000, 'every id after the kills');
+        await until(() => counts.size >= sent.length, 90_000, 'every id after the kills');
         const exited = new Promise((r) => last.once('exit', r));
         last.kill('SIGTERM');
         await exited;
@@ -116,12 +117,4 @@ export function conformanceSuite(name: string, connect: () => Promise<Conformanc
 
     semanticsTests(get);
   });
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
