@@ -40,8 +40,10 @@ export async function connect(connection: Record<string, unknown> = {}): Promise
         throw new UnsupportedFeatureError('kafka', 'deliveryLimit', 'Kafka keeps no redelivery count');
       }
       // maxLength goes to KafkaPusher itself, which must refuse it.
-      if (options.maxLength !== undefined)
-        new KafkaPusher({ brokers, topic: 'unused', ...(options as object) } as never);
+      if (options.maxLength !== undefined) {
+        // Should it not refuse, close what it made (the suite then fails on the missing refusal).
+        await new KafkaPusher({ brokers, topic: 'unused', ...(options as object) } as never).close();
+      }
       const topic = `conf-${randomUUID()}`;
       await admin.createTopics({
         topics: [
