@@ -1,5 +1,14 @@
 import { setMaxListeners } from 'node:events';
-import { backoffDelay, type DeathReason, LessExecutor, type Logger, type Pusher, retryPolicy, sleep } from '@q/core';
+import {
+  backoffDelay,
+  causeText,
+  type DeathReason,
+  LessExecutor,
+  type Logger,
+  type Pusher,
+  retryPolicy,
+  sleep,
+} from '@q/core';
 import { abortable, settledWithin } from '@q/core/internal';
 import { withDeath } from './death.js';
 import { isExpiredBody } from './expiry.js';
@@ -52,11 +61,6 @@ export class ProducerDeadLetters<M> {
     // Every message waiting for its dead-letter push listens to these two (up to four batches at
     // once while the destination is down): many listeners are the design, not a leak.
     setMaxListeners(0, this.#closing.signal, this.#abandon.signal);
-  }
-
-  /** Whether a pusher takes these messages (else over-limit ones never reach here, and expired ones are dropped). */
-  get enabled(): boolean {
-    return this.#o.pusher !== undefined;
   }
 
   /**
@@ -140,7 +144,7 @@ export class ProducerDeadLetters<M> {
         if (closing.aborted) break;
         this.#throttle.doOrDiscard(() =>
           this.#o.logger.error(
-            { list: this.#o.list, err: error instanceof Error ? error.message : String(error) },
+            { list: this.#o.list, err: causeText(error) },
             `dead-lettering a message of ${this.#o.list} (${reason}) failed; retrying`,
           ),
         );
