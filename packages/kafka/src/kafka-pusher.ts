@@ -5,6 +5,7 @@ import {
   EXPIRES_AT_HEADER,
   expiresAt,
   InvalidOptionError,
+  isExpired,
   type Logger,
   OUTBOX_ID_HEADER,
   type PushInfo,
@@ -307,13 +308,10 @@ export class KafkaPusher implements ConfirmingPusher<KafkaPusherMessage> {
 
   /** `message` with its `q-expires-at`: now + `ttlMs`, or the one it carries if that is earlier. */
   #stampExpiry(message: OutgoingMessage, ttlMs: number): OutgoingMessage {
-    const mine = expiresAt(ttlMs);
-    const carried = message.headers?.[EXPIRES_AT_HEADER];
-    if (carried !== undefined) {
-      const at = Number(typeof carried === 'string' ? carried : carried.toString('latin1'));
-      if (Number.isFinite(at) && at <= Number(mine)) return message;
-    }
-    return { ...message, headers: { ...message.headers, [EXPIRES_AT_HEADER]: mine } };
+    const now = Date.now();
+    // A carried expiry that comes first is "expired" by the time this one would be: it stays.
+    if (isExpired(message.headers?.[EXPIRES_AT_HEADER], now + ttlMs)) return message;
+    return { ...message, headers: { ...message.headers, [EXPIRES_AT_HEADER]: expiresAt(ttlMs, now) } };
   }
 
   #warnAcks(acks: 0 | 1): void {
