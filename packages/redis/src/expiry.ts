@@ -19,9 +19,8 @@ const MAGIC_LENGTH = ENVELOPE_MAGIC.length;
  * body (its `headers`), and counts the same way.
  */
 export function stampExpiry(body: string | Buffer, at: number, also?: string | Buffer): string | Buffer {
-  let earliest = at;
-  const other = also === undefined ? Number.NaN : Number(typeof also === 'string' ? also : also.toString('latin1'));
-  if (Number.isFinite(other) && other < earliest) earliest = other;
+  // isExpired(x, at): x is a readable expiry at or before `at`.
+  const earliest = isExpired(also, at) ? Number(typeof also === 'string' ? also : also?.toString('latin1')) : at;
   if (!isEnveloped(body)) {
     // The common case, without an object or a JSON round trip.
     const head = `${ENVELOPE_MAGIC}{${NEEDLE}${earliest}"}\n`;
@@ -31,8 +30,7 @@ export function stampExpiry(body: string | Buffer, at: number, also?: string | B
   // unwrapEnvelope gives back the very same body when its header line is malformed: then the whole
   // body is the message, and wrapping it keeps it intact.
   if (inner === body) return wrapEnvelope(body, { [EXPIRES_AT_HEADER]: String(earliest) });
-  const carried = Number(headers[EXPIRES_AT_HEADER]);
-  if (Number.isFinite(carried) && carried <= earliest) return body;
+  if (isExpired(headers[EXPIRES_AT_HEADER], earliest)) return body;
   return wrapEnvelope(inner, { ...headers, [EXPIRES_AT_HEADER]: String(earliest) });
 }
 
