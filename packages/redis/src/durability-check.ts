@@ -1,4 +1,4 @@
-import type { Logger } from '@q/core';
+import { causeText, type Logger } from '@q/core';
 import type { Cluster, Redis } from 'ioredis';
 
 const checked = new WeakSet<object>();
@@ -23,7 +23,7 @@ export function checkDurability(redis: Redis | Cluster, logger: Logger, list: st
       },
       (error: unknown) =>
         logger.warn(
-          { list, err: error instanceof Error ? error.message : String(error) },
+          { list, err: causeText(error) },
           `Redis persistence could not be checked (CONFIG GET appendonly appendfsync failed): a confirmed push is at least in the server's memory; whether it is on disk depends on appendonly/appendfsync (see docs/redis.md, "AMQP-grade semantics")`,
         ),
     );
