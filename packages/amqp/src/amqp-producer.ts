@@ -125,13 +125,9 @@ export class AmqpProducer implements Producer<AmqpDelivery> {
         DeliverySource.nack(message, true);
         return;
       case 'failed':
-        if (
-          this.#o.onFailure === 'republish' &&
-          this.#republisher !== undefined &&
-          DeliverySource.settleable(message)
-        ) {
-          this.#republisher.republish(message);
-        } else DeliverySource.nack(message, this.#o.onFailure !== 'reject');
+        // The republisher exists exactly when onFailure is 'republish'.
+        if (this.#republisher !== undefined && DeliverySource.settleable(message)) this.#republisher.republish(message);
+        else DeliverySource.nack(message, this.#o.onFailure !== 'reject');
     }
   }
 

@@ -9,6 +9,7 @@ import {
   type Logger,
   type PushInfo,
   type RetryPolicy,
+  sleep,
 } from '@q/core';
 import { abortable, duration, safeLogger, settledWithin } from '@q/core/internal';
 import { AmqpConnection } from './connection.js';
@@ -318,7 +319,7 @@ export class AmqpPusher implements ConfirmingPusher<AmqpPusherMessage> {
           return;
         }
         this.#openFailed(error);
-        await sleepUntil(Math.min(deadline, performance.now() + backoffDelay(REOPEN, this.#openFailures)));
+        await sleep(Math.max(0, Math.min(deadline - performance.now(), backoffDelay(REOPEN, this.#openFailures))));
         continue;
       }
       if (this.#openFailures > 0) {
@@ -362,8 +363,4 @@ function isFinal(error: unknown): boolean {
 
 function isUnroutable(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'Q_UNROUTABLE';
-}
-
-function sleepUntil(at: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
 }

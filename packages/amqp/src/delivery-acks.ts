@@ -39,11 +39,6 @@ export class DeliveryAcks {
     this.#onFailure = onFailure;
   }
 
-  /** Acks waiting for the next flush. */
-  get pending(): number {
-    return this.#pending.length;
-  }
-
   /** Registers a delivery, in tag order. */
   delivered(entry: AckEntry): void {
     this.#inOrder.push(entry);
