@@ -38,9 +38,7 @@ export class DeliveryDeadLetters {
     const limit = this.#o.deliveryLimit;
     if (limit !== undefined && delivery.deliveries > limit) return 'delivery-limit';
     if (this.#o.checkExpiry) {
-      const at = delivery.headers[EXPIRES_AT_HEADER];
-      if (at !== undefined && isExpired(typeof at === 'number' ? String(at) : (at as string | Buffer)))
-        return 'expired';
+      if (isExpired(delivery.headers[EXPIRES_AT_HEADER])) return 'expired';
     }
     return undefined;
   }
@@ -97,10 +95,12 @@ export class DeliveryDeadLetters {
 function deadCopy(delivery: AmqpDelivery, reason: 'expired' | 'delivery-limit', queue: string): AmqpDelivery {
   const { [EXPIRES_AT_HEADER]: _expiry, [DEATH_HEADER]: previous, ...headers } = delivery.headers;
   const { expiration: _expiration, ...properties } = delivery.properties;
-  const deaths = addDeath(
-    readDeaths(typeof previous === 'string' || Buffer.isBuffer(previous) ? previous : undefined),
-    { reason, queue, exchange: delivery.fields.exchange, routingKeys: [delivery.fields.routingKey] },
-  );
+  const deaths = addDeath(readDeaths(previous), {
+    reason,
+    queue,
+    exchange: delivery.fields.exchange,
+    routingKeys: [delivery.fields.routingKey],
+  });
   return {
     body: delivery.body,
     headers: { ...headers, [DEATH_HEADER]: writeDeaths(deaths) },

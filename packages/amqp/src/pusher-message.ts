@@ -179,14 +179,11 @@ export function prepare(
   if (dead) {
     const queue = config.source ?? `${config.exchange}/${routingKey}`;
     const previous = headers?.[DEATH_HEADER];
-    const deaths = addDeath(
-      readDeaths(typeof previous === 'string' || Buffer.isBuffer(previous) ? previous : undefined),
-      {
-        reason: info.reason ?? 'rejected',
-        queue,
-        ...(info.cause !== undefined ? { cause: causeText(info.cause) } : {}),
-      },
-    );
+    const deaths = addDeath(readDeaths(previous), {
+      reason: info.reason ?? 'rejected',
+      queue,
+      ...(info.cause !== undefined ? { cause: causeText(info.cause) } : {}),
+    });
     // Its old expiry goes, as RabbitMQ drops a dead letter's `expiration`: a message dead-lettered
     // because it expired must not expire again where it is moved to.
     const { [EXPIRES_AT_HEADER]: _expiry, ...rest } = headers ?? {};

@@ -72,6 +72,9 @@ describe('lazy expiry (q-expires-at)', () => {
     expect(isExpired(Buffer.from(at), 2_000)).toBe(true);
     expect(isExpired(undefined, 2_000)).toBe(false);
     expect(isExpired('soon', 2_000)).toBe(false);
+    expect(isExpired('', 2_000)).toBe(false);
+    expect(isExpired(1_100, 2_000)).toBe(true);
+    expect(isExpired({ at: 1 }, 2_000)).toBe(false);
   });
 
   it('validates ttlMs naming the option', () => {

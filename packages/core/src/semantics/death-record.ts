@@ -55,11 +55,12 @@ export interface DeathFact {
 const MAX_CAUSE = 512;
 
 /**
- * Reads the records of a {@link DEATH_HEADER} value. A missing or malformed value reads as none: a
- * message's history never stops it from being handled or dead-lettered again.
+ * Reads the records of a {@link DEATH_HEADER} value, as any client hands a header over (a string or
+ * bytes). A missing, malformed or otherwise typed value reads as none: a message's history never
+ * stops it from being handled or dead-lettered again.
  */
-export function readDeaths(header: string | Buffer | undefined | null): DeathRecord[] {
-  if (header === undefined || header === null) return [];
+export function readDeaths(header: unknown): DeathRecord[] {
+  if (typeof header !== 'string' && !Buffer.isBuffer(header)) return [];
   try {
     const parsed: unknown = JSON.parse(typeof header === 'string' ? header : header.toString('utf8'));
     return Array.isArray(parsed) ? parsed.filter(isDeathRecord) : [];

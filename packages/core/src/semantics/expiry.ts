@@ -15,12 +15,16 @@ export function expiresAt(ttlMs: number, now: number = Date.now()): string {
 }
 
 /**
- * Whether a message with this {@link EXPIRES_AT_HEADER} value has expired at `now`. A missing or
- * unreadable value never expires: a message is not dropped because of a header it does not carry.
+ * Whether a message with this {@link EXPIRES_AT_HEADER} value has expired at `now`, as any client
+ * hands a header over (a decimal string, bytes, or a number where a client decodes numbers). A
+ * missing or unreadable value never expires: a message is not dropped because of a header it does
+ * not carry.
  */
-export function isExpired(header: string | Buffer | undefined | null, now: number = Date.now()): boolean {
-  if (header === undefined || header === null) return false;
-  const at = Number(typeof header === 'string' ? header : header.toString('latin1'));
+export function isExpired(header: unknown, now: number = Date.now()): boolean {
+  const text = Buffer.isBuffer(header) ? header.toString('latin1') : header;
+  // Number('') is 0: an empty header must not read as expired at the epoch.
+  const at =
+    typeof text === 'number' ? text : typeof text === 'string' && text.trim() !== '' ? Number(text) : Number.NaN;
   return Number.isFinite(at) && at <= now;
 }
 
