@@ -2,7 +2,9 @@
 // while a deliverer (park-crash-worker.ts, a window of 100, parking on) is SIGKILLed three times in a
 // row mid-parking, each restart in a new process on the same directories. Then the endpoint comes up
 // and a last deliverer finishes. Every record must be delivered (a 2xx seen by a target) at least once,
-// none dead-lettered; duplicates are counted against a stated bound.
+// none dead-lettered; duplicates are counted against a stated bound. Half the records of each endpoint
+// have a key (40 keys each): keyed records are parked a key's line at a time, the parked keys are counted
+// again at each restart, and each key's records must first arrive in their order.
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { openLog } from '@q/log';
@@ -23,6 +25,29 @@ const KILLS = 3;
 /** Each worker is killed once it parked this many (a third of the down endpoint's records). */
 const PARKED_AT_KILL = 1_500;
 
+/** The key of record `seq`: every other record of each endpoint (`d*` down, `l*` live), 40 keys each. */
+function keyOf(seq: number): string | undefined {
+  if (seq % 4 > 1) return undefined;
+  return `${seq % 4 === 0 ? 'd' : 'l'}${(seq >> 2) % 40}`;
+}
+
+/** Seqs of the first arrival of each keyed record, per key, in arrival order. */
+function firstArrivalsByKey(ids: Iterable<string>): Map<string, number[]> {
+  const seen = new Set<string>();
+  const byKey = new Map<string, number[]>();
+  for (const id of ids) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const seq = Number(id.slice(2));
+    const key = keyOf(seq);
+    if (key === undefined) continue;
+    let list = byKey.get(key);
+    if (list === undefined) byKey.set(key, (list = []));
+    list.push(seq);
+  }
+  return byKey;
+}
+
 describe('chaos: parking through SIGKILLs', () => {
   it(`${TOTAL} records, half to a down endpoint, the parking deliverer SIGKILLed ${KILLS} times: every record delivered, none dead-lettered`, async () => {
     const tmp = await tempDir('q-http-chaos-park-');
@@ -36,7 +61,10 @@ describe('chaos: parking through SIGKILLs', () => {
       await writer.appendBatch(
         Array.from({ length: 1_000 }, (_, k) => ({
           body: JSON.stringify({ seq: from + k }),
-          headers: { 'q-url': (from + k) % 2 === 0 ? down : live.url('/live') },
+          headers: {
+            'q-url': (from + k) % 2 === 0 ? down : live.url('/live'),
+            ...(keyOf(from + k) === undefined ? {} : { 'q-key': keyOf(from + k) as string }),
+          },
         })),
       );
     }
@@ -90,6 +118,10 @@ describe('chaos: parking through SIGKILLs', () => {
       'both cursors at the end',
     );
     expect(deliverer.stats().deadLetters).toBe(0);
+    const liveOk = live.received.filter((r) => r.fault === 'ok').map((r) => r.id as string);
+    const byKey = [...firstArrivalsByKey(liveOk), ...firstArrivalsByKey(revived.order)];
+    expect(byKey.length).toBe(80);
+    for (const [key, seqs] of byKey) expect(seqs, `key ${key}`).toEqual([...seqs].sort((a, b) => a - b));
     let duplicates = 0;
     let liveDuplicates = 0;
     for (let seq = 0; seq < TOTAL; seq++) {

@@ -158,17 +158,23 @@ export async function deadUrl(path = '/down'): Promise<string> {
 export interface Revived {
   /** 2xx answers per `webhook-id`. */
   okCount(id: string): number;
+  /** The `webhook-id` of every request answered, in arrival order. */
+  readonly order: readonly string[];
   close(): Promise<void>;
 }
 
 /** Starts a 200-answering target on `port` (where {@link deadUrl}'s endpoint was); counts 2xx per id. */
 export async function reviveOn(port: number): Promise<Revived> {
   const ok = new Map<string, number>();
+  const order: string[] = [];
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const id = req.headers['webhook-id'];
-      if (typeof id === 'string') ok.set(id, (ok.get(id) ?? 0) + 1);
+      if (typeof id === 'string') {
+        ok.set(id, (ok.get(id) ?? 0) + 1);
+        order.push(id);
+      }
       res.writeHead(200).end('ok');
     });
   });
@@ -178,6 +184,7 @@ export async function reviveOn(port: number): Promise<Revived> {
   });
   return {
     okCount: (id) => ok.get(id) ?? 0,
+    order,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

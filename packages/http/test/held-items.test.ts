@@ -58,4 +58,14 @@ describe('HeldItems', () => {
     expect(handed).toEqual([]);
     expect(held.size).toBe(0);
   });
+
+  it('items due at the same time go in seq order, whatever order they were added in (a parked key keeps its order)', async () => {
+    const handed: number[] = [];
+    const held = new HeldItems((_, seq) => handed.push(seq));
+    const due = Date.now() + 10;
+    for (const seq of [5, 3, 9, 1, 7, 2, 8, 4, 6, 0]) held.add(item(`i${seq}`), seq, due);
+    held.add(item('early'), 10, due - 5);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(handed).toEqual([10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
 });

@@ -5,9 +5,11 @@ import { DeliveryClosedError, InvalidItemError, WithdrawnError } from '../delive
 import type { DeliveryItem, DeliveryResult } from '../delivery/types.js';
 import { WorkCount } from '../delivery/work-count.js';
 import { HeldItems } from './held-items.js';
+import { KeyedParking } from './keyed-parking.js';
 import { ParkSchedule } from './park-schedule.js';
+import type { ParkedKeys } from './parked-keys.js';
 import { RunCommits } from './run-commits.js';
-import { type ParkedItem, RunItems } from './run-items.js';
+import { type ParkEntry, type ParkedItem, RunItems } from './run-items.js';
 import { Unfinished } from './unfinished.js';
 
 /** Records per log read: small enough that a stop or back-pressure leaves little read ahead. */
@@ -61,6 +63,11 @@ export interface DeliveryRunParts {
   /** Whether an item could be parked at all (tried before it is withdrawn); every item when not given. */
   readonly parkable?: ((item: DeliveryItem) => boolean) | undefined;
   /**
+   * With `park`: keyed records are parked too, a key's whole line at once, and the run parks every later
+   * record of a key listed here (behind its parked ones) rather than handing it to the engine.
+   */
+  readonly parkedKeys?: ParkedKeys | undefined;
+  /**
    * A record is not handed before this instant (ms since the epoch): held meanwhile (unfinished, in the
    * window), each at its own time, so a record due later never holds back one read after it.
    */
@@ -98,16 +105,24 @@ export class DeliveryRun {
   readonly #held = new HeldItems((item, seq) => this.#send(item, seq, 1));
   /** When park rounds start (only when parking). */
   readonly #parks: ParkSchedule | undefined;
+  /** Parking of keyed records (the live run's, with `parkedKeys`). */
+  readonly #keyed: KeyedParking | undefined;
 
   constructor(parts: DeliveryRunParts) {
     this.#p = parts;
     const park = parts.park;
+    if (park !== undefined && parts.parkedKeys !== undefined) {
+      const parkable = parts.parkable ?? (() => true);
+      this.#keyed = new KeyedParking(parts.parkedKeys, parkable, (entries) => this.#sendBack(entries));
+    }
     if (park !== undefined) {
+      const keyed = this.#keyed;
       this.#parks = new ParkSchedule(
         parts.maxUnfinished,
         () => this.#unfinished.size,
         () => this.#parkRound(park),
         (err) => parts.error(err, 'http: parking records failed'),
+        () => keyed !== undefined && keyed.size > 0,
       );
     }
     this.#unfinished = new Unfinished(parts.from);
@@ -241,45 +256,58 @@ export class DeliveryRun {
   }
 
   /**
-   * Withdraws the lowest unfinished items that only wait for their retry, parks them, and only then marks
-   * them finished here. Withdrawn first, so no attempt starts while they are being stored; not stored, they
-   * are handed back to the engine with their attempts and retry time. True when some were parked.
+   * Withdraws the lowest unfinished items that only wait for their retry (keyed ones with their key's line),
+   * parks them with the records of parked keys read since the last round, and only then marks them
+   * finished here. Withdrawn first, so no attempt starts while they are being stored; not stored, they are
+   * handed back to the engine with their attempts and retry time (or queued again, for a key that has
+   * others stored). True when some were parked.
    */
   async #parkRound(park: NonNullable<DeliveryRunParts['park']>): Promise<boolean> {
-    // A round stores at most half a window.
+    // A round withdraws at most half a window (a key's line may pass it).
     const most = Math.max(1, Math.floor(this.#p.maxUnfinished / 2));
-    const { batch, seqs } = this.#items.withdrawForPark(this.#p.engine, this.#p.parkable, most);
+    const keyed = this.#keyed;
+    const withdrawn = this.#items.withdrawForPark(this.#p.engine, this.#p.parkable, most, keyed !== undefined);
+    keyed?.withdrew(withdrawn.filter((e) => e.item.key !== undefined));
+    const batch = keyed === undefined ? withdrawn : [...withdrawn, ...keyed.takeQueued()];
     if (batch.length === 0) return false;
-    // Their deliver() calls stay pending (the withdrawal's rejection is ignored) until the park answered.
+    keyed?.begin(batch);
+    // The withdrawn ones' deliver() calls stay pending (the withdrawal's rejection is ignored) until the park answered.
     try {
       await this.#outside.track(park(batch));
     } catch (err) {
       this.#p.error(err, 'http: parking records failed; they wait for their retry here');
-      if (this.#stop.signal.aborted) {
-        // Stopped: nothing more goes to the engine (it may be shared and outlive this run). They stay
-        // unfinished, the cursor below them: the next start reads them again.
-        this.#pending -= batch.length;
-        this.#checkDrained();
-        return false;
-      }
-      batch.forEach(({ item, withdrawn: w }, i) => {
-        this.#pending--;
-        this.#send({ ...item, attempts: w.attempts, notBefore: w.nextAttemptAt }, seqs[i] as number, 1);
-      });
+      this.#pending -= withdrawn.length;
+      // Stopped, #sendBack hands nothing to the engine (it may be shared and outlive this run): they stay
+      // unfinished, the cursor below them, and the next start reads them again.
+      this.#sendBack(keyed === undefined ? batch : keyed.failed(batch));
+      this.#checkDrained();
       return false;
     }
-    this.#pending -= seqs.length;
-    for (const seq of seqs) this.#settle(seq);
+    this.#pending -= withdrawn.length;
+    keyed?.stored(batch);
+    for (const { seq } of batch) this.#settle(seq);
     this.#checkDrained();
     return true;
+  }
+
+  /** Hands records taken for the park back to the engine, with their attempts and retry time. */
+  #sendBack(entries: readonly ParkEntry[]): void {
+    if (this.#stop.signal.aborted) return;
+    for (const { item, withdrawn: w, seq } of entries)
+      this.#send({ ...item, attempts: w.attempts, notBefore: w.nextAttemptAt }, seq, 1);
   }
 
   #hand(record: LogRecord): void {
     // Handed out already (a reader restarted after a failed read): never twice.
     if (!this.#unfinished.add(record.seq)) return;
     const item = this.#p.toItem(record);
+    if (this.#keyed?.route(item, record.seq) === true) {
+      this.#parks?.kick();
+      return;
+    }
     const due = this.#p.holdUntil?.(record);
-    if (due !== undefined && due > Date.now()) this.#held.add(item, record.seq, due);
+    // Behind held records, even when due: one of its key may be held, due at the same time, and go first.
+    if (due !== undefined && (due > Date.now() || this.#held.size > 0)) this.#held.add(item, record.seq, due);
     else this.#send(item, record.seq, 1);
   }
 

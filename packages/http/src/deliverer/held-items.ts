@@ -13,7 +13,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * Items read before their time (park records waiting for their retry), in a min-heap by due time and
  * handed out by one timer at the earliest: a record due now is never held back by one read before it
- * and due hours later (back-off grows to a day). The caller bounds how many are held (its window).
+ * and due hours later (back-off grows to a day). Items due at the same time go in seq order (a parked
+ * key's records share one retry time, and their seq order is the key's order). The caller bounds how many
+ * are held (its window).
  */
 export class HeldItems {
   readonly #heap: Held[] = [];
@@ -37,7 +39,7 @@ export class HeldItems {
     heap.push({ item, seq, due });
     for (let i = heap.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1;
-      if ((heap[parent] as Held).due <= due) break;
+      if (!before(heap[i] as Held, heap[parent] as Held)) break;
       [heap[i], heap[parent]] = [heap[parent] as Held, heap[i] as Held];
       i = parent;
     }
@@ -80,11 +82,16 @@ export class HeldItems {
       const l = 2 * i + 1;
       const r = l + 1;
       let min = i;
-      if (l < heap.length && (heap[l] as Held).due < (heap[min] as Held).due) min = l;
-      if (r < heap.length && (heap[r] as Held).due < (heap[min] as Held).due) min = r;
+      if (l < heap.length && before(heap[l] as Held, heap[min] as Held)) min = l;
+      if (r < heap.length && before(heap[r] as Held, heap[min] as Held)) min = r;
       if (min === i) return;
       [heap[i], heap[min]] = [heap[min] as Held, heap[i] as Held];
       i = min;
     }
   }
+}
+
+/** Whether `a` goes before `b`: due earlier, or due at the same time and read first. */
+function before(a: Held, b: Held): boolean {
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
 }

@@ -175,6 +175,7 @@ export class HttpDeliverer extends EventEmitter {
       toItem: (record) => recordToItem(record, this.#itemOptions),
       park: this.#park?.store,
       parkable,
+      parkedKeys: this.#park?.keys,
     });
     this.#live.start();
     this.#park?.run.start();

@@ -11,13 +11,15 @@ const PARK_GAP_MS = 20;
  * reading need not stop while a round is stored), from a poll every 100 ms (records only become parkable
  * once an attempt failed) and from the reader, but not sooner than 20 ms after the last round, nor 100 ms
  * after one that parked nothing: a window of records in flight would otherwise be walked again for every
- * record read.
+ * record read. Records of parked keys waiting for a round start one however full the window is (they
+ * must not wait for it to fill), within the same gaps.
  */
 export class ParkSchedule {
   readonly #from: number;
   readonly #size: () => number;
   readonly #round: () => Promise<boolean>;
   readonly #error: (err: unknown) => void;
+  readonly #urgent: () => boolean;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopped = false;
@@ -27,12 +29,20 @@ export class ParkSchedule {
   /**
    * @param size the run's unfinished records now
    * @param round one park round; resolves true when it parked something
+   * @param urgent whether records wait for a round however full the window is (records of parked keys)
    */
-  constructor(maxUnfinished: number, size: () => number, round: () => Promise<boolean>, error: (err: unknown) => void) {
+  constructor(
+    maxUnfinished: number,
+    size: () => number,
+    round: () => Promise<boolean>,
+    error: (err: unknown) => void,
+    urgent: () => boolean = () => false,
+  ) {
     this.#from = Math.max(1, Math.ceil((maxUnfinished * 3) / 4));
     this.#size = size;
     this.#round = round;
     this.#error = error;
+    this.#urgent = urgent;
   }
 
   /** Starts the poll (once). */
@@ -44,7 +54,7 @@ export class ParkSchedule {
 
   /** Starts a round if one is due; `polled` from the poll, which ignores the quiet time. */
   kick(polled = false): void {
-    if (this.#running || this.#stopped || this.#size() < this.#from) return;
+    if (this.#running || this.#stopped || (this.#size() < this.#from && !this.#urgent())) return;
     const now = Date.now();
     if (!polled && now < this.#quietUntil) return;
     this.#quietUntil = now + PARK_GAP_MS;

@@ -2,6 +2,7 @@ import type { Logger } from '@q/core';
 import { type Cursor, MAX_RECORD_BYTES_LIMIT, openLog, type SegmentLog } from '@q/log';
 import { DeliveryRun, type DeliveryRunParts, type ParkedItem } from './delivery-run.js';
 import { parkable, parkedNotBefore, parkedToItem, parkRecord } from './park-record.js';
+import { ParkedKeys } from './parked-keys.js';
 
 /** The parked run's cursor in the park log. */
 const PARKED_CURSOR = 'parked';
@@ -18,20 +19,28 @@ export type ParkParts = Pick<
 /**
  * The park log (sync 'always') where records that only wait for their retry go when a window is full, and
  * the run that delivers them from there: each record is held until its retry time, then handed to the
- * engine with its attempts; when that run's own window fills, it parks into the same log again.
+ * engine with its attempts; when that run's own window fills, it parks into the same log again (keyless
+ * records only: a keyed one is parked once, by the live run, and waits in this run's window).
  */
 export class Park {
   readonly log: SegmentLog;
   readonly #cursor: Cursor;
   readonly run: DeliveryRun;
+  /** The keys with records here or on their way (the live run parks their later records behind them). */
+  readonly keys: ParkedKeys;
   /** Records moved into the park log (from either run) since it opened. */
   parked = 0;
 
-  private constructor(log: SegmentLog, cursor: Cursor, parts: ParkParts) {
+  private constructor(log: SegmentLog, cursor: Cursor, keys: ParkedKeys, parts: ParkParts) {
     this.log = log;
     this.#cursor = cursor;
+    this.keys = keys;
     this.run = new DeliveryRun({
       ...parts,
+      finished: (item, result) => {
+        if (item.key !== undefined) keys.finish(item.key);
+        parts.finished(item, result);
+      },
       log,
       cursor,
       from: cursor.position,
@@ -51,7 +60,10 @@ export class Park {
       logger: parts.logger,
     });
     try {
-      return new Park(log, await log.cursor(PARKED_CURSOR), parts);
+      const cursor = await log.cursor(PARKED_CURSOR);
+      const keys = new ParkedKeys();
+      await keys.load(log, cursor.position);
+      return new Park(log, cursor, keys, parts);
     } catch (err) {
       await log.close();
       throw err;

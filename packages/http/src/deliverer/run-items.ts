@@ -7,6 +7,11 @@ export interface ParkedItem {
   readonly withdrawn: Withdrawn;
 }
 
+/** A record on its way to the park log, with its seq in the run. */
+export interface ParkEntry extends ParkedItem {
+  readonly seq: number;
+}
+
 /**
  * A run's items handed to the engine and not finished, by seq in hand-over order: what a park round or a
  * closing run on a shared engine takes back from the engine.
@@ -24,24 +29,32 @@ export class RunItems {
 
   /**
    * Withdraws the lowest items that only wait for time and `parkable` accepts, at most `most`; the whole
-   * run is walked (asking the engine is cheap: most of a window is in flight or waiting for room).
+   * run is walked (asking the engine is cheap: most of a window is in flight or waiting for room). With
+   * `keyed`, a keyed item heading its key takes its whole line along (all of it this run's and parkable, or
+   * none), which may pass `most`.
    */
   withdrawForPark(
     engine: DeliveryEngine,
     parkable: ((item: DeliveryItem) => boolean) | undefined,
     most: number,
-  ): { batch: ParkedItem[]; seqs: number[] } {
-    const batch: ParkedItem[] = [];
-    const seqs: number[] = [];
+    keyed: boolean,
+  ): ParkEntry[] {
+    const batch: ParkEntry[] = [];
+    const accept = (item: DeliveryItem): boolean =>
+      item.seq !== undefined && this.#items.get(item.seq) === item && parkable?.(item) !== false;
     for (const [seq, item] of this.#items) {
       if (batch.length >= most) break;
+      if (item.key !== undefined) {
+        const chain = keyed ? engine.withdrawKey(item, accept) : undefined;
+        if (chain !== undefined) for (const c of chain) batch.push({ ...c, seq: c.item.seq as number });
+        continue;
+      }
       if (!engine.withdrawable(item) || parkable?.(item) === false) continue;
       const withdrawn = engine.withdraw(item);
       if (withdrawn === undefined) continue;
-      batch.push({ item, withdrawn });
-      seqs.push(seq);
+      batch.push({ item, withdrawn, seq });
     }
-    return { batch, seqs };
+    return batch;
   }
 
   /** Withdraws every item that only waits for time (they stay unfinished for the run); returns how many. */

@@ -97,6 +97,23 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
     return taken?.withdrawn;
   }
 
+  /**
+   * Takes back keyed `item` when it heads its key and only waits for time (as {@link DeliveryEngine.withdraw}),
+   * with every item of its key queued behind it, in key order, when `accept` takes each of them; `undefined`,
+   * changing nothing, otherwise. Each comes back with the head's `nextAttemptAt` (none may be sent before
+   * it); the key has no work left here, so the caller owns its order until it hands the items over again.
+   */
+  withdrawKey(
+    item: DeliveryItem,
+    accept: (item: DeliveryItem) => boolean,
+  ): Array<{ item: DeliveryItem; withdrawn: Withdrawn }> | undefined {
+    const taken = this.#open.withdrawChain(item, accept);
+    if (taken === undefined) return undefined;
+    this.#keys.drop(item.key as string, taken.chain.length - 1);
+    this.#endpoints.maybeForget(taken.endpoint);
+    return taken.chain;
+  }
+
   /** Where this engine's dead letters go (its `deadLetters` option; the caller's to close). */
   get deadLetters(): DeadLetters {
     return this.#o.deadLetters;

@@ -32,6 +32,12 @@ export class KeyOrder {
     return next;
   }
 
+  /** `key`'s whole line was taken out (its head and `followers` jobs behind it): the key has no work here. */
+  drop(key: string, followers: number): void {
+    this.#tails.delete(key);
+    this.waiting -= followers;
+  }
+
   /** Forgets every key (the engine closed and rejected their jobs). */
   clear(): void {
     this.#tails.clear();

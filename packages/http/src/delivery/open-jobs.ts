@@ -71,8 +71,46 @@ export class OpenJobs {
    */
   withdraw(item: DeliveryItem): { endpoint: Endpoint; withdrawn: Withdrawn } | undefined {
     const job = this.#waitingForTime(item);
-    const endpoint = job?.endpoint;
-    if (job === undefined || endpoint === undefined) return undefined;
+    return job === undefined ? undefined : this.#take(job, job.endpoint as Endpoint);
+  }
+
+  /**
+   * Takes out keyed `item` when it heads its key and only waits for time, with every job queued behind it
+   * (they wait for it), when `accept` takes each; changes nothing otherwise. The followers' `deliver()`
+   * promises reject too, and each comes back with the head's `nextAttemptAt`: none may go before it. The
+   * caller drops the key's line from its `KeyOrder`.
+   */
+  withdrawChain(
+    item: DeliveryItem,
+    accept: (item: DeliveryItem) => boolean,
+  ): { endpoint: Endpoint; chain: Array<{ item: DeliveryItem; withdrawn: Withdrawn }> } | undefined {
+    const head = this.#byItem.get(item);
+    if (head === undefined || item.key === undefined || !waitsForTime(head)) return undefined;
+    const jobs: DeliveryJob[] = [];
+    for (let job: DeliveryJob | undefined = head; job !== undefined; job = job.nextOfKey) {
+      if (!accept(job.item)) return undefined;
+      jobs.push(job);
+    }
+    const taken = this.#take(head, head.endpoint as Endpoint);
+    if (taken === undefined) return undefined;
+    const chain = [{ item, withdrawn: taken.withdrawn }];
+    const { nextAttemptAt } = taken.withdrawn;
+    for (let i = 1; i < jobs.length; i++) {
+      const job = jobs[i] as DeliveryJob;
+      job.nextOfKey = undefined;
+      this.remove(job);
+      job.reject(WITHDRAWN);
+      chain.push({
+        item: job.item,
+        withdrawn: { attempts: job.attempts, nextAttemptAt, cause: 'waiting for its key' },
+      });
+    }
+    head.nextOfKey = undefined;
+    return { endpoint: taken.endpoint, chain };
+  }
+
+  /** Takes `job`, which waits for time at `endpoint`, out: unscheduled or out of the ready queue, rejected. */
+  #take(job: DeliveryJob, endpoint: Endpoint): { endpoint: Endpoint; withdrawn: Withdrawn } | undefined {
     let nextAttemptAt: number;
     if (job.state === 'scheduled') {
       this.#unschedule(job, endpoint);
@@ -89,13 +127,11 @@ export class OpenJobs {
 
   /**
    * The job of keyless `item` when it only waits for time: for its retry timer, or ready behind its
-   * endpoint's open circuit. A keyed one holds its key's order and is never taken out.
+   * endpoint's open circuit. A keyed one holds its key's order: only {@link OpenJobs.withdrawChain} takes it.
    */
   #waitingForTime(item: DeliveryItem): DeliveryJob | undefined {
     const job = this.#byItem.get(item);
-    if (job === undefined || job.endpoint === undefined || item.key !== undefined) return undefined;
-    const waits = job.state === 'scheduled' || (job.state === 'ready' && job.endpoint.circuit.state === 'open');
-    return waits ? job : undefined;
+    return job === undefined || item.key !== undefined || !waitsForTime(job) ? undefined : job;
   }
 
   /** Rejects an unfinished `job` with `err` (the engine closed): its timer cleared, its attempt aborted. */
@@ -113,4 +149,10 @@ export class OpenJobs {
       if (job.state !== spare) this.abandon(job, new DeliveryClosedError());
     });
   }
+}
+
+/** Whether `job` only waits for time: for its retry timer, or ready behind its endpoint's open circuit. */
+function waitsForTime(job: DeliveryJob): boolean {
+  if (job.endpoint === undefined) return false;
+  return job.state === 'scheduled' || (job.state === 'ready' && job.endpoint.circuit.state === 'open');
 }

@@ -1,0 +1,100 @@
+import type { SegmentLog } from '@q/log';
+import { parkedNotBefore } from './park-record.js';
+import { KEY_HEADER } from './record-item.js';
+
+/** One parked key's records. */
+interface Entry {
+  /** Its records in the park log that the park run has not finished. */
+  stored: number;
+  /** Those, plus its records on their way there (withdrawn or read, not stored yet). */
+  total: number;
+  /** The latest retry time among them: a record of the key parked later carries at least this one. */
+  due: number;
+}
+
+/** Records read per step when counting a park log's keys at open. */
+const COUNT_BATCH = 1024;
+
+/**
+ * The keys whose records are in the park log or on their way there. While a key is here, the live run
+ * hands none of its records to the engine: it parks them behind the ones already parked, so the key's
+ * order is the park log's order, which the park run keeps (records of one key carry one retry time, and
+ * records due at the same time go out in seq order). A key leaves once the park run finished each of its
+ * parked records; its later records go to the engine again.
+ */
+export class ParkedKeys {
+  readonly #keys = new Map<string, Entry>();
+  /** Told when a key has nothing stored any more while records of it are still on their way. */
+  onUnstored: ((key: string) => void) | undefined;
+
+  /** Keys parked. */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** Whether records of `key` are parked or on their way. */
+  has(key: string): boolean {
+    return this.#keys.has(key);
+  }
+
+  /** The retry time a record of `key` parked now must carry (none before it may go), if the key is parked. */
+  due(key: string): number | undefined {
+    return this.#keys.get(key)?.due;
+  }
+
+  /** Records of `key` stored in the park log and not finished. */
+  stored(key: string): number {
+    return this.#keys.get(key)?.stored ?? 0;
+  }
+
+  /** A record of `key`, due at `due`, is on its way to the park log: the key is parked from now. */
+  take(key: string, due: number): void {
+    const entry = this.#keys.get(key);
+    if (entry === undefined) this.#keys.set(key, { stored: 0, total: 1, due });
+    else {
+      entry.total++;
+      if (due > entry.due) entry.due = due;
+    }
+  }
+
+  /** A record of `key` taken before is now stored in the park log. */
+  store(key: string): void {
+    const entry = this.#keys.get(key);
+    if (entry !== undefined) entry.stored++;
+  }
+
+  /** A record of `key` taken before was not stored: it goes to the engine instead. */
+  giveBack(key: string): void {
+    const entry = this.#keys.get(key);
+    if (entry === undefined) return;
+    if (--entry.total <= 0) this.#keys.delete(key);
+  }
+
+  /** The park run finished a stored record of `key`. */
+  finish(key: string): void {
+    const entry = this.#keys.get(key);
+    if (entry === undefined) return;
+    entry.stored--;
+    if (--entry.total <= 0) this.#keys.delete(key);
+    else if (entry.stored <= 0) this.onUnstored?.(key);
+  }
+
+  /**
+   * Counts the keyed records of the park log from `from` on (what the park run will read, and finish,
+   * again): each is stored and unfinished, its key parked, due at the latest `q-park-not-before` of the key.
+   */
+  async load(log: SegmentLog, from: number): Promise<void> {
+    for (let seq = from; seq < log.nextSeq; ) {
+      const records = await log.read(seq, { max: COUNT_BATCH });
+      const last = records.at(-1);
+      if (last === undefined) return;
+      for (const record of records) {
+        const key = record.headers[KEY_HEADER];
+        if (key === undefined) continue;
+        this.take(key, parkedNotBefore(record) ?? 0);
+        this.store(key);
+      }
+      seq = last.seq + 1;
+    }
+  }
+}
