@@ -51,3 +51,43 @@ describe('KeyScheduler hold tokens', () => {
     expect(keys.take(b, [5, 7], origin)).toEqual([5, 7]);
   });
 });
+
+describe('KeyScheduler batches', () => {
+  it('a keyOf that throws in a batch makes that message keyless (reported once); the keys around it stay ordered', () => {
+    const errors: unknown[] = [];
+    const report = { error: (e: unknown) => errors.push(e) } as unknown as Reporter<number>;
+    const keys = new KeyScheduler<number>(
+      (m) => {
+        if (m === 13) throw new Error('bad key');
+        return m % 10;
+      },
+      1_024,
+      KEY_SLOTS,
+      report,
+    );
+    const a = consumerSlot<number>(1, new AbortController());
+    const b = consumerSlot<number>(2, new AbortController());
+    const origin = {} as ProducerSlot<number>;
+    expect(keys.take(a, [1, 2], origin)).toEqual([1, 2]);
+    // 11 and 12 wait behind a (keys 1 and 2); 13 has no key; 14 is free.
+    expect(keys.take(b, [11, 12, 13, 14], origin)).toEqual([13, 14]);
+    expect(errors).toHaveLength(1);
+    expect(keys.next(a, 256)?.run).toEqual([11, 12]);
+    expect(keys.next(a, 256)).toBeUndefined();
+    // b still holds key 4 (its call is not over): a's 24 waits behind it.
+    expect(keys.take(a, [21, 24], origin)).toEqual([21]);
+    expect(keys.next(b, 256)?.run).toEqual([24]);
+  });
+
+  it('string and fractional keys go by their slot like integer ones', () => {
+    const report = { error: () => {} } as unknown as Reporter<string | number>;
+    const keys = new KeyScheduler<string | number>((m) => m, 1_024, KEY_SLOTS, report);
+    const a = consumerSlot<string | number>(1, new AbortController());
+    const b = consumerSlot<string | number>(2, new AbortController());
+    const origin = {} as ProducerSlot<string | number>;
+    expect(keys.take(a, ['x', 1.5, 7], origin)).toEqual(['x', 1.5, 7]);
+    expect(keys.take(b, [7, 'x', 'y', 1.5, 8], origin)).toEqual(['y', 8]);
+    expect(keys.next(a, 256)?.run).toEqual([7, 'x', 1.5]);
+    expect(keys.parked).toBe(0);
+  });
+});

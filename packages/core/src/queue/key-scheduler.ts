@@ -1,5 +1,6 @@
 import { Deque } from '../channel/deque.js';
 import type { Waker } from '../channel/waker.js';
+import { Backlog } from './backlog.js';
 import { keySlot } from './key-slot.js';
 import type { Reporter } from './reporter.js';
 import type { ConsumerSlot, Parked, ProducerSlot } from './slots.js';
@@ -52,12 +53,9 @@ export class KeyScheduler<T> {
   /** Each consumer's last epoch, by id. */
   readonly #epochs = new Int32Array(ID_MASK + 1);
   /** Each holder's backlog, by consumer id. */
-  readonly #backlogs: (Deque<Parked<T>> | undefined)[] = [];
-  /** Scratch of {@link KeyScheduler.take}: the messages going to each holder, by consumer id. */
-  readonly #groups: (T[] | undefined)[] = [];
-  readonly #touched: number[] = [];
-  /** Scratch of {@link KeyScheduler.next}: the parked runs joining the first one. */
-  readonly #merge: (readonly T[])[] = [];
+  readonly #backlogs: (Backlog<T> | undefined)[] = [];
+  /** Scratch of {@link KeyScheduler.take}: where a batch changes destination, and to whom, in pairs. */
+  #cuts = new Int32Array(512);
   readonly #waiters = new Deque<Waker>();
   readonly #userKeyOf: (message: T) => unknown;
   readonly #report: Reporter<T>;
@@ -76,10 +74,7 @@ export class KeyScheduler<T> {
     try {
       return this.#userKeyOf(message);
     } catch (error) {
-      if (this.#keyFailed !== message) {
-        this.#keyFailed = message;
-        this.#report.error(error, 'key', [message]);
-      }
+      this.#keyError(error, message);
       return undefined;
     }
   };
@@ -119,80 +114,124 @@ export class KeyScheduler<T> {
     }
     const holder = this.#holderOf(this.#owner[s] as number);
     if (holder !== 0) {
-      this.#park(holder, { run, origin });
+      this.#backlogOf(holder).push(run, 0, run.length, origin);
       this.#backlogged += run.length;
       return;
     }
     this.#owner[s] = this.#hold(slot.id);
-    for (let next: Parked<T> | undefined = { run, origin }; next !== undefined; ) {
+    for (let next = run, from = origin; ; ) {
       // Abandoned by the stop deadline, which also nacked the backlogs.
-      if (!(await workThrough(slot, next.run, next.origin))) return;
-      next = this.#backlogs[slot.id]?.shift();
-      if (next !== undefined) this.#picked(next.run.length);
+      if (!(await workThrough(slot, next, from))) return;
+      const backlog = this.#backlogs[slot.id];
+      if (backlog === undefined || backlog.empty) break;
+      // One parked range at a time: a run is worked through a message at a time, joining saves nothing.
+      from = backlog.origin;
+      next = backlog.shift(1);
+      this.#picked(next.length);
     }
     this.#current[slot.id] = 0;
   }
 
   /**
    * Splits a batch taken from the channel: returns what `slot` may run now (their keys are then held
-   * by it, listed in `slot.heldKeys`) and parks the rest with the keys' holders.
+   * by it) and parks the rest with the keys' holders.
    */
   take(slot: ConsumerSlot<T>, batch: readonly T[], origin: ProducerSlot<T>): readonly T[] {
-    // Per message this is the whole cost of keyed batches: typed-array reads and writes. Neighbours
-    // mostly go to the same consumer, so the batch is cut in ranges of one destination, copied a
-    // range at a time (a slice, when it starts a group) rather than a message at a time.
-    //
-    // A slot whose token is not its consumer's current one is free. A token that comes round again
-    // (its consumer's epoch wrapped) makes a free slot look held by that consumer: its messages then
-    // wait in that consumer's backlog, in order, until it lets its keys go. Slower, never reordered.
-    const owner = this.#owner;
-    const current = this.#current;
-    const mask = owner.length - 1;
     const id = slot.id;
     const token = this.#hold(id);
-    const userKeyOf = this.#userKeyOf;
-    /** Where `batch[from, i)` goes: `id` for `slot` itself, else the holder it parks with. */
-    let to = id;
-    let from = 0;
-    let mine: T[] | undefined;
-    for (let i = 0; i < batch.length; i++) {
-      const m = batch[i] as T;
-      let key: unknown;
-      try {
-        key = userKeyOf(m);
-      } catch {
-        key = this.keyOf(m);
-      }
-      let o = id;
-      if (key !== undefined) {
-        const s = typeof key === 'number' && (key | 0) === key ? key & mask : this.#slotOf(key, m);
-        if (s >= 0) {
-          const t = owner[s] as number;
-          if (t !== token) {
-            // #holderOf, written out: this runs for every message.
-            o = t & ID_MASK;
-            if (t === 0 || current[o] !== t) {
-              owner[s] = token;
-              o = id;
-            }
-          }
-        }
-      }
-      if (o !== to) {
-        mine = this.#flush(batch, from, i, to, id, mine);
-        to = o;
-        from = i;
-      }
+    if (this.#cuts.length < 2 * batch.length) this.#cuts = new Int32Array(2 * batch.length);
+    let cuts: number;
+    try {
+      cuts = this.#cut(batch, id, token);
+    } catch {
+      // `keyOf` threw: the batch is cut again, each key asked through the reporting wrapper. Keys
+      // taken by the first pass are this consumer's already, which the second one sees.
+      cuts = this.#cutSafely(batch, id, token);
     }
-    if (from === 0 && to === id) return batch;
-    mine = this.#flush(batch, from, batch.length, to, id, mine);
-    this.#parkGroups(origin);
+    if (cuts === 0) return batch;
+    const at = this.#cuts;
+    let mine: T[] | undefined;
+    for (let k = 0, from = 0; k <= 2 * cuts; k += 2) {
+      const end = k < 2 * cuts ? (at[k] as number) : batch.length;
+      mine = this.#flush(batch, from, end, k === 0 ? id : (at[k - 1] as number), id, mine, origin);
+      from = end;
+    }
     return mine ?? [];
   }
 
   /**
+   * The destinations of `batch`, taken by consumer `id` holding with `token`: the first range goes to
+   * `id`, and from `#cuts[2k]` on, messages go to `#cuts[2k + 1]` (`id` or a holder), for the `k`
+   * below the count returned. Takes the free keys for `token` on the way.
+   *
+   * Per message this is the whole cost of keyed batches, so it is a loop of its own that reads keys
+   * and typed arrays only, with no try: with a try in or around it, or the cutting and parking in it,
+   * V8 kept its values on the stack and it cost up to twice as much.
+   *
+   * A slot whose token is not its consumer's current one is free. A token that comes round again (its
+   * consumer's epoch wrapped) makes a free slot look held by that consumer: its messages then wait in
+   * that consumer's backlog, in order, until it lets its keys go. Slower, never reordered.
+   */
+  #cut(batch: readonly T[], id: number, token: number): number {
+    const cut = this.#cuts;
+    const owner = this.#owner;
+    const current = this.#current;
+    const mask = owner.length - 1;
+    const userKeyOf = this.#userKeyOf;
+    let to = id;
+    let c = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const key = userKeyOf(batch[i] as T);
+      let o = id;
+      if (typeof key === 'number' && (key | 0) === key) {
+        const s = key & mask;
+        const t = owner[s] as number;
+        if (t !== token) {
+          // #holderOf, written out: `t` holds the slot while it is its consumer's current token.
+          o = t & ID_MASK;
+          if (t === 0 || current[o] !== t) {
+            owner[s] = token;
+            o = id;
+          }
+        }
+      } else if (key !== undefined) o = this.#destOf(key, batch[i] as T, token, id);
+      if (o !== to) {
+        cut[c++] = i;
+        cut[c++] = o;
+        to = o;
+      }
+    }
+    return c >> 1;
+  }
+
+  /** {@link KeyScheduler.#cut} for a batch where `keyOf` threw: a key that throws counts as none. */
+  #cutSafely(batch: readonly T[], id: number, token: number): number {
+    const cut = this.#cuts;
+    let to = id;
+    let c = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const o = this.#destOf(this.keyOf(batch[i] as T), batch[i] as T, token, id);
+      if (o !== to) {
+        cut[c++] = i;
+        cut[c++] = o;
+        to = o;
+      }
+    }
+    return c >> 1;
+  }
+
+  /** Where a message of `key` taken by consumer `id` (hold token `token`) goes: `id`, or its key's holder. */
+  #destOf(key: unknown, message: T, token: number, id: number): number {
+    const s = key === undefined ? -1 : this.#slotOf(key, message);
+    if (s < 0 || this.#owner[s] === token) return id;
+    const holder = this.#holderOf(this.#owner[s] as number);
+    if (holder === 0) this.#owner[s] = token;
+    return holder === 0 ? id : holder;
+  }
+
+  /**
    * Hands `batch[from, to)` to its destination `dest`: `mine` (what `self` runs now, `undefined`
-   * while that is a prefix of the batch not yet copied) or the holder's group. Returns `mine`.
+   * while that is a prefix of the batch not yet copied) or the holder's backlog. Returns `mine`.
    */
   #flush(
     batch: readonly T[],
@@ -201,6 +240,7 @@ export class KeyScheduler<T> {
     dest: number,
     self: number,
     mine: T[] | undefined,
+    origin: ProducerSlot<T>,
   ): T[] | undefined {
     if (from === to) return mine;
     if (dest === self) {
@@ -211,15 +251,10 @@ export class KeyScheduler<T> {
     }
     // The first range that cannot go: what went before it is `self`'s prefix.
     mine ??= batch.slice(0, from);
-    const group = this.#groups[dest];
-    if (group === undefined) {
-      // A whole batch parked with one holder (common when the holders' keys cover most keys) is
-      // parked as it is: no other range can join its group, and parked runs are never written to.
-      this.#groups[dest] = from === 0 && to === batch.length ? (batch as T[]) : batch.slice(from, to);
-      this.#touched.push(dest);
-    } else {
-      for (let k = from; k < to; k++) group.push(batch[k] as T);
-    }
+    // Parked as a range of the batch, not a copy: the holder copies it once, if it joins it to others.
+    this.#backlogOf(dest).push(batch, from, to, origin);
+    this.parked += to - from;
+    this.#backlogged += to - from;
     return mine;
   }
 
@@ -229,25 +264,14 @@ export class KeyScheduler<T> {
    */
   next(slot: ConsumerSlot<T>, batchSize: number): Parked<T> | undefined {
     const backlog = this.#backlogs[slot.id];
-    const next = backlog?.shift();
-    if (next !== undefined) {
-      // Runs parked one after another (by several takes) go in one call, up to `batchSize` and
+    if (backlog !== undefined && !backlog.empty) {
+      // Ranges parked one after another (by several takes) go in one call, up to `batchSize` and
       // from one producer (settlement is per producer): a call costs more than copying its messages.
-      // Joined by one `concat` of them all: parked runs are often a few messages each, and a
-      // `concat` per run copied the growing call again for each of them.
-      let size = next.run.length;
-      const more = this.#merge;
-      for (let p = backlog?.peek(); p !== undefined; p = backlog?.peek()) {
-        if (p.origin !== next.origin || size + p.run.length > batchSize) break;
-        (backlog as Deque<Parked<T>>).shift();
-        more.push(p.run);
-        size += p.run.length;
-      }
-      const run = more.length === 0 ? next.run : next.run.concat(...more);
-      more.length = 0;
+      const origin = backlog.origin;
+      const run = backlog.shift(batchSize);
       this.parked -= run.length;
       this.#picked(run.length);
-      return run === next.run ? next : { run, origin: next.origin };
+      return { run, origin };
     }
     this.#current[slot.id] = 0;
     return undefined;
@@ -256,31 +280,18 @@ export class KeyScheduler<T> {
   /** The stop deadline: hands every parked message to `nack` and wakes every waiter. */
   abandon(nack: (origin: ProducerSlot<T>, message: T) => void): void {
     for (const backlog of this.#backlogs) {
-      if (backlog === undefined) continue;
-      for (let p = backlog.shift(); p !== undefined; p = backlog.shift()) {
-        this.#backlogged -= p.run.length;
-        this.parked -= p.run.length;
-        for (const m of p.run) nack(p.origin, m);
-      }
+      backlog?.drain((origin, message) => {
+        this.#backlogged--;
+        this.parked--;
+        nack(origin, message);
+      });
     }
     this.#wakeWaiters();
   }
 
-  #parkGroups(origin: ProducerSlot<T>): void {
-    for (const o of this.#touched) {
-      const run = this.#groups[o] as T[];
-      this.#groups[o] = undefined;
-      this.#park(o, { run, origin });
-      this.parked += run.length;
-      this.#backlogged += run.length;
-    }
-    this.#touched.length = 0;
-  }
-
   /** `id`'s current hold token, made when it holds nothing yet. */
   #hold(id: number): number {
-    const held = this.#current[id] as number;
-    if (held !== 0) return held;
+    if (this.#current[id] !== 0) return this.#current[id] as number;
     const epoch = ((this.#epochs[id] as number) + 1) & EPOCH_MASK;
     this.#epochs[id] = epoch;
     const token = (epoch << ID_BITS) | id;
@@ -299,21 +310,20 @@ export class KeyScheduler<T> {
     try {
       return keySlot(key as string | number, this.#owner.length);
     } catch (error) {
-      if (this.#keyFailed !== message) {
-        this.#keyFailed = message;
-        this.#report.error(error, 'key', [message]);
-      }
+      this.#keyError(error, message);
       return -1;
     }
   }
 
-  #park(holder: number, parked: Parked<T>): void {
-    let backlog = this.#backlogs[holder];
-    if (backlog === undefined) {
-      backlog = new Deque<Parked<T>>();
-      this.#backlogs[holder] = backlog;
-    }
-    backlog.push(parked);
+  /** Reports a key that could not be had, once per message (a run boundary may ask again). */
+  #keyError(error: unknown, message: T): void {
+    if (this.#keyFailed === message) return;
+    this.#keyFailed = message;
+    this.#report.error(error, 'key', [message]);
+  }
+
+  #backlogOf(holder: number): Backlog<T> {
+    return (this.#backlogs[holder] ??= new Backlog<T>());
   }
 
   /** `n` parked messages left a backlog for their holder's hands. */

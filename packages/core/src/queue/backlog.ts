@@ -1,0 +1,126 @@
+import type { ProducerSlot } from './slots.js';
+
+/**
+ * One holder's backlog: the messages parked behind the keys it holds, in channel order, as ranges
+ * `[start, end)` of the arrays they were taken in (a batch, or a run), each with its origin. Four
+ * parallel arrays in a ring rather than an object (or a copy) per parked range: parking costs no
+ * allocation, and a holder's next call copies its messages once, when it joins several ranges.
+ * The arrays are never written to: a range of a producer's batch stays that batch.
+ */
+export class Backlog<T> {
+  #values: (readonly T[] | undefined)[];
+  #origins: (ProducerSlot<T> | undefined)[];
+  #starts: Int32Array;
+  #ends: Int32Array;
+  #head = 0;
+  /** Ranges held. */
+  #ranges = 0;
+  #mask: number;
+
+  /** `initial`: the ranges the ring holds before it grows (a power of two). */
+  constructor(initial = 16) {
+    this.#values = new Array(initial);
+    this.#origins = new Array(initial);
+    this.#starts = new Int32Array(initial);
+    this.#ends = new Int32Array(initial);
+    this.#mask = initial - 1;
+  }
+
+  /** Whether no range is parked. */
+  get empty(): boolean {
+    return this.#ranges === 0;
+  }
+
+  /** The origin of the oldest range (the backlog must not be empty). */
+  get origin(): ProducerSlot<T> {
+    return this.#origins[this.#head] as ProducerSlot<T>;
+  }
+
+  /** Parks `values[start, end)` (not empty), sent by `origin`, behind what is parked already. */
+  push(values: readonly T[], start: number, end: number, origin: ProducerSlot<T>): void {
+    if (this.#ranges > this.#mask) this.#grow();
+    const i = (this.#head + this.#ranges) & this.#mask;
+    this.#values[i] = values;
+    this.#origins[i] = origin;
+    this.#starts[i] = start;
+    this.#ends[i] = end;
+    this.#ranges++;
+  }
+
+  /**
+   * Takes the oldest range and the ones behind it from the same origin (settlement is per producer)
+   * while they fit in `max` messages together; the oldest is taken whatever its length. A lone range
+   * that is a whole array comes back as that array; joined ranges are copied once into a new one
+   * (in situ faster than slicing them and joining the slices with `concat`).
+   * The backlog must not be empty; read {@link Backlog.origin} first.
+   */
+  shift(max: number): readonly T[] {
+    const values = this.#values;
+    const origins = this.#origins;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    const mask = this.#mask;
+    const h = this.#head;
+    const origin = origins[h];
+    let size = (ends[h] as number) - (starts[h] as number);
+    let n = 1;
+    for (; n < this.#ranges; n++) {
+      const k = (h + n) & mask;
+      const len = (ends[k] as number) - (starts[k] as number);
+      if (origins[k] !== origin || size + len > max) break;
+      size += len;
+    }
+    const first = values[h] as readonly T[];
+    let out: readonly T[];
+    if (n === 1 && starts[h] === 0 && ends[h] === first.length) out = first;
+    else {
+      const joined = new Array<T>(size);
+      let w = 0;
+      for (let r = 0; r < n; r++) {
+        const k = (h + r) & mask;
+        const v = values[k] as readonly T[];
+        const end = ends[k] as number;
+        for (let i = starts[k] as number; i < end; i++) joined[w++] = v[i] as T;
+      }
+      out = joined;
+    }
+    for (let r = 0; r < n; r++) {
+      const k = (h + r) & mask;
+      // Cleared so a backlog never keeps a taken batch alive for the garbage collector.
+      values[k] = undefined;
+      origins[k] = undefined;
+    }
+    this.#head = (h + n) & mask;
+    this.#ranges -= n;
+    return out;
+  }
+
+  /** Empties the backlog, handing each message with its origin to `each`, oldest first. */
+  drain(each: (origin: ProducerSlot<T>, message: T) => void): void {
+    while (this.#ranges !== 0) {
+      const origin = this.origin;
+      for (const m of this.shift(Number.POSITIVE_INFINITY)) each(origin, m);
+    }
+  }
+
+  #grow(): void {
+    const size = (this.#mask + 1) << 1;
+    const values = new Array<readonly T[] | undefined>(size);
+    const origins = new Array<ProducerSlot<T> | undefined>(size);
+    const starts = new Int32Array(size);
+    const ends = new Int32Array(size);
+    for (let r = 0; r < this.#ranges; r++) {
+      const k = (this.#head + r) & this.#mask;
+      values[r] = this.#values[k];
+      origins[r] = this.#origins[k];
+      starts[r] = this.#starts[k] as number;
+      ends[r] = this.#ends[k] as number;
+    }
+    this.#values = values;
+    this.#origins = origins;
+    this.#starts = starts;
+    this.#ends = ends;
+    this.#head = 0;
+    this.#mask = size - 1;
+  }
+}

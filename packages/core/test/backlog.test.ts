@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { Backlog } from '../src/queue/backlog.js';
+import type { ProducerSlot } from '../src/queue/slots.js';
+
+// A holder's backlog keeps ranges of the arrays messages were taken in; its next call joins them.
+
+const p1 = {} as ProducerSlot<number>;
+const p2 = {} as ProducerSlot<number>;
+
+describe('Backlog', () => {
+  it('hands a lone whole array back as that array, and a lone range as a copy of it', () => {
+    const backlog = new Backlog<number>();
+    const whole = [1, 2, 3];
+    const batch = [4, 5, 6, 7];
+    backlog.push(whole, 0, 3, p1);
+    backlog.push(batch, 1, 3, p2);
+    expect(backlog.origin).toBe(p1);
+    expect(backlog.shift(256)).toBe(whole);
+    expect(backlog.origin).toBe(p2);
+    expect(backlog.shift(256)).toEqual([5, 6]);
+    expect(backlog.empty).toBe(true);
+    // The parked arrays are never written to.
+    expect(batch).toEqual([4, 5, 6, 7]);
+  });
+
+  it('joins ranges of one origin in order, up to max messages; the oldest goes whatever its length', () => {
+    const backlog = new Backlog<number>();
+    const a = [0, 1, 2, 3, 4, 5];
+    const b = [6, 7, 8, 9];
+    backlog.push(a, 2, 6, p1);
+    backlog.push(b, 0, 2, p1);
+    backlog.push(b, 3, 4, p1);
+    backlog.push([10, 11], 0, 2, p2);
+    expect(backlog.shift(6)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(backlog.shift(6)).toEqual([9]);
+    expect(backlog.shift(1)).toEqual([10, 11]);
+    expect(backlog.empty).toBe(true);
+  });
+
+  it('grows past its first ring, keeping order, and drains every message with its origin', () => {
+    const backlog = new Backlog<number>(2);
+    const values: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      values.push(i);
+      backlog.push(values, i, i + 1, i < 30 ? p1 : p2);
+      if (i === 5) expect(backlog.shift(3)).toEqual([0, 1, 2]);
+    }
+    const seen: [ProducerSlot<number>, number][] = [];
+    backlog.drain((origin, m) => seen.push([origin, m]));
+    expect(seen.map(([, m]) => m)).toEqual(Array.from({ length: 37 }, (_, i) => i + 3));
+    expect(seen.filter(([o]) => o === p2).map(([, m]) => m)).toEqual([30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);
+    expect(backlog.empty).toBe(true);
+  });
+});
