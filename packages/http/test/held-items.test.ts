@@ -68,4 +68,31 @@ describe('HeldItems', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(handed).toEqual([10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
+
+  it('a keyed item never goes before one of its key added before it, even when due earlier', async () => {
+    const handed: string[] = [];
+    const held = new HeldItems((it) => handed.push(it.id));
+    const now = Date.now();
+    const keyed = (id: string) => ({ ...item(id), key: 'k' });
+    held.add(keyed('k1'), 1, now + 30);
+    held.add(keyed('k2'), 2, now);
+    held.add(item('free'), 3, now);
+    expect(held.holds('k')).toBe(true);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(handed).toEqual(['free', 'k1', 'k2']);
+    expect(held.holds('k')).toBe(false);
+  });
+
+  it("takeKey() takes a key's items in the order they were added, and the others stay", async () => {
+    const handed: string[] = [];
+    const held = new HeldItems((it) => handed.push(it.id));
+    const due = Date.now() + 20;
+    held.add({ ...item('a2'), key: 'a' }, 4, due);
+    held.add({ ...item('b1'), key: 'b' }, 5, due);
+    held.add({ ...item('a3'), key: 'a' }, 6, due);
+    expect(held.takeKey('a').map((h) => h.item.id)).toEqual(['a2', 'a3']);
+    expect(held.holds('a')).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(handed).toEqual(['b1']);
+  });
 });

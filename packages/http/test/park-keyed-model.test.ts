@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { HttpDeliverer, type HttpDelivererOptions } from '../src/deliverer/http-deliverer.js';
+import { PARK_GEN } from '../src/deliverer/park-record.js';
 import { startTarget, tempDir } from './deliverer-target.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -13,7 +14,7 @@ afterEach(async () => {
 });
 
 /** Scenarios per run: `Q_HTTP_MODEL_RUNS=200` for a longer hunt, `Q_HTTP_MODEL_SEED` to replay one. */
-const RUNS = Number(process.env.Q_HTTP_MODEL_RUNS ?? 12);
+const RUNS = Number(process.env.Q_HTTP_MODEL_RUNS ?? 25);
 const SEED = process.env.Q_HTTP_MODEL_SEED === undefined ? undefined : Number(process.env.Q_HTTP_MODEL_SEED);
 
 interface Scenario {
@@ -59,6 +60,7 @@ function firstArrivals(ids: readonly string[], keyOf: (seq: number) => number | 
 describe('parking keyed records, model-based', () => {
   it('whatever parks, fails to heal or restarts: every record is delivered, and each key in its order', async () => {
     let parkedRuns = 0;
+    let movedRuns = 0;
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const local: Array<() => Promise<void>> = [];
@@ -126,6 +128,12 @@ describe('parking keyed records, model-based', () => {
           for (const [key, seqs] of firstArrivals(ids, (seq) => s.records[seq]?.key)) {
             expect(seqs, `key k${key}`).toEqual([...seqs].sort((a, b) => a - b));
           }
+          // Whether the park run moved keys (records stored as a later placement of their key).
+          await deliverer.close({ timeoutMs: 1_000 });
+          const parkLog = await openLog({ dir: options.parkDir as string });
+          const stored = await parkLog.read(0, { max: 1_000_000 });
+          await parkLog.close();
+          if (stored.some((r) => r.headers[PARK_GEN] !== undefined)) movedRuns++;
         } finally {
           for (const c of local.reverse()) await c();
         }
@@ -134,6 +142,9 @@ describe('parking keyed records, model-based', () => {
     );
     // The scenarios must exercise what they test: runs where keyed records were parked.
     expect(parkedRuns).toBeGreaterThan(0);
-    console.log(`park keyed model: ${RUNS} scenarios, ${parkedRuns} of them parked records`);
+    expect(movedRuns).toBeGreaterThan(0);
+    console.log(
+      `park keyed model: ${RUNS} scenarios, ${parkedRuns} of them parked records, ${movedRuns} moved keys in the park log`,
+    );
   }, 600_000);
 });

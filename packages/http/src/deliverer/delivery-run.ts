@@ -5,7 +5,10 @@ import { DeliveryClosedError, InvalidItemError, WithdrawnError } from '../delive
 import type { DeliveryItem, DeliveryResult } from '../delivery/types.js';
 import { WorkCount } from '../delivery/work-count.js';
 import { HeldItems } from './held-items.js';
+import { KeyMoves } from './key-moves.js';
 import { KeyedParking } from './keyed-parking.js';
+import type { KeyedRouter } from './keyed-router.js';
+import { parkRound } from './park-round.js';
 import { ParkSchedule } from './park-schedule.js';
 import type { ParkedKeys } from './parked-keys.js';
 import { RunCommits } from './run-commits.js';
@@ -59,14 +62,17 @@ export interface DeliveryRunParts {
    * three quarters full withdraws the lowest records that only wait for their retry and parks them, so the
    * cursor may pass them.
    */
-  readonly park?: ((batch: readonly ParkedItem[]) => Promise<void>) | undefined;
+  readonly park?: ((batch: readonly ParkedItem[]) => Promise<unknown>) | undefined;
   /** Whether an item could be parked at all (tried before it is withdrawn); every item when not given. */
   readonly parkable?: ((item: DeliveryItem) => boolean) | undefined;
   /**
-   * With `park`: keyed records are parked too, a key's whole line at once, and the run parks every later
-   * record of a key listed here (behind its parked ones) rather than handing it to the engine.
+   * With `park`: keyed records are parked too, a key's whole line at once. The live run parks every later
+   * record of a key listed here (behind its parked ones) rather than handing it to the engine; the park run
+   * (`moveKeys`) moves a key to the end of the park log, and its later records behind it.
    */
   readonly parkedKeys?: ParkedKeys | undefined;
+  /** This is the park run: keyed records are moved within the park log (see `KeyMoves`). */
+  readonly moveKeys?: boolean | undefined;
   /**
    * A record is not handed before this instant (ms since the epoch): held meanwhile (unfinished, in the
    * window), each at its own time, so a record due later never holds back one read after it.
@@ -105,22 +111,41 @@ export class DeliveryRun {
   readonly #held = new HeldItems((item, seq) => this.#send(item, seq, 1));
   /** When park rounds start (only when parking). */
   readonly #parks: ParkSchedule | undefined;
-  /** Parking of keyed records (the live run's, with `parkedKeys`). */
-  readonly #keyed: KeyedParking | undefined;
+  /** Parking of keyed records (with `parkedKeys`). */
+  readonly #keyed: KeyedRouter | undefined;
 
   constructor(parts: DeliveryRunParts) {
     this.#p = parts;
     const park = parts.park;
-    if (park !== undefined && parts.parkedKeys !== undefined) {
-      const parkable = parts.parkable ?? (() => true);
-      this.#keyed = new KeyedParking(parts.parkedKeys, parkable, (entries) => this.#sendBack(entries));
+    const keys = parts.parkedKeys;
+    if (park !== undefined && keys !== undefined) {
+      this.#keyed = parts.moveKeys
+        ? new KeyMoves(keys, () => this.#unfinished.next)
+        : new KeyedParking(keys, parts.parkable ?? (() => true), (entries) => this.#sendBack(entries));
     }
     if (park !== undefined) {
       const keyed = this.#keyed;
       this.#parks = new ParkSchedule(
         parts.maxUnfinished,
         () => this.#unfinished.size,
-        () => this.#parkRound(park),
+        () =>
+          parkRound({
+            engine: parts.engine,
+            items: this.#items,
+            held: this.#held,
+            maxUnfinished: parts.maxUnfinished,
+            parkable: parts.parkable,
+            park,
+            keyed: this.#keyed,
+            outside: this.#outside,
+            error: parts.error,
+            answered: (n) => {
+              this.#pending -= n;
+              this.#checkDrained();
+            },
+            settle: (seq) => this.#settle(seq),
+            sendBack: (entries) => this.#sendBack(entries),
+          }),
         (err) => parts.error(err, 'http: parking records failed'),
         () => keyed !== undefined && keyed.size > 0,
       );
@@ -255,41 +280,6 @@ export class DeliveryRun {
     }
   }
 
-  /**
-   * Withdraws the lowest unfinished items that only wait for their retry (keyed ones with their key's line),
-   * parks them with the records of parked keys read since the last round, and only then marks them
-   * finished here. Withdrawn first, so no attempt starts while they are being stored; not stored, they are
-   * handed back to the engine with their attempts and retry time (or queued again, for a key that has
-   * others stored). True when some were parked.
-   */
-  async #parkRound(park: NonNullable<DeliveryRunParts['park']>): Promise<boolean> {
-    // A round withdraws at most half a window (a key's line may pass it).
-    const most = Math.max(1, Math.floor(this.#p.maxUnfinished / 2));
-    const keyed = this.#keyed;
-    const withdrawn = this.#items.withdrawForPark(this.#p.engine, this.#p.parkable, most, keyed !== undefined);
-    keyed?.withdrew(withdrawn.filter((e) => e.item.key !== undefined));
-    const batch = keyed === undefined ? withdrawn : [...withdrawn, ...keyed.takeQueued()];
-    if (batch.length === 0) return false;
-    keyed?.begin(batch);
-    // The withdrawn ones' deliver() calls stay pending (the withdrawal's rejection is ignored) until the park answered.
-    try {
-      await this.#outside.track(park(batch));
-    } catch (err) {
-      this.#p.error(err, 'http: parking records failed; they wait for their retry here');
-      this.#pending -= withdrawn.length;
-      // Stopped, #sendBack hands nothing to the engine (it may be shared and outlive this run): they stay
-      // unfinished, the cursor below them, and the next start reads them again.
-      this.#sendBack(keyed === undefined ? batch : keyed.failed(batch));
-      this.#checkDrained();
-      return false;
-    }
-    this.#pending -= withdrawn.length;
-    keyed?.stored(batch);
-    for (const { seq } of batch) this.#settle(seq);
-    this.#checkDrained();
-    return true;
-  }
-
   /** Hands records taken for the park back to the engine, with their attempts and retry time. */
   #sendBack(entries: readonly ParkEntry[]): void {
     if (this.#stop.signal.aborted) return;
@@ -301,13 +291,14 @@ export class DeliveryRun {
     // Handed out already (a reader restarted after a failed read): never twice.
     if (!this.#unfinished.add(record.seq)) return;
     const item = this.#p.toItem(record);
-    if (this.#keyed?.route(item, record.seq) === true) {
+    if (this.#keyed?.route(item, record.seq, record) === true) {
       this.#parks?.kick();
       return;
     }
     const due = this.#p.holdUntil?.(record);
-    // Behind held records, even when due: one of its key may be held, due at the same time, and go first.
-    if (due !== undefined && (due > Date.now() || this.#held.size > 0)) this.#held.add(item, record.seq, due);
+    // Behind held records of its key, even when due: they go first.
+    const behind = item.key !== undefined && this.#held.holds(item.key);
+    if (due !== undefined && (due > Date.now() || behind)) this.#held.add(item, record.seq, due);
     else this.#send(item, record.seq, 1);
   }
 
@@ -328,7 +319,7 @@ export class DeliveryRun {
   }
 
   #rejected(item: DeliveryItem, seq: number, tries: number, err: unknown): void {
-    // Taken back for the park: #parkRound owns it now.
+    // Taken back for the park: the park round owns it now.
     if (err instanceof WithdrawnError) return;
     if (err instanceof InvalidItemError) {
       // It could never be sent as it is: kept in the dead letters rather than blocking the cursor for good.

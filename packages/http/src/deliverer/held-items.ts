@@ -13,15 +13,17 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * Items read before their time (park records waiting for their retry), in a min-heap by due time and
  * handed out by one timer at the earliest: a record due now is never held back by one read before it
- * and due hours later (back-off grows to a day). Items due at the same time go in seq order (a parked
- * key's records share one retry time, and their seq order is the key's order). The caller bounds how many
- * are held (its window).
+ * and due hours later (back-off grows to a day). A keyed item is never due before one of its key held
+ * before it (its due is raised to that one's), and items due at the same time go in seq order, so a key's
+ * items leave in the order they were added. The caller bounds how many are held (its window).
  */
 export class HeldItems {
   readonly #heap: Held[] = [];
   readonly #hand: (item: DeliveryItem, seq: number) => void;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
+  /** Per key with items held: how many, and the latest due among them. */
+  readonly #keys = new Map<string, { count: number; due: number }>();
 
   /** @param hand called with each item at its due time (or later), in due-time order */
   constructor(hand: (item: DeliveryItem, seq: number) => void) {
@@ -33,17 +35,46 @@ export class HeldItems {
     return this.#heap.length;
   }
 
-  /** Holds `item` (read at `seq`) until `due` (ms since the epoch). */
+  /** Whether items of `key` are held: one of it due now must still wait behind them. */
+  holds(key: string): boolean {
+    return this.#keys.has(key);
+  }
+
+  /** Holds `item` (read at `seq`) until `due` (ms since the epoch), or its key's latest held due. */
   add(item: DeliveryItem, seq: number, due: number): void {
+    const key = item.key;
+    if (key !== undefined) {
+      const k = this.#keys.get(key);
+      if (k === undefined) this.#keys.set(key, { count: 1, due });
+      else {
+        k.count++;
+        if (k.due > due) due = k.due;
+        else k.due = due;
+      }
+    }
+    this.#push({ item, seq, due });
+    this.#arm();
+  }
+
+  /** Takes out every item of `key`, in the order they were added (the caller owns them again). */
+  takeKey(key: string): Array<{ item: DeliveryItem; seq: number; due: number }> {
+    if (!this.#keys.delete(key)) return [];
+    const taken = this.#heap.filter((h) => h.item.key === key).sort((a, b) => a.seq - b.seq);
+    const rest = this.#heap.filter((h) => h.item.key !== key);
+    this.#heap.length = 0;
+    for (const h of rest) this.#push(h);
+    return taken;
+  }
+
+  #push(held: Held): void {
     const heap = this.#heap;
-    heap.push({ item, seq, due });
+    heap.push(held);
     for (let i = heap.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1;
       if (!before(heap[i] as Held, heap[parent] as Held)) break;
       [heap[i], heap[parent]] = [heap[parent] as Held, heap[i] as Held];
       i = parent;
     }
-    this.#arm();
   }
 
   /** Drops every held item and the timer (they stay unfinished for the caller). */
@@ -52,6 +83,7 @@ export class HeldItems {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
     this.#heap.length = 0;
+    this.#keys.clear();
   }
 
   #arm(): void {
@@ -68,6 +100,9 @@ export class HeldItems {
     const now = Date.now();
     for (let head = this.#heap[0]; head !== undefined && head.due <= now; head = this.#heap[0]) {
       this.#pop();
+      const key = head.item.key;
+      const k = key === undefined ? undefined : this.#keys.get(key);
+      if (k !== undefined && --k.count === 0) this.#keys.delete(key as string);
       this.#hand(head.item, head.seq);
     }
     this.#arm();

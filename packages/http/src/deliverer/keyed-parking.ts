@@ -1,4 +1,5 @@
 import type { DeliveryItem } from '../delivery/types.js';
+import type { KeyedRouter } from './keyed-router.js';
 import type { ParkedKeys } from './parked-keys.js';
 import type { ParkEntry } from './run-items.js';
 
@@ -9,7 +10,7 @@ import type { ParkEntry } from './run-items.js';
  * log holds the key's records in their order. A key none of whose records is stored any more (the park run
  * finished them) gets its queued records back to the engine, and leaves.
  */
-export class KeyedParking {
+export class KeyedParking implements KeyedRouter {
   readonly #keys: ParkedKeys;
   readonly #parkable: (item: DeliveryItem) => boolean;
   readonly #release: (entries: readonly ParkEntry[]) => void;
@@ -48,6 +49,19 @@ export class KeyedParking {
     const withdrawn = { attempts: item.attempts ?? 0, nextAttemptAt: due, cause: 'its key is parked' };
     this.#queue.push({ item, seq, withdrawn });
     return true;
+  }
+
+  /** Any key's line may be withdrawn. */
+  mayWithdraw(): boolean {
+    return true;
+  }
+
+  /**
+   * Stored with no placement (0): the live run's appends may land before or after a move of the park run,
+   * and the park run moves a record of an older placement again, so 0 is always safe.
+   */
+  genOf(): number {
+    return 0;
   }
 
   /** A key's line was withdrawn from the engine for this round: the key is parked from now. */

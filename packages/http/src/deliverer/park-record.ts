@@ -10,18 +10,25 @@ export const PARK_NOT_BEFORE = 'q-park-not-before';
 export const PARK_ACCEPTED_AT = 'q-park-accepted-at';
 /** Park record header: the seq of the original record. */
 export const PARK_SEQ = 'q-park-seq';
+/**
+ * Park record header: the placement of a keyed record's key it belongs to (absent: 0). The park run moves a
+ * key's records to the end of the park log as a new placement; a record of an older one is moved again when
+ * read (see `ParkedKeys`).
+ */
+export const PARK_GEN = 'q-park-gen';
 
 /**
  * The park record of a withdrawn item: its body, and the headers {@link recordToItem} reads (`q-url`,
  * `q-content-type`, `traceparent`, `q-h-*`) with `q-id` always set (the id stays the same), plus its
- * attempts, retry time, acceptance time and original seq. Only keyless items are parked, so no `q-key`.
+ * attempts, retry time, acceptance time and original seq, and for a keyed one (`q-key`) its placement `gen`.
  */
-export function parkRecord(item: DeliveryItem, withdrawn: Withdrawn): AppendInput {
-  return { body: item.body, headers: parkHeaders(item, withdrawn) };
+export function parkRecord(item: DeliveryItem, withdrawn: Withdrawn, gen = 0): AppendInput {
+  return { body: item.body, headers: parkHeaders(item, withdrawn, gen) };
 }
 
-function parkHeaders(item: DeliveryItem, withdrawn: Withdrawn): Record<string, string> {
+function parkHeaders(item: DeliveryItem, withdrawn: Withdrawn, gen: number): Record<string, string> {
   const headers = itemToRecordHeaders(item);
+  if (gen > 0) headers[PARK_GEN] = String(gen);
   headers[PARK_ATTEMPTS] = String(withdrawn.attempts);
   headers[PARK_NOT_BEFORE] = String(withdrawn.nextAttemptAt);
   if (item.acceptedAt !== undefined) headers[PARK_ACCEPTED_AT] = String(item.acceptedAt);
@@ -39,7 +46,7 @@ const WIDEST: Withdrawn = { attempts: Number.MAX_SAFE_INTEGER, nextAttemptAt: Nu
  * nothing would be parked again. Park rounds ask it only of records the engine would let go.
  */
 export function parkable(item: DeliveryItem): boolean {
-  const bytes = headersBytes(parkHeaders(item, WIDEST));
+  const bytes = headersBytes(parkHeaders(item, WIDEST, Number.MAX_SAFE_INTEGER));
   return bytes <= MAX_HEADERS_BYTES && item.body.length + bytes <= MAX_RECORD_BYTES_LIMIT;
 }
 
@@ -54,6 +61,11 @@ export function parkedToItem(record: LogRecord): DeliveryItem {
     attempts: numberHeader(h[PARK_ATTEMPTS]) ?? 0,
     notBefore: numberHeader(h[PARK_NOT_BEFORE]),
   };
+}
+
+/** The placement a keyed park record belongs to (0 when it says none). */
+export function parkedGen(record: LogRecord): number {
+  return numberHeader(record.headers[PARK_GEN]) ?? 0;
 }
 
 /** When a park record's next attempt is due (ms since the epoch), if it says. */

@@ -19,8 +19,8 @@ export type ParkParts = Pick<
 /**
  * The park log (sync 'always') where records that only wait for their retry go when a window is full, and
  * the run that delivers them from there: each record is held until its retry time, then handed to the
- * engine with its attempts; when that run's own window fills, it parks into the same log again (keyless
- * records only: a keyed one is parked once, by the live run, and waits in this run's window).
+ * engine with its attempts; when that run's own window fills, it parks into the same log again (a keyed
+ * record with its key's line, as a new placement of the key: see `ParkedKeys`).
  */
 export class Park {
   readonly log: SegmentLog;
@@ -48,6 +48,8 @@ export class Park {
       holdUntil: parkedNotBefore,
       park: this.store,
       parkable,
+      parkedKeys: keys,
+      moveKeys: true,
     });
   }
 
@@ -70,10 +72,11 @@ export class Park {
     }
   }
 
-  /** Appends withdrawn items in one durable batch (all or none); rejects when they were not stored. */
-  readonly store = async (batch: readonly ParkedItem[]): Promise<void> => {
-    await this.log.appendBatch(batch.map(({ item, withdrawn }) => parkRecord(item, withdrawn)));
+  /** Appends withdrawn items in one durable batch (all or none), resolving with their seqs; rejects when they were not stored. */
+  readonly store = async (batch: readonly ParkedItem[]): Promise<number[]> => {
+    const seqs = await this.log.appendBatch(batch.map(({ item, withdrawn, gen }) => parkRecord(item, withdrawn, gen)));
     this.parked += batch.length;
+    return seqs;
   };
 
   /** Park records not finished: not read yet, or read and unfinished. */

@@ -1,5 +1,5 @@
 import type { SegmentLog } from '@q/log';
-import { parkedNotBefore } from './park-record.js';
+import { parkedGen, parkedNotBefore } from './park-record.js';
 import { KEY_HEADER } from './record-item.js';
 
 /** One parked key's records. */
@@ -10,6 +10,10 @@ interface Entry {
   total: number;
   /** The latest retry time among them: a record of the key parked later carries at least this one. */
   due: number;
+  /** The key's current placement in the park log: the park run moves a record of another one again. */
+  gen: number;
+  /** The last park-log seq of the current placement (-1: none appended by the park run yet). */
+  placedTo: number;
 }
 
 /** Records read per step when counting a park log's keys at open. */
@@ -21,6 +25,12 @@ const COUNT_BATCH = 1024;
  * order is the park log's order, which the park run keeps (records of one key carry one retry time, and
  * records due at the same time go out in seq order). A key leaves once the park run finished each of its
  * parked records; its later records go to the engine again.
+ *
+ * The park run parks keyed records again by moving the key: its records read so far (the head waiting for
+ * its retry and those behind it) are appended at the end of the park log as a new placement (`gen`), and
+ * every record of the key read later that belongs to an older placement (or came from the live run, 0) is
+ * appended again behind them. A key is moved only once its current placement was read to its end, so its
+ * records of the current placement always come first.
  */
 export class ParkedKeys {
   readonly #keys = new Map<string, Entry>();
@@ -50,11 +60,35 @@ export class ParkedKeys {
   /** A record of `key`, due at `due`, is on its way to the park log: the key is parked from now. */
   take(key: string, due: number): void {
     const entry = this.#keys.get(key);
-    if (entry === undefined) this.#keys.set(key, { stored: 0, total: 1, due });
+    if (entry === undefined) this.#keys.set(key, { stored: 0, total: 1, due, gen: 0, placedTo: -1 });
     else {
       entry.total++;
       if (due > entry.due) entry.due = due;
     }
+  }
+
+  /** The key's current placement (0 before the park run moved it). */
+  gen(key: string): number {
+    return this.#keys.get(key)?.gen ?? 0;
+  }
+
+  /** The last park-log seq of the key's current placement, -1 when the park run appended none. */
+  placedTo(key: string): number {
+    return this.#keys.get(key)?.placedTo ?? -1;
+  }
+
+  /** The park run moves `key` to a new placement, due at `due` at the earliest; returns its gen. */
+  move(key: string, due: number): number {
+    const entry = this.#keys.get(key);
+    if (entry === undefined) return 0;
+    if (due > entry.due) entry.due = due;
+    return ++entry.gen;
+  }
+
+  /** A record of `key`'s current placement was appended at park-log `seq`. */
+  placed(key: string, seq: number): void {
+    const entry = this.#keys.get(key);
+    if (entry !== undefined && seq > entry.placedTo) entry.placedTo = seq;
   }
 
   /** A record of `key` taken before is now stored in the park log. */
@@ -93,6 +127,10 @@ export class ParkedKeys {
         if (key === undefined) continue;
         this.take(key, parkedNotBefore(record) ?? 0);
         this.store(key);
+        const entry = this.#keys.get(key) as Entry;
+        const gen = parkedGen(record);
+        if (gen > entry.gen) entry.gen = gen;
+        if (gen > 0 && gen === entry.gen) entry.placedTo = record.seq;
       }
       seq = last.seq + 1;
     }

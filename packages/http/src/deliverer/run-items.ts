@@ -5,11 +5,15 @@ import type { DeliveryItem, Withdrawn } from '../delivery/types.js';
 export interface ParkedItem {
   readonly item: DeliveryItem;
   readonly withdrawn: Withdrawn;
+  /** The placement of its key it is stored in (see `ParkedKeys`); 0 when not given. */
+  readonly gen?: number | undefined;
 }
 
 /** A record on its way to the park log, with its seq in the run. */
 export interface ParkEntry extends ParkedItem {
   readonly seq: number;
+  /** Read again from the park log to be moved behind its key's placement (never handed to the engine). */
+  readonly moved?: boolean | undefined;
 }
 
 /**
@@ -18,35 +22,40 @@ export interface ParkEntry extends ParkedItem {
  */
 export class RunItems {
   readonly #items = new Map<number, DeliveryItem>();
+  /** The same, by item: a key's line is found in the engine by item. */
+  readonly #seqs = new Map<DeliveryItem, number>();
 
   set(seq: number, item: DeliveryItem): void {
     this.#items.set(seq, item);
+    this.#seqs.set(item, seq);
   }
 
   delete(seq: number): void {
+    const item = this.#items.get(seq);
+    if (item === undefined) return;
     this.#items.delete(seq);
+    this.#seqs.delete(item);
   }
 
   /**
    * Withdraws the lowest items that only wait for time and `parkable` accepts, at most `most`; the whole
-   * run is walked (asking the engine is cheap: most of a window is in flight or waiting for room). With
-   * `keyed`, a keyed item heading its key takes its whole line along (all of it this run's and parkable, or
-   * none), which may pass `most`.
+   * run is walked (asking the engine is cheap: most of a window is in flight or waiting for room). A keyed
+   * item heading its key whose key `keyed` accepts takes its whole line along (all of it this run's and
+   * parkable, or none), which may pass `most`.
    */
   withdrawForPark(
     engine: DeliveryEngine,
     parkable: ((item: DeliveryItem) => boolean) | undefined,
     most: number,
-    keyed: boolean,
+    keyed: ((key: string) => boolean) | undefined,
   ): ParkEntry[] {
     const batch: ParkEntry[] = [];
-    const accept = (item: DeliveryItem): boolean =>
-      item.seq !== undefined && this.#items.get(item.seq) === item && parkable?.(item) !== false;
+    const accept = (item: DeliveryItem): boolean => this.#seqs.has(item) && parkable?.(item) !== false;
     for (const [seq, item] of this.#items) {
       if (batch.length >= most) break;
       if (item.key !== undefined) {
-        const chain = keyed ? engine.withdrawKey(item, accept) : undefined;
-        if (chain !== undefined) for (const c of chain) batch.push({ ...c, seq: c.item.seq as number });
+        const chain = keyed?.(item.key) === true ? engine.withdrawKey(item, accept) : undefined;
+        if (chain !== undefined) for (const c of chain) batch.push({ ...c, seq: this.#seqs.get(c.item) as number });
         continue;
       }
       if (!engine.withdrawable(item) || parkable?.(item) === false) continue;
@@ -62,7 +71,7 @@ export class RunItems {
     let n = 0;
     for (const [seq, item] of this.#items) {
       if (!engine.withdrawable(item) || engine.withdraw(item) === undefined) continue;
-      this.#items.delete(seq);
+      this.delete(seq);
       n++;
     }
     return n;
