@@ -19,6 +19,7 @@ export {
   DeadLettersClosedError,
   DeliveryClosedError,
   InvalidItemError,
+  ParkLogStoppedError,
   type ReplayRange,
   ReplayRangeError,
 } from './delivery/errors.js';

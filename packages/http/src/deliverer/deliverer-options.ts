@@ -18,7 +18,11 @@ export interface HttpDelivererOptions {
   url?: string;
   /** Target of a record, before its `q-url` header and `url` (returning undefined falls back to them). @default none */
   urlOf?: (record: LogRecord) => string | undefined;
-  /** Ordering key of a record, instead of its `q-key` header (undefined: no key). @default the `q-key` header */
+  /**
+   * Ordering key of a record, instead of its `q-key` header (undefined: no key). A lone surrogate in it
+   * counts as U+FFFD, as it would after a round trip through a header (parking stores the key in one).
+   * @default the `q-key` header
+   */
   keyOf?: (record: LogRecord) => string | undefined;
   /**
    * Ids of records without a `q-id` header are `<idPrefix>_<seq>`. 1 to 200 characters, no `.` and no
@@ -50,9 +54,10 @@ export interface HttpDelivererOptions {
   logger?: Logger;
   /**
    * Directory of the park log (opened by `start()`, closed by `close()`). When set and the window of
-   * `maxUnfinished` is full, keyless records that only wait for their retry are moved there (durably), so
-   * a down endpoint does not stop reading for the others; they are sent again from there at their retry
-   * time, with the same id. Unset: no parking.
+   * `maxUnfinished` is three quarters full, records that only wait for their retry are moved there
+   * (durably; a keyed one with its key's whole line, and the key's later records behind it), so a down
+   * endpoint does not stop reading for the others; they are sent again from there at their retry time,
+   * with the same id, each key in its order. Unset: no parking.
    * @default undefined (parking off)
    */
   parkDir?: string;

@@ -74,6 +74,11 @@ export interface DeliveryRunParts {
   /** This is the park run: keyed records are moved within the park log (see `KeyMoves`). */
   readonly moveKeys?: boolean | undefined;
   /**
+   * A replay's: before a keyed record is handed over, a promise that resolves once its key is no longer
+   * parked (undefined: it is not), so a replayed record never overtakes parked ones of its key.
+   */
+  readonly keyParked?: ((key: string, signal: AbortSignal) => Promise<void> | undefined) | undefined;
+  /**
    * A record is not handed before this instant (ms since the epoch): held meanwhile (unfinished, in the
    * window), each at its own time, so a record due later never holds back one read after it.
    */
@@ -128,12 +133,13 @@ export class DeliveryRun {
       this.#parks = new ParkSchedule(
         parts.maxUnfinished,
         () => this.#unfinished.size,
-        () =>
+        (full) =>
           parkRound({
             engine: parts.engine,
             items: this.#items,
             held: this.#held,
             maxUnfinished: parts.maxUnfinished,
+            full,
             parkable: parts.parkable,
             park,
             keyed: this.#keyed,
@@ -263,7 +269,11 @@ export class DeliveryRun {
           }
           if (++handed % HAND_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
           if (signal.aborted) break;
-          this.#hand(record);
+          const item = this.#p.toItem(record);
+          const parked = item.key === undefined ? undefined : this.#p.keyParked?.(item.key, signal);
+          if (parked !== undefined) await parked;
+          if (signal.aborted) break;
+          this.#hand(record, item);
           failures = 0;
           if (record.seq === to) {
             this.#complete = true;
@@ -287,10 +297,9 @@ export class DeliveryRun {
       this.#send({ ...item, attempts: w.attempts, notBefore: w.nextAttemptAt }, seq, 1);
   }
 
-  #hand(record: LogRecord): void {
+  #hand(record: LogRecord, item: DeliveryItem): void {
     // Handed out already (a reader restarted after a failed read): never twice.
     if (!this.#unfinished.add(record.seq)) return;
-    const item = this.#p.toItem(record);
     if (this.#keyed?.route(item, record.seq, record) === true) {
       this.#parks?.kick();
       return;

@@ -5,7 +5,7 @@ import type { Cursor } from '@q/log';
 import { DeadLetters } from '../delivery/dead-letters.js';
 import { DeliveryEngine } from '../delivery/delivery-engine.js';
 import type { RetryInfo } from '../delivery/engine-events.js';
-import { DeliveryClosedError, type InvalidItemError } from '../delivery/errors.js';
+import { DeliveryClosedError, type InvalidItemError, ParkLogStoppedError } from '../delivery/errors.js';
 import type { DeliveryItem, DeliveryResult, EndpointState } from '../delivery/types.js';
 import {
   type HttpDelivererOptions,
@@ -180,6 +180,7 @@ export class HttpDeliverer extends EventEmitter {
     this.#live.start();
     this.#park?.run.start();
     const park = this.#park;
+    park?.run.reading.then(() => this.#parkEnded(park));
     this.#followTimer = setInterval(() => {
       park?.trim().catch((err: unknown) => this.#error(err, 'http: retention of the park log failed'));
       if (this.#cursors.parked > 0)
@@ -188,6 +189,18 @@ export class HttpDeliverer extends EventEmitter {
           .catch((err: unknown) => this.#error(err, 'http: moving a replay cursor failed'));
     }, FOLLOW_MS);
     this.#followTimer.unref();
+  }
+
+  /** The park run's reading ended: by itself (not stopped) means the park log stopped for good. */
+  #parkEnded(park: Park): void {
+    if (park.run.stopped || this.#closing.signal.aborted) return;
+    // Without parked keys, failed park appends hand records back to the engine: delivery goes on.
+    const keys = park.keys.anyStored();
+    this.#error(
+      new ParkLogStoppedError(),
+      `http: the park log stopped${keys ? ' with keys in it: delivery stopped' : ''}`,
+    );
+    if (keys) this.#live?.stop();
   }
 
   /**
@@ -202,6 +215,7 @@ export class HttpDeliverer extends EventEmitter {
     if (this.#starting === undefined) throw new QueueStateError('HttpDeliverer: call start() before replay()', 'new');
     await this.#starting;
     const o = this.#o;
+    const park = this.#park;
     const running = runReplay(
       {
         log: o.log,
@@ -215,6 +229,7 @@ export class HttpDeliverer extends EventEmitter {
         error: this.#error,
         handing: this.#handing,
         closing: this.#closing.signal,
+        keyParked: park === undefined ? undefined : (key, signal) => park.keys.whenLeft(key, signal),
       },
       options,
     );

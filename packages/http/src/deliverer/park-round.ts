@@ -11,6 +11,8 @@ export interface ParkRoundParts {
   readonly items: RunItems;
   readonly held: HeldItems;
   readonly maxUnfinished: number;
+  /** The window is three quarters full: withdraw from the engine (else only the queued records go). */
+  readonly full: boolean;
   readonly parkable: ((item: DeliveryItem) => boolean) | undefined;
   /** Stores a batch (all or none); resolves with the seqs it was stored at (the park run's moves need them). */
   readonly park: (batch: readonly ParkedItem[]) => Promise<unknown>;
@@ -36,7 +38,9 @@ export async function parkRound(p: ParkRoundParts): Promise<boolean> {
   // A round withdraws at most half a window (a key's line may pass it).
   const most = Math.max(1, Math.floor(p.maxUnfinished / 2));
   const keyed = p.keyed;
-  const withdrawn = p.items.withdrawForPark(p.engine, p.parkable, most, keyed && ((key) => keyed.mayWithdraw(key)));
+  const withdrawn = p.full
+    ? p.items.withdrawForPark(p.engine, p.parkable, most, keyed && ((key) => keyed.mayWithdraw(key)))
+    : [];
   let batch = withdrawn;
   if (keyed !== undefined) {
     const lines = withdrawn.filter((e) => e.item.key !== undefined);

@@ -17,7 +17,7 @@ const PARK_GAP_MS = 20;
 export class ParkSchedule {
   readonly #from: number;
   readonly #size: () => number;
-  readonly #round: () => Promise<boolean>;
+  readonly #round: (full: boolean) => Promise<boolean>;
   readonly #error: (err: unknown) => void;
   readonly #urgent: () => boolean;
   #timer: NodeJS.Timeout | undefined;
@@ -28,13 +28,13 @@ export class ParkSchedule {
 
   /**
    * @param size the run's unfinished records now
-   * @param round one park round; resolves true when it parked something
+   * @param round one park round (`full`: the window is three quarters full); resolves true when it parked something
    * @param urgent whether records wait for a round however full the window is (records of parked keys)
    */
   constructor(
     maxUnfinished: number,
     size: () => number,
-    round: () => Promise<boolean>,
+    round: (full: boolean) => Promise<boolean>,
     error: (err: unknown) => void,
     urgent: () => boolean = () => false,
   ) {
@@ -54,12 +54,13 @@ export class ParkSchedule {
 
   /** Starts a round if one is due; `polled` from the poll, which ignores the quiet time. */
   kick(polled = false): void {
-    if (this.#running || this.#stopped || (this.#size() < this.#from && !this.#urgent())) return;
+    const full = this.#size() >= this.#from;
+    if (this.#running || this.#stopped || (!full && !this.#urgent())) return;
     const now = Date.now();
     if (!polled && now < this.#quietUntil) return;
     this.#quietUntil = now + PARK_GAP_MS;
     this.#running = true;
-    this.#round()
+    this.#round(full)
       .then((parked) => {
         if (!parked) this.#quietUntil = Date.now() + PARK_POLL_MS;
       }, this.#error)

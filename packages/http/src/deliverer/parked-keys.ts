@@ -18,6 +18,8 @@ interface Entry {
 
 /** Records read per step when counting a park log's keys at open. */
 const COUNT_BATCH = 1024;
+/** Body bytes per step at most (one record at least), so a park log of large records is counted in small reads. */
+const COUNT_BYTES = 4 * 1024 * 1024;
 
 /**
  * The keys whose records are in the park log or on their way there. While a key is here, the live run
@@ -34,6 +36,8 @@ const COUNT_BATCH = 1024;
  */
 export class ParkedKeys {
   readonly #keys = new Map<string, Entry>();
+  /** Who waits for a key to leave (replays: a replayed record of a parked key waits for its parked ones). */
+  readonly #waiters = new Map<string, Array<() => void>>();
   /** Told when a key has nothing stored any more while records of it are still on their way. */
   onUnstored: ((key: string) => void) | undefined;
 
@@ -50,6 +54,12 @@ export class ParkedKeys {
   /** The retry time a record of `key` parked now must carry (none before it may go), if the key is parked. */
   due(key: string): number | undefined {
     return this.#keys.get(key)?.due;
+  }
+
+  /** Whether any key has records stored in the park log and not finished. */
+  anyStored(): boolean {
+    for (const entry of this.#keys.values()) if (entry.stored > 0) return true;
+    return false;
   }
 
   /** Records of `key` stored in the park log and not finished. */
@@ -101,7 +111,7 @@ export class ParkedKeys {
   giveBack(key: string): void {
     const entry = this.#keys.get(key);
     if (entry === undefined) return;
-    if (--entry.total <= 0) this.#keys.delete(key);
+    if (--entry.total <= 0) this.#leave(key);
   }
 
   /** The park run finished a stored record of `key`. */
@@ -109,8 +119,33 @@ export class ParkedKeys {
     const entry = this.#keys.get(key);
     if (entry === undefined) return;
     entry.stored--;
-    if (--entry.total <= 0) this.#keys.delete(key);
+    if (--entry.total <= 0) this.#leave(key);
     else if (entry.stored <= 0) this.onUnstored?.(key);
+  }
+
+  /** Resolves once `key` left (at once when it is not parked), or when `signal` aborts. */
+  whenLeft(key: string, signal: AbortSignal): Promise<void> | undefined {
+    if (!this.#keys.has(key) || signal.aborted) return undefined;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done);
+        const list = this.#waiters.get(key);
+        const i = list?.indexOf(done) ?? -1;
+        if (i >= 0) list?.splice(i, 1);
+        if (list?.length === 0) this.#waiters.delete(key);
+        resolve();
+      };
+      signal.addEventListener('abort', done, { once: true });
+      const list = this.#waiters.get(key);
+      if (list === undefined) this.#waiters.set(key, [done]);
+      else list.push(done);
+    });
+  }
+
+  #leave(key: string): void {
+    this.#keys.delete(key);
+    const list = this.#waiters.get(key);
+    if (list !== undefined) for (const done of [...list]) done();
   }
 
   /**
@@ -119,7 +154,7 @@ export class ParkedKeys {
    */
   async load(log: SegmentLog, from: number): Promise<void> {
     for (let seq = from; seq < log.nextSeq; ) {
-      const records = await log.read(seq, { max: COUNT_BATCH });
+      const records = await log.read(seq, { max: COUNT_BATCH, maxBytes: COUNT_BYTES });
       const last = records.at(-1);
       if (last === undefined) return;
       for (const record of records) {

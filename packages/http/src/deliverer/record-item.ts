@@ -28,7 +28,7 @@ export interface RecordItemOptions {
 
 /**
  * The delivery of a log record: its URL (`urlOf`, else the `q-url` header, else `url`), key (`keyOf`, else
- * `q-key`), id (`q-id`, else `<idPrefix>_<seq>`: the same on every read, so retries, restarts and replays
+ * `q-key`; a lone surrogate in it reads as U+FFFD), id (`q-id`, else `<idPrefix>_<seq>`: the same on every read, so retries, restarts and replays
  * send one `webhook-id`), `content-type` from `q-content-type`, `traceparent`, and each `q-h-<name>` header as
  * `<name>`. `acceptedAt` is the record's timestamp (retries age from when it was appended), `seq` its seq.
  *
@@ -51,7 +51,10 @@ export function recordToItem(record: LogRecord, options: RecordItemOptions): Del
   const contentType = h[CONTENT_TYPE_HEADER];
   if (contentType !== undefined && headers !== undefined) headers['content-type'] = contentType;
   const url = options.urlOf?.(record) ?? h[URL_HEADER] ?? options.url ?? '';
-  const key = options.keyOf !== undefined ? options.keyOf(record) : h[KEY_HEADER];
+  let key = options.keyOf !== undefined ? options.keyOf(record) : h[KEY_HEADER];
+  // A parked record keeps its key in a UTF-8 header, which reads a lone surrogate back as U+FFFD: the key
+  // must be the same before and after, or the parked key would never be found again.
+  if (key !== undefined && !key.isWellFormed()) key = key.toWellFormed();
   return {
     id: h[ID_HEADER] ?? `${options.idPrefix}_${record.seq}`,
     url,

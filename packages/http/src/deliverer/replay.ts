@@ -47,6 +47,8 @@ export interface ReplayContext {
   readonly handing: (item: DeliveryItem) => void;
   /** Aborted when the deliverer closes: running replays reject with `DeliveryClosedError`. */
   readonly closing: AbortSignal;
+  /** With parking: a replayed record of a parked key waits until the key left (see `DeliveryRunParts`). */
+  readonly keyParked?: ((key: string, signal: AbortSignal) => Promise<void> | undefined) | undefined;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function runReplay(ctx: ReplayContext, options: ReplayOptions): Pro
       refuse: ctx.refuse,
       error: ctx.error,
       handing: ctx.handing,
+      keyParked: ctx.keyParked,
     });
     const started = run;
     let stopped!: () => void;

@@ -77,3 +77,16 @@ export class WithdrawnError extends QueueError {
     super('The item was withdrawn from the delivery engine while it waited for its retry');
   }
 }
+
+/**
+ * The park log stopped for good (its reader ended, as after a failed fsync: @q/log asks to reopen it).
+ * Its records wait for the next start; while keys are parked in it, the deliverer stops delivery, since
+ * those keys' later records could only overtake them.
+ */
+export class ParkLogStoppedError extends QueueError {
+  override readonly code: string = 'Q_HTTP_PARK_STOPPED';
+
+  constructor(message = 'The park log stopped; restart the deliverer to reopen it') {
+    super(message);
+  }
+}
