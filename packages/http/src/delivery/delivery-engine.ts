@@ -106,7 +106,14 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   withdrawKey(
     item: DeliveryItem,
     accept: (item: DeliveryItem) => boolean,
-  ): Array<{ item: DeliveryItem; withdrawn: Withdrawn }> | undefined {
+  ):
+    | Array<{
+        /** The item taken back. */
+        item: DeliveryItem;
+        /** What its next hand-over needs. */
+        withdrawn: Withdrawn;
+      }>
+    | undefined {
     const taken = this.#open.withdrawChain(item, accept);
     if (taken === undefined) return undefined;
     this.#keys.drop(item.key as string, taken.chain.length - 1);
