@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { KeyScheduler } from '../src/queue/key-scheduler.js';
-import { KEY_SLOTS } from '../src/queue/key-slot.js';
 import type { Reporter } from '../src/queue/reporter.js';
 import { consumerSlot, type ProducerSlot } from '../src/queue/slots.js';
 
@@ -10,7 +9,7 @@ import { consumerSlot, type ProducerSlot } from '../src/queue/slots.js';
 function scheduler() {
   const errors: unknown[] = [];
   const report = { error: (e: unknown) => errors.push(e) } as unknown as Reporter<number>;
-  const keys = new KeyScheduler<number>((m) => m, 1_024, KEY_SLOTS, report);
+  const keys = new KeyScheduler<number>((m) => m, 1_024, report);
   const a = consumerSlot<number>(1, new AbortController());
   const b = consumerSlot<number>(2, new AbortController());
   const origin = {} as ProducerSlot<number>;
@@ -62,7 +61,6 @@ describe('KeyScheduler batches', () => {
         return m % 10;
       },
       1_024,
-      KEY_SLOTS,
       report,
     );
     const a = consumerSlot<number>(1, new AbortController());
@@ -79,9 +77,18 @@ describe('KeyScheduler batches', () => {
     expect(keys.next(b, 256)?.run).toEqual([24]);
   });
 
+  it('a batch cut at every position (four messages a turn, then the rest) keeps each side in order', () => {
+    const { keys, a, b, origin } = scheduler();
+    expect(keys.take(a, [3, 5, 6, 9, 10], origin)).toEqual([3, 5, 6, 9, 10]);
+    expect(keys.take(b, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], origin)).toEqual([0, 1, 2, 4, 7, 8, 11]);
+    expect(keys.next(a, 256)?.run).toEqual([3, 5, 6, 9, 10]);
+    expect(keys.next(a, 256)).toBeUndefined();
+    expect(keys.parked).toBe(0);
+  });
+
   it('string and fractional keys go by their slot like integer ones', () => {
     const report = { error: () => {} } as unknown as Reporter<string | number>;
-    const keys = new KeyScheduler<string | number>((m) => m, 1_024, KEY_SLOTS, report);
+    const keys = new KeyScheduler<string | number>((m) => m, 1_024, report);
     const a = consumerSlot<string | number>(1, new AbortController());
     const b = consumerSlot<string | number>(2, new AbortController());
     const origin = {} as ProducerSlot<string | number>;

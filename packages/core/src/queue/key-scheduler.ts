@@ -1,17 +1,9 @@
 import { Deque } from '../channel/deque.js';
 import type { Waker } from '../channel/waker.js';
 import { Backlog } from './backlog.js';
-import { keySlot } from './key-slot.js';
+import { KeyHolds } from './key-holds.js';
 import type { Reporter } from './reporter.js';
 import type { ConsumerSlot, Parked, ProducerSlot } from './slots.js';
-
-const NO_KEY_FAILURE: unique symbol = Symbol('q.no-key-failure');
-
-/** A hold token is `epoch << ID_BITS | consumer id`: ids go up to MAX_LOOPS (10,000 < 2^14). */
-const ID_BITS = 14;
-const ID_MASK = (1 << ID_BITS) - 1;
-/** Epochs wrap after 2^17 holds of one consumer; why that is harmless: see {@link KeyScheduler.take}. */
-const EPOCH_MASK = (1 << (31 - ID_BITS)) - 1;
 
 /** Works through a run held by `slot`; false when the stop deadline took the rest. */
 export type WorkThrough<T> = (slot: ConsumerSlot<T>, run: readonly T[], origin: ProducerSlot<T>) => Promise<boolean>;
@@ -29,11 +21,7 @@ export type WorkThrough<T> = (slot: ConsumerSlot<T>, run: readonly T[], origin: 
  *   lets its keys go once the backlog is empty. A batch holds all its keys for its call (and its
  *   retries): one slow message holds back the keys that share its batch, not the others.
  *
- * Keys are held by slot (see {@link keySlot}): an array read per message instead of a `Map` lookup,
- * which would cost more than the rest of the batch path. Keys sharing a slot are serialized together,
- * never reordered. A slot records the **hold token** of the consumer that took it last, and a
- * consumer's keys are all let go at once by retiring its token: letting go costs the same for one key
- * as for a batch of 256, and a batch need not list the keys it took.
+ * Which consumer holds which key, and where each message of a batch goes, is {@link KeyHolds}'s.
  *
  * Back-pressure starts when the backlogs together hold `limit` messages or more: consumers then
  * stop taking from the channel until holders picked parked messages up. So memory stays bounded
@@ -46,38 +34,18 @@ export class KeyScheduler<T> {
   /** Messages in backlogs: what the bound counts. */
   #backlogged = 0;
   readonly #limit: number;
-  /** The hold token that last took each key slot (0: never taken); held while it is its consumer's current one. */
-  readonly #owner: Int32Array;
-  /** Each consumer's current hold token, by id; 0 while it holds nothing. */
-  readonly #current = new Int32Array(ID_MASK + 1);
-  /** Each consumer's last epoch, by id. */
-  readonly #epochs = new Int32Array(ID_MASK + 1);
   /** Each holder's backlog, by consumer id. */
   readonly #backlogs: (Backlog<T> | undefined)[] = [];
-  /** Scratch of {@link KeyScheduler.take}: where a batch changes destination, and to whom, in pairs. */
-  #cuts = new Int32Array(512);
   readonly #waiters = new Deque<Waker>();
-  readonly #userKeyOf: (message: T) => unknown;
-  readonly #report: Reporter<T>;
-  /** The last message whose `keyOf` threw, so a run boundary asking again does not report it twice. */
-  #keyFailed: unknown = NO_KEY_FAILURE;
-
-  constructor(keyOf: (message: T) => unknown, limit: number, slots: number, report: Reporter<T>) {
-    this.#userKeyOf = keyOf;
-    this.#limit = limit;
-    this.#owner = new Int32Array(slots);
-    this.#report = report;
-  }
-
+  readonly #holds: KeyHolds<T>;
   /** `keyOf` as the channel calls it when cutting runs: a throwing `keyOf` means "no key", reported once. */
-  readonly keyOf = (message: T): unknown => {
-    try {
-      return this.#userKeyOf(message);
-    } catch (error) {
-      this.#keyError(error, message);
-      return undefined;
-    }
-  };
+  readonly keyOf: (message: T) => unknown;
+
+  constructor(keyOf: (message: T) => unknown, limit: number, report: Reporter<T>) {
+    this.#limit = limit;
+    this.#holds = new KeyHolds(keyOf, report);
+    this.keyOf = this.#holds.keyOf;
+  }
 
   /** Whether the backlogs are full: a consumer must {@link KeyScheduler.wait} before taking more. */
   get full(): boolean {
@@ -107,18 +75,18 @@ export class KeyScheduler<T> {
       await workThrough(slot, run, origin);
       return;
     }
-    const s = this.#slotOf(key, run[0] as T);
+    const s = this.#holds.slotOf(key, run[0] as T);
     if (s < 0) {
       await workThrough(slot, run, origin);
       return;
     }
-    const holder = this.#holderOf(this.#owner[s] as number);
+    const holder = this.#holds.holderOf(s);
     if (holder !== 0) {
       this.#backlogOf(holder).push(run, 0, run.length, origin);
       this.#backlogged += run.length;
       return;
     }
-    this.#owner[s] = this.#hold(slot.id);
+    this.#holds.take(s, slot.id);
     for (let next = run, from = origin; ; ) {
       // Abandoned by the stop deadline, which also nacked the backlogs.
       if (!(await workThrough(slot, next, from))) return;
@@ -129,7 +97,7 @@ export class KeyScheduler<T> {
       next = backlog.shift(1);
       this.#picked(next.length);
     }
-    this.#current[slot.id] = 0;
+    this.#holds.release(slot.id);
   }
 
   /**
@@ -138,18 +106,9 @@ export class KeyScheduler<T> {
    */
   take(slot: ConsumerSlot<T>, batch: readonly T[], origin: ProducerSlot<T>): readonly T[] {
     const id = slot.id;
-    const token = this.#hold(id);
-    if (this.#cuts.length < 2 * batch.length) this.#cuts = new Int32Array(2 * batch.length);
-    let cuts: number;
-    try {
-      cuts = this.#cut(batch, id, token);
-    } catch {
-      // `keyOf` threw: the batch is cut again, each key asked through the reporting wrapper. Keys
-      // taken by the first pass are this consumer's already, which the second one sees.
-      cuts = this.#cutSafely(batch, id, token);
-    }
+    const cuts = this.#holds.cut(batch, id);
     if (cuts === 0) return batch;
-    const at = this.#cuts;
+    const at = this.#holds.cuts;
     let mine: T[] | undefined;
     for (let k = 0, from = 0; k <= 2 * cuts; k += 2) {
       const end = k < 2 * cuts ? (at[k] as number) : batch.length;
@@ -157,76 +116,6 @@ export class KeyScheduler<T> {
       from = end;
     }
     return mine ?? [];
-  }
-
-  /**
-   * The destinations of `batch`, taken by consumer `id` holding with `token`: the first range goes to
-   * `id`, and from `#cuts[2k]` on, messages go to `#cuts[2k + 1]` (`id` or a holder), for the `k`
-   * below the count returned. Takes the free keys for `token` on the way.
-   *
-   * Per message this is the whole cost of keyed batches, so it is a loop of its own that reads keys
-   * and typed arrays only, with no try: with a try in or around it, or the cutting and parking in it,
-   * V8 kept its values on the stack and it cost up to twice as much.
-   *
-   * A slot whose token is not its consumer's current one is free. A token that comes round again (its
-   * consumer's epoch wrapped) makes a free slot look held by that consumer: its messages then wait in
-   * that consumer's backlog, in order, until it lets its keys go. Slower, never reordered.
-   */
-  #cut(batch: readonly T[], id: number, token: number): number {
-    const cut = this.#cuts;
-    const owner = this.#owner;
-    const current = this.#current;
-    const mask = owner.length - 1;
-    const userKeyOf = this.#userKeyOf;
-    let to = id;
-    let c = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const key = userKeyOf(batch[i] as T);
-      let o = id;
-      if (typeof key === 'number' && (key | 0) === key) {
-        const s = key & mask;
-        const t = owner[s] as number;
-        if (t !== token) {
-          // #holderOf, written out: `t` holds the slot while it is its consumer's current token.
-          o = t & ID_MASK;
-          if (t === 0 || current[o] !== t) {
-            owner[s] = token;
-            o = id;
-          }
-        }
-      } else if (key !== undefined) o = this.#destOf(key, batch[i] as T, token, id);
-      if (o !== to) {
-        cut[c++] = i;
-        cut[c++] = o;
-        to = o;
-      }
-    }
-    return c >> 1;
-  }
-
-  /** {@link KeyScheduler.#cut} for a batch where `keyOf` threw: a key that throws counts as none. */
-  #cutSafely(batch: readonly T[], id: number, token: number): number {
-    const cut = this.#cuts;
-    let to = id;
-    let c = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const o = this.#destOf(this.keyOf(batch[i] as T), batch[i] as T, token, id);
-      if (o !== to) {
-        cut[c++] = i;
-        cut[c++] = o;
-        to = o;
-      }
-    }
-    return c >> 1;
-  }
-
-  /** Where a message of `key` taken by consumer `id` (hold token `token`) goes: `id`, or its key's holder. */
-  #destOf(key: unknown, message: T, token: number, id: number): number {
-    const s = key === undefined ? -1 : this.#slotOf(key, message);
-    if (s < 0 || this.#owner[s] === token) return id;
-    const holder = this.#holderOf(this.#owner[s] as number);
-    if (holder === 0) this.#owner[s] = token;
-    return holder === 0 ? id : holder;
   }
 
   /**
@@ -273,7 +162,7 @@ export class KeyScheduler<T> {
       this.#picked(run.length);
       return { run, origin };
     }
-    this.#current[slot.id] = 0;
+    this.#holds.release(slot.id);
     return undefined;
   }
 
@@ -287,39 +176,6 @@ export class KeyScheduler<T> {
       });
     }
     this.#wakeWaiters();
-  }
-
-  /** `id`'s current hold token, made when it holds nothing yet. */
-  #hold(id: number): number {
-    if (this.#current[id] !== 0) return this.#current[id] as number;
-    const epoch = ((this.#epochs[id] as number) + 1) & EPOCH_MASK;
-    this.#epochs[id] = epoch;
-    const token = (epoch << ID_BITS) | id;
-    this.#current[id] = token;
-    return token;
-  }
-
-  /** The consumer holding a slot whose last token is `token`, or 0 when it is free. */
-  #holderOf(token: number): number {
-    const id = token & ID_MASK;
-    return token !== 0 && this.#current[id] === token ? id : 0;
-  }
-
-  /** The slot of `key`, or -1 (no key: reported once) when it has no string form (`keySlot` threw). */
-  #slotOf(key: unknown, message: T): number {
-    try {
-      return keySlot(key as string | number, this.#owner.length);
-    } catch (error) {
-      this.#keyError(error, message);
-      return -1;
-    }
-  }
-
-  /** Reports a key that could not be had, once per message (a run boundary may ask again). */
-  #keyError(error: unknown, message: T): void {
-    if (this.#keyFailed === message) return;
-    this.#keyFailed = message;
-    this.#report.error(error, 'key', [message]);
   }
 
   #backlogOf(holder: number): Backlog<T> {

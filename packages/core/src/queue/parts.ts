@@ -9,7 +9,6 @@ import { DeadLetter } from './dead-letter.js';
 import type { QueueEvents } from './events.js';
 import { Closer } from './factory.js';
 import { KeyScheduler } from './key-scheduler.js';
-import { KEY_SLOTS } from './key-slot.js';
 import type { Listener } from './listener.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { ProducerFactory } from './producer.js';
@@ -56,9 +55,7 @@ export function queueParts<T>(
   const signals = new StopSignals();
   const channel = new Channel<T, ProducerSlot<T>>(o.capacity);
   const keys =
-    o.keyOf === undefined
-      ? undefined
-      : new KeyScheduler<T>(o.keyOf, Math.max(o.capacity, o.batchSize), KEY_SLOTS, report);
+    o.keyOf === undefined ? undefined : new KeyScheduler<T>(o.keyOf, Math.max(o.capacity, o.batchSize), report);
   const settlement = new Settlement<T>(
     report,
     () => (keys === undefined || keys.parked === 0) && channel.pending === 0,
