@@ -83,14 +83,14 @@ describe('HeldItems', () => {
     expect(held.holds('k')).toBe(false);
   });
 
-  it("takeKey() takes a key's items in the order they were added, and the others stay", async () => {
+  it("takeKeys() takes a key's items in the order they were added, and the others stay", async () => {
     const handed: string[] = [];
     const held = new HeldItems((it) => handed.push(it.id));
     const due = Date.now() + 20;
     held.add({ ...item('a2'), key: 'a' }, 4, due);
     held.add({ ...item('b1'), key: 'b' }, 5, due);
     held.add({ ...item('a3'), key: 'a' }, 6, due);
-    expect(held.takeKey('a').map((h) => h.item.id)).toEqual(['a2', 'a3']);
+    expect(held.takeKeys(new Set(['a'])).map((h) => h.item.id)).toEqual(['a2', 'a3']);
     expect(held.holds('a')).toBe(false);
     await new Promise((r) => setTimeout(r, 60));
     expect(handed).toEqual(['b1']);

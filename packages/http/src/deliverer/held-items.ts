@@ -56,14 +56,23 @@ export class HeldItems {
     this.#arm();
   }
 
-  /** Takes out every item of `key`, in the order they were added (the caller owns them again). */
-  takeKey(key: string): Array<{ item: DeliveryItem; seq: number; due: number }> {
-    if (!this.#keys.delete(key)) return [];
-    const taken = this.#heap.filter((h) => h.item.key === key).sort((a, b) => a.seq - b.seq);
-    const rest = this.#heap.filter((h) => h.item.key !== key);
+  /**
+   * Takes out every item of `keys`, each key's in the order they were added (the caller owns them again):
+   * one walk of the heap, however many keys.
+   */
+  takeKeys(keys: ReadonlySet<string>): Array<{ item: DeliveryItem; seq: number; due: number }> {
+    let any = false;
+    for (const key of keys) if (this.#keys.delete(key)) any = true;
+    if (!any) return [];
+    const taken: Held[] = [];
+    const rest: Held[] = [];
+    for (const h of this.#heap) {
+      if (h.item.key !== undefined && keys.has(h.item.key)) taken.push(h);
+      else rest.push(h);
+    }
     this.#heap.length = 0;
     for (const h of rest) this.#push(h);
-    return taken;
+    return taken.sort((a, b) => a.seq - b.seq);
   }
 
   #push(held: Held): void {

@@ -73,11 +73,14 @@ export class KeyMoves implements KeyedRouter {
   }
 
   /**
-   * Records of a key's line go back to the engine (its later records, of an older placement or of the one
-   * the failed round was to make, are moved behind them); moved ones are queued again, ahead of newer ones.
+   * Nothing goes back to the engine: the keys' lines are queued again, ahead of newer records, for the
+   * placement they were given (records of the key read since are already routed behind it). Handed back,
+   * a line would be the key's head in the engine while later records of it were stored with the new gen,
+   * which a restart would take for the key's first ones. Keyless records go back to the engine.
    */
   failed(entries: readonly ParkEntry[]): ParkEntry[] {
-    this.#queue = [...entries.filter((e) => e.moved === true), ...this.#queue];
-    return entries.filter((e) => e.moved !== true);
+    const keyed = entries.filter((e) => e.item.key !== undefined);
+    this.#queue = [...keyed.map((e) => ({ ...e, moved: true })), ...this.#queue];
+    return entries.filter((e) => e.item.key === undefined);
   }
 }

@@ -45,14 +45,12 @@ export async function parkRound(p: ParkRoundParts): Promise<boolean> {
   if (keyed !== undefined) {
     const lines = withdrawn.filter((e) => e.item.key !== undefined);
     const held: ParkEntry[] = [];
-    for (const key of new Set(lines.map((e) => e.item.key as string))) {
-      for (const { item, seq, due } of p.held.takeKey(key)) {
-        held.push({
-          item,
-          seq,
-          withdrawn: { attempts: item.attempts ?? 0, nextAttemptAt: due, cause: 'waiting for its key' },
-        });
-      }
+    for (const { item, seq, due } of p.held.takeKeys(new Set(lines.map((e) => e.item.key as string)))) {
+      held.push({
+        item,
+        seq,
+        withdrawn: { attempts: item.attempts ?? 0, nextAttemptAt: due, cause: 'waiting for its key' },
+      });
     }
     keyed.withdrew([...lines, ...held]);
     batch = [...withdrawn, ...held, ...keyed.takeQueued()];

@@ -26,6 +26,9 @@ export class RunItems {
   readonly #seqs = new Map<DeliveryItem, number>();
 
   set(seq: number, item: DeliveryItem): void {
+    // Handed again (a failed park round, an unexpected rejection): as a new object, the old one forgotten.
+    const old = this.#items.get(seq);
+    if (old !== undefined) this.#seqs.delete(old);
     this.#items.set(seq, item);
     this.#seqs.set(item, seq);
   }
