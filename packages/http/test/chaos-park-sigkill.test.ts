@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { forkWorker } from '../../../test-support/fork-worker.js';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
-import { deadUrl, reviveOn, startTarget, tempDir } from './deliverer-target.js';
+import { deadUrl, firstArrivalsByKey, reviveOn, startTarget, tempDir } from './deliverer-target.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -29,23 +29,6 @@ const PARKED_AT_KILL = 1_500;
 function keyOf(seq: number): string | undefined {
   if (seq % 4 > 1) return undefined;
   return `${seq % 4 === 0 ? 'd' : 'l'}${(seq >> 2) % 40}`;
-}
-
-/** Seqs of the first arrival of each keyed record, per key, in arrival order. */
-function firstArrivalsByKey(ids: Iterable<string>): Map<string, number[]> {
-  const seen = new Set<string>();
-  const byKey = new Map<string, number[]>();
-  for (const id of ids) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const seq = Number(id.slice(2));
-    const key = keyOf(seq);
-    if (key === undefined) continue;
-    let list = byKey.get(key);
-    if (list === undefined) byKey.set(key, (list = []));
-    list.push(seq);
-  }
-  return byKey;
 }
 
 describe('chaos: parking through SIGKILLs', () => {
@@ -119,7 +102,7 @@ describe('chaos: parking through SIGKILLs', () => {
     );
     expect(deliverer.stats().deadLetters).toBe(0);
     const liveOk = live.received.filter((r) => r.fault === 'ok').map((r) => r.id as string);
-    const byKey = [...firstArrivalsByKey(liveOk), ...firstArrivalsByKey(revived.order)];
+    const byKey = [...firstArrivalsByKey(liveOk, keyOf), ...firstArrivalsByKey(revived.order, keyOf)];
     expect(byKey.length).toBe(80);
     for (const [key, seqs] of byKey) expect(seqs, `key ${key}`).toEqual([...seqs].sort((a, b) => a - b));
     let duplicates = 0;

@@ -191,3 +191,23 @@ export async function reviveOn(port: number): Promise<Revived> {
     },
   };
 }
+
+/**
+ * The numbers of `ids` (`<prefix>_<n>`), grouped by `keyOf(n)` in order of first arrival (later copies
+ * dropped, keyless ones left out): each key's list must be increasing when the key kept its order.
+ */
+export function firstArrivalsByKey<K>(ids: Iterable<string>, keyOf: (n: number) => K | undefined): Map<K, number[]> {
+  const seen = new Set<string>();
+  const byKey = new Map<K, number[]>();
+  for (const id of ids) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const n = Number(id.slice(id.lastIndexOf('_') + 1));
+    const key = keyOf(n);
+    if (key === undefined) continue;
+    let list = byKey.get(key);
+    if (list === undefined) byKey.set(key, (list = []));
+    list.push(n);
+  }
+  return byKey;
+}

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { HttpDeliverer, type HttpDelivererOptions } from '../src/deliverer/http-deliverer.js';
 import { PARK_GEN } from '../src/deliverer/park-record.js';
-import { startTarget, tempDir } from './deliverer-target.js';
+import { firstArrivalsByKey, startTarget, tempDir } from './deliverer-target.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -39,23 +39,6 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   healAfterMs: fc.integer({ min: 300, max: 1_500 }),
   restartAfterMs: fc.option(fc.integer({ min: 20, max: 1_200 }), { nil: undefined }),
 });
-
-/** Per key, the seqs of the first 2xx of each record, in arrival order. */
-function firstArrivals(ids: readonly string[], keyOf: (seq: number) => number | undefined): Map<number, number[]> {
-  const seen = new Set<string>();
-  const byKey = new Map<number, number[]>();
-  for (const id of ids) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const seq = Number(id.slice(2));
-    const key = keyOf(seq);
-    if (key === undefined) continue;
-    let list = byKey.get(key);
-    if (list === undefined) byKey.set(key, (list = []));
-    list.push(seq);
-  }
-  return byKey;
-}
 
 describe('parking keyed records, model-based', () => {
   it('whatever parks, fails to heal or restarts: every record is delivered, and each key in its order', async () => {
@@ -125,7 +108,7 @@ describe('parking keyed records, model-based', () => {
           if (parked > 0 && s.records.some((r) => r.key !== undefined && r.flaky)) parkedRuns++;
           expect(deliverer.stats().deadLetters).toBe(0);
           const ids = target.received.filter((r) => r.fault === 'ok').map((r) => r.id as string);
-          for (const [key, seqs] of firstArrivals(ids, (seq) => s.records[seq]?.key)) {
+          for (const [key, seqs] of firstArrivalsByKey(ids, (seq) => s.records[seq]?.key)) {
             expect(seqs, `key k${key}`).toEqual([...seqs].sort((a, b) => a - b));
           }
           // Whether the park run moved keys (records stored as a later placement of their key).

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { parkRecord } from '../src/deliverer/park-record.js';
-import { deadUrl, reviveOn, startTarget, tempDir } from './deliverer-target.js';
+import { deadUrl, firstArrivalsByKey, reviveOn, startTarget, tempDir } from './deliverer-target.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -74,16 +74,7 @@ describe('the park run moves keyed records', () => {
       30_000,
       'every keyed record delivered once the endpoint is back',
     );
-    const byKey = new Map<number, number[]>();
-    const seen = new Set<string>();
-    for (const id of revived.order) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const n = Number(id.slice(2));
-      const list = byKey.get(n % keys) ?? [];
-      list.push(n);
-      byKey.set(n % keys, list);
-    }
+    const byKey = firstArrivalsByKey(revived.order, (n) => n % keys);
     for (const [key, ns] of byKey) expect(ns, `key k${key}`).toEqual([...ns].sort((a, b) => a - b));
     expect(deliverer.stats().deadLetters).toBe(0);
     console.log(

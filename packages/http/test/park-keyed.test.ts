@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import type { DeliveryItem, DeliveryResult } from '../src/delivery/types.js';
-import { deadUrl, reviveOn, startTarget, tempDir } from './deliverer-target.js';
+import { deadUrl, firstArrivalsByKey, reviveOn, startTarget, tempDir } from './deliverer-target.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -22,22 +22,6 @@ async function setup(): Promise<{ log: SegmentLog; dir: string }> {
 
 const NO_CIRCUIT = { failureThreshold: 1_000_000, openMs: 1_000 };
 const KEYS = 20;
-
-/** The seqs of `ids` (`q_<seq>`) grouped by key, in the order they arrived, first arrival only. */
-function arrivalsByKey(ids: readonly string[]): Map<number, number[]> {
-  const seen = new Set<string>();
-  const byKey = new Map<number, number[]>();
-  for (const id of ids) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const seq = Number(id.slice(2));
-    const key = seq % KEYS;
-    let list = byKey.get(key);
-    if (list === undefined) byKey.set(key, (list = []));
-    list.push(seq);
-  }
-  return byKey;
-}
 
 describe('parking keyed records (keyOf)', () => {
   it('defect "keyed records are never parked": a down endpoint with keyed records does not stop the others, and each key keeps its order once it is back', async () => {
@@ -100,7 +84,7 @@ describe('parking keyed records (keyOf)', () => {
     );
     expect(dead).toEqual([]);
     // Per key, the down endpoint's records arrived in the order they were appended.
-    for (const [key, seqs] of arrivalsByKey(target.order)) {
+    for (const [key, seqs] of firstArrivalsByKey(target.order, (n) => n % KEYS)) {
       expect(seqs, `key ${key}`).toEqual([...seqs].sort((a, b) => a - b));
       expect(seqs.length, `key ${key}`).toBe(total / KEYS);
     }
