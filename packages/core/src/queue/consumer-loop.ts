@@ -262,6 +262,14 @@ export class ConsumerLoops<T> {
   ): Promise<boolean> {
     let messages = keys.take(slot, batch, origin);
     let from = origin;
+    if (messages.length === 0) {
+      // All of it parked behind other holders: this slot lets its hold go (or runs what was parked with
+      // it), or a stale hold token could later park a free key behind a consumer that waits for nothing.
+      const next = keys.next(slot, this.#c.options.batchSize);
+      if (next === undefined) return true;
+      messages = next.run;
+      from = next.origin;
+    }
     while (messages.length !== 0) {
       const timed = this.#enter(slot, messages, true, from);
       const started = timed ? performance.now() : 0;

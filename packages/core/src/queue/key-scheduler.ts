@@ -140,8 +140,11 @@ export class KeyScheduler<T> {
     }
     // The first range that cannot go: what went before it is `self`'s prefix.
     mine ??= batch.slice(0, from);
-    // Parked as a range of the batch, not a copy: the holder copies it once, if it joins it to others.
-    this.#backlogOf(dest).push(batch, from, to, origin);
+    // Parked as a range of the batch, not a copy (the holder copies it once, if it joins it to others),
+    // unless it is less than half the batch: a range keeps its whole batch alive until its holder runs it,
+    // the messages consumed already included, so what is kept stays within twice what is parked.
+    if ((to - from) * 2 < batch.length) this.#backlogOf(dest).push(batch.slice(from, to), 0, to - from, origin);
+    else this.#backlogOf(dest).push(batch, from, to, origin);
     this.parked += to - from;
     this.#backlogged += to - from;
     return mine;
