@@ -51,4 +51,26 @@ describe('Backlog', () => {
     expect(seen.filter(([o]) => o === p2).map(([, m]) => m)).toEqual([30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);
     expect(backlog.empty).toBe(true);
   });
+
+  it('pushCopy appends small copies to one open copy (same origin, up to cap), never to a range of a taken array', () => {
+    const backlog = new Backlog<number>();
+    const batch = [0, 1, 2, 3, 4, 5, 6, 7];
+    backlog.pushCopy(batch, 0, 1, p1, 4);
+    backlog.pushCopy(batch, 2, 4, p1, 4);
+    // Past the cap: a new copy.
+    backlog.pushCopy(batch, 5, 7, p1, 4);
+    // Another origin: a new copy.
+    backlog.pushCopy(batch, 7, 8, p2, 4);
+    // A range of the taken array closes the open copy: the next copy starts a new one.
+    backlog.push(batch, 1, 2, p2);
+    backlog.pushCopy(batch, 4, 5, p2, 4);
+    expect(backlog.shift(3)).toEqual([0, 2, 3]);
+    expect(backlog.shift(2)).toEqual([5, 6]);
+    expect(backlog.shift(8)).toEqual([7, 1, 4]);
+    expect(backlog.empty).toBe(true);
+    // Emptied, it opens no old copy again: a new copy is a new array, and the taken one was never written.
+    backlog.pushCopy(batch, 6, 7, p1, 4);
+    expect(backlog.shift(8)).toEqual([6]);
+    expect(batch).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
 });

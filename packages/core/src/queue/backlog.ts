@@ -13,6 +13,9 @@ export class Backlog<T> {
   #starts: Int32Array;
   #ends: Int32Array;
   #head = 0;
+  /** The last range when it is a copy of this backlog's own that more may be appended to, and its origin. */
+  #tail: T[] | undefined;
+  #tailOrigin: ProducerSlot<T> | undefined;
   /** Ranges held. */
   #ranges = 0;
   #mask: number;
@@ -38,6 +41,30 @@ export class Backlog<T> {
 
   /** Parks `values[start, end)` (not empty), sent by `origin`, behind what is parked already. */
   push(values: readonly T[], start: number, end: number, origin: ProducerSlot<T>): void {
+    this.#tail = undefined;
+    this.#add(values, start, end, origin);
+  }
+
+  /**
+   * Parks a copy of `values[start, end)`: appended to the last range when that is a copy of this backlog's
+   * own from the same origin with room up to `cap` messages (many small ranges cost one array, not one
+   * each), else as a new copy.
+   */
+  pushCopy(values: readonly T[], start: number, end: number, origin: ProducerSlot<T>, cap: number): void {
+    const tail = this.#tail;
+    if (tail !== undefined && this.#tailOrigin === origin && tail.length + (end - start) <= cap) {
+      for (let i = start; i < end; i++) tail.push(values[i] as T);
+      const last = (this.#head + this.#ranges - 1) & this.#mask;
+      this.#ends[last] = tail.length;
+      return;
+    }
+    const copy = values.slice(start, end);
+    this.#add(copy, 0, copy.length, origin);
+    this.#tail = copy;
+    this.#tailOrigin = origin;
+  }
+
+  #add(values: readonly T[], start: number, end: number, origin: ProducerSlot<T>): void {
     if (this.#ranges > this.#mask) this.#grow();
     const i = (this.#head + this.#ranges) & this.#mask;
     this.#values[i] = values;
@@ -92,6 +119,8 @@ export class Backlog<T> {
     }
     this.#head = (h + n) & mask;
     this.#ranges -= n;
+    // The open copy was the last range: it is gone (or handed out whole).
+    if (this.#ranges === 0) this.#tail = undefined;
     return out;
   }
 

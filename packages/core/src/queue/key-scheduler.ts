@@ -143,8 +143,9 @@ export class KeyScheduler<T> {
     // Parked as a range of the batch, not a copy (the holder copies it once, if it joins it to others),
     // unless it is less than half the batch: a range keeps its whole batch alive until its holder runs it,
     // the messages consumed already included, so what is kept stays within twice what is parked.
-    if ((to - from) * 2 < batch.length) this.#backlogOf(dest).push(batch.slice(from, to), 0, to - from, origin);
-    else this.#backlogOf(dest).push(batch, from, to, origin);
+    const backlog = this.#backlogOf(dest);
+    if ((to - from) * 2 < batch.length) backlog.pushCopy(batch, from, to, origin, batch.length);
+    else backlog.push(batch, from, to, origin);
     this.parked += to - from;
     this.#backlogged += to - from;
     return mine;
