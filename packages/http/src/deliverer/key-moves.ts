@@ -37,7 +37,7 @@ export class KeyMoves implements KeyedRouter {
       nextAttemptAt: item.notBefore ?? 0,
       cause: 'moved behind its key',
     };
-    this.#queue.push({ item, seq, withdrawn, moved: true });
+    this.#queue.push({ item, seq, withdrawn });
     return true;
   }
 
@@ -80,7 +80,7 @@ export class KeyMoves implements KeyedRouter {
    */
   failed(entries: readonly ParkEntry[]): ParkEntry[] {
     const keyed = entries.filter((e) => e.item.key !== undefined);
-    this.#queue = [...keyed.map((e) => ({ ...e, moved: true })), ...this.#queue];
+    this.#queue = [...keyed, ...this.#queue];
     return entries.filter((e) => e.item.key === undefined);
   }
 }

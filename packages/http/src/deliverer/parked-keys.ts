@@ -1,3 +1,4 @@
+import { whenAborted } from '@q/core/internal';
 import type { SegmentLog } from '@q/log';
 import { parkedGen, parkedNotBefore } from './park-record.js';
 import { KEY_HEADER } from './record-item.js';
@@ -37,7 +38,7 @@ const COUNT_BYTES = 4 * 1024 * 1024;
 export class ParkedKeys {
   readonly #keys = new Map<string, Entry>();
   /** Who waits for a key to leave (replays: a replayed record of a parked key waits for its parked ones). */
-  readonly #waiters = new Map<string, Array<() => void>>();
+  readonly #waiters = new Map<string, Set<() => void>>();
   /** Told when a key has nothing stored any more while records of it are still on their way. */
   onUnstored: ((key: string) => void) | undefined;
 
@@ -127,25 +128,25 @@ export class ParkedKeys {
   whenLeft(key: string, signal: AbortSignal): Promise<void> | undefined {
     if (!this.#keys.has(key) || signal.aborted) return undefined;
     return new Promise((resolve) => {
+      let waiters = this.#waiters.get(key);
+      if (waiters === undefined) this.#waiters.set(key, (waiters = new Set()));
+      const mine = waiters;
       const done = (): void => {
-        signal.removeEventListener('abort', done);
-        const list = this.#waiters.get(key);
-        const i = list?.indexOf(done) ?? -1;
-        if (i >= 0) list?.splice(i, 1);
-        if (list?.length === 0) this.#waiters.delete(key);
+        stopWaiting();
+        mine.delete(done);
+        if (mine.size === 0 && this.#waiters.get(key) === mine) this.#waiters.delete(key);
         resolve();
       };
-      signal.addEventListener('abort', done, { once: true });
-      const list = this.#waiters.get(key);
-      if (list === undefined) this.#waiters.set(key, [done]);
-      else list.push(done);
+      // One listener per signal however many keys a run waits for (core's mechanism for abortable waits).
+      const stopWaiting = whenAborted(signal, done);
+      mine.add(done);
     });
   }
 
   #leave(key: string): void {
     this.#keys.delete(key);
-    const list = this.#waiters.get(key);
-    if (list !== undefined) for (const done of [...list]) done();
+    const waiters = this.#waiters.get(key);
+    if (waiters !== undefined) for (const done of [...waiters]) done();
   }
 
   /**

@@ -12,8 +12,6 @@ export interface ParkedItem {
 /** A record on its way to the park log, with its seq in the run. */
 export interface ParkEntry extends ParkedItem {
   readonly seq: number;
-  /** Read again from the park log to be moved behind its key's placement (never handed to the engine). */
-  readonly moved?: boolean | undefined;
 }
 
 /**
@@ -22,22 +20,13 @@ export interface ParkEntry extends ParkedItem {
  */
 export class RunItems {
   readonly #items = new Map<number, DeliveryItem>();
-  /** The same, by item: a key's line is found in the engine by item. */
-  readonly #seqs = new Map<DeliveryItem, number>();
 
   set(seq: number, item: DeliveryItem): void {
-    // Handed again (a failed park round, an unexpected rejection): as a new object, the old one forgotten.
-    const old = this.#items.get(seq);
-    if (old !== undefined) this.#seqs.delete(old);
     this.#items.set(seq, item);
-    this.#seqs.set(item, seq);
   }
 
   delete(seq: number): void {
-    const item = this.#items.get(seq);
-    if (item === undefined) return;
     this.#items.delete(seq);
-    this.#seqs.delete(item);
   }
 
   /**
@@ -53,12 +42,19 @@ export class RunItems {
     keyed: ((key: string) => boolean) | undefined,
   ): ParkEntry[] {
     const batch: ParkEntry[] = [];
-    const accept = (item: DeliveryItem): boolean => this.#seqs.has(item) && parkable?.(item) !== false;
+    // The seq of each item, by item: a key's line is found in the engine by item. Built by the round that
+    // meets a line to take, not kept per record on the hand-over path.
+    let seqs: Map<DeliveryItem, number> | undefined;
+    const seqOf = (item: DeliveryItem): number | undefined => {
+      seqs ??= new Map(Array.from(this.#items, ([seq, it]) => [it, seq]));
+      return seqs.get(item);
+    };
+    const accept = (item: DeliveryItem): boolean => seqOf(item) !== undefined && parkable?.(item) !== false;
     for (const [seq, item] of this.#items) {
       if (batch.length >= most) break;
       if (item.key !== undefined) {
         const chain = keyed?.(item.key) === true ? engine.withdrawKey(item, accept) : undefined;
-        if (chain !== undefined) for (const c of chain) batch.push({ ...c, seq: this.#seqs.get(c.item) as number });
+        if (chain !== undefined) for (const c of chain) batch.push({ ...c, seq: seqOf(c.item) as number });
         continue;
       }
       if (!engine.withdrawable(item) || parkable?.(item) === false) continue;
