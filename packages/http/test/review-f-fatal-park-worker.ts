@@ -7,6 +7,7 @@
 import { silentLogger } from '@q/core';
 import { openLog } from '@q/log';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
+import { fixedRetryEngine } from './review-f-support.js';
 
 const [logDir, deadLetterDir, parkDir] = process.argv.slice(2) as [string, string, string];
 const log = await openLog({ dir: logDir });
@@ -18,12 +19,7 @@ const deliverer = new HttpDeliverer({
   maxUnfinished: 4,
   commitIntervalMs: 10,
   logger: silentLogger,
-  engine: {
-    concurrency: 4,
-    random: () => 0.999,
-    retry: { maxAttempts: 1_000_000, minDelayMs: 1_500, maxDelayMs: 1_500, factor: 1, maxAgeMs: 3_600_000 },
-    circuit: { failureThreshold: 1_000_000, openMs: 1_000 },
-  },
+  engine: fixedRetryEngine(1_500),
 });
 deliverer.on('error', (err: Error) => {
   if (errors.length < 50) errors.push(`${err.name}: ${err.message}`);

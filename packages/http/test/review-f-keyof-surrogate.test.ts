@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { HttpDeliverer, type HttpDelivererOptions } from '../src/deliverer/http-deliverer.js';
 import { tempDir } from './deliverer-target.js';
-import { type SwitchTarget, startSwitchTarget } from './review-f-support.js';
+import { fixedRetryEngine, type SwitchTarget, startSwitchTarget } from './review-f-support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -35,13 +35,7 @@ async function setup(): Promise<{ log: SegmentLog; target: SwitchTarget; options
     maxUnfinished: 4,
     commitIntervalMs: 10,
     logger: silentLogger,
-    engine: {
-      concurrency: 4,
-      // Every retry waits its full 3 s (random() near 1), so parked records are due 3 s after their failure.
-      random: () => 0.999,
-      retry: { maxAttempts: 1_000, minDelayMs: 3_000, maxDelayMs: 3_000, factor: 1, maxAgeMs: 3_600_000 },
-      circuit: { failureThreshold: 1_000_000, openMs: 1_000 },
-    },
+    engine: fixedRetryEngine(3_000, 1_000),
   };
   return { log, target, options };
 }

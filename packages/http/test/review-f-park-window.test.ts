@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { deadUrl, tempDir } from './deliverer-target.js';
-import { startSwitchTarget } from './review-f-support.js';
+import { fixedRetryEngine, startSwitchTarget } from './review-f-support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -40,12 +40,7 @@ describe('review F: a down endpoint of one key fills the park run window', () =>
       maxUnfinished: 4,
       commitIntervalMs: 10,
       logger: silentLogger,
-      engine: {
-        concurrency: 4,
-        random: () => 0.999,
-        retry: { maxAttempts: 1_000_000, minDelayMs: 300, maxDelayMs: 300, factor: 1, maxAgeMs: 3_600_000 },
-        circuit: { failureThreshold: 1_000_000, openMs: 1_000 },
-      },
+      engine: fixedRetryEngine(300),
     });
     cleanups.push(() => deliverer.close({ timeoutMs: 1_000 }));
     await deliverer.start();

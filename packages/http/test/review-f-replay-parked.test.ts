@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { tempDir } from './deliverer-target.js';
-import { startSwitchTarget } from './review-f-support.js';
+import { fixedRetryEngine, startSwitchTarget } from './review-f-support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -33,12 +33,7 @@ describe('review F: replaying records of a parked key', () => {
       maxUnfinished: 2,
       commitIntervalMs: 10,
       logger: silentLogger,
-      engine: {
-        concurrency: 4,
-        random: () => 0.999,
-        retry: { maxAttempts: 1_000, minDelayMs: 2_000, maxDelayMs: 2_000, factor: 1, maxAgeMs: 3_600_000 },
-        circuit: { failureThreshold: 1_000_000, openMs: 1_000 },
-      },
+      engine: fixedRetryEngine(2_000, 1_000),
     });
     cleanups.push(() => deliverer.close({ timeoutMs: 1_000 }));
     await deliverer.start();

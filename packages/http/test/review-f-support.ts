@@ -1,6 +1,7 @@
 // Review F helpers: a real node:http target on 127.0.0.1 whose answer per path is switched by the test.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { HttpDelivererOptions } from '../src/deliverer/deliverer-options.js';
 
 /** A target answering each path with the status `statusOf(path)` (200 by default). */
 export interface SwitchTarget {
@@ -68,5 +69,18 @@ export async function startSwitchTarget(): Promise<SwitchTarget> {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * The engine of the review tests' parking deliverers: 4 attempts at once, every retry waiting exactly
+ * `retryMs` (random() near 1, so parked records are due `retryMs` after their failure), no circuit.
+ */
+export function fixedRetryEngine(retryMs: number, maxAttempts = 1_000_000): HttpDelivererOptions['engine'] {
+  return {
+    concurrency: 4,
+    random: () => 0.999,
+    retry: { maxAttempts, minDelayMs: retryMs, maxDelayMs: retryMs, factor: 1, maxAgeMs: 3_600_000 },
+    circuit: { failureThreshold: 1_000_000, openMs: 1_000 },
   };
 }
