@@ -83,7 +83,7 @@ describe('dataDir: the broker process killed (SIGKILL) and started again on the 
       const PER_SEND = 10;
       const acked: string[] = [];
       let next = 0;
-      // Two senders, so that sends are in flight when the broker dies. A send that fails in the end
+      // Two senders (acks -1), so that sends are in flight when the broker dies. A send that fails in the end
       // is sent again (its messages are not acknowledged until one succeeds).
       const sender = async (): Promise<void> => {
         while (next < N) {
@@ -101,7 +101,12 @@ describe('dataDir: the broker process killed (SIGKILL) and started again on the 
           acked.push(...values);
         }
       };
-      const sending = Promise.all([sender(), sender()]);
+      // Idempotent: one sender. kafkajs takes a partition's sequence numbers when it builds a request and
+      // gives them back when the request fails; a request the killed broker had written but not answered
+      // then leaves its numbers to the other sender's next batch, which the broker rightly refuses as out of
+      // order (a real Kafka does too) and kafkajs treats as fatal. One sender retries its own batch with its
+      // own numbers, which the broker finds as a duplicate: the exactly-once promise under test.
+      const sending = Promise.all(idempotent ? [sender()] : [sender(), sender()]);
       for (const at of [Math.floor(N / 3), Math.floor((2 * N) / 3)]) {
         await until(() => acked.length >= at, 30_000, `${at} acknowledged`);
         await broker.kill();
