@@ -5,7 +5,7 @@
  */
 export { Deque } from './channel/deque.js';
 export { Waker } from './channel/waker.js';
-export { abortable, whenAborted } from './support/abortable.js';
+export { abortable, keepListening, whenAborted } from './support/abortable.js';
 export { HttpError } from './support/http-error.js';
 export { jsonLogger, LOG_LEVELS, type LogLevel } from './support/json-logger.js';
 export { LatencyHistogram } from './support/latency-histogram.js';

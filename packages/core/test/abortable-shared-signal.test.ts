@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { ChunkExecutor, ConfirmAbortedError } from '@q/core';
-import { abortable } from '@q/core/internal';
+import { abortable, keepListening } from '@q/core/internal';
 import { describe, expect, it } from 'vitest';
 
 // One AbortSignal per process (or per request) shared by many concurrent waits is the usual way to
@@ -36,5 +36,23 @@ describe('many waits on one signal', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it("a kept signal keeps its one listener between waits (a connection's), still fires, and lets go once aborted", async () => {
+    const controller = new AbortController();
+    const { signal } = controller;
+    keepListening(signal);
+    for (let i = 0; i < 3; i++) expect(await abortable(Promise.resolve(i), signal, () => -1)).toBe(i);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+    const never = new Promise<void>(() => {});
+    const waits = [abortable(never, signal, () => 'a'), abortable(never, signal, () => 'b')];
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    expect(await Promise.all(waits)).toEqual(['a', 'b']);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    // A signal not kept loses its listener with its last wait, as before.
+    const plain = new AbortController().signal;
+    await abortable(Promise.resolve(1), plain, () => -1);
+    expect(getEventListeners(plain, 'abort')).toHaveLength(0);
   });
 });

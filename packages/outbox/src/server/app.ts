@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '@q/core';
-import { HttpError } from '@q/core/internal';
+import { HttpError, keepListening } from '@q/core/internal';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Outbox } from '../index.js';
 import { messageFromHeaders } from './message-input.js';
@@ -216,6 +216,8 @@ function clientGone(request: FastifyRequest): AbortSignal {
     const controller = new AbortController();
     socket.once('close', () => controller.abort(new Error('the client closed the connection')));
     signal = controller.signal;
+    // One request after another waits on it for as long as the connection lives.
+    keepListening(signal);
     connectionSignals.set(socket, signal);
   }
   return signal;
