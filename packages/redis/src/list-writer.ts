@@ -95,6 +95,14 @@ export function plainWriter(redis: Redis | Cluster, key: string, counters: Write
   };
 }
 
+/**
+ * Runs whose bodies average at most this many bytes travel packed (one MessagePack argument); larger
+ * ones as one argument each. Measured: at 10 to 300 bytes packing cost the client a third to a fifth
+ * of what ioredis spent encoding the arguments; at 1 KB both cost the same and the server took longer
+ * to unpack than to read arguments.
+ */
+const PACK_AVERAGE_BYTES = 256;
+
 /** A writer through outbox-push-2.lua: only messages above their outbox's high-water mark are pushed. */
 export function dedupeWriter(
   redis: Redis | Cluster,
@@ -106,28 +114,41 @@ export function dedupeWriter(
   return {
     item: outboxEntryOf,
     async write(tasks) {
-      // Runs of one outbox with consecutive sequences travel as (outbox, first, last, bodies...):
-      // one argument per message, and no work per message in the script.
+      // Runs of one outbox with consecutive sequences travel as (outbox, first, last, form, bodies):
+      // no work per message in the script.
       const args: (string | Buffer)[] = [];
+      let run: (string | Buffer)[] = [];
+      let runBytes = 0;
       let outbox = '';
+      let first = -1;
       let next = -1;
-      let header = -1;
+      const end = (): void => {
+        if (run.length === 0) return;
+        args.push(outbox, String(first), String(next - 1));
+        if (runBytes <= PACK_AVERAGE_BYTES * run.length) args.push('m', packBodies(run, runBytes));
+        else {
+          args.push('a');
+          for (const body of run) args.push(body);
+        }
+        run = [];
+        runBytes = 0;
+      };
       const add = (item: Item): void => {
         const entry = item as OutboxEntry;
         if (entry.outbox !== outbox || entry.seq !== next) {
-          if (header !== -1) args[header + 2] = String(next - 1);
-          header = args.length;
-          args.push(entry.outbox, String(entry.seq), '');
+          end();
           outbox = entry.outbox;
+          first = entry.seq;
         }
         next = entry.seq + 1;
-        args.push(entry.body);
+        run.push(entry.body);
+        runBytes += typeof entry.body === 'string' ? Buffer.byteLength(entry.body) : entry.body.length;
       };
       for (const task of tasks) {
         if (task instanceof BatchTask) for (const item of task.items) add(item);
         else add(task);
       }
-      if (header !== -1) args[header + 2] = String(next - 1);
+      end();
       let reply: [number, number];
       try {
         reply = await scripted.qOutboxPush(key, highWaterKey, args);
@@ -138,6 +159,24 @@ export function dedupeWriter(
       counters.duplicatesSkipped += Number(reply[1]);
     },
   };
+}
+
+/**
+ * `bodies` (`bytes` in all, as UTF-8) as one MessagePack array of strings (array 32, str 32: the
+ * script's `cmsgpack.unpack` gives Lua strings, bytes as they are).
+ */
+function packBodies(bodies: readonly (string | Buffer)[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(5 + 5 * bodies.length + bytes);
+  out[0] = 0xdd;
+  out.writeUInt32BE(bodies.length, 1);
+  let at = 5;
+  for (const body of bodies) {
+    const length = typeof body === 'string' ? out.write(body, at + 5, 'utf8') : body.copy(out, at + 5);
+    out[at] = 0xdb;
+    out.writeUInt32BE(length, at + 1);
+    at += 5 + length;
+  }
+  return out;
 }
 
 /** The body an item carries. */

@@ -228,14 +228,71 @@ describe("RedisListPusher dedupe: 'outbox-id'", () => {
     const key = uniqueKey('dedupe');
     const hwm = uniqueKey('hwm');
     // A run of a first part that was fine, then one claiming 3 bodies with 2 given.
-    await expect(redis.qOutboxPush(key, hwm, ['a', '1', '1', 'x', 'b', '1', '3', 'y', 'z'])).rejects.toThrow(
-      /malformed run at argument 5/,
+    await expect(redis.qOutboxPush(key, hwm, ['a', '1', '1', 'a', 'x', 'b', '1', '3', 'a', 'y', 'z'])).rejects.toThrow(
+      /malformed run at argument 6/,
     );
-    await expect(redis.qOutboxPush(key, hwm, ['a', 'one', '1', 'x'])).rejects.toThrow(/malformed run/);
-    await expect(redis.qOutboxPush(key, hwm, ['a', '2', '1', 'x'])).rejects.toThrow(/malformed run/);
+    await expect(redis.qOutboxPush(key, hwm, ['a', 'one', '1', 'a', 'x'])).rejects.toThrow(/malformed run/);
+    await expect(redis.qOutboxPush(key, hwm, ['a', '2', '1', 'a', 'x'])).rejects.toThrow(/malformed run/);
+    // No form, an unknown one, packed bodies that are not MessagePack or not as many as the run claims.
+    await expect(redis.qOutboxPush(key, hwm, ['a', '1', '1', 'x'])).rejects.toThrow(/malformed run at argument 1/);
+    await expect(redis.qOutboxPush(key, hwm, ['a', '1', '1', 'z', 'x'])).rejects.toThrow(/malformed run/);
+    await expect(redis.qOutboxPush(key, hwm, ['a', '1', '1', 'm', Buffer.from([0xc1])])).rejects.toThrow(
+      /malformed run/,
+    );
+    await expect(redis.qOutboxPush(key, hwm, ['a', '1', '2', 'm', packed(['x'])])).rejects.toThrow(/malformed run/);
+    await expect(redis.qOutboxPush(key, hwm, ['a', '1', '1', 'm'])).rejects.toThrow(/malformed run/);
     expect(await redis.exists(key, hwm)).toBe(0);
-    // Well formed: runs of one outbox, a later one overlapping the first.
-    expect(await redis.qOutboxPush(key, hwm, ['a', '1', '2', 'a1', 'a2', 'a', '2', '3', 'a2', 'a3'])).toEqual([3, 1]);
+    // Well formed: runs of one outbox, a later one overlapping the first, in both forms.
+    expect(
+      await redis.qOutboxPush(key, hwm, ['a', '1', '2', 'a', 'a1', 'a2', 'a', '2', '3', 'm', packed(['a2', 'a3'])]),
+    ).toEqual([3, 1]);
     expect(await redis.lrange(key, 0, -1)).toEqual(['a1', 'a2', 'a3']);
   });
+
+  it('bodies go packed or one argument each by their size, byte for byte either way, in order', async () => {
+    const redis = client();
+    const key = uniqueKey('dedupe');
+    const pusher = dedupePusher(key);
+    const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const big = Buffer.alloc(64 * 1024 + 1, 0xfe);
+    const messages = [
+      // Small bodies (packed): empty, every byte value, multi-byte UTF-8 text.
+      { ...msg('p', 1), body: Buffer.alloc(0) },
+      { ...msg('p', 2), body: every },
+      { ...msg('p', 3), body: 'żółw 🐢' },
+      // A break in the sequence starts a run of large bodies (one argument each).
+      { ...msg('p', 5), body: big },
+      { ...msg('p', 6), body: Buffer.alloc(1000, 0x41) },
+      // Another outbox: small again.
+      msg('q', 1),
+    ];
+    await pusher.pushBatch(messages);
+    const stored = await redis.lrangeBuffer(key, 0, -1);
+    expect(stored.map((b) => b.toString('hex'))).toEqual(
+      messages.map((m) => (typeof m.body === 'string' ? Buffer.from(m.body) : m.body).toString('hex')),
+    );
+    expect(await redis.hgetall(queueKeys(key).outboxHighWater)).toEqual({ p: '6', q: '1' });
+    // Replayed whole: nothing added, whichever form each run took.
+    await pusher.pushBatch(messages);
+    expect(await redis.llen(key)).toBe(messages.length);
+    expect(pusher.stats()).toMatchObject({ written: messages.length, duplicatesSkipped: messages.length });
+    await pusher.close();
+  });
 });
+
+/** `bodies` as the writer packs them: a MessagePack array 32 of str 32. */
+function packed(bodies: string[]): Buffer {
+  const parts = bodies.map((b) => Buffer.from(b));
+  const head = Buffer.alloc(5);
+  head[0] = 0xdd;
+  head.writeUInt32BE(parts.length, 1);
+  return Buffer.concat([
+    head,
+    ...parts.flatMap((p) => {
+      const h = Buffer.alloc(5);
+      h[0] = 0xdb;
+      h.writeUInt32BE(p.length, 1);
+      return [h, p];
+    }),
+  ]);
+}

@@ -11,7 +11,10 @@ export const source = `--[[
   lands after a higher one.
   Messages come in runs: consecutive messages of one outbox with consecutive sequences (an outbox's
   batch is mostly one run). Only a run's bounds are sent and compared, so the script does no work per
-  message: the part of a run above the mark is pushed straight from ARGV.
+  message: the part of a run above the mark is pushed straight from ARGV, or from the run's packed
+  bodies. Small bodies come packed (one MessagePack array of strings in one argument): a client spent
+  about five times as long encoding 1,000 arguments of 10 bytes as packing them, and the server reads
+  one argument instead of 1,000.
   Redis does not roll a script back when a command in it fails, so nothing is written before every
   check passed: every run is checked and every mark read first (a hash of the wrong type, a mark that
   is not a number or a malformed run fails the call), the first RPUSH is the first write (a list key
@@ -23,8 +26,9 @@ export const source = `--[[
   Input:
     KEYS[1] the list
     KEYS[2] the high-water hash: outbox id -> highest sequence pushed
-    ARGV    runs, in push order, each: outbox id, first sequence, last sequence (decimal), then
-            last - first + 1 bodies, the messages first..last
+    ARGV    runs, in push order, each: outbox id, first sequence, last sequence (decimal), the form
+            of its bodies, then the bodies of the messages first..last: form 'a', last - first + 1
+            arguments, one body each; form 'm', one argument, a MessagePack array of that many strings
   Output:
     { pushed, skipped }
 ]]
@@ -41,8 +45,18 @@ while i <= argc do
   local outbox = ARGV[i]
   local first = tonumber(ARGV[i + 1])
   local last = tonumber(ARGV[i + 2])
-  local from = i + 3
-  if first == nil or last == nil or last < first or from + (last - first) > argc then
+  local form = ARGV[i + 3]
+  local bodies, from, after
+  if first ~= nil and last ~= nil and last >= first then
+    local count = last - first + 1
+    if form == 'a' and i + 3 + count <= argc then
+      bodies, from, after = ARGV, i + 4, i + 4 + count
+    elseif form == 'm' and i + 4 <= argc then
+      local ok, packed = pcall(cmsgpack.unpack, ARGV[i + 4])
+      if ok and type(packed) == 'table' and #packed == count then bodies, from, after = packed, 1, i + 5 end
+    end
+  end
+  if bodies == nil then
     return redis.error_reply('ERR q outbox-push: malformed run at argument ' .. i)
   end
   local count = last - first + 1
@@ -61,6 +75,7 @@ while i <= argc do
   if last > mark then
     local skip = 0
     if mark >= first then skip = mark - first + 1 end
+    ranges[#ranges + 1] = bodies
     ranges[#ranges + 1] = from + skip
     ranges[#ranges + 1] = from + count - 1
     marks[outbox] = last
@@ -71,13 +86,14 @@ while i <= argc do
     marks[outbox] = mark
     skipped = skipped + count
   end
-  i = from + count
+  i = after
 end
 
-for r = 1, #ranges, 2 do
-  local to = ranges[r + 1]
-  for at = ranges[r], to, SLICE do
-    redis.call('RPUSH', KEYS[1], unpack(ARGV, at, math.min(at + SLICE - 1, to)))
+for r = 1, #ranges, 3 do
+  local bodies = ranges[r]
+  local to = ranges[r + 2]
+  for at = ranges[r + 1], to, SLICE do
+    redis.call('RPUSH', KEYS[1], unpack(bodies, at, math.min(at + SLICE - 1, to)))
   end
 end
 local fields = {}
