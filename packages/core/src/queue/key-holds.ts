@@ -122,6 +122,9 @@ export class KeyHolds<T> {
    */
   #cutFast(batch: readonly T[], id: number, token: number): number {
     const keyOf = this.#userKeyOf;
+    // Read once, not per message: V8 does not hoist private fields' loads across the inlined keyOf.
+    const owner = this.#owner;
+    const current = this.#current;
     const n = batch.length;
     let to = id;
     let c = 0;
@@ -131,10 +134,18 @@ export class KeyHolds<T> {
       const k1 = keyOf(batch[i + 1] as T);
       const k2 = keyOf(batch[i + 2] as T);
       const k3 = keyOf(batch[i + 3] as T);
-      const o0 = this.#to(k0, batch[i] as T, id, token);
-      const o1 = this.#to(k1, batch[i + 1] as T, id, token);
-      const o2 = this.#to(k2, batch[i + 2] as T, id, token);
-      const o3 = this.#to(k3, batch[i + 3] as T, id, token);
+      const o0 = isSmallInt(k0)
+        ? slotTo(k0 & SLOT_MASK, id, token, owner, current)
+        : this.#to(k0, batch[i] as T, id, token);
+      const o1 = isSmallInt(k1)
+        ? slotTo(k1 & SLOT_MASK, id, token, owner, current)
+        : this.#to(k1, batch[i + 1] as T, id, token);
+      const o2 = isSmallInt(k2)
+        ? slotTo(k2 & SLOT_MASK, id, token, owner, current)
+        : this.#to(k2, batch[i + 2] as T, id, token);
+      const o3 = isSmallInt(k3)
+        ? slotTo(k3 & SLOT_MASK, id, token, owner, current)
+        : this.#to(k3, batch[i + 3] as T, id, token);
       if (o0 === to && o1 === to && o2 === to && o3 === to) continue;
       c = this.#note(c, i, o0, to);
       c = this.#note(c, i + 1, o1, o0);
@@ -152,21 +163,8 @@ export class KeyHolds<T> {
 
   /** Where a message with `key`, taken by `id` holding with `token`, goes; a free slot becomes `id`'s. */
   #to(key: unknown, message: T, id: number, token: number): number {
-    return typeof key === 'number' && (key | 0) === key
-      ? this.#toSlot(key & SLOT_MASK, id, token)
-      : this.#toSlot(key === undefined ? -1 : this.slotOf(key, message), id, token);
-  }
-
-  /** {@link KeyHolds.#to} for a message in slot `s` (-1: no key). */
-  #toSlot(s: number, id: number, token: number): number {
-    if (s < 0) return id;
-    const t = this.#owner[s] as number;
-    if (t === token) return id;
-    // holderOf, written out: `t` holds the slot while it is its consumer's current token.
-    const holder = t & ID_MASK;
-    if (t !== 0 && this.#current[holder] === t) return holder;
-    this.#owner[s] = token;
-    return id;
+    const s = isSmallInt(key) ? key & SLOT_MASK : key === undefined ? -1 : this.slotOf(key, message);
+    return s < 0 ? id : slotTo(s, id, token, this.#owner, this.#current);
   }
 
   /** Records that message `i` goes to `to` where the one before it went to `before`; returns the new count. */
@@ -182,4 +180,23 @@ export class KeyHolds<T> {
     this.#keyFailed = message;
     this.#report.error(error, 'key', [message]);
   }
+}
+
+/** Whether `key` is an integer held as its own slot (see {@link keySlot}). */
+function isSmallInt(key: unknown): key is number {
+  return typeof key === 'number' && (key | 0) === key;
+}
+
+/**
+ * Where a message in slot `s` goes when `id` takes it holding with `token`: to `id` (the slot is its own
+ * or free, and then becomes its own) or to the consumer holding it. A slot holds while its token is its
+ * consumer's current one. The arrays come as arguments so the scan keeps them in registers.
+ */
+function slotTo(s: number, id: number, token: number, owner: Int32Array, current: Int32Array): number {
+  const t = owner[s] as number;
+  if (t === token) return id;
+  const holder = t & ID_MASK;
+  if (t !== 0 && current[holder] === t) return holder;
+  owner[s] = token;
+  return id;
 }
