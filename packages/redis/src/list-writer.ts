@@ -102,6 +102,8 @@ export function plainWriter(redis: Redis | Cluster, key: string, counters: Write
  * to unpack than to read arguments.
  */
 const PACK_AVERAGE_BYTES = 256;
+/** Most bytes one packed argument takes (bodies and MessagePack heads): well below the least proto-max-bulk-len (1 MB). */
+const PACK_MAX_BYTES = 512 * 1024;
 
 /** A writer through outbox-push-2.lua: only messages above their outbox's high-water mark are pushed. */
 export function dedupeWriter(
@@ -118,20 +120,34 @@ export function dedupeWriter(
       // no work per message in the script.
       const args: (string | Buffer)[] = [];
       let run: (string | Buffer)[] = [];
-      let runBytes = 0;
       let outbox = '';
       let first = -1;
       let next = -1;
       const end = (): void => {
-        if (run.length === 0) return;
-        args.push(outbox, String(first), String(next - 1));
-        if (runBytes <= PACK_AVERAGE_BYTES * run.length) args.push('m', packBodies(run, runBytes));
-        else {
-          args.push('a');
-          for (const body of run) args.push(body);
+        // Cut into parts that each pack into at most PACK_MAX_BYTES: Redis refuses an argument over
+        // its proto-max-bulk-len (512 MB by default, settable down to 1 MB).
+        let from = 0;
+        let bytes = 0;
+        for (let k = 0; k <= run.length; k++) {
+          const size = k < run.length ? 5 + bodyBytes(run[k] as string | Buffer) : 0;
+          if (k === run.length || (k > from && bytes + size > PACK_MAX_BYTES)) {
+            addRun(from, k, bytes - 5 * (k - from));
+            from = k;
+            bytes = 0;
+          }
+          bytes += size;
         }
         run = [];
-        runBytes = 0;
+      };
+      /** Adds `run[from, to)`, whose bodies are `bytes` long, as one run in the form its size calls for. */
+      const addRun = (from: number, to: number, bytes: number): void => {
+        if (to === from) return;
+        args.push(outbox, String(first + from), String(first + to - 1));
+        if (bytes <= PACK_AVERAGE_BYTES * (to - from)) args.push('m', packBodies(run, from, to, bytes));
+        else {
+          args.push('a');
+          for (let k = from; k < to; k++) args.push(run[k] as string | Buffer);
+        }
       };
       const add = (item: Item): void => {
         const entry = item as OutboxEntry;
@@ -142,7 +158,6 @@ export function dedupeWriter(
         }
         next = entry.seq + 1;
         run.push(entry.body);
-        runBytes += typeof entry.body === 'string' ? Buffer.byteLength(entry.body) : entry.body.length;
       };
       for (const task of tasks) {
         if (task instanceof BatchTask) for (const item of task.items) add(item);
@@ -162,21 +177,27 @@ export function dedupeWriter(
 }
 
 /**
- * `bodies` (`bytes` in all, as UTF-8) as one MessagePack array of strings (array 32, str 32: the
- * script's `cmsgpack.unpack` gives Lua strings, bytes as they are).
+ * `bodies[from, to)` (`bytes` in all, as UTF-8) as one MessagePack array of strings (array 32, str 32:
+ * the script's `cmsgpack.unpack` gives Lua strings, bytes as they are).
  */
-function packBodies(bodies: readonly (string | Buffer)[], bytes: number): Buffer {
-  const out = Buffer.allocUnsafe(5 + 5 * bodies.length + bytes);
+function packBodies(bodies: readonly (string | Buffer)[], from: number, to: number, bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(5 + 5 * (to - from) + bytes);
   out[0] = 0xdd;
-  out.writeUInt32BE(bodies.length, 1);
+  out.writeUInt32BE(to - from, 1);
   let at = 5;
-  for (const body of bodies) {
+  for (let k = from; k < to; k++) {
+    const body = bodies[k] as string | Buffer;
     const length = typeof body === 'string' ? out.write(body, at + 5, 'utf8') : body.copy(out, at + 5);
     out[at] = 0xdb;
     out.writeUInt32BE(length, at + 1);
     at += 5 + length;
   }
   return out;
+}
+
+/** A body's length in bytes (UTF-8 for a string). */
+function bodyBytes(body: string | Buffer): number {
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.length;
 }
 
 /** The body an item carries. */

@@ -28,11 +28,27 @@ export const source = `--[[
     KEYS[2] the high-water hash: outbox id -> highest sequence pushed
     ARGV    runs, in push order, each: outbox id, first sequence, last sequence (decimal), the form
             of its bodies, then the bodies of the messages first..last: form 'a', last - first + 1
-            arguments, one body each; form 'm', one argument, a MessagePack array of that many strings
+            arguments, one body each; form 'm', one argument, a MessagePack array of that many strings (at most 512 KiB:
+            Redis refuses an argument over proto-max-bulk-len, which may be set as low as 1 MB)
   Output:
     { pushed, skipped }
 ]]
 local SLICE = 4000
+
+-- The bodies of a packed run: one MessagePack array (and nothing after it) of exactly \`count\` strings,
+-- else nil. Checked whole here, before any write: a number would be pushed as its text, anything else
+-- would fail the RPUSH after earlier runs were pushed.
+local function unpackBodies(arg, count)
+  local head = string.byte(arg, 1)
+  if head == nil or not (head == 0xdd or head == 0xdc or (head >= 0x90 and head <= 0x9f)) then return nil end
+  local unpacked = { pcall(cmsgpack.unpack, arg) }
+  local packed = unpacked[2]
+  if not unpacked[1] or #unpacked ~= 2 or type(packed) ~= 'table' or #packed ~= count then return nil end
+  for k = 1, count do
+    if type(packed[k]) ~= 'string' then return nil end
+  end
+  return packed
+end
 local marks = {}
 local raised = {}
 local ranges = {}
@@ -52,8 +68,8 @@ while i <= argc do
     if form == 'a' and i + 3 + count <= argc then
       bodies, from, after = ARGV, i + 4, i + 4 + count
     elseif form == 'm' and i + 4 <= argc then
-      local ok, packed = pcall(cmsgpack.unpack, ARGV[i + 4])
-      if ok and type(packed) == 'table' and #packed == count then bodies, from, after = packed, 1, i + 5 end
+      local packed = unpackBodies(ARGV[i + 4], count)
+      if packed ~= nil then bodies, from, after = packed, 1, i + 5 end
     end
   end
   if bodies == nil then
