@@ -214,7 +214,10 @@ function clientGone(request: FastifyRequest): AbortSignal {
   let signal = connectionSignals.get(socket);
   if (signal === undefined) {
     const controller = new AbortController();
-    socket.once('close', () => controller.abort(new Error('the client closed the connection')));
+    const gone = (): void => controller.abort(new Error('the client closed the connection'));
+    // A socket already destroyed may have emitted its 'close' before the handler got here.
+    if (socket.destroyed) gone();
+    else socket.once('close', gone);
     signal = controller.signal;
     // One request after another waits on it for as long as the connection lives.
     keepListening(signal);
