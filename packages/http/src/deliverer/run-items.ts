@@ -42,13 +42,7 @@ export class RunItems {
     keyed: ((key: string) => boolean) | undefined,
   ): ParkEntry[] {
     const batch: ParkEntry[] = [];
-    // The seq of each item, by item: a key's line is found in the engine by item. Built by the round that
-    // meets a line to take, not kept per record on the hand-over path.
-    let seqs: Map<DeliveryItem, number> | undefined;
-    const seqOf = (item: DeliveryItem): number | undefined => {
-      seqs ??= new Map(Array.from(this.#items, ([seq, it]) => [it, seq]));
-      return seqs.get(item);
-    };
+    const seqOf = this.#seqLookup();
     const accept = (item: DeliveryItem): boolean => seqOf(item) !== undefined && parkable?.(item) !== false;
     for (const [seq, item] of this.#items) {
       if (batch.length >= most) break;
@@ -65,14 +59,39 @@ export class RunItems {
     return batch;
   }
 
-  /** Withdraws every item that only waits for time (they stay unfinished for the run); returns how many. */
+  /**
+   * Withdraws every item that only waits for time (they stay unfinished for the run); returns how many.
+   * A keyed item heading its key takes its whole line along, when all of it is this run's: the next
+   * start sends the line again, in order.
+   */
   withdrawWaiting(engine: DeliveryEngine): number {
     let n = 0;
+    const seqOf = this.#seqLookup();
+    const mine = (item: DeliveryItem): boolean => seqOf(item) !== undefined;
     for (const [seq, item] of this.#items) {
+      if (item.key !== undefined) {
+        for (const c of engine.withdrawKey(item, mine) ?? []) {
+          this.delete(seqOf(c.item) as number);
+          n++;
+        }
+        continue;
+      }
       if (!engine.withdrawable(item) || engine.withdraw(item) === undefined) continue;
       this.delete(seq);
       n++;
     }
     return n;
+  }
+
+  /**
+   * The seq of each item, by item: a key's line is found in the engine by item. Built when first asked
+   * (by a round that meets a line to take), not kept per record on the hand-over path.
+   */
+  #seqLookup(): (item: DeliveryItem) => number | undefined {
+    let seqs: Map<DeliveryItem, number> | undefined;
+    return (item) => {
+      seqs ??= new Map(Array.from(this.#items, ([seq, it]) => [it, seq]));
+      return seqs.get(item);
+    };
   }
 }
