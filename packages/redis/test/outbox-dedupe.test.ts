@@ -4,6 +4,7 @@ import { InvalidMessageError, InvalidOutboxIdError, queueKeys, RedisListPusher }
 import { describe, expect, it } from 'vitest';
 import { withScripts } from '../src/scripts.js';
 import { client, uniqueKey } from './support/clients.js';
+import { packed } from './support/packed.js';
 
 /** A message as `@q/outbox` hands it to its sink: the body, and its id in the header. */
 const msg = (outbox: string, seq: number | string, body = `${outbox}-${seq}`) => ({
@@ -279,20 +280,3 @@ describe("RedisListPusher dedupe: 'outbox-id'", () => {
     await pusher.close();
   });
 });
-
-/** `bodies` as the writer packs them: a MessagePack array 32 of str 32. */
-function packed(bodies: string[]): Buffer {
-  const parts = bodies.map((b) => Buffer.from(b));
-  const head = Buffer.alloc(5);
-  head[0] = 0xdd;
-  head.writeUInt32BE(parts.length, 1);
-  return Buffer.concat([
-    head,
-    ...parts.flatMap((p) => {
-      const h = Buffer.alloc(5);
-      h[0] = 0xdb;
-      h.writeUInt32BE(p.length, 1);
-      return [h, p];
-    }),
-  ]);
-}

@@ -6,22 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { withScripts } from '../src/scripts.js';
 import { client, uniqueKey } from './support/clients.js';
-
-/** `parts` as the writer packs them: a MessagePack array 32 of str 32. */
-function packed(parts: Buffer[]): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = 0xdd;
-  head.writeUInt32BE(parts.length, 1);
-  return Buffer.concat([
-    head,
-    ...parts.flatMap((p) => {
-      const h = Buffer.alloc(5);
-      h[0] = 0xdb;
-      h.writeUInt32BE(p.length, 1);
-      return [h, p];
-    }),
-  ]);
-}
+import { packed } from './support/packed.js';
 
 /** The error text of a call, or the reply when it did not fail. */
 const outcome = (call: Promise<unknown>): Promise<unknown> =>
