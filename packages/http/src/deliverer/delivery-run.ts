@@ -209,13 +209,11 @@ export class DeliveryRun {
     return this.#outside.none();
   }
 
-  /**
-   * Takes back from a shared engine, which outlives this stopped run, the items that only wait for time:
-   * they stay unfinished (the cursor below them), sent by the next start, not by the engine after close.
-   */
-  withdrawWaiting(): void {
+  /** Takes back what only waits for time from a shared engine; returns whether it still sends any of the run. */
+  withdrawWaiting(): boolean {
     this.#pending -= this.#items.withdrawWaiting(this.#p.engine);
     this.#checkDrained();
+    return this.#items.sending(this.#p.engine);
   }
 
   /** Stops reading; what was handed to the engine runs on (see {@link DeliveryRun.drained}). */

@@ -18,6 +18,7 @@ import { parkable } from './park-record.js';
 import { type RecordItemOptions, recordToItem } from './record-item.js';
 import { type ReplayOptions, type ReplayResult, runReplay } from './replay.js';
 import { ReplayCursors } from './replay-cursors.js';
+import { settleOnShared } from './shared-close.js';
 
 export type { HttpDelivererOptions } from './deliverer-options.js';
 export type { ReplayOptions, ReplayResult } from './replay.js';
@@ -291,12 +292,11 @@ export class HttpDeliverer extends EventEmitter {
     const parked = this.#park?.run;
     live?.stop();
     parked?.stop();
-    // Attempts in flight may finish; records waiting for a retry would only hold close to its deadline. A
-    // shared engine outlives this deliverer: it must not send them later, so they are taken back from it.
-    if (!this.#ownEngine) for (const run of [live, parked]) run?.withdrawWaiting();
+    // Attempts in flight may finish; records waiting for a retry would only hold close to its deadline.
     const drained = Promise.all([live?.drained(), parked?.drained()]);
     const quiet = Promise.all([this.#engine?.idle(), live?.outsideDone(), parked?.outsideDone()]);
-    await settledWithin(this.#ownEngine ? Promise.race([drained, quiet]) : drained, left());
+    if (this.#ownEngine) await settledWithin(Promise.race([drained, quiet]), left());
+    else await settleOnShared([live, parked], drained, left);
     if (this.#ownEngine) await (this.#engine as DeliveryEngine).close({ timeoutMs: left() });
     await settledWithin(Promise.allSettled([...this.#replays]), left());
     if (live !== undefined) {

@@ -83,6 +83,12 @@ export class RunItems {
     return n;
   }
 
+  /** Whether the engine is sending (or about to send) any of the items. */
+  sending(engine: DeliveryEngine): boolean {
+    for (const item of this.#items.values()) if (engine.sending(item)) return true;
+    return false;
+  }
+
   /**
    * The seq of each item, by item: a key's line is found in the engine by item. Built when first asked
    * (by a round that meets a line to take), not kept per record on the hand-over path.

@@ -86,6 +86,14 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> implement
   }
 
   /**
+   * Whether `item` is being sent or about to be (in flight, its dead letter being written, or ready and
+   * waiting for room), rather than waiting for time or for its key; changes nothing, cheap enough for a scan.
+   */
+  sending(item: DeliveryItem): boolean {
+    return this.#open.sending(item);
+  }
+
+  /**
    * Takes back a keyless `item` that only waits for time (its retry, or its endpoint's open circuit): its
    * timer is cleared, it counts as neither delivered nor dead-lettered, its `deliver()` promise rejects
    * (the caller owns it again). Returns its `attempts` and, as `nextAttemptAt`, its retry time or the end of

@@ -64,6 +64,13 @@ export class OpenJobs {
     return this.#waitingForTime(item) !== undefined;
   }
 
+  /** Whether `item` is being sent or about to be: in flight, its dead letter being written, or ready for room. */
+  sending(item: DeliveryItem): boolean {
+    const job = this.#byItem.get(item);
+    if (job === undefined) return false;
+    return job.state === 'in-flight' || job.state === 'dead-lettering' || (job.state === 'ready' && !waitsForTime(job));
+  }
+
   /**
    * Takes the job of `item` out when it only waits for time (see `DeliveryEngine.withdraw`): its `deliver()`
    * promise rejects with `WithdrawnError`. Returns its endpoint (to be forgotten when idle) and what the next
