@@ -7,6 +7,7 @@ export { Deque } from './channel/deque.js';
 export { Waker } from './channel/waker.js';
 export { abortable, keepListening, whenAborted } from './support/abortable.js';
 export { HttpError } from './support/http-error.js';
+export { type HttpErrorReply, type RouteSpec, routeMiss, sendHttpError } from './support/http-route-answers.js';
 export { jsonLogger, LOG_LEVELS, type LogLevel } from './support/json-logger.js';
 export { LatencyHistogram } from './support/latency-histogram.js';
 export { safeLogger } from './support/logger.js';

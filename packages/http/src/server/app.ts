@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { Logger } from '@q/core';
-import { HttpError } from '@q/core/internal';
+import { HttpError, type RouteSpec, routeMiss, sendHttpError } from '@q/core/internal';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parseUrlEncoded } from './form.js';
 import type { HttpQueueMetrics } from './metrics.js';
@@ -39,11 +39,10 @@ export const ROUTES = [
   ['GET', '/metrics'],
 ] as const;
 
-const ROUTE_PATTERNS = ROUTES.map(([method, path]) => ({
-  method,
-  path,
-  pattern: new RegExp(`^${path.replace(':topic', '[^/]+')}$`),
-}));
+const ROUTE_SPECS: RouteSpec[] = ROUTES.map(([method, path]) => {
+  const pattern = new RegExp(`^${path.replace(':topic', '[^/]+')}$`);
+  return { method, path, matches: (p: string) => pattern.test(p) };
+});
 
 /**
  * The server's Fastify app, and a second HTTP server for a unix socket that runs the same app (one
@@ -114,32 +113,14 @@ export function createHttpApp(context: AppContext): { app: FastifyInstance; sock
   });
 
   app.setNotFoundHandler(async (request) => {
-    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
-    const allowed = ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method);
-    if (allowed.length > 0)
-      throw new HttpError(
-        405,
-        'method_not_allowed',
-        `${request.method} ${path}: this route takes ${allowed.join(', ')}`,
-        {
-          details: { allow: allowed },
-        },
-      );
-    throw new HttpError(
-      404,
-      'not_found',
-      `no route ${request.method} ${path}: the routes are ${ROUTES.map(([m, p]) => `${m} ${p}`).join(', ')}`,
-      { details: { route: `${request.method} ${path}` } },
-    );
+    throw routeMiss(request.method, request.url, ROUTE_SPECS);
   });
 
   app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const answer = toHttpError(error, context.maxBodyBytes);
     if (answer.status >= 500 && answer.code === 'internal')
       logger.error({ err: error, route: request.routeOptions.url, method: request.method }, 'request failed');
-    if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
-    if (answer.status === 405) reply.header('allow', (answer.details.allow as string[]).join(', '));
-    return reply.code(answer.status).send(answer.body());
+    return sendHttpError(reply, answer);
   });
 
   if (socketServer === undefined) throw new Error('fastify did not call serverFactory');

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '@q/core';
-import { HttpError, keepListening } from '@q/core/internal';
+import { HttpError, keepListening, type RouteSpec, routeMiss, sendHttpError } from '@q/core/internal';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Outbox } from '../index.js';
 import { messageFromHeaders } from './message-input.js';
@@ -30,6 +30,8 @@ export const ROUTES = [
   ['GET', '/v1/health'],
   ['GET', '/metrics'],
 ] as const;
+
+const ROUTE_SPECS: RouteSpec[] = ROUTES.map(([method, path]) => ({ method, path, matches: (p: string) => p === path }));
 
 /** Seconds a client is asked to wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = 1;
@@ -129,33 +131,14 @@ export function createProxyApp(context: ProxyAppContext): { app: FastifyInstance
   });
 
   app.setNotFoundHandler(async (request) => {
-    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
-    const allowed = ROUTES.filter(([, p]) => p === path).map(([m]) => m);
-    if (allowed.length > 0) {
-      throw new HttpError(
-        405,
-        'method_not_allowed',
-        `${request.method} ${path}: this route takes ${allowed.join(', ')}`,
-        {
-          details: { allow: allowed },
-        },
-      );
-    }
-    throw new HttpError(
-      404,
-      'not_found',
-      `no route ${request.method} ${path}: the routes are ${ROUTES.map(([m, p]) => `${m} ${p}`).join(', ')}`,
-      { details: { route: `${request.method} ${path}` } },
-    );
+    throw routeMiss(request.method, request.url, ROUTE_SPECS);
   });
 
   app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const answer = toHttpError(error, request.routeOptions.bodyLimit ?? context.maxBodyBytes);
     if (answer.status >= 500 && answer.code === 'internal')
       logger.error({ err: error, route: request.routeOptions.url, method: request.method }, 'request failed');
-    if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
-    if (answer.status === 405) reply.header('allow', (answer.details.allow as string[]).join(', '));
-    return reply.code(answer.status).send(answer.body());
+    return sendHttpError(reply, answer);
   });
 
   if (socketServer === undefined) throw new Error('fastify did not call serverFactory');
