@@ -21,11 +21,15 @@ export type PushableMessage =
 
 /** A message of a de-duplicating pusher: its body and its `q-outbox-id`, taken apart. */
 export class OutboxEntry {
+  /** The body's length in bytes, counted once: the executor's chunks and the writer's packing both need it. */
+  readonly bytes: number;
   constructor(
     readonly outbox: string,
     readonly seq: number,
     readonly body: string | Buffer,
-  ) {}
+  ) {
+    this.bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  }
 }
 
 /**
@@ -119,45 +123,40 @@ export function dedupeWriter(
       // Runs of one outbox with consecutive sequences travel as (outbox, first, last, form, bodies):
       // no work per message in the script.
       const args: (string | Buffer)[] = [];
-      let run: (string | Buffer)[] = [];
-      let outbox = '';
-      let first = -1;
-      let next = -1;
+      let run: OutboxEntry[] = [];
       const end = (): void => {
-        // Cut into parts that each pack into at most PACK_MAX_BYTES: Redis refuses an argument over
-        // its proto-max-bulk-len (512 MB by default, settable down to 1 MB).
+        // Cut into parts that each pack into at most PACK_MAX_BYTES (5 bytes of MessagePack head per body):
+        // Redis refuses an argument over its proto-max-bulk-len (512 MB by default, settable down to 1 MB).
         let from = 0;
         let bytes = 0;
-        for (let k = 0; k <= run.length; k++) {
-          const size = k < run.length ? 5 + bodyBytes(run[k] as string | Buffer) : 0;
-          if (k === run.length || (k > from && bytes + size > PACK_MAX_BYTES)) {
-            addRun(from, k, bytes - 5 * (k - from));
+        for (let k = 0; k < run.length; k++) {
+          const size = (run[k] as OutboxEntry).bytes;
+          if (k > from && 5 * (k - from + 2) + bytes + size > PACK_MAX_BYTES) {
+            addRun(from, k, bytes);
             from = k;
             bytes = 0;
           }
           bytes += size;
         }
+        addRun(from, run.length, bytes);
         run = [];
       };
       /** Adds `run[from, to)`, whose bodies are `bytes` long, as one run in the form its size calls for. */
       const addRun = (from: number, to: number, bytes: number): void => {
         if (to === from) return;
-        args.push(outbox, String(first + from), String(first + to - 1));
+        const head = run[from] as OutboxEntry;
+        args.push(head.outbox, String(head.seq), String(head.seq + (to - from - 1)));
         if (bytes <= PACK_AVERAGE_BYTES * (to - from)) args.push('m', packBodies(run, from, to, bytes));
         else {
           args.push('a');
-          for (let k = from; k < to; k++) args.push(run[k] as string | Buffer);
+          for (let k = from; k < to; k++) args.push((run[k] as OutboxEntry).body);
         }
       };
       const add = (item: Item): void => {
         const entry = item as OutboxEntry;
-        if (entry.outbox !== outbox || entry.seq !== next) {
-          end();
-          outbox = entry.outbox;
-          first = entry.seq;
-        }
-        next = entry.seq + 1;
-        run.push(entry.body);
+        const last = run[run.length - 1];
+        if (last !== undefined && (entry.outbox !== last.outbox || entry.seq !== last.seq + 1)) end();
+        run.push(entry);
       };
       for (const task of tasks) {
         if (task instanceof BatchTask) for (const item of task.items) add(item);
@@ -177,27 +176,22 @@ export function dedupeWriter(
 }
 
 /**
- * `bodies[from, to)` (`bytes` in all, as UTF-8) as one MessagePack array of strings (array 32, str 32:
- * the script's `cmsgpack.unpack` gives Lua strings, bytes as they are).
+ * The bodies of `entries[from, to)` (`bytes` in all, as UTF-8) as one MessagePack array of strings (array 32,
+ * str 32: the script's `cmsgpack.unpack` gives Lua strings, bytes as they are).
  */
-function packBodies(bodies: readonly (string | Buffer)[], from: number, to: number, bytes: number): Buffer {
+function packBodies(entries: readonly OutboxEntry[], from: number, to: number, bytes: number): Buffer {
   const out = Buffer.allocUnsafe(5 + 5 * (to - from) + bytes);
   out[0] = 0xdd;
   out.writeUInt32BE(to - from, 1);
   let at = 5;
   for (let k = from; k < to; k++) {
-    const body = bodies[k] as string | Buffer;
+    const body = (entries[k] as OutboxEntry).body;
     const length = typeof body === 'string' ? out.write(body, at + 5, 'utf8') : body.copy(out, at + 5);
     out[at] = 0xdb;
     out.writeUInt32BE(length, at + 1);
     at += 5 + length;
   }
   return out;
-}
-
-/** A body's length in bytes (UTF-8 for a string). */
-function bodyBytes(body: string | Buffer): number {
-  return typeof body === 'string' ? Buffer.byteLength(body) : body.length;
 }
 
 /** The body an item carries. */
@@ -207,6 +201,7 @@ export function itemBody(item: Item): string | Buffer {
 
 /** Bytes of an item's body, as the chunk executor counts them. */
 export function bytesOf(item: Item): number {
+  if (item instanceof OutboxEntry) return item.bytes;
   const body = itemBody(item);
   return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
 }

@@ -262,34 +262,29 @@ export class ConsumerLoops<T> {
   ): Promise<boolean> {
     let messages = keys.take(slot, batch, origin);
     let from = origin;
-    if (messages.length === 0) {
-      // All of it parked behind other holders: this slot lets its hold go (or runs what was parked with
-      // it), or a stale hold token could later park a free key behind a consumer that waits for nothing.
+    for (;;) {
+      // Empty when all of it parked behind other holders: this slot still asks for its backlog, which lets
+      // its hold go, or a stale hold token could later park a free key behind a consumer that waits for nothing.
+      if (messages.length !== 0) {
+        const timed = this.#enter(slot, messages, true, from);
+        const started = timed ? performance.now() : 0;
+        let error: unknown = NO_ERROR;
+        try {
+          const pending = this.#c.attempts.call(slot, messages, true, 1);
+          if (pending !== undefined) await pending;
+        } catch (e) {
+          error = e;
+        }
+        const recovering = this.#afterFirstCall(slot, messages, true, from, error, started, timed);
+        if (recovering !== undefined) await recovering;
+        if (slot.abandoned) return false;
+        if (slot.inbox.length !== 0) await this.#c.broadcasts.deliver(slot, this.#isHardStopped);
+      }
       const next = keys.next(slot, this.#c.options.batchSize);
       if (next === undefined) return true;
       messages = next.run;
       from = next.origin;
     }
-    while (messages.length !== 0) {
-      const timed = this.#enter(slot, messages, true, from);
-      const started = timed ? performance.now() : 0;
-      let error: unknown = NO_ERROR;
-      try {
-        const pending = this.#c.attempts.call(slot, messages, true, 1);
-        if (pending !== undefined) await pending;
-      } catch (e) {
-        error = e;
-      }
-      const recovering = this.#afterFirstCall(slot, messages, true, from, error, started, timed);
-      if (recovering !== undefined) await recovering;
-      if (slot.abandoned) return false;
-      if (slot.inbox.length !== 0) await this.#c.broadcasts.deliver(slot, this.#isHardStopped);
-      const next = keys.next(slot, this.#c.options.batchSize);
-      if (next === undefined) break;
-      messages = next.run;
-      from = next.origin;
-    }
-    return true;
   }
 
   /** Marks `payload` as held by `slot`; returns whether this call should be timed. */
