@@ -298,14 +298,14 @@ export class DeliveryRun {
   #hand(record: LogRecord, item: DeliveryItem): void {
     // Handed out already (a reader restarted after a failed read): never twice.
     if (!this.#unfinished.add(record.seq)) return;
-    if (this.#keyed?.route(item, record.seq, record) === true) {
+    if (this.#keyed?.route(item, record) === true) {
       this.#parks?.kick();
       return;
     }
     const due = this.#p.holdUntil?.(record);
     // Behind held records of its key, even when due: they go first.
-    const behind = item.key !== undefined && this.#held.holds(item.key);
-    if (due !== undefined && (due > Date.now() || behind)) this.#held.add(item, record.seq, due);
+    if (due !== undefined && (due > Date.now() || (item.key !== undefined && this.#held.holds(item.key))))
+      this.#held.add(item, record.seq, due);
     else this.#send(item, record.seq, 1);
   }
 

@@ -29,7 +29,7 @@ export class KeyMoves implements KeyedRouter {
     return this.#queue.length;
   }
 
-  route(item: DeliveryItem, seq: number, record: LogRecord): boolean {
+  route(item: DeliveryItem, record: LogRecord): boolean {
     const key = item.key;
     if (key === undefined || parkedGen(record) === this.#keys.gen(key)) return false;
     const withdrawn = {
@@ -37,7 +37,7 @@ export class KeyMoves implements KeyedRouter {
       nextAttemptAt: item.notBefore ?? 0,
       cause: 'moved behind its key',
     };
-    this.#queue.push({ item, seq, withdrawn });
+    this.#queue.push({ item, seq: record.seq, withdrawn });
     return true;
   }
 

@@ -1,3 +1,4 @@
+import type { LogRecord } from '@q/log';
 import type { DeliveryItem } from '../delivery/types.js';
 import type { KeyedRouter } from './keyed-router.js';
 import type { ParkedKeys } from './parked-keys.js';
@@ -40,14 +41,14 @@ export class KeyedParking implements KeyedRouter {
   }
 
   /** Queues `item` when its key is parked (true); false when it goes to the engine as usual. */
-  route(item: DeliveryItem, seq: number): boolean {
+  route(item: DeliveryItem, record: LogRecord): boolean {
     const key = item.key;
     if (key === undefined) return false;
     const due = this.#keys.due(key);
     if (due === undefined) return false;
     this.#keys.take(key, due);
     const withdrawn = { attempts: item.attempts ?? 0, nextAttemptAt: due, cause: 'its key is parked' };
-    this.#queue.push({ item, seq, withdrawn });
+    this.#queue.push({ item, seq: record.seq, withdrawn });
     return true;
   }
 

@@ -11,8 +11,8 @@ import type { ParkEntry } from './run-items.js';
 export interface KeyedRouter {
   /** Records waiting for a round (a round starts however full the window is while there are some). */
   readonly size: number;
-  /** Queues `item` (read at `seq` as `record`) for the next round when its key requires it; true then. */
-  route(item: DeliveryItem, seq: number, record: LogRecord): boolean;
+  /** Queues `item` (read as `record`) for the next round when its key requires it; true then. */
+  route(item: DeliveryItem, record: LogRecord): boolean;
   /** Whether a round may withdraw `key`'s line now. */
   mayWithdraw(key: string): boolean;
   /** The placement a record of `item`'s key is stored in. */

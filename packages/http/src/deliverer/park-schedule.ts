@@ -36,7 +36,7 @@ export class ParkSchedule {
     size: () => number,
     round: (full: boolean) => Promise<boolean>,
     error: (err: unknown) => void,
-    urgent: () => boolean = () => false,
+    urgent: () => boolean,
   ) {
     this.#from = Math.max(1, Math.ceil((maxUnfinished * 3) / 4));
     this.#size = size;

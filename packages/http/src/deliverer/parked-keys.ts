@@ -42,16 +42,6 @@ export class ParkedKeys {
   /** Told when a key has nothing stored any more while records of it are still on their way. */
   onUnstored: ((key: string) => void) | undefined;
 
-  /** Keys parked. */
-  get size(): number {
-    return this.#keys.size;
-  }
-
-  /** Whether records of `key` are parked or on their way. */
-  has(key: string): boolean {
-    return this.#keys.has(key);
-  }
-
   /** The retry time a record of `key` parked now must carry (none before it may go), if the key is parked. */
   due(key: string): number | undefined {
     return this.#keys.get(key)?.due;
@@ -88,12 +78,12 @@ export class ParkedKeys {
     return this.#keys.get(key)?.placedTo ?? -1;
   }
 
-  /** The park run moves `key` to a new placement, due at `due` at the earliest; returns its gen. */
-  move(key: string, due: number): number {
+  /** The park run moves `key` to a new placement (its gen goes up), due at `due` at the earliest. */
+  move(key: string, due: number): void {
     const entry = this.#keys.get(key);
-    if (entry === undefined) return 0;
+    if (entry === undefined) return;
     if (due > entry.due) entry.due = due;
-    return ++entry.gen;
+    entry.gen++;
   }
 
   /** A record of `key`'s current placement was appended at park-log `seq`. */

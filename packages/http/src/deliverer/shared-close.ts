@@ -17,15 +17,9 @@ export async function settleOnShared(
   drained: Promise<unknown>,
   left: () => number,
 ): Promise<void> {
-  let done = false;
-  const ended = (): void => {
-    done = true;
-  };
-  drained.then(ended, ended);
-  while (!done && left() > 0) {
+  while (left() > 0) {
     let sending = false;
     for (const run of runs) if (run?.withdrawWaiting() === true) sending = true;
-    if (!sending) return;
-    await settledWithin(drained, Math.min(LOOK_EVERY_MS, left()));
+    if (!sending || (await settledWithin(drained, Math.min(LOOK_EVERY_MS, left())))) return;
   }
 }
