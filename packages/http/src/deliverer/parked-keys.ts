@@ -1,4 +1,4 @@
-import { whenAborted } from '@q/core/internal';
+import { abortable } from '@q/core/internal';
 import type { SegmentLog } from '@q/log';
 import { parkedGen, parkedNotBefore } from './park-record.js';
 import { KEY_HEADER } from './record-item.js';
@@ -37,8 +37,8 @@ const COUNT_BYTES = 4 * 1024 * 1024;
  */
 export class ParkedKeys {
   readonly #keys = new Map<string, Entry>();
-  /** Who waits for a key to leave (replays: a replayed record of a parked key waits for its parked ones). */
-  readonly #waiters = new Map<string, Set<() => void>>();
+  /** For each key someone waits for to leave (replays: a replayed record of a parked key waits for its parked ones). */
+  readonly #left = new Map<string, { readonly promise: Promise<void>; readonly resolve: () => void }>();
   /** Told when a key has nothing stored any more while records of it are still on their way. */
   onUnstored: ((key: string) => void) | undefined;
 
@@ -117,26 +117,22 @@ export class ParkedKeys {
   /** Resolves once `key` left (at once when it is not parked), or when `signal` aborts. */
   whenLeft(key: string, signal: AbortSignal): Promise<void> | undefined {
     if (!this.#keys.has(key) || signal.aborted) return undefined;
-    return new Promise((resolve) => {
-      let waiters = this.#waiters.get(key);
-      if (waiters === undefined) this.#waiters.set(key, (waiters = new Set()));
-      const mine = waiters;
-      const done = (): void => {
-        stopWaiting();
-        mine.delete(done);
-        if (mine.size === 0 && this.#waiters.get(key) === mine) this.#waiters.delete(key);
-        resolve();
-      };
-      // One listener per signal however many keys a run waits for (core's mechanism for abortable waits).
-      const stopWaiting = whenAborted(signal, done);
-      mine.add(done);
-    });
+    let left = this.#left.get(key);
+    if (left === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      left = { promise, resolve };
+      this.#left.set(key, left);
+    }
+    return abortable(left.promise, signal, () => undefined);
   }
 
   #leave(key: string): void {
     this.#keys.delete(key);
-    const waiters = this.#waiters.get(key);
-    if (waiters !== undefined) for (const done of [...waiters]) done();
+    this.#left.get(key)?.resolve();
+    this.#left.delete(key);
   }
 
   /**
