@@ -16,7 +16,7 @@ import { DeliveryRun } from './delivery-run.js';
 import { Park } from './park.js';
 import { parkable } from './park-record.js';
 import { type RecordItemOptions, recordToItem } from './record-item.js';
-import { type ReplayOptions, type ReplayResult, runReplay } from './replay.js';
+import { type ReplayOptions, type ReplayResult, type RunParts, runReplay } from './replay.js';
 import { ReplayCursors } from './replay-cursors.js';
 import { settleOnShared } from './shared-close.js';
 
@@ -81,6 +81,9 @@ export class HttpDeliverer extends EventEmitter {
   /** Items handed to the engine by this deliverer: a shared engine's events name others' too. */
   readonly #mine = new WeakSet<DeliveryItem>();
   readonly #replays = new Set<Promise<unknown>>();
+  readonly #replayRuns = new Set<DeliveryRun>();
+  /** What the live, park and replay runs share, known once `start()` made or took the engine. */
+  #runParts: RunParts | undefined;
   #engine: DeliveryEngine | undefined;
   #deadLetters: DeadLetters | undefined;
   #ownEngine = false;
@@ -149,7 +152,7 @@ export class HttpDeliverer extends EventEmitter {
       this.#ownEngine = true;
     }
     this.#attach(this.#engine);
-    const shared = {
+    const shared: RunParts = (this.#runParts = {
       engine: this.#engine,
       maxUnfinished: o.maxUnfinished,
       commitIntervalMs: o.commitIntervalMs,
@@ -157,7 +160,7 @@ export class HttpDeliverer extends EventEmitter {
       refuse: this.#refuse,
       error: this.#error,
       handing: this.#handing,
-    };
+    });
     try {
       this.#cursor = await o.log.cursor(o.cursor);
       await this.#cursors.load();
@@ -219,17 +222,12 @@ export class HttpDeliverer extends EventEmitter {
     const park = this.#park;
     const running = runReplay(
       {
+        ...(this.#runParts as RunParts),
         log: o.log,
-        engine: this.engine,
         cursors: this.#cursors,
-        maxUnfinished: o.maxUnfinished,
-        commitIntervalMs: o.commitIntervalMs,
         itemOptions: this.#itemOptions,
-        finished: this.#finished,
-        refuse: this.#refuse,
-        error: this.#error,
-        handing: this.#handing,
         closing: this.#closing.signal,
+        runs: this.#replayRuns,
         keyParked: park === undefined ? undefined : (key, signal) => park.keys.whenLeft(key, signal),
       },
       options,
@@ -290,13 +288,14 @@ export class HttpDeliverer extends EventEmitter {
     clearInterval(this.#followTimer);
     const live = this.#live;
     const parked = this.#park?.run;
-    live?.stop();
-    parked?.stop();
+    // The replays stopped on the abort above; what they handed to the engine is settled like the live run's.
+    const runs = [live, parked, ...this.#replayRuns];
+    for (const run of runs) run?.stop();
     // Attempts in flight may finish; records waiting for a retry would only hold close to its deadline.
-    const drained = Promise.all([live?.drained(), parked?.drained()]);
-    const quiet = Promise.all([this.#engine?.idle(), live?.outsideDone(), parked?.outsideDone()]);
+    const drained = Promise.all(runs.map((run) => run?.drained()));
+    const quiet = Promise.all([this.#engine?.idle(), ...runs.map((run) => run?.outsideDone())]);
     if (this.#ownEngine) await settledWithin(Promise.race([drained, quiet]), left());
-    else await settleOnShared([live, parked], drained, left);
+    else await settleOnShared(runs, drained, left);
     if (this.#ownEngine) await (this.#engine as DeliveryEngine).close({ timeoutMs: left() });
     await settledWithin(Promise.allSettled([...this.#replays]), left());
     if (live !== undefined) {

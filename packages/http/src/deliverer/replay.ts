@@ -45,11 +45,22 @@ export interface ReplayContext {
   readonly refuse: (item: DeliveryItem, error: InvalidItemError) => Promise<DeliveryResult>;
   readonly error: (error: unknown, message: string) => void;
   readonly handing: (item: DeliveryItem) => void;
+  /**
+   * The deliverer's replay runs with records in the engine: a run is added when it starts and leaves once
+   * drained, so that close on a shared engine takes back what of them waits for a retry.
+   */
+  readonly runs: Set<DeliveryRun>;
   /** Aborted when the deliverer closes: running replays reject with `DeliveryClosedError`. */
   readonly closing: AbortSignal;
   /** With parking: a replayed record of a parked key waits until the key left (see `DeliveryRunParts`). */
   readonly keyParked?: ((key: string, signal: AbortSignal) => Promise<void> | undefined) | undefined;
 }
+
+/** What the live, park and replay runs of a deliverer share. */
+export type RunParts = Pick<
+  ReplayContext,
+  'engine' | 'maxUnfinished' | 'commitIntervalMs' | 'finished' | 'refuse' | 'error' | 'handing'
+>;
 
 /**
  * Throws `ReplayRangeError` unless `[from, to]` lies within what the log holds now: a replay past the end (or
@@ -119,6 +130,8 @@ export async function runReplay(ctx: ReplayContext, options: ReplayOptions): Pro
       keyParked: ctx.keyParked,
     });
     const started = run;
+    ctx.runs.add(started);
+    void started.drained().then(() => ctx.runs.delete(started));
     let stopped!: () => void;
     const stoppedEarly = new Promise<void>((resolve) => {
       stopped = resolve;
