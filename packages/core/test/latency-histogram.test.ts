@@ -94,6 +94,7 @@ describe('back-off', () => {
     const s = sleep(10_000, c.signal);
     c.abort();
     await s;
-    expect(performance.now() - t0).toBeLessThan(100);
+    // Far below the 10 s sleep; the slack is for a descheduled CI machine, not what is tested.
+    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });

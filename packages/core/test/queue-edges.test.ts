@@ -167,12 +167,13 @@ describe('Queue edges', () => {
     );
     const done = q.start();
     await delay(20);
-    void q.stop({ timeoutMs: 5000 });
+    // The first deadline is far past the bound below, which then has slack for a slow CI machine.
+    void q.stop({ timeoutMs: 20_000 });
     await delay(100);
     const t0 = performance.now();
     await q.stop({ timeoutMs: 50 });
     await done;
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 
   it('a shared instance a slow factory returns late is closed once', async () => {

@@ -146,7 +146,9 @@ describe('stop at random points', () => {
     const t0 = performance.now();
     await q.stop({ timeoutMs: 50 });
     await done;
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // The handler never ends, so without the deadline stop() would not resolve at all (the default is 30 s):
+    // the bound only needs to be far below that, with slack for a slow CI machine.
+    expect(performance.now() - t0).toBeLessThan(5000);
     expect(settled.map(([m]) => m).sort()).toEqual([0, 1, 2]);
     expect(settled.every(([, o]) => o.type === 'nacked' && o.reason === 'stop-timeout')).toBe(true);
   });

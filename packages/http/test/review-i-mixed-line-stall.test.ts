@@ -66,10 +66,11 @@ describe('review I: close() on a shared engine, a key line mixing two deliverers
     await until(() => engine.stats().waiting === 2, 10_000, "b's record queued behind a's");
 
     const t0 = performance.now();
-    await a.close({ timeoutMs: 3_000 });
+    // A deadline far past the bound below, so the bound has slack on a slow CI machine and a close that waits it out fails.
+    await a.close({ timeoutMs: 10_000 });
     const closeMs = Math.round(performance.now() - t0);
     expect(engine.stats().waiting).toBe(2); // documented: the mixed line stays in the engine
     expect((await logA.cursor('http')).position).toBe(0); // never committed past the record left there
-    expect(closeMs, `a.close() took ${closeMs} ms of its 3000 ms deadline`).toBeLessThan(1_500);
+    expect(closeMs, `a.close() took ${closeMs} ms of its 10000 ms deadline`).toBeLessThan(5_000);
   }, 30_000);
 });

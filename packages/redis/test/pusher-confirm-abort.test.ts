@@ -45,7 +45,8 @@ describe('RedisListPusher.pushAndConfirm with a signal', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(performance.now() - abortedAt).toBeLessThan(100);
+    // The RPUSH stays stalled until resume() below, so any bound proves "at once"; the slack is for a slow CI machine.
+    expect(performance.now() - abortedAt).toBeLessThan(2000);
     expect(error).toBeInstanceOf(ConfirmAbortedError);
     expect((error as ConfirmAbortedError).code).toBe('Q_CONFIRM_ABORTED');
     expect((error as ConfirmAbortedError).cause).toBe(reason);

@@ -253,7 +253,9 @@ describe('at-most-once', () => {
       key,
       mode: 'at-most-once',
       batchSize: 4,
-      blockTimeoutMs: 50,
+      // Long enough that the BLMPOP is still waiting when the push 20 ms later lands on a slow machine
+      // (at 50 ms it could time out first and answer nothing), and longer than the bound below.
+      blockTimeoutMs: 2000,
     })();
     const signal = new AbortController().signal;
     expect(await producer.produce(signal)).toEqual(['0', '1', '2', '3']);
