@@ -14,6 +14,9 @@ export interface ParkEntry extends ParkedItem {
   readonly seq: number;
 }
 
+const always = (): boolean => true;
+const never = (): boolean => false;
+
 /**
  * A run's items handed to the engine and not finished, by seq in hand-over order: what a park round or a
  * closing run on a shared engine takes back from the engine.
@@ -42,19 +45,10 @@ export class RunItems {
     keyed: ((key: string) => boolean) | undefined,
   ): ParkEntry[] {
     const batch: ParkEntry[] = [];
-    const seqOf = this.#seqLookup();
-    const accept = (item: DeliveryItem): boolean => seqOf(item) !== undefined && parkable?.(item) !== false;
-    for (const [seq, item] of this.#items) {
+    if (most <= 0) return batch;
+    for (const part of this.#withdraw(engine, parkable ?? always, keyed ?? never)) {
+      for (const entry of part) batch.push(entry);
       if (batch.length >= most) break;
-      if (item.key !== undefined) {
-        const chain = keyed?.(item.key) === true ? engine.withdrawKey(item, accept) : undefined;
-        if (chain !== undefined) for (const c of chain) batch.push({ ...c, seq: seqOf(c.item) as number });
-        continue;
-      }
-      if (!engine.withdrawable(item) || parkable?.(item) === false) continue;
-      const withdrawn = engine.withdraw(item);
-      if (withdrawn === undefined) continue;
-      batch.push({ item, withdrawn, seq });
     }
     return batch;
   }
@@ -66,21 +60,35 @@ export class RunItems {
    */
   withdrawWaiting(engine: DeliveryEngine): number {
     let n = 0;
-    const seqOf = this.#seqLookup();
-    const mine = (item: DeliveryItem): boolean => seqOf(item) !== undefined;
-    for (const [seq, item] of this.#items) {
-      if (item.key !== undefined) {
-        for (const c of engine.withdrawKey(item, mine) ?? []) {
-          this.delete(seqOf(c.item) as number);
-          n++;
-        }
-        continue;
-      }
-      if (!engine.withdrawable(item) || engine.withdraw(item) === undefined) continue;
-      this.delete(seq);
-      n++;
+    for (const part of this.#withdraw(engine, always, always)) {
+      for (const { seq } of part) this.delete(seq);
+      n += part.length;
     }
     return n;
+  }
+
+  /**
+   * Walks the items in seq order and withdraws, one item at a time (so a caller stopping early leaves the
+   * rest in the engine), each keyless one that only waits for time and `accept` takes, and for a keyed one
+   * whose key `keyed` takes, its key's whole line when all of it is this run's and accepted.
+   */
+  *#withdraw(
+    engine: DeliveryEngine,
+    accept: (item: DeliveryItem) => boolean,
+    keyed: (key: string) => boolean,
+  ): Generator<ParkEntry[]> {
+    const seqOf = this.#seqLookup();
+    const inLine = (item: DeliveryItem): boolean => seqOf(item) !== undefined && accept(item);
+    for (const [seq, item] of this.#items) {
+      if (item.key !== undefined) {
+        const chain = keyed(item.key) ? engine.withdrawKey(item, inLine) : undefined;
+        if (chain !== undefined) yield chain.map((c) => ({ ...c, seq: seqOf(c.item) as number }));
+        continue;
+      }
+      if (!engine.withdrawable(item) || !accept(item)) continue;
+      const withdrawn = engine.withdraw(item);
+      if (withdrawn !== undefined) yield [{ item, withdrawn, seq }];
+    }
   }
 
   /** Whether the engine is sending (or about to send) any of the items. */
