@@ -7,6 +7,7 @@ import {
   buildAndPack,
   type Config,
   createApp,
+  exec,
   npmInstall,
   type Output,
   runProgram,
@@ -136,6 +137,17 @@ describe('the packed packages, installed with npm into a fresh project', () => {
 
   it('an HttpDeliverer delivers every record of a log once, each signature verified', async () => {
     expect(await runProgram(app, 'out/http.js')).toEqual({ delivered: 200, distinctIds: 200, badSignatures: 0 });
+  }, 60_000);
+
+  it("the installed q-log, q-outbox and q-http commands run from dist/ through @q/core's launcher", async () => {
+    for (const [command, usage] of [
+      ['q-log', 'Usage: q-log'],
+      ['q-outbox', 'Usage: q-outbox serve'],
+      ['q-http', 'Usage: q-http serve'],
+    ] as const) {
+      const { stdout, stderr } = await exec(app, join(app, 'node_modules', '.bin', command), ['--help']);
+      expect(`${stdout}${stderr}`).toContain(usage);
+    }
   }, 60_000);
 
   it('KafkaPusher and KafkaQueue move every message through the broker of the installed q-kafka-testkit bin', async () => {
