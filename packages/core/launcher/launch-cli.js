@@ -6,9 +6,21 @@
 //   Node, no tsx needed.
 // - A checkout without a build, with sources newer than the build, or Node started with
 //   `--conditions=@q/source` (how the workspace asks for sources, as `pnpm demo` does) runs
-//   src/<entry>.ts through tsx, found from here upwards (the workspace root's devDependency).
+//   src/<entry>.ts through tsx, found from here upwards (the workspace root's devDependency), with the
+//   workspace packages it imports taken from their sources too.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { register } from 'node:module';
 import { fileURLToPath } from 'node:url';
+
+/**
+ * A resolve hook that asks every import for the workspace's sources (`@q/source`), as
+ * `--conditions=@q/source` would: the command's sources import other workspace packages, whose dist/ an
+ * unbuilt checkout does not have (and a built one may hold stale).
+ */
+const SOURCE_CONDITION_HOOK = `data:text/javascript,${encodeURIComponent(
+  'export function resolve(specifier, context, next) {' +
+    " return next(specifier, { ...context, conditions: [...context.conditions, '@q/source'] }); }",
+)}`;
 
 /**
  * Runs a package's command from its launcher.
@@ -40,6 +52,7 @@ export async function launchCli(binUrl, { command, pkg, entry }) {
       process.stderr.write(`${command}: not built and tsx is not installed: run \`pnpm build\` (or install tsx)\n`);
       process.exit(1);
     }
+    if (!flags.includes('@q/source')) register(SOURCE_CONDITION_HOOK);
     await tsx.tsImport(source.href, binUrl);
   }
 }
