@@ -109,7 +109,10 @@ export class DeliveryRun {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #commits: RunCommits;
   /** The items in the engine by seq, in hand-over order. */
-  readonly #items = new RunItems();
+  readonly #items = new RunItems(() => {
+    this.#pending--;
+    this.#checkDrained();
+  });
   /** Park appends and refused records' dead letters under way. */
   readonly #outside = new WorkCount();
   /** Records read before their `holdUntil`: unfinished, in no `deliver()` until their time. */
@@ -209,11 +212,9 @@ export class DeliveryRun {
     return this.#outside.none();
   }
 
-  /** Takes back what only waits for time from a shared engine; returns whether it still sends any of the run. */
-  withdrawWaiting(): boolean {
-    this.#pending -= this.#items.withdrawWaiting(this.#p.engine);
-    this.#checkDrained();
-    return this.#items.sending(this.#p.engine);
+  /** The items in the engine: what a close on a shared engine takes back (see `settleOnShared`). */
+  get items(): RunItems {
+    return this.#items;
   }
 
   /** Stops reading; what was handed to the engine runs on (see {@link DeliveryRun.drained}). */

@@ -295,7 +295,7 @@ export class HttpDeliverer extends EventEmitter {
     const drained = Promise.all(runs.map((run) => run?.drained()));
     const quiet = Promise.all([this.#engine?.idle(), ...runs.map((run) => run?.outsideDone())]);
     if (this.#ownEngine) await settledWithin(Promise.race([drained, quiet]), left());
-    else await settleOnShared(runs, drained, left);
+    else await settleOnShared(runs, this.#engine as DeliveryEngine, drained, left);
     if (this.#ownEngine) await (this.#engine as DeliveryEngine).close({ timeoutMs: left() });
     await settledWithin(Promise.allSettled([...this.#replays]), left());
     if (live !== undefined) {

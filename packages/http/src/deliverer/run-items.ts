@@ -16,6 +16,7 @@ export interface ParkEntry extends ParkedItem {
 
 const always = (): boolean => true;
 const never = (): boolean => false;
+const none = (): undefined => undefined;
 
 /**
  * A run's items handed to the engine and not finished, by seq in hand-over order: what a park round or a
@@ -23,6 +24,12 @@ const never = (): boolean => false;
  */
 export class RunItems {
   readonly #items = new Map<number, DeliveryItem>();
+  readonly #withdrawn: () => void;
+
+  /** @param withdrawn called for each item {@link RunItems.withdrawWaiting} takes back (of this run's) */
+  constructor(withdrawn: () => void = never) {
+    this.#withdrawn = withdrawn;
+  }
 
   set(seq: number, item: DeliveryItem): void {
     this.#items.set(seq, item);
@@ -54,35 +61,51 @@ export class RunItems {
   }
 
   /**
-   * Withdraws every item that only waits for time (they stay unfinished for the run); returns how many.
-   * A keyed item heading its key takes its whole line along, when all of it is this run's: the next
-   * start sends the line again, in order.
+   * Withdraws every item that only waits for time (they stay unfinished for their run). A keyed item heading
+   * its key takes its whole line along when all of it is this run's, or of the runs `ownerOf` knows (the
+   * deliverer's other runs: a replay's line may hold live records of its key): each withdrawn item leaves
+   * the items of its own run. The next start sends the line again, in order.
    */
-  withdrawWaiting(engine: DeliveryEngine): number {
-    let n = 0;
-    for (const part of this.#withdraw(engine, always, always)) {
-      for (const { seq } of part) this.delete(seq);
-      n += part.length;
+  withdrawWaiting(engine: DeliveryEngine, ownerOf: (item: DeliveryItem) => RunItems | undefined = none): void {
+    const ours = (item: DeliveryItem): boolean => ownerOf(item) !== undefined;
+    for (const part of this.#withdraw(engine, always, always, ours)) {
+      for (const { item } of part) (ownerOf(item) ?? this).#forget(item);
     }
-    return n;
+  }
+
+  /** The seq of each of the items, by item (see {@link RunItems.withdrawWaiting}'s `ownerOf`). */
+  lookup(): (item: DeliveryItem) => number | undefined {
+    return this.#seqLookup();
+  }
+
+  /** Removes a withdrawn item (by identity: a lookup built before may be stale) and tells the run. */
+  #forget(item: DeliveryItem): void {
+    for (const [seq, it] of this.#items) {
+      if (it !== item) continue;
+      this.#items.delete(seq);
+      this.#withdrawn();
+      return;
+    }
   }
 
   /**
    * Walks the items in seq order and withdraws, one item at a time (so a caller stopping early leaves the
    * rest in the engine), each keyless one that only waits for time and `accept` takes, and for a keyed one
-   * whose key `keyed` takes, its key's whole line when all of it is this run's and accepted.
+   * whose key `keyed` takes, its key's whole line when all of it is this run's (or `alsoOurs`) and accepted.
+   * An entry of another run's item has seq -1.
    */
   *#withdraw(
     engine: DeliveryEngine,
     accept: (item: DeliveryItem) => boolean,
     keyed: (key: string) => boolean,
+    alsoOurs: (item: DeliveryItem) => boolean = never,
   ): Generator<ParkEntry[]> {
     const seqOf = this.#seqLookup();
-    const inLine = (item: DeliveryItem): boolean => seqOf(item) !== undefined && accept(item);
+    const inLine = (item: DeliveryItem): boolean => (seqOf(item) !== undefined || alsoOurs(item)) && accept(item);
     for (const [seq, item] of this.#items) {
       if (item.key !== undefined) {
         const chain = keyed(item.key) ? engine.withdrawKey(item, inLine) : undefined;
-        if (chain !== undefined) yield chain.map((c) => ({ ...c, seq: seqOf(c.item) as number }));
+        if (chain !== undefined) yield chain.map((c) => ({ ...c, seq: seqOf(c.item) ?? -1 }));
         continue;
       }
       if (!engine.withdrawable(item) || !accept(item)) continue;
