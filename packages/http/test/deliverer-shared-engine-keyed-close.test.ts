@@ -1,11 +1,7 @@
-import { join } from 'node:path';
-import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
-import { DeadLetters } from '../src/delivery/dead-letters.js';
-import { DeliveryEngine } from '../src/delivery/delivery-engine.js';
-import { startTarget, tempDir } from './deliverer-target.js';
+import { sharedEngineCase } from './shared-engine-case.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,19 +10,11 @@ afterEach(async () => {
 
 describe('HttpDeliverer on a shared engine, keyed records', () => {
   it('close() takes back the lines of keys waiting for a retry: the engine sends none of them later, the next start sends them in key order', async () => {
-    const tmp = await tempDir('q-http-shared-keyed-');
-    cleanups.push(() => tmp.remove());
-    let down = true;
-    const target = await startTarget({ seed: 3, faults: () => (down ? { fail500: 1 } : {}) });
-    cleanups.push(() => target.close());
-    const deadLetters = await DeadLetters.open({ dir: join(tmp.dir, 'dead-letter') });
-    cleanups.push(() => deadLetters.close());
-    const engine = new DeliveryEngine({ deadLetters, concurrency: 8, retry: { minDelayMs: 300, maxDelayMs: 300 } });
-    cleanups.push(() => engine.close());
-
-    const log = await openLog({ dir: join(tmp.dir, 'log') });
-    cleanups.push(() => log.close());
-    await log.appendBatch(Array.from({ length: 20 }, (_, seq) => ({ body: `{"seq":${seq}}` })));
+    const { target, engine, log, state } = await sharedEngineCase('q-http-shared-keyed-', (c) => cleanups.push(c), {
+      seed: 3,
+      records: 20,
+      down: true,
+    });
     const keyOf = (record: { seq: number }) => `k${record.seq % 4}`;
     const options = { log, engine, idPrefix: 'a', url: target.url('/a'), keyOf };
     const first = new HttpDeliverer(options);
@@ -37,7 +25,7 @@ describe('HttpDeliverer on a shared engine, keyed records', () => {
     const atClose = target.received.length;
     expect(engine.stats().waiting).toBe(0);
 
-    down = false;
+    state.down = false;
     await new Promise((r) => setTimeout(r, 700));
     // Nothing of the closed deliverer was sent by the engine after close.
     expect(target.received.length).toBe(atClose);

@@ -1,12 +1,8 @@
-import { join } from 'node:path';
-import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
-import { DeadLetters } from '../src/delivery/dead-letters.js';
-import { DeliveryEngine } from '../src/delivery/delivery-engine.js';
 import { DeliveryClosedError } from '../src/delivery/errors.js';
-import { startTarget, tempDir } from './deliverer-target.js';
+import { sharedEngineCase } from './shared-engine-case.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -15,23 +11,14 @@ afterEach(async () => {
 
 describe('HttpDeliverer on a shared engine, a replay running at close', () => {
   it('close() takes back the replayed records waiting for a retry: the engine sends none of them after the close', async () => {
-    const tmp = await tempDir('q-http-shared-replay-');
-    cleanups.push(() => tmp.remove());
-    let down = false;
-    const target = await startTarget({ seed: 5, faults: () => (down ? { fail500: 1 } : {}) });
-    cleanups.push(() => target.close());
-    const deadLetters = await DeadLetters.open({ dir: join(tmp.dir, 'dead-letter') });
-    cleanups.push(() => deadLetters.close());
-    const engine = new DeliveryEngine({ deadLetters, concurrency: 8, retry: { minDelayMs: 300, maxDelayMs: 300 } });
-    cleanups.push(() => engine.close());
-    const log = await openLog({ dir: join(tmp.dir, 'log') });
-    cleanups.push(() => log.close());
-    await log.appendBatch(Array.from({ length: 20 }, (_, seq) => ({ body: `{"seq":${seq}}` })));
-
+    const { target, engine, log, state } = await sharedEngineCase('q-http-shared-replay-', (c) => cleanups.push(c), {
+      seed: 5,
+      records: 20,
+    });
     const deliverer = new HttpDeliverer({ log, engine, idPrefix: 'a', url: target.url('/a') });
     await deliverer.start();
     await until(() => deliverer.stats().cursor === 20, 10_000, 'the live cursor delivered all 20');
-    down = true;
+    state.down = true;
     const before = target.received.length;
     const replay = deliverer.replay({ from: 0, to: 3 });
     const outcome = replay.then(
@@ -49,7 +36,7 @@ describe('HttpDeliverer on a shared engine, a replay running at close', () => {
     expect(engine.stats().waiting).toBe(0);
     const atClose = target.received.length;
 
-    down = false;
+    state.down = false;
     await new Promise((r) => setTimeout(r, 700));
     // The retries were due after 300 ms: none of them went out once the deliverer was closed.
     expect(target.received.length).toBe(atClose);

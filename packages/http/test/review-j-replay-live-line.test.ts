@@ -5,15 +5,11 @@
 // in the engine. The engine sends the replayed records after the close (their replay rejected), and the
 // live record too, which the next start sends again: docs/http.md says only a line holding *another
 // deliverer's* records stays in the engine.
-import { join } from 'node:path';
-import { openLog } from '@q/log';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
-import { DeadLetters } from '../src/delivery/dead-letters.js';
-import { DeliveryEngine } from '../src/delivery/delivery-engine.js';
 import { DeliveryClosedError } from '../src/delivery/errors.js';
-import { startTarget, tempDir } from './deliverer-target.js';
+import { sharedEngineCase } from './shared-engine-case.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -22,24 +18,16 @@ afterEach(async () => {
 
 describe('review J: close() on a shared engine, a replay of a key that the live run has records of', () => {
   it('takes back the key line of the replay and the live run: the engine sends none of it after the close', async () => {
-    const tmp = await tempDir('q-http-review-j-line-');
-    cleanups.push(() => tmp.remove());
-    let down = false;
-    const target = await startTarget({ seed: 5, faults: () => (down ? { fail500: 1 } : {}) });
-    cleanups.push(() => target.close());
-    const deadLetters = await DeadLetters.open({ dir: join(tmp.dir, 'dead-letter') });
-    cleanups.push(() => deadLetters.close());
-    const engine = new DeliveryEngine({ deadLetters, concurrency: 8, retry: { minDelayMs: 300, maxDelayMs: 300 } });
-    cleanups.push(() => engine.close());
-    const log = await openLog({ dir: join(tmp.dir, 'log') });
-    cleanups.push(() => log.close());
-    await log.appendBatch(Array.from({ length: 4 }, (_, seq) => ({ body: `{"seq":${seq}}` })));
+    const { target, engine, log, state } = await sharedEngineCase('q-http-review-j-line-', (c) => cleanups.push(c), {
+      seed: 5,
+      records: 4,
+    });
     const options = { log, engine, idPrefix: 'a', url: target.url('/a'), keyOf: () => 'k' };
 
     const deliverer = new HttpDeliverer(options);
     await deliverer.start();
     await until(() => deliverer.stats().cursor === 4, 10_000, 'the live cursor delivered all 4');
-    down = true;
+    state.down = true;
     const before = target.received.length;
     const outcome = deliverer.replay({ from: 0, to: 2 }).then(
       () => 'resolved',
@@ -56,7 +44,7 @@ describe('review J: close() on a shared engine, a replay of a key that the live 
     const atClose = target.received.length;
     const waitingAfterClose = engine.stats().waiting;
 
-    down = false;
+    state.down = false;
     await new Promise((r) => setTimeout(r, 700));
     const sentAfterClose = target.received.slice(atClose).map((r) => (JSON.parse(r.body) as { seq: number }).seq);
 
@@ -75,23 +63,15 @@ describe('review J: close() on a shared engine, a replay of a key that the live 
   });
 
   it('takes back the key line of two replays of the same key: the engine sends none of it after the close', async () => {
-    const tmp = await tempDir('q-http-review-j-two-');
-    cleanups.push(() => tmp.remove());
-    let down = false;
-    const target = await startTarget({ seed: 5, faults: () => (down ? { fail500: 1 } : {}) });
-    cleanups.push(() => target.close());
-    const deadLetters = await DeadLetters.open({ dir: join(tmp.dir, 'dead-letter') });
-    cleanups.push(() => deadLetters.close());
-    const engine = new DeliveryEngine({ deadLetters, concurrency: 8, retry: { minDelayMs: 300, maxDelayMs: 300 } });
-    cleanups.push(() => engine.close());
-    const log = await openLog({ dir: join(tmp.dir, 'log') });
-    cleanups.push(() => log.close());
-    await log.appendBatch(Array.from({ length: 4 }, (_, seq) => ({ body: `{"seq":${seq}}` })));
+    const { target, engine, log, state } = await sharedEngineCase('q-http-review-j-two-', (c) => cleanups.push(c), {
+      seed: 5,
+      records: 4,
+    });
 
     const deliverer = new HttpDeliverer({ log, engine, idPrefix: 'a', url: target.url('/a'), keyOf: () => 'k' });
     await deliverer.start();
     await until(() => deliverer.stats().cursor === 4, 10_000, 'the live cursor delivered all 4');
-    down = true;
+    state.down = true;
     const before = target.received.length;
     const first = deliverer.replay({ from: 0, to: 1 }).then(
       () => 'resolved',
@@ -114,7 +94,7 @@ describe('review J: close() on a shared engine, a replay of a key that the live 
     const atClose = target.received.length;
     const waitingAfterClose = engine.stats().waiting;
 
-    down = false;
+    state.down = false;
     await new Promise((r) => setTimeout(r, 700));
     const sentAfterClose = target.received.slice(atClose).map((r) => (JSON.parse(r.body) as { seq: number }).seq);
     expect({ waitingAfterClose, sentAfterClose }).toEqual({ waitingAfterClose: 0, sentAfterClose: [] });
