@@ -10,37 +10,51 @@ const GROUP_BYTES = 8 * 1024 * 1024;
 const noop = (): void => undefined;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/*
+ * One executor for every entry's promise, handing resolve/reject to the entry being made: a closure per
+ * send was a measurable part of a send's cost (and of the garbage collector's) with hundreds of senders.
+ */
+let filling: Entry | undefined;
+function fill(resolve: (value: unknown) => void, reject: (err: unknown) => void): void {
+  const entry = filling as Entry;
+  entry.resolve = resolve;
+  entry.reject = reject;
+}
+
 /** One `send` (or `sendBatch`, or spill) waiting to be appended. */
 class Entry {
   readonly items: readonly Accepted[];
   /** Seqs given in advance (a direct-first spill), else taken from the counter or the log. */
   readonly fixed: readonly number[] | undefined;
   readonly bytes: number;
+  readonly signal: AbortSignal | undefined;
   resolve: (value: unknown) => void = noop;
   reject: (err: unknown) => void = noop;
   withdrawn = false;
   cancelAbort: () => void = noop;
   /** {@link LogWriter.appendOne}'s: what the send resolves with, made here rather than in a `then`. */
   done: ((seq: number) => unknown) | undefined;
-  failed: ((err: unknown) => Promise<unknown>) | undefined;
+  failed: ((err: unknown, a: Accepted, signal: AbortSignal | undefined) => Promise<unknown>) | undefined;
 
-  constructor(items: readonly Accepted[], fixed: readonly number[] | undefined) {
+  constructor(items: readonly Accepted[], fixed: readonly number[] | undefined, signal: AbortSignal | undefined) {
     this.items = items;
     this.fixed = fixed;
+    this.signal = signal;
     let bytes = 0;
     for (const a of items) bytes += a.bytes;
     this.bytes = bytes;
   }
 
-  /** Settles with the seqs (or, made by `done`, the send's result). */
-  succeed(seqs: number[]): void {
-    this.resolve(this.done === undefined ? seqs : this.done(seqs[0] as number));
+  /** Settles with the seqs, `first` and the ones after it (or, made by `done`, the send's result). */
+  succeed(first: number): void {
+    if (this.done !== undefined) this.resolve(this.done(first));
+    else this.resolve(Array.from(this.items, (_, i) => first + i));
   }
 
   /** Settles with `err` (or with what `failed` makes of it: a retry, or a rejection). */
   fail(err: unknown): void {
     if (this.failed === undefined) this.reject(err);
-    else this.resolve(this.failed(err));
+    else this.resolve(this.failed(err, this.items[0] as Accepted, this.signal));
   }
 }
 
@@ -101,24 +115,25 @@ export class LogWriter {
    * signal's reason when withdrawn while still queued.
    */
   append(items: readonly Accepted[], signal: AbortSignal | undefined): Promise<number[]> {
-    return this.#enqueue(new Entry(items, undefined), signal) as Promise<number[]>;
+    return this.#enqueue(new Entry(items, undefined, signal)) as Promise<number[]>;
   }
 
   /**
    * {@link LogWriter.append} of one message for the common send, without a promise layer of its own:
-   * resolves with `done(seq)` once durable; when it was not appended, follows `failed(err)` (which may
-   * try again or rethrow). Each layer delayed the caller's next send and cost a microtask per message.
+   * resolves with `done(seq)` once durable; when it was not appended, follows `failed(err, a, signal)`
+   * (which may try again or rethrow). Each layer delayed the caller's next send and cost a microtask per
+   * message; `done` and `failed` are the caller's for every send, not closures made per send.
    */
   appendOne<T>(
     a: Accepted,
     signal: AbortSignal | undefined,
     done: (seq: number) => T,
-    failed: (err: unknown) => Promise<T>,
+    failed: (err: unknown, a: Accepted, signal: AbortSignal | undefined) => Promise<T>,
   ): Promise<T> {
-    const entry = new Entry([a], undefined);
+    const entry = new Entry([a], undefined, signal);
     entry.done = done;
     entry.failed = failed;
-    return this.#enqueue(entry, signal) as Promise<T>;
+    return this.#enqueue(entry) as Promise<T>;
   }
 
   /** Appends messages that already have their seqs (a direct-first spill), in one group. */
@@ -127,16 +142,16 @@ export class LogWriter {
       new Entry(
         items.map((i) => i.accepted),
         items.map((i) => i.seq),
+        undefined,
       ),
-      undefined,
     );
   }
 
-  #enqueue(entry: Entry, signal: AbortSignal | undefined): Promise<unknown> {
-    const done = new Promise<unknown>((resolve, reject) => {
-      entry.resolve = resolve;
-      entry.reject = reject;
-    });
+  #enqueue(entry: Entry): Promise<unknown> {
+    filling = entry;
+    const done = new Promise<unknown>(fill);
+    filling = undefined;
+    const signal = entry.signal;
     this.#pending++;
     this.#queue.push(entry);
     if (signal !== undefined)
@@ -192,35 +207,33 @@ export class LogWriter {
     if (group.length === 0) return;
     for (const e of group) e.cancelAbort();
     const counter = this.#counter;
-    let records: AppendInput[];
-    let seqs: number[][];
+    const records: AppendInput[] = [];
+    /** Each entry's first seq (its others follow it): known here, or (-1) from the log once appended. */
+    const firsts: number[] = [];
     try {
       let fresh = 0;
       for (const e of group) if (e.fixed === undefined) fresh += e.items.length;
       if (counter !== undefined && !counter.covers(fresh)) await counter.reserve(fresh);
-      records = [];
-      seqs = [];
       for (const e of group) {
         const items = e.items;
-        const first = e.fixed === undefined ? counter?.take(items.length) : undefined;
-        if (first === undefined && e.fixed === undefined) {
-          // The log's seqs, known once appended.
+        const fixed = e.fixed;
+        const first = fixed === undefined ? counter?.take(items.length) : undefined;
+        if (first === undefined && fixed === undefined) {
           for (const a of items) records.push(recordOf(a, undefined));
-          if (counter !== undefined) seqs.push([]);
+          firsts.push(-1);
           continue;
         }
-        const own: number[] = [];
-        for (let i = 0; i < items.length; i++) {
-          const seq = e.fixed === undefined ? (first as number) + i : (e.fixed[i] as number);
-          records.push(recordOf(items[i] as Accepted, seq));
-          own.push(seq);
-        }
-        seqs.push(own);
+        for (let i = 0; i < items.length; i++)
+          records.push(
+            recordOf(items[i] as Accepted, fixed === undefined ? (first as number) + i : (fixed[i] as number)),
+          );
+        firsts.push(fixed === undefined ? (first as number) : (fixed[0] as number));
       }
       const logSeqs = await this.#log.appendBatch(records);
       if (counter === undefined) {
-        let at = 0;
-        seqs = group.map((e) => logSeqs.slice(at, (at += e.items.length)));
+        // The log's seqs, one per record in group order: an entry's first is the seq of its first record.
+        for (let i = 0, at = 0; i < group.length; at += (group[i] as Entry).items.length, i++)
+          firsts[i] = logSeqs[at] as number;
       }
     } catch (err) {
       if (group.length > 1 && refusesRecord(err)) {
@@ -237,10 +250,11 @@ export class LogWriter {
     let bytes = 0;
     for (const r of records) bytes += appendedBytes(r);
     this.#backlog.appended(bytes);
-    group.forEach((e, i) => {
+    for (let i = 0; i < group.length; i++) {
+      const e = group[i] as Entry;
       this.#settled(e);
-      e.succeed(seqs[i] as number[]);
-    });
+      e.succeed(firsts[i] as number);
+    }
     this.#written();
   }
 }

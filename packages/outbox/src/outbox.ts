@@ -36,6 +36,12 @@ export interface SendResult {
   readonly duplicate: boolean;
 }
 
+/** The common send's continuations, made once per outbox (see `LogWriter.appendOne`). */
+interface FastSend {
+  done(seq: number): SendResult;
+  failed(err: unknown, a: Accepted, signal: AbortSignal | undefined): Promise<SendResult>;
+}
+
 /**
  * Sending that never loses a message when the broker is down. `send` resolves once the message is safe:
  * fsync'd in the local log (`'write-ahead'`, the default; a forwarder pushes the log to the sink), or
@@ -61,6 +67,7 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
   readonly #closing = new AbortController();
   readonly #opening: Promise<OutboxParts>;
   #parts: OutboxParts | undefined;
+  #fast: FastSend | undefined;
   #closed: Promise<void> | undefined;
 
   /** Validates the options (throwing `InvalidOptionError`) and opens the directory in the background. */
@@ -117,21 +124,25 @@ export class Outbox extends EventEmitter<OutboxEvents> implements AsyncDisposabl
       } catch (err) {
         return Promise.reject(err);
       }
-      return p.writer.appendOne(
-        a,
-        signal,
-        (seq): SendResult => {
-          p.counters.accepted++;
-          return { id: `${p.id}:${seq}`, seq, duplicate: false };
-        },
-        async (err: unknown): Promise<SendResult> => {
-          await waitForRoom(err, 1, p.room, signal, a.bytes);
-          const [seq] = await this.#store(p, [a], signal, 2);
-          return { ...this.#taken(seq as number), duplicate: false };
-        },
-      );
+      const fast = (this.#fast ??= this.#fastSend(p));
+      return p.writer.appendOne(a, signal, fast.done, fast.failed);
     }
     return this.#sendOne(body, options);
+  }
+
+  /** What the common send resolves with once appended, and what it does when it was not: made once. */
+  #fastSend(p: OutboxParts): FastSend {
+    return {
+      done: (seq) => {
+        p.counters.accepted++;
+        return { id: `${p.id}:${seq}`, seq, duplicate: false };
+      },
+      failed: async (err, a, signal) => {
+        await waitForRoom(err, 1, p.room, signal, a.bytes);
+        const [seq] = await this.#store(p, [a], signal, 2);
+        return { ...this.#taken(seq as number), duplicate: false };
+      },
+    };
   }
 
   async #sendOne(body: string | Buffer, options: SendOptions = {}): Promise<SendResult> {
