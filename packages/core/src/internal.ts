@@ -5,6 +5,7 @@
  */
 export { Deque } from './channel/deque.js';
 export { Waker } from './channel/waker.js';
+export { type KnownOutboxId, OUTBOX_ID, outboxIdOf } from './pushers/outbox-id.js';
 export { abortable, keepListening, whenAborted } from './support/abortable.js';
 export { HttpError } from './support/http-error.js';
 export { type HttpErrorReply, type RouteSpec, routeMiss, sendHttpError } from './support/http-route-answers.js';

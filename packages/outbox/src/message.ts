@@ -151,9 +151,7 @@ export function sinkMessageOfRecord(record: LogRecord, outbox: string): OutboxSi
     else if (name !== SEQ_HEADER && name !== IDEMPOTENCY_HEADER && name !== BATCH_HEADER)
       setHeader(headers, name, value);
   }
-  const id = `${outbox}:${seqOf(record)}`;
-  headers[OUTBOX_ID_HEADER] = id;
-  return new SinkMessage(record.body, headers, key, id);
+  return new SinkMessage(record.body, headers, key, outbox, seqOf(record));
 }
 
 /** What the sink gets for a message sent directly (direct-first). */
@@ -164,8 +162,6 @@ export function sinkMessageOfAccepted(a: Accepted, outbox: string, seq: number):
     for (const name in h)
       if (name !== KEY_HEADER && name !== KEY64_HEADER && name !== IDEMPOTENCY_HEADER)
         setHeader(headers, name, h[name] as string);
-  const id = `${outbox}:${seq}`;
-  headers[OUTBOX_ID_HEADER] = id;
   const key = a.key === undefined ? undefined : typeof a.key === 'string' ? Buffer.from(a.key) : a.key;
-  return new SinkMessage(a.body, headers, key, id);
+  return new SinkMessage(a.body, headers, key, outbox, seq);
 }

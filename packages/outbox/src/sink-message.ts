@@ -1,3 +1,6 @@
+import { OUTBOX_ID_HEADER } from '@q/core';
+import { type KnownOutboxId, OUTBOX_ID } from '@q/core/internal';
+
 /**
  * What an outbox hands its sink for each message: `RedisListPusher` pushes `body`, `KafkaPusher` writes
  * `key`, `value` and `headers`. `headers` always holds `q-outbox-id`: `<outbox id>:<seq>`, the same on
@@ -27,21 +30,24 @@ export class SinkMessage implements OutboxSinkMessage {
   readonly body: Buffer;
   readonly value: Buffer;
   readonly headers: Record<string, string>;
+  /** Its outbox id taken apart, so that a de-duplicating sink need not parse `q-outbox-id`. */
+  readonly [OUTBOX_ID]: KnownOutboxId;
   #key: Buffer | undefined;
-  readonly #id: string;
 
-  /** `key` undefined: the key is `id`, as UTF-8. */
-  constructor(body: Buffer, headers: Record<string, string>, key: Buffer | undefined, id: string) {
+  /** `key` undefined: the key is the id, as UTF-8. Sets `q-outbox-id` in `headers`. */
+  constructor(body: Buffer, headers: Record<string, string>, key: Buffer | undefined, outbox: string, seq: number) {
+    const id = `${outbox}:${seq}`;
+    headers[OUTBOX_ID_HEADER] = id;
     this.body = body;
     this.value = body;
     this.headers = headers;
     this.#key = key;
-    this.#id = id;
+    this[OUTBOX_ID] = { id, outbox, seq };
   }
 
   /** The message's key, or its id when it was sent without one. */
   get key(): Buffer {
-    this.#key ??= Buffer.from(this.#id);
+    this.#key ??= Buffer.from(this[OUTBOX_ID].id);
     return this.#key;
   }
 }

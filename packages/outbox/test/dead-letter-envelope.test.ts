@@ -39,7 +39,7 @@ const refusal = { cause: Object.assign(new Error('too large'), { code: 'Q_MESSAG
 describe('dead letters of any size', () => {
   it('small: stored whole, with q-key and the cause', async () => {
     const dir = tempDir('dl-env');
-    const msg = new SinkMessage(Buffer.from('body'), { h: 'v', 'q-outbox-id': 'o:7' }, Buffer.from('k'), 'o:7');
+    const msg = new SinkMessage(Buffer.from('body'), { h: 'v', 'q-outbox-id': 'o:7' }, Buffer.from('k'), 'o', 7);
     expect(await deadLetters(dir).add(msg, refusal)).toEqual({ form: 'whole' });
     const r = await stored(dir);
     expect(r.body.toString()).toBe('body');
@@ -59,7 +59,7 @@ describe('dead letters of any size', () => {
     const body = Buffer.from([0, 1, 2, 255, 10]);
     const key = Buffer.alloc(40_000, 7);
     const headers = { h: 'x'.repeat(30_000), ['__proto__']: 'p', 'q-outbox-id': 'o:8' };
-    const msg = new SinkMessage(body, headers, key, 'o:8');
+    const msg = new SinkMessage(body, headers, key, 'o', 8);
     expect(await deadLetters(dir).add(msg, { ...refusal, cause: new Error('e'.repeat(5000)) })).toEqual({
       form: 'envelope',
     });
@@ -81,7 +81,7 @@ describe('dead letters of any size', () => {
 
   it('too large for the dead-letter log even so: stored without the message, marked q-truncated', async () => {
     const dir = tempDir('dl-env');
-    const msg = new SinkMessage(Buffer.alloc(20_000, 1), { 'q-outbox-id': 'o:9' }, undefined, 'o:9');
+    const msg = new SinkMessage(Buffer.alloc(20_000, 1), { 'q-outbox-id': 'o:9' }, undefined, 'o', 9);
     const result = await deadLetters(dir, 10_000).add(msg, refusal);
     expect(result.form).toBe('truncated');
     const r = await stored(dir);

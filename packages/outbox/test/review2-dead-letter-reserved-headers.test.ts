@@ -36,7 +36,13 @@ async function roundTrip(headers: Record<string, string>): Promise<ReturnType<ty
   const dir = tempDir('dl-reserved');
   const d = new DeadLetters(dir, { maxRecordBytes: 1024 * 1024 });
   open.push(d);
-  const msg = new SinkMessage(Buffer.from('hello body'), { ...headers, 'q-outbox-id': 'o:7' }, Buffer.from('k'), 'o:7');
+  const msg = new SinkMessage(
+    Buffer.from('hello body'),
+    { ...headers, 'q-outbox-id': 'o:7' },
+    Buffer.from('k'),
+    'o',
+    7,
+  );
   await d.add(msg, { cause: new Error('refused'), attempts: 1 });
   await d.close();
   const log = await openLog({ dir: `${dir}/dead-letter` });

@@ -1,4 +1,5 @@
-import { OUTBOX_ID_HEADER, parseOutboxId } from '@q/core';
+import { OUTBOX_ID_HEADER } from '@q/core';
+import { outboxIdOf } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidMessageError, InvalidOutboxIdError } from './errors.js';
 import { withScripts } from './scripts.js';
@@ -231,7 +232,7 @@ function outboxEntryOf(message: PushableMessage, index?: number): OutboxEntry {
   const body = bodyOf(message);
   const headers = typeof message === 'object' && !Buffer.isBuffer(message) ? message.headers : undefined;
   const raw: unknown = headers !== null && typeof headers === 'object' ? headers[OUTBOX_ID_HEADER] : undefined;
-  const id = parseOutboxId(Buffer.isBuffer(raw) ? raw.toString() : raw);
+  const id = typeof message === 'object' && !Buffer.isBuffer(message) ? outboxIdOf(message, raw) : undefined;
   if (id === undefined) throw new InvalidOutboxIdError(message, raw, index);
   return new OutboxEntry(id.outbox, id.seq, body);
 }
