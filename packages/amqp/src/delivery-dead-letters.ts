@@ -4,6 +4,7 @@ import {
   DEATH_HEADER,
   EXPIRES_AT_HEADER,
   isExpired,
+  pushConfirmed,
   readDeaths,
   sleep,
   writeDeaths,
@@ -69,9 +70,7 @@ export class DeliveryDeadLetters {
       // Past a lost channel the broker redelivers it anyway, and the next delivery dead-letters it.
       if (signal.aborted || !DeliverySource.settleable(delivery)) break;
       try {
-        await (pusher.pushAndConfirm !== undefined
-          ? pusher.pushAndConfirm(letter, { signal })
-          : pusher.push(letter, { signal }));
+        await pushConfirmed(pusher, letter, { signal });
         if (DeliverySource.ack(delivery)) this.counts[reason]++;
         return;
       } catch (error) {

@@ -22,7 +22,13 @@ export {
   type OutboxId,
   parseOutboxId,
 } from './pushers/outbox-id.js';
-export { type ConfirmingPusher, isConfirmingPusher, type Pusher, type PushInfo } from './pushers/pusher.js';
+export {
+  type ConfirmingPusher,
+  isConfirmingPusher,
+  type Pusher,
+  type PushInfo,
+  pushConfirmed,
+} from './pushers/pusher.js';
 export type { ConsumeContext, Consumer, ConsumerFactory } from './queue/consumer.js';
 export type { QueueErrorInfo, QueueErrorStage, QueueEvents, StopOptions } from './queue/events.js';
 export { fromIterable } from './queue/iterable-producer.js';

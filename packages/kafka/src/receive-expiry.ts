@@ -1,4 +1,13 @@
-import { backoffDelay, EXPIRES_AT_HEADER, isExpired, type Logger, type Pusher, type RetryPolicy, sleep } from '@q/core';
+import {
+  backoffDelay,
+  EXPIRES_AT_HEADER,
+  isExpired,
+  type Logger,
+  type Pusher,
+  pushConfirmed,
+  type RetryPolicy,
+  sleep,
+} from '@q/core';
 import type { FetchedRecord, KafkaMessage } from './client.js';
 import { withDeath } from './dead-letter.js';
 import type { TrackedMessage } from './offset-tracker.js';
@@ -85,9 +94,7 @@ export class ReceiveExpiry {
     const info = { signal };
     for (let failures = 1; ; failures++) {
       try {
-        const pushed =
-          pusher.pushAndConfirm !== undefined ? pusher.pushAndConfirm(letter, info) : pusher.push(letter, info);
-        if (pushed !== undefined) await pushed;
+        await pushConfirmed(pusher, letter, info);
         this.counts.deadLettered++;
         return;
       } catch (error) {

@@ -6,6 +6,7 @@ import {
   LessExecutor,
   type Logger,
   type Pusher,
+  pushConfirmed,
   retryPolicy,
   sleep,
 } from '@q/core';
@@ -134,9 +135,7 @@ export class ProducerDeadLetters<M> {
     const body = withDeath(this.#source.body(m), { reason, queue: this.#o.list });
     for (let failures = 1; !closing.aborted; failures++) {
       try {
-        const pushed =
-          pusher.pushAndConfirm !== undefined ? pusher.pushAndConfirm(body, { signal }) : pusher.push(body);
-        if (pushed !== undefined) await pushed;
+        await pushConfirmed(pusher, body, { signal });
         this.#o.counters.deadLettered++;
         this.#source.done(m, true);
         return;

@@ -67,3 +67,13 @@ export type ConfirmingPusher<T = string> = Pusher<T> & {
 export function isConfirmingPusher<T>(pusher: Pusher<T>): pusher is ConfirmingPusher<T> {
   return typeof pusher.pushAndConfirm === 'function';
 }
+
+/**
+ * Pushes `message` and waits for as much as `pusher` can promise: its confirmation when it offers
+ * {@link Pusher.pushAndConfirm}, else its acceptance (`push`). What a caller that must not lose a message
+ * (a dead letter) awaits before it lets the message go from its source.
+ */
+export async function pushConfirmed<T>(pusher: Pusher<T>, message: T, info?: PushInfo): Promise<void> {
+  if (pusher.pushAndConfirm !== undefined) return pusher.pushAndConfirm(message, info);
+  await pusher.push(message, info);
+}

@@ -1,4 +1,4 @@
-import type { Pusher } from '../pushers/pusher.js';
+import { type Pusher, pushConfirmed } from '../pushers/pusher.js';
 import { backoffDelay, type RetryPolicy, sleep } from '../support/backoff.js';
 import type { Reporter } from './reporter.js';
 import type { ConsumerSlot } from './slots.js';
@@ -30,8 +30,7 @@ export class DeadLetter<T> {
     const info = { cause, attempts, signal: slot.stop.signal };
     for (let failures = 1; ; failures++) {
       try {
-        const pushed = pusher.pushAndConfirm !== undefined ? pusher.pushAndConfirm(m, info) : pusher.push(m, info);
-        if (pushed !== undefined) await pushed;
+        await pushConfirmed(pusher, m, info);
         return;
       } catch (pushError) {
         if (slot.abandoned) return;
