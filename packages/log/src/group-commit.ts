@@ -96,9 +96,12 @@ export class GroupCommitter {
       bytes = FRAME_OVERHEAD + r.hLen + r.bLen;
     }
     const request = new Request(records, bytes, Date.now());
+    // Saved and put back, not cleared: an async_hooks `init` hook runs before the executor, and an append
+    // it makes sets `filling` for its own promise in between.
+    const outer = filling;
     filling = request;
     const promise = new Promise<number>(fill);
-    filling = undefined;
+    filling = outer;
     if (signal) {
       const { resolve, reject } = request;
       // Once its group is being written the abort is ignored: the append settles as the write does, so a

@@ -148,9 +148,12 @@ export class LogWriter {
   }
 
   #enqueue(entry: Entry): Promise<unknown> {
+    // Saved and put back, not cleared: an async_hooks `init` hook runs before the executor, and a send it
+    // makes sets `filling` for its own promise in between.
+    const outer = filling;
     filling = entry;
     const done = new Promise<unknown>(fill);
-    filling = undefined;
+    filling = outer;
     const signal = entry.signal;
     this.#pending++;
     this.#queue.push(entry);
