@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
-import { sharedEngineCase } from './shared-engine-case.js';
+import { pastRetries, sharedEngineCase } from './shared-engine-case.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -26,7 +26,7 @@ describe('HttpDeliverer on a shared engine, keyed records', () => {
     expect(engine.stats().waiting).toBe(0);
 
     state.down = false;
-    await new Promise((r) => setTimeout(r, 700));
+    await pastRetries();
     // Nothing of the closed deliverer was sent by the engine after close.
     expect(target.received.length).toBe(atClose);
 

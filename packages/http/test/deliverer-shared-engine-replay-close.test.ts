@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { DeliveryClosedError } from '../src/delivery/errors.js';
-import { sharedEngineCase } from './shared-engine-case.js';
+import { pastRetries, sharedEngineCase } from './shared-engine-case.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -37,8 +37,8 @@ describe('HttpDeliverer on a shared engine, a replay running at close', () => {
     const atClose = target.received.length;
 
     state.down = false;
-    await new Promise((r) => setTimeout(r, 700));
-    // The retries were due after 300 ms: none of them went out once the deliverer was closed.
+    await pastRetries();
+    // The retries were due by now: none of them went out once the deliverer was closed.
     expect(target.received.length).toBe(atClose);
   });
 });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { HttpDeliverer } from '../src/deliverer/http-deliverer.js';
 import { DeliveryClosedError } from '../src/delivery/errors.js';
-import { sharedEngineCase } from './shared-engine-case.js';
+import { pastRetries, sharedEngineCase } from './shared-engine-case.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -45,7 +45,7 @@ describe('review J: close() on a shared engine, a replay of a key that the live 
     const waitingAfterClose = engine.stats().waiting;
 
     state.down = false;
-    await new Promise((r) => setTimeout(r, 700));
+    await pastRetries();
     const sentAfterClose = target.received.slice(atClose).map((r) => (JSON.parse(r.body) as { seq: number }).seq);
 
     // The next start sends live record 4 again (the cursor stayed below it).
@@ -95,7 +95,7 @@ describe('review J: close() on a shared engine, a replay of a key that the live 
     const waitingAfterClose = engine.stats().waiting;
 
     state.down = false;
-    await new Promise((r) => setTimeout(r, 700));
+    await pastRetries();
     const sentAfterClose = target.received.slice(atClose).map((r) => (JSON.parse(r.body) as { seq: number }).seq);
     expect({ waitingAfterClose, sentAfterClose }).toEqual({ waitingAfterClose: 0, sentAfterClose: [] });
   });

@@ -4,6 +4,17 @@ import { DeadLetters } from '../src/delivery/dead-letters.js';
 import { DeliveryEngine } from '../src/delivery/delivery-engine.js';
 import { startTarget, type Target, tempDir } from './deliverer-target.js';
 
+/**
+ * How long a failed record waits for its retry: long enough that on a loaded machine every record of a
+ * test has failed once and waits (none retried yet) when the test closes its deliverer.
+ */
+export const RETRY_MS = 1_500;
+
+/** Waits until every retry scheduled before now was due (and would have been sent). */
+export function pastRetries(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, RETRY_MS + 500));
+}
+
 /** What {@link sharedEngineCase} set up; `target` answers 500 to everything while `state.down`. */
 export interface SharedEngineCase {
   readonly target: Target;
@@ -29,7 +40,7 @@ export async function sharedEngineCase(
   cleanup(() => target.close());
   const deadLetters = await DeadLetters.open({ dir: join(tmp.dir, 'dead-letter') });
   cleanup(() => deadLetters.close());
-  const retryMs = options.retryMs ?? 300;
+  const retryMs = options.retryMs ?? RETRY_MS;
   const engine = new DeliveryEngine({
     deadLetters,
     concurrency: 8,
