@@ -13,6 +13,7 @@ export { jsonLogger, LOG_LEVELS, type LogLevel } from './support/json-logger.js'
 export { LatencyHistogram } from './support/latency-histogram.js';
 export { safeLogger } from './support/logger.js';
 export { OrderedCommits, type OrderedEntry } from './support/ordered-commits.js';
+export { promiseInto, type Settles } from './support/promise-into.js';
 export {
   type CommandIo,
   closeOnSignal,

@@ -1,4 +1,4 @@
-import { whenAborted } from '@q/core/internal';
+import { promiseInto, whenAborted } from '@q/core/internal';
 import { LogClosedError, LogFullError, LogSyncError } from './errors.js';
 import { FRAME_OVERHEAD, SEGMENT_HEADER_BYTES } from './format.js';
 import { fdatasync, ftruncate, isDiskFull } from './fs-util.js';
@@ -34,17 +34,6 @@ class Request {
 }
 
 const noop = (): void => undefined;
-
-/*
- * One executor for every append's promise, handing resolve/reject to the request being created: a closure
- * per append was a measurable part of an append's cost with hundreds of appenders.
- */
-let filling: Request | undefined;
-function fill(resolve: (firstSeq: number) => void, reject: (err: unknown) => void): void {
-  const request = filling as Request;
-  request.resolve = resolve;
-  request.reject = reject;
-}
 
 /** A group grows no larger than this unless one request alone is larger, so a burst does not hold gigabytes. */
 const GROUP_MAX_BYTES = 8 * 1024 * 1024;
@@ -96,12 +85,7 @@ export class GroupCommitter {
       bytes = FRAME_OVERHEAD + r.hLen + r.bLen;
     }
     const request = new Request(records, bytes, Date.now());
-    // Saved and put back, not cleared: an async_hooks `init` hook runs before the executor, and an append
-    // it makes sets `filling` for its own promise in between.
-    const outer = filling;
-    filling = request;
-    const promise = new Promise<number>(fill);
-    filling = outer;
+    const promise = promiseInto(request);
     if (signal) {
       const { resolve, reject } = request;
       // Once its group is being written the abort is ignored: the append settles as the write does, so a

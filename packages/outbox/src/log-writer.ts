@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '@q/core';
-import { whenAborted } from '@q/core/internal';
+import { promiseInto, whenAborted } from '@q/core/internal';
 import { type AppendInput, headersBytes, RecordTooLargeError, type SegmentLog } from '@q/log';
 import { type Accepted, recordOf } from './message.js';
 import type { SequenceCounter } from './sequence.js';
@@ -9,17 +9,6 @@ import type { BacklogMeter } from './stats.js';
 const GROUP_BYTES = 8 * 1024 * 1024;
 const noop = (): void => undefined;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/*
- * One executor for every entry's promise, handing resolve/reject to the entry being made: a closure per
- * send was a measurable part of a send's cost (and of the garbage collector's) with hundreds of senders.
- */
-let filling: Entry | undefined;
-function fill(resolve: (value: unknown) => void, reject: (err: unknown) => void): void {
-  const entry = filling as Entry;
-  entry.resolve = resolve;
-  entry.reject = reject;
-}
 
 /** One `send` (or `sendBatch`, or spill) waiting to be appended. */
 class Entry {
@@ -148,12 +137,7 @@ export class LogWriter {
   }
 
   #enqueue(entry: Entry): Promise<unknown> {
-    // Saved and put back, not cleared: an async_hooks `init` hook runs before the executor, and a send it
-    // makes sets `filling` for its own promise in between.
-    const outer = filling;
-    filling = entry;
-    const done = new Promise<unknown>(fill);
-    filling = outer;
+    const done = promiseInto(entry);
     const signal = entry.signal;
     this.#pending++;
     this.#queue.push(entry);
