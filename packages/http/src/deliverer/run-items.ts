@@ -16,7 +16,10 @@ export interface ParkEntry extends ParkedItem {
 
 const always = (): boolean => true;
 const never = (): boolean => false;
-const none = (): undefined => undefined;
+const noop = (): void => undefined;
+
+/** Whose an item is among a deliverer's runs, and its seq there (see {@link RunItems.withdrawWaiting}). */
+export type OwnerOf = (item: DeliveryItem) => { readonly items: RunItems; readonly seq: number } | undefined;
 
 /**
  * A run's items handed to the engine and not finished, by seq in hand-over order: what a park round or a
@@ -27,7 +30,7 @@ export class RunItems {
   readonly #withdrawn: () => void;
 
   /** @param withdrawn called for each item {@link RunItems.withdrawWaiting} takes back (of this run's) */
-  constructor(withdrawn: () => void = never) {
+  constructor(withdrawn: () => void = noop) {
     this.#withdrawn = withdrawn;
   }
 
@@ -62,30 +65,37 @@ export class RunItems {
 
   /**
    * Withdraws every item that only waits for time (they stay unfinished for their run). A keyed item heading
-   * its key takes its whole line along when all of it is this run's, or of the runs `ownerOf` knows (the
-   * deliverer's other runs: a replay's line may hold live records of its key): each withdrawn item leaves
+   * its key takes its whole line along when all of it belongs to the runs `ownerOf` knows (the deliverer's
+   * runs, this one included: a replay's line may hold live records of its key): each withdrawn item leaves
    * the items of its own run. The next start sends the line again, in order.
    */
-  withdrawWaiting(engine: DeliveryEngine, ownerOf: (item: DeliveryItem) => RunItems | undefined = none): void {
+  withdrawWaiting(engine: DeliveryEngine, ownerOf: OwnerOf): void {
     const ours = (item: DeliveryItem): boolean => ownerOf(item) !== undefined;
     for (const part of this.#withdraw(engine, always, always, ours)) {
-      for (const { item } of part) (ownerOf(item) ?? this).#forget(item);
+      for (const { item, seq } of part) {
+        const owner = ownerOf(item);
+        (owner?.items ?? this).#forget(item, owner?.seq ?? seq);
+      }
     }
   }
 
-  /** The seq of each of the items, by item (see {@link RunItems.withdrawWaiting}'s `ownerOf`). */
+  /**
+   * The seq of each item, by item: a key's line is found in the engine by item. Built when first asked
+   * (by a round that meets a line to take), not kept per record on the hand-over path.
+   */
   lookup(): (item: DeliveryItem) => number | undefined {
-    return this.#seqLookup();
+    let seqs: Map<DeliveryItem, number> | undefined;
+    return (item) => {
+      seqs ??= new Map(Array.from(this.#items, ([seq, it]) => [it, seq]));
+      return seqs.get(item);
+    };
   }
 
-  /** Removes a withdrawn item (by identity: a lookup built before may be stale) and tells the run. */
-  #forget(item: DeliveryItem): void {
-    for (const [seq, it] of this.#items) {
-      if (it !== item) continue;
-      this.#items.delete(seq);
-      this.#withdrawn();
-      return;
-    }
+  /** Removes a withdrawn item (still there: a lookup built before may be stale) and tells the run. */
+  #forget(item: DeliveryItem, seq: number): void {
+    if (this.#items.get(seq) !== item) return;
+    this.#items.delete(seq);
+    this.#withdrawn();
   }
 
   /**
@@ -100,7 +110,7 @@ export class RunItems {
     keyed: (key: string) => boolean,
     alsoOurs: (item: DeliveryItem) => boolean = never,
   ): Generator<ParkEntry[]> {
-    const seqOf = this.#seqLookup();
+    const seqOf = this.lookup();
     const inLine = (item: DeliveryItem): boolean => (seqOf(item) !== undefined || alsoOurs(item)) && accept(item);
     for (const [seq, item] of this.#items) {
       if (item.key !== undefined) {
@@ -118,17 +128,5 @@ export class RunItems {
   sending(engine: DeliveryEngine): boolean {
     for (const item of this.#items.values()) if (engine.sending(item)) return true;
     return false;
-  }
-
-  /**
-   * The seq of each item, by item: a key's line is found in the engine by item. Built when first asked
-   * (by a round that meets a line to take), not kept per record on the hand-over path.
-   */
-  #seqLookup(): (item: DeliveryItem) => number | undefined {
-    let seqs: Map<DeliveryItem, number> | undefined;
-    return (item) => {
-      seqs ??= new Map(Array.from(this.#items, ([seq, it]) => [it, seq]));
-      return seqs.get(item);
-    };
   }
 }

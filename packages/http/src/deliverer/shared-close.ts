@@ -1,8 +1,7 @@
 import { settledWithin } from '@q/core/internal';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
-import type { DeliveryItem } from '../delivery/types.js';
 import type { DeliveryRun } from './delivery-run.js';
-import type { RunItems } from './run-items.js';
+import type { OwnerOf } from './run-items.js';
 
 /** How often a deliverer closing on a shared engine looks again at what of its runs is being sent. */
 const LOOK_EVERY_MS = 20;
@@ -26,9 +25,14 @@ export async function settleOnShared(
   const mine = runs.filter((run) => run !== undefined);
   while (left() > 0) {
     // Built once per look: a line may hold records of several of the deliverer's runs (a replay's, the live run's).
-    const owners = mine.map((run) => ({ items: run.items, seqOf: run.items.lookup() }));
-    const ownerOf = (item: DeliveryItem): RunItems | undefined =>
-      owners.find((o) => o.seqOf(item) !== undefined)?.items;
+    const lookups = mine.map((run) => ({ items: run.items, seqOf: run.items.lookup() }));
+    const ownerOf: OwnerOf = (item) => {
+      for (const { items, seqOf } of lookups) {
+        const seq = seqOf(item);
+        if (seq !== undefined) return { items, seq };
+      }
+      return undefined;
+    };
     for (const run of mine) run.items.withdrawWaiting(engine, ownerOf);
     const sending = mine.some((run) => run.items.sending(engine));
     if (!sending || (await settledWithin(drained, Math.min(LOOK_EVERY_MS, left())))) return;
