@@ -230,9 +230,11 @@ export function bodyOf(message: PushableMessage): string | Buffer {
 
 function outboxEntryOf(message: PushableMessage, index?: number): OutboxEntry {
   const body = bodyOf(message);
-  const headers = typeof message === 'object' && !Buffer.isBuffer(message) ? message.headers : undefined;
+  // A bare string or Buffer has no headers, so no id.
+  const withHeaders = typeof message === 'object' && !Buffer.isBuffer(message) ? message : undefined;
+  const headers = withHeaders?.headers;
   const raw: unknown = headers !== null && typeof headers === 'object' ? headers[OUTBOX_ID_HEADER] : undefined;
-  const id = typeof message === 'object' && !Buffer.isBuffer(message) ? outboxIdOf(message, raw) : undefined;
+  const id = withHeaders === undefined ? undefined : outboxIdOf(withHeaders, raw);
   if (id === undefined) throw new InvalidOutboxIdError(message, raw, index);
   return new OutboxEntry(id.outbox, id.seq, body);
 }
