@@ -5,6 +5,7 @@ import { fdatasync, ftruncate, isDiskFull } from './fs-util.js';
 import { GroupBuffer, type WrittenGroup, writeGroup } from './group-encoder.js';
 import type { LogState } from './log-state.js';
 import { createSegment, emptyFile, writeActiveIndex, writeSealedIndex } from './segment-files.js';
+import { ZeroFill } from './zero-fill.js';
 
 /** One record ready to encode: its body, headers and their encoded sizes. */
 export interface PreparedRecord {
@@ -36,7 +37,7 @@ class Request {
 const noop = (): void => undefined;
 
 /** A group grows no larger than this unless one request alone is larger, so a burst does not hold gigabytes. */
-const GROUP_MAX_BYTES = 8 * 1024 * 1024;
+export const GROUP_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Hooks of the log around the write path: retention makes room, and tells when room came back. */
 export interface RoomKeeper {
@@ -61,10 +62,12 @@ export class GroupCommitter {
   #dirty = false;
   #syncing: Promise<void> | undefined;
   readonly #scratch = new GroupBuffer();
+  readonly #zeroFill: ZeroFill;
 
   constructor(state: LogState, room: RoomKeeper) {
     this.#state = state;
     this.#room = room;
+    this.#zeroFill = new ZeroFill(state.options.preallocateBytes, state.options.segmentBytes, state.logger);
     if (state.options.sync === 'interval') {
       this.#timer = setInterval(() => void this.#intervalSync(), state.options.syncIntervalMs);
       this.#timer.unref();
@@ -128,6 +131,12 @@ export class GroupCommitter {
     if (fd === undefined || state.fatal) return;
     if (state.options.sync !== 'always') await fdatasync(fd);
     try {
+      await this.#zeroFill.trim(state.active, fd);
+    } catch (err) {
+      // The zeros stay: the next open cuts them, as after a crash.
+      state.logger.warn({ err, dir: state.options.dir }, 'log: could not cut the zero-filled tail at close');
+    }
+    try {
       await writeActiveIndex(state.active);
     } catch (err) {
       // Only a hint (a full disk, say): without it the next open scans the segment instead.
@@ -178,6 +187,8 @@ export class GroupCommitter {
     for (const r of group) r.taken = true;
     const indexFrom = seg.index.length;
     const fd = seg.fdIfOpen as number;
+    const filling = this.#zeroFill.beforeWrite(seg, seg.size + bytes);
+    if (filling !== undefined) await filling;
     let written: WrittenGroup;
     try {
       written = await writeGroup(fd, seg, group, bytes, state.nextSeq, options.indexIntervalBytes, this.#scratch);
@@ -210,11 +221,13 @@ export class GroupCommitter {
     state.durableSeq = seq;
     for (let i = 0; i < n; i++) (group[i] as Request).resolve(firstSeqs[i] as number);
     state.notify();
+    this.#zeroFill.afterWrite(seg, bytes);
   }
 
   async #writeFailed(err: unknown, group: Request[], fd: number, size: number): Promise<void> {
     // Cut off whatever part of the group reached the file, so the log ends at its last whole record.
     try {
+      await this.#zeroFill.trim(this.#state.active, fd);
       await ftruncate(fd, size);
       // Synced: with O_DSYNC the part written before ENOSPC was already durable, and a power loss must not
       // bring back whole frames of appends that were told they were not stored.
@@ -272,6 +285,8 @@ export class GroupCommitter {
     try {
       await this.#syncing;
       if (state.options.sync !== 'always') await fdatasync(old.fdIfOpen as number);
+      // A sealed segment is trusted by its size: its zeros go before the seal.
+      await this.#zeroFill.trim(old, old.fdIfOpen as number);
     } catch (err) {
       return this.#fail(err, this.#queue.splice(0));
     }

@@ -33,6 +33,16 @@ export interface LogOptions {
   maxAgeMs?: number;
   /** An append that would take the log past `maxBytes`: reject it with `LogFullError`, or wait for room. @default 'reject' */
   whenFull?: 'reject' | 'block';
+  /**
+   * With `sync: 'always'`, how far ahead of the writer the active segment is kept zero-filled (0, or
+   * 4 KiB to `segmentBytes`): small synced appends then overwrite blocks already on disk instead of
+   * growing the file, which spares a journal commit per group (about a third of a small group's time on
+   * the machine the benchmarks run on). Filled only behind groups of up to 1/16 of it, so large writes
+   * do not pay twice the bandwidth; the zeros are cut when a segment is sealed or the log closes, and
+   * recovery cuts them after a crash. The disk holds up to this much more than `maxBytes` counts.
+   * Ignored with other sync levels. @default 1048576 (1 MiB), capped at `segmentBytes` (0 below 4 KiB)
+   */
+  preallocateBytes?: number;
   /** Where recovery reports and failures go (fields first, message second). @default consoleLogger */
   logger?: Logger;
 }
@@ -49,6 +59,8 @@ export interface ResolvedLogOptions {
   readonly maxBytes: number;
   readonly maxAgeMs: number;
   readonly whenFull: 'reject' | 'block';
+  /** 0 unless `sync` is `'always'`. */
+  readonly preallocateBytes: number;
   readonly logger: Logger | undefined;
 }
 
@@ -98,6 +110,19 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
   const whenFull = options.whenFull ?? 'reject';
   if (whenFull !== 'reject' && whenFull !== 'block')
     throw new InvalidOptionError('whenFull', whenFull, "'reject' or 'block'");
+  const preallocate = options.preallocateBytes ?? (segmentBytes >= 4096 ? Math.min(MIB, segmentBytes) : 0);
+  if (
+    preallocate !== 0 &&
+    (typeof preallocate !== 'number' ||
+      !Number.isInteger(preallocate) ||
+      preallocate < 4096 ||
+      preallocate > segmentBytes)
+  )
+    throw new InvalidOptionError(
+      'preallocateBytes',
+      preallocate,
+      `0, or an integer from 4096 to segmentBytes (${segmentBytes})`,
+    );
   return {
     dir,
     sync,
@@ -109,6 +134,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
     maxBytes,
     maxAgeMs,
     whenFull,
+    preallocateBytes: sync === 'always' ? preallocate : 0,
     logger: options.logger,
   };
 }

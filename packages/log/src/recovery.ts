@@ -4,11 +4,13 @@ import type { Logger } from '@q/core';
 import { LogCorruptionError } from './errors.js';
 import { checkFrame, decodeSegmentHeader, frameSeq, SEGMENT_HEADER_BYTES } from './format.js';
 import { closeQuietly, fdatasync, fsyncDir, ftruncate, openFd, readFully } from './fs-util.js';
+import { GROUP_MAX_BYTES } from './group-commit.js';
 import type { ResolvedLogOptions } from './options.js';
 import { findValidFrameAfter, scanFrames } from './scan.js';
 import { parseSegmentFileName, Segment } from './segment.js';
 import { createSegment, dsyncFlag, emptyFile, unlinkSegment, writeSealedIndex } from './segment-files.js';
 import { readIndexFile } from './segment-index.js';
+import { endOfNonZero, hasZeroBlock } from './zero-tail.js';
 
 /** What `openLog` found and repaired. */
 export interface RecoveryReport {
@@ -190,9 +192,16 @@ async function openLast(
     let lostEnd = 0;
     if (scan.stop) {
       const stop = scan.stop;
-      const after = await findValidFrameAfter(fd, stop.offset, size, scan.endSeq);
+      // Zeros at the end are the zero-filled tail (see ZeroFill): what is before them decides.
+      const dataEnd = await endOfNonZero(fd, stop.offset, size);
+      let after = await findValidFrameAfter(fd, stop.offset, dataEnd, scan.endSeq);
       let truncatedSeqs: [number, number] | null = null;
-      if (after) {
+      if (after && (await tornOverwrite(fd, stop.offset, after.offset, dataEnd, options))) {
+        // Pieces of the last write, which a power loss cut into pages: never acknowledged, never read.
+        const rest = await scanFrames(fd, after.offset, after.seq, dataEnd, options.indexIntervalBytes, undefined);
+        truncatedSeqs = [scan.endSeq, Math.max(rest.endSeq, after.seq + 1)];
+        after = undefined;
+      } else if (after) {
         if (options.onCorruption === 'fail') throw new LogCorruptionError(segment.name, stop.offset, stop.reason);
         const rest = await scanFrames(fd, after.offset, after.seq, size, options.indexIntervalBytes, undefined);
         lostEnd = Math.max(rest.endSeq, after.seq + 1);
@@ -201,11 +210,17 @@ async function openLast(
           { segment: segment.name, offset: stop.offset, reason: stop.reason, seqs: truncatedSeqs },
           'log corruption: cut the last segment at the damaged record (onCorruption: truncate)',
         );
-      } else if (stop.seqField === scan.endSeq) truncatedSeqs = [scan.endSeq, scan.endSeq + 1];
+      } else if (stop.seqField === scan.endSeq && truncatedSeqs === null)
+        truncatedSeqs = [scan.endSeq, scan.endSeq + 1];
       await ftruncate(fd, stop.offset);
       await fdatasync(fd);
       report = { truncatedBytes: size - stop.offset, truncatedSeqs, segment: segment.name, rebuiltIndexes: rebuilt };
-      if (!after)
+      if (!after && dataEnd === stop.offset)
+        logger.info(
+          { segment: segment.name, offset: stop.offset, bytes: size - stop.offset },
+          'log recovery: cut the zero-filled tail',
+        );
+      else if (!after)
         logger.warn(
           {
             segment: segment.name,
@@ -245,4 +260,22 @@ async function validFrameAt(fd: number, offset: number, size: number, seq: numbe
   const buf = Buffer.allocUnsafe(total);
   await readFully(fd, buf, 0, total, offset);
   return checkFrame(buf, 0, total) === total && frameSeq(buf, 0) === seq;
+}
+
+/**
+ * Whether valid frames from `after` on, past a bad frame at `stop`, are pieces of the last write torn by
+ * a power loss rather than damage: only a zero-filled segment is written in place, where the disk may
+ * keep some pages of a write and not others, and a page that did not land leaves a zero block. Pieces
+ * of one write lie within one group of the end of the data; damage further back, or damage that is not
+ * a zero block, is still damage.
+ */
+async function tornOverwrite(
+  fd: number,
+  stop: number,
+  after: number,
+  dataEnd: number,
+  options: ResolvedLogOptions,
+): Promise<boolean> {
+  if (options.preallocateBytes === 0 || dataEnd - stop > GROUP_MAX_BYTES + options.preallocateBytes) return false;
+  return hasZeroBlock(fd, stop, after);
 }
