@@ -66,6 +66,14 @@ export interface OutboxOptions {
   batchMessages?: number;
   /** Most body bytes in one batch pushed to the sink (one message at least). @default 1048576 (1 MiB) */
   batchBytes?: number;
+  /**
+   * How long the forwarder may wait for a fuller batch (0 to 1000 ms): while fewer than `batchMessages`
+   * records wait, it pushes at most once per `lingerMs`, as Kafka producers' `linger.ms` does, so a busy
+   * outbox pushes hundreds of messages per batch instead of one group commit's worth. The first message
+   * after a quiet spell goes at once. Sends do not wait for it (they resolve once in the log); what it
+   * adds is up to this much time to the way to the sink. @default 5
+   */
+  lingerMs?: number;
   /** Direct-first: a direct batch not confirmed within this many milliseconds is spilled to the log. @default 1000 */
   directTimeoutMs?: number;
   /** Direct-first: messages waiting in memory beyond which everything waiting is spilled to the log. @default 10000 */
@@ -104,6 +112,7 @@ export interface ResolvedOutboxOptions {
   readonly maxRecordBytes: number;
   readonly batchMessages: number;
   readonly batchBytes: number;
+  readonly lingerMs: number;
   readonly directTimeoutMs: number;
   readonly maxDirectBacklog: number;
   readonly retry: ForwardRetryPolicy;
@@ -149,6 +158,9 @@ export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOpti
     throw new InvalidOptionError('whenFull', whenFull, "'block' or 'reject'");
   const isPermanent = options.isPermanent ?? isPermanentByDefault;
   if (typeof isPermanent !== 'function') throw new InvalidOptionError('isPermanent', isPermanent, 'a function');
+  const lingerMs = options.lingerMs ?? 5;
+  if (typeof lingerMs !== 'number' || !(lingerMs >= 0 && lingerMs <= 1000))
+    throw new InvalidOptionError('lingerMs', lingerMs, 'a number of milliseconds from 0 to 1000');
   const logger = options.logger;
   if (
     logger !== undefined &&
@@ -167,6 +179,7 @@ export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOpti
     maxRecordBytes,
     batchMessages: integerAtLeast('batchMessages', options.batchMessages ?? 5000, 1, 1_000_000),
     batchBytes: integerAtLeast('batchBytes', options.batchBytes ?? MIB, 1),
+    lingerMs,
     directTimeoutMs: duration('directTimeoutMs', options.directTimeoutMs ?? 1000, 1),
     maxDirectBacklog: integerAtLeast('maxDirectBacklog', options.maxDirectBacklog ?? 10_000, 1),
     retry: forwardRetryPolicy(options.retry),

@@ -9,7 +9,7 @@ import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../src/index.js';
-import { listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
+import { dataEnd, listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
 
 /** The outbox log's one segment file (the largest file under `dir`'s segments). */
 function segmentFile(dir: string): string {
@@ -40,10 +40,10 @@ describe('review: a batch torn by a crash during its write', () => {
     await outbox.ready();
     await outbox.send('before');
     const file = segmentFile(dir);
-    const before = statSync(file).size;
+    const before = dataEnd(file);
     const batch = Array.from({ length: 10 }, (_, i) => ({ body: `batch ${i} ${'x'.repeat(1000)}` }));
     await outbox.sendBatch(batch);
-    const after = statSync(file).size;
+    const after = dataEnd(file);
     await outbox.close({ timeoutMs: 0 });
     await down.sink.close();
     expect(after - before).toBeGreaterThan(10_000);

@@ -5,7 +5,7 @@ import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../src/index.js';
-import { listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
+import { dataEnd, listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
 
 function segmentFile(dir: string): string {
   const files = readdirSync(join(dir, 'segments'), { recursive: true, withFileTypes: true })
@@ -36,9 +36,9 @@ describe('a sendBatch torn by a crash', () => {
     });
     await first.send('before');
     const file = segmentFile(dir);
-    const before = statSync(file).size;
+    const before = dataEnd(file);
     await first.sendBatch(batch);
-    const after = statSync(file).size;
+    const after = dataEnd(file);
     await first.close({ timeoutMs: 0 });
     await down.sink.close();
     truncateSync(file, before + Math.floor((after - before) / 2) + 7);

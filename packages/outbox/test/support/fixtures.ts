@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, type PushInfo, silentLogger } from '@q/core';
@@ -135,3 +135,14 @@ const ownClients: Redis[] = [];
 afterAll(() => {
   for (const c of ownClients.splice(0)) c.disconnect();
 });
+
+/**
+ * Where the records of a segment file end: the log zero-fills ahead of its writer, so the file's size
+ * is not it. Only for logs whose every record ends in a non-zero byte.
+ */
+export function dataEnd(file: string): number {
+  const buf = readFileSync(file);
+  let end = buf.length;
+  while (end > 0 && buf[end - 1] === 0) end--;
+  return end;
+}
