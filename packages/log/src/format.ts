@@ -27,6 +27,26 @@ export const MAX_RECORD_BYTES_LIMIT = 1024 * 1024 * 1024;
 export const MAX_HEADERS_BYTES = 0xffff;
 
 const TWO_32 = 2 ** 32;
+
+/**
+ * Segment header flag: the segment was written zero-filled ahead of its writer (see `ZeroFill`), so its
+ * writes overwrote blocks in place and a power loss may have left holes in its last write.
+ */
+export const SEGMENT_ZERO_FILLED = 1;
+
+/**
+ * Added to the timestamp field of the first frame of every group (one write): recovery tells the pieces
+ * of a torn last write from damage by it (no group starts after a hole). Timestamps are ms and stay far
+ * below 2^52 (year 142,000); readers take it off. The bit of the high word it sets: {@link GROUP_START_HI}.
+ */
+export const GROUP_START = 2 ** 52;
+/** {@link GROUP_START} as a bit of the timestamp's high 32-bit word. */
+export const GROUP_START_HI = 0x100000;
+
+/** A frame's timestamp without the {@link GROUP_START} mark. */
+export function unmarkTimestamp(raw: number): number {
+  return raw >= GROUP_START ? raw - GROUP_START : raw;
+}
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Writes a safe non-negative integer as a little-endian u64 (two u32 halves: no BigInt per call). */
@@ -54,18 +74,18 @@ export function readU32(buf: Uint8Array, offset: number): number {
   );
 }
 
-/** The 16-byte header of a segment whose first record is `firstSeq`. */
-export function encodeSegmentHeader(firstSeq: number): Buffer {
+/** The 16-byte header of a segment whose first record is `firstSeq`, with `flags` (see {@link SEGMENT_ZERO_FILLED}). */
+export function encodeSegmentHeader(firstSeq: number, flags = 0): Buffer {
   const buf = Buffer.alloc(SEGMENT_HEADER_BYTES);
   buf.writeUInt32LE(SEGMENT_MAGIC, 0);
   buf.writeUInt16LE(FORMAT_VERSION, 4);
-  buf.writeUInt16LE(0, 6);
+  buf.writeUInt16LE(flags, 6);
   writeU64(buf, 8, firstSeq);
   return buf;
 }
 
-/** The first seq a segment header names, or a reason it is not a header of ours. */
-export function decodeSegmentHeader(buf: Uint8Array): { firstSeq: number } | { error: string } {
+/** The first seq and the flags a segment header names, or a reason it is not a header of ours. */
+export function decodeSegmentHeader(buf: Uint8Array): { firstSeq: number; flags: number } | { error: string } {
   if (buf.length < SEGMENT_HEADER_BYTES)
     return { error: `header is ${buf.length} bytes, expected ${SEGMENT_HEADER_BYTES}` };
   if (readU32(buf, 0) !== SEGMENT_MAGIC) return { error: 'bad magic (not a QLOG segment)' };
@@ -73,7 +93,7 @@ export function decodeSegmentHeader(buf: Uint8Array): { firstSeq: number } | { e
   if (version !== FORMAT_VERSION) return { error: `unsupported format version ${version}` };
   const firstSeq = readU64(buf, 8);
   if (Number.isNaN(firstSeq)) return { error: 'first sequence number out of range' };
-  return { firstSeq };
+  return { firstSeq, flags: (buf[6] as number) | ((buf[7] as number) << 8) };
 }
 
 /**
@@ -215,7 +235,7 @@ export function frameSeq(buf: Uint8Array, offset: number): number {
 /** Decodes a checked frame; the body is a view of `buf`, not a copy. */
 export function decodeFrame(buf: Buffer, offset: number): LogRecord {
   const seq = readU64(buf, offset + 8);
-  const timestamp = readU64(buf, offset + 16);
+  const timestamp = unmarkTimestamp(readU64(buf, offset + 16));
   const hLen = (buf[offset + 24] as number) | ((buf[offset + 25] as number) << 8);
   const headers = hLen === 0 ? EMPTY_HEADERS : decodeHeaders(buf, offset + 26, offset + 26 + hLen);
   if (headers === undefined) throw new RangeError(`frame at ${offset}: ${BAD_HEADERS}`);
@@ -251,7 +271,7 @@ export function decodeRun(
     const hLen = view.getUint16(at + 24, true);
     const bodyLength = len - LEN_OVERHEAD - hLen;
     if (out.length > 0 && bodyBytes + bodyLength > maxBytes) return -1;
-    const hi = view.getUint32(at + 20, true);
+    const hi = view.getUint32(at + 20, true) & ~GROUP_START_HI;
     const timestamp = hi >= 0x200000 ? Number.NaN : hi * TWO_32 + view.getUint32(at + 16, true);
     const headers = hLen === 0 ? EMPTY_HEADERS : decodeHeaders(buf, at + 26, at + 26 + hLen);
     if (headers === undefined) throw new LogCorruptionError(segment, fileOffset + at, BAD_HEADERS);

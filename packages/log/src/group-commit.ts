@@ -37,7 +37,7 @@ class Request {
 const noop = (): void => undefined;
 
 /** A group grows no larger than this unless one request alone is larger, so a burst does not hold gigabytes. */
-export const GROUP_MAX_BYTES = 8 * 1024 * 1024;
+const GROUP_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Hooks of the log around the write path: retention makes room, and tells when room came back. */
 export interface RoomKeeper {
@@ -292,7 +292,12 @@ export class GroupCommitter {
     }
     try {
       await writeSealedIndex(old);
-      const next = await createSegment(state.segDir, state.nextSeq, state.options.sync === 'always');
+      const next = await createSegment(
+        state.segDir,
+        state.nextSeq,
+        state.options.sync === 'always',
+        state.options.preallocateBytes > 0,
+      );
       state.adopt(next);
       state.segments.push(next);
       state.bytes += next.size;

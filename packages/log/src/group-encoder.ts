@@ -1,5 +1,5 @@
 import { stagedCrc32c, stageForCrc, unstage } from './crc32c-wasm.js';
-import { encodeFrameUnsealed, frameSize, sealFrame } from './format.js';
+import { encodeFrameUnsealed, frameSize, GROUP_START, sealFrame } from './format.js';
 import { writeAll } from './fs-util.js';
 import type { PreparedRecord } from './group-commit.js';
 import type { Segment } from './segment.js';
@@ -61,12 +61,15 @@ export async function writeGroup(
   let seq = firstSeq;
   let pos = 0;
   let lastIndexed = seg.lastIndexedOffset;
+  // The group's first frame carries the mark recovery needs to find where the last write began.
+  let mark = GROUP_START;
   const encode = (rec: PreparedRecord, timestamp: number): void => {
     if (base + pos - lastIndexed >= indexInterval) {
       lastIndexed = base + pos;
       seg.index.push(seq - seg.firstSeq, lastIndexed);
     }
-    pos = encodeFrameUnsealed(buf, pos, seq, timestamp, rec.headers, rec.hLen, rec.body, rec.bLen);
+    pos = encodeFrameUnsealed(buf, pos, seq, timestamp + mark, rec.headers, rec.hLen, rec.body, rec.bLen);
+    mark = 0;
     seq++;
   };
   for (let i = 0; i < items.length; i++) {

@@ -2,15 +2,14 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { Logger } from '@q/core';
 import { LogCorruptionError } from './errors.js';
-import { checkFrame, decodeSegmentHeader, frameSeq, SEGMENT_HEADER_BYTES } from './format.js';
+import { checkFrame, decodeSegmentHeader, frameSeq, SEGMENT_HEADER_BYTES, SEGMENT_ZERO_FILLED } from './format.js';
 import { closeQuietly, fdatasync, fsyncDir, ftruncate, openFd, readFully } from './fs-util.js';
-import { GROUP_MAX_BYTES } from './group-commit.js';
 import type { ResolvedLogOptions } from './options.js';
 import { findValidFrameAfter, scanFrames } from './scan.js';
 import { parseSegmentFileName, Segment } from './segment.js';
 import { createSegment, dsyncFlag, emptyFile, unlinkSegment, writeSealedIndex } from './segment-files.js';
 import { readIndexFile } from './segment-index.js';
-import { endOfNonZero, hasZeroBlock } from './zero-tail.js';
+import { endOfNonZero, tornLastWrite } from './zero-tail.js';
 
 /** What `openLog` found and repaired. */
 export interface RecoveryReport {
@@ -67,7 +66,7 @@ export async function recoverSegments(
     segments.push(segment);
   }
   if (seqs.length === 0) {
-    const segment = await createSegment(segDir, seqFloor, options.sync === 'always');
+    const segment = await createSegment(segDir, seqFloor, options.sync === 'always', options.preallocateBytes > 0);
     return {
       segments: [segment],
       nextSeq: seqFloor,
@@ -87,7 +86,7 @@ export async function recoverSegments(
       segments.push(last.segment);
     }
     nextSeq = floor;
-    segments.push(await createSegment(segDir, floor, options.sync === 'always'));
+    segments.push(await createSegment(segDir, floor, options.sync === 'always', options.preallocateBytes > 0));
   } else segments.push(last.segment);
   return { segments, nextSeq, report: last.report };
 }
@@ -135,6 +134,7 @@ async function checkHeader(fd: number, segment: Segment): Promise<void> {
   const n = await readFully(fd, buf, 0, SEGMENT_HEADER_BYTES, 0);
   const header = decodeSegmentHeader(buf.subarray(0, n));
   if ('error' in header) throw new LogCorruptionError(segment.name, 0, header.error);
+  segment.zeroFilled = (header.flags & SEGMENT_ZERO_FILLED) !== 0;
   if (header.firstSeq !== segment.firstSeq)
     throw new LogCorruptionError(
       segment.name,
@@ -161,7 +161,7 @@ async function openLast(
     if (size < SEGMENT_HEADER_BYTES) {
       // Created but its header never reached the disk: it holds no record, write the header again.
       await segment.close();
-      const fresh = await createSegment(segDir, firstSeq, options.sync === 'always');
+      const fresh = await createSegment(segDir, firstSeq, options.sync === 'always', options.preallocateBytes > 0);
       return {
         segment: fresh,
         report: { truncatedBytes: 0, truncatedSeqs: null, rebuiltIndexes: rebuilt },
@@ -192,14 +192,14 @@ async function openLast(
     let lostEnd = 0;
     if (scan.stop) {
       const stop = scan.stop;
-      // Zeros at the end are the zero-filled tail (see ZeroFill): what is before them decides.
-      const dataEnd = await endOfNonZero(fd, stop.offset, size);
-      let after = await findValidFrameAfter(fd, stop.offset, dataEnd, scan.endSeq);
+      // Zeros only after the stop, in a zero-filled segment: its zero-filled tail (see ZeroFill).
+      const zeroTail = segment.zeroFilled && (await endOfNonZero(fd, stop.offset, size)) === stop.offset;
+      let after = zeroTail ? undefined : await findValidFrameAfter(fd, stop.offset, size, scan.endSeq);
       let truncatedSeqs: [number, number] | null = null;
-      if (after && (await tornOverwrite(fd, stop.offset, after.offset, dataEnd, options))) {
+      const torn = after && segment.zeroFilled ? await tornLastWrite(fd, stop.offset, after, size) : undefined;
+      if (after && torn !== undefined) {
         // Pieces of the last write, which a power loss cut into pages: never acknowledged, never read.
-        const rest = await scanFrames(fd, after.offset, after.seq, dataEnd, options.indexIntervalBytes, undefined);
-        truncatedSeqs = [scan.endSeq, Math.max(rest.endSeq, after.seq + 1)];
+        truncatedSeqs = [scan.endSeq, torn];
         after = undefined;
       } else if (after) {
         if (options.onCorruption === 'fail') throw new LogCorruptionError(segment.name, stop.offset, stop.reason);
@@ -215,7 +215,7 @@ async function openLast(
       await ftruncate(fd, stop.offset);
       await fdatasync(fd);
       report = { truncatedBytes: size - stop.offset, truncatedSeqs, segment: segment.name, rebuiltIndexes: rebuilt };
-      if (!after && dataEnd === stop.offset)
+      if (zeroTail)
         logger.info(
           { segment: segment.name, offset: stop.offset, bytes: size - stop.offset },
           'log recovery: cut the zero-filled tail',
@@ -260,22 +260,4 @@ async function validFrameAt(fd: number, offset: number, size: number, seq: numbe
   const buf = Buffer.allocUnsafe(total);
   await readFully(fd, buf, 0, total, offset);
   return checkFrame(buf, 0, total) === total && frameSeq(buf, 0) === seq;
-}
-
-/**
- * Whether valid frames from `after` on, past a bad frame at `stop`, are pieces of the last write torn by
- * a power loss rather than damage: only a zero-filled segment is written in place, where the disk may
- * keep some pages of a write and not others, and a page that did not land leaves a zero block. Pieces
- * of one write lie within one group of the end of the data; damage further back, or damage that is not
- * a zero block, is still damage.
- */
-async function tornOverwrite(
-  fd: number,
-  stop: number,
-  after: number,
-  dataEnd: number,
-  options: ResolvedLogOptions,
-): Promise<boolean> {
-  if (options.preallocateBytes === 0 || dataEnd - stop > GROUP_MAX_BYTES + options.preallocateBytes) return false;
-  return hasZeroBlock(fd, stop, after);
 }

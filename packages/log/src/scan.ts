@@ -4,9 +4,11 @@ import {
   FRAME_OVERHEAD,
   frameSeq,
   frameSize,
+  GROUP_START_HI,
   MAX_RECORD_BYTES_LIMIT,
   readU32,
   readU64,
+  unmarkTimestamp,
 } from './format.js';
 import { readFully } from './fs-util.js';
 import type { SegmentIndex } from './segment-index.js';
@@ -28,6 +30,8 @@ export interface ScanResult {
   /** Seq after the last valid frame. */
   readonly endSeq: number;
   readonly lastTimestamp: number;
+  /** Whether a frame it passed begins a group (one write of the writer: see `GROUP_START`). */
+  readonly groupStart: boolean;
   /** Set when something other than the end of the file stopped it. */
   readonly stop: ScanStop | undefined;
 }
@@ -49,6 +53,7 @@ export async function scanFrames(
   let bufLen = 0;
   let pos = start;
   let lastTimestamp = 0;
+  let groupStart = false;
   let lastIndexed = index?.lastIndexedOffset ?? 0;
   const ensure = async (n: number): Promise<void> => {
     if (pos + n <= bufStart + bufLen) return;
@@ -63,6 +68,7 @@ export async function scanFrames(
       end: pos,
       endSeq: seq,
       lastTimestamp,
+      groupStart,
       lastIndexedOffset: lastIndexed,
       stop: { offset: pos, reason, seqField },
     };
@@ -84,11 +90,12 @@ export async function scanFrames(
       index.entries.push(seq - index.baseSeq, pos);
       lastIndexed = pos;
     }
-    lastTimestamp = readU64(buf, rel + 16);
+    lastTimestamp = unmarkTimestamp(readU64(buf, rel + 16));
+    if ((readU32(buf, rel + 20) & GROUP_START_HI) !== 0) groupStart = true;
     pos += total;
     seq++;
   }
-  return { end: pos, endSeq: seq, lastTimestamp, lastIndexedOffset: lastIndexed, stop: undefined };
+  return { end: pos, endSeq: seq, lastTimestamp, groupStart, lastIndexedOffset: lastIndexed, stop: undefined };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
-import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from './format.js';
+import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, SEGMENT_ZERO_FILLED } from './format.js';
 import { closeQuietly, errno, fdatasync, fsyncDir, openFd, writeAll } from './fs-util.js';
 import { Segment } from './segment.js';
 
@@ -15,16 +15,21 @@ export function dsyncFlag(dsync: boolean): number {
 /**
  * Creates `<firstSeq>.seg` (header written and synced) and an empty `.idx`, then syncs the directory so
  * the new names survive a power loss. The returned segment holds a read-write descriptor, opened with
- * `O_DSYNC` when `dsync` (see {@link dsyncFlag}).
+ * `O_DSYNC` when `dsync` (see {@link dsyncFlag}). `zeroFilled`: the header says the writer zero-fills it.
  */
-export async function createSegment(dir: string, firstSeq: number, dsync: boolean): Promise<Segment> {
+export async function createSegment(
+  dir: string,
+  firstSeq: number,
+  dsync: boolean,
+  zeroFilled: boolean,
+): Promise<Segment> {
   const segment = new Segment(dir, firstSeq);
   const { O_RDWR, O_CREAT, O_TRUNC } = fs.constants;
   const extra = dsyncFlag(dsync);
   // O_TRUNC, not O_EXCL: a file of this name can only be an empty leftover of a creation cut short.
   const fd = await openFd(segment.path, O_RDWR | O_CREAT | O_TRUNC | extra);
   try {
-    const header = encodeSegmentHeader(firstSeq);
+    const header = encodeSegmentHeader(firstSeq, zeroFilled ? SEGMENT_ZERO_FILLED : 0);
     await writeAll(fd, header, header.length, 0);
     if (extra === 0) await fdatasync(fd);
     await fsp.writeFile(segment.indexPath, Buffer.alloc(0));
@@ -35,6 +40,7 @@ export async function createSegment(dir: string, firstSeq: number, dsync: boolea
     throw err;
   }
   segment.adoptFd(fd, extra !== 0);
+  segment.zeroFilled = zeroFilled;
   segment.size = SEGMENT_HEADER_BYTES;
   segment.readableSize = SEGMENT_HEADER_BYTES;
   segment.lastIndexedOffset = SEGMENT_HEADER_BYTES;

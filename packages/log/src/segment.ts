@@ -47,6 +47,8 @@ export class Segment {
   refs = 0;
   /** Deleted by retention: a reader still holding it moves on to the next segment. */
   deleted = false;
+  /** Its header says it is zero-filled ahead of its writer (`SEGMENT_ZERO_FILLED`); only such segments are. */
+  zeroFilled = false;
   /** Where a descriptor opened for reading is registered, so that only so many stay open. */
   fdCache: SegmentFdCache | undefined;
   #fd: number | undefined;

@@ -1,4 +1,5 @@
 import { readFully } from './fs-util.js';
+import { findValidFrameAfter, scanFrames } from './scan.js';
 
 const CHUNK = 1024 * 1024;
 /** The unit a disk writes whole: a page of a write cut by a power loss is missing in such blocks. */
@@ -20,28 +21,56 @@ export async function endOfNonZero(fd: number, from: number, to: number): Promis
 }
 
 /**
- * Whether `[from, to)` holds a whole {@link BLOCK}-byte block, aligned in the file, of zeros only. In a
- * zero-filled segment a synced write lands page by page: a power loss during the last (unacknowledged)
- * write can leave such a hole with later pieces of the same write after it. Damage to acknowledged
- * records (a flipped bit, garbage) does not look like this.
+ * Whether some {@link BLOCK}-aligned block ends within `(from, to]` with its bytes from `from` (or its
+ * start, if later) to its end all zero: what a page of a write into a zero-filled segment looks like when
+ * it never reached the disk (the disk keeps the page as it was: the records before the write, then
+ * zeros). Damage to records (a flipped bit, garbage) does not look like this.
  */
 export async function hasZeroBlock(fd: number, from: number, to: number): Promise<boolean> {
-  const first = Math.ceil(from / BLOCK) * BLOCK;
-  if (first + BLOCK > to) return false;
-  const buf = Buffer.allocUnsafe(Math.min(CHUNK, to - first));
-  for (let at = first; at + BLOCK <= to; ) {
-    const n = await readFully(fd, buf, 0, Math.min(buf.length, to - at), at);
+  const firstEnd = Math.floor(from / BLOCK) * BLOCK + BLOCK;
+  if (firstEnd > to) return false;
+  const start = firstEnd - BLOCK;
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, to - start));
+  for (let at = start; at + BLOCK <= to; ) {
+    const n = await readFully(fd, buf, 0, Math.min(buf.length, Math.floor((to - at) / BLOCK) * BLOCK), at);
     for (let b = 0; b + BLOCK <= n; b += BLOCK) {
       let zero = true;
-      for (let i = b; i < b + BLOCK; i++)
+      for (let i = Math.max(b, from - at); i < b + BLOCK; i++)
         if (buf[i] !== 0) {
           zero = false;
           break;
         }
       if (zero) return true;
     }
-    at += n - (n % BLOCK);
     if (n < BLOCK) break;
+    at += n - (n % BLOCK);
   }
   return false;
+}
+
+/**
+ * In a zero-filled segment, whether the valid frames from `after` on, past a bad frame at `stop`, are
+ * pieces of the last write torn by a power loss rather than damage; returns the seq after them, or
+ * undefined for damage. Writes there overwrite blocks in place, where the disk may keep some pages of a
+ * write and not others, and a page that did not land is a block of zeros. So: a zero block between
+ * `stop` and `after`, and no frame from `after` to the end begins a group (`GROUP_START`): every frame
+ * after the hole belongs to the group the hole is in, the last one, which was never acknowledged.
+ * Damage in any earlier group has the last group's first frame after it.
+ */
+export async function tornLastWrite(
+  fd: number,
+  stop: number,
+  after: { offset: number; seq: number },
+  size: number,
+): Promise<number | undefined> {
+  if (!(await hasZeroBlock(fd, stop, after.offset))) return undefined;
+  let next: { offset: number; seq: number } | undefined = after;
+  let endSeq = after.seq + 1;
+  while (next !== undefined) {
+    const run = await scanFrames(fd, next.offset, next.seq, size, 1, undefined);
+    if (run.groupStart) return undefined;
+    endSeq = Math.max(endSeq, run.endSeq);
+    next = run.stop ? await findValidFrameAfter(fd, run.stop.offset, size, run.endSeq) : undefined;
+  }
+  return endSeq;
 }

@@ -43,7 +43,8 @@ describe('format', () => {
   });
 
   it('segment header round-trips a first seq past 2^32', () => {
-    expect(decodeSegmentHeader(encodeSegmentHeader(2 ** 40 + 7))).toEqual({ firstSeq: 2 ** 40 + 7 });
+    expect(decodeSegmentHeader(encodeSegmentHeader(2 ** 40 + 7))).toEqual({ firstSeq: 2 ** 40 + 7, flags: 0 });
+    expect(decodeSegmentHeader(encodeSegmentHeader(5, 1))).toEqual({ firstSeq: 5, flags: 1 });
     const bad = encodeSegmentHeader(1);
     bad[0] = 0;
     expect(decodeSegmentHeader(bad)).toHaveProperty('error');

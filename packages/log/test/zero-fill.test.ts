@@ -155,11 +155,17 @@ describe('zero-fill ahead of the writer', () => {
     expect(await reopened.append('next')).toBe(kept);
     await reopened.close();
 
-    // The same hole with appends (no zero-fill) in force is damage, as is a flipped bit with zero-fill.
+    // Whatever the reopen's options: the segment's header says it was zero-filled.
     writeFileSync(path, torn);
-    await expect(openLog({ dir: copy, logger: silent, preallocateBytes: 0 })).rejects.toBeInstanceOf(
-      LogCorruptionError,
-    );
+    const appendOnly = await openLog({ dir: copy, logger: silent, sync: 'none', preallocateBytes: 0 });
+    expect(appendOnly.nextSeq).toBe(kept);
+    await appendOnly.close();
+    // The same hole in a segment not marked zero-filled (appended to: holes cannot happen) is damage.
+    const unmarked = Buffer.from(torn);
+    unmarked[6] = 0;
+    writeFileSync(path, unmarked);
+    await expect(openLog({ dir: copy, logger: silent })).rejects.toBeInstanceOf(LogCorruptionError);
+    // And a flipped bit with zero-fill is damage.
     const flipped = Buffer.from(file);
     flipped[hole + 100] = (flipped[hole + 100] as number) ^ 0x10;
     writeFileSync(path, flipped);

@@ -9,6 +9,7 @@ import {
   frameSeq,
   frameSize,
   MAX_RECORD_BYTES_LIMIT,
+  readU32,
   SEGMENT_HEADER_BYTES,
 } from '../format.js';
 import type { LogRecord } from '../record.js';
@@ -60,6 +61,19 @@ export async function listSegments(dir: string): Promise<SegmentFile[]> {
   return out.sort((a, b) => a.firstSeq - b.firstSeq);
 }
 
+/** The flags of a segment's header (0 when it has no valid header: the scan reports that). */
+export async function readSegmentFlags(path: string): Promise<number> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
+    const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER_BYTES, 0);
+    const header = decodeSegmentHeader(head.subarray(0, bytesRead));
+    return 'error' in header ? 0 : header.flags;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** One step of {@link scanSegment}. */
 export type ScanItem =
   /** A whole frame whose CRC matched; `record` is decoded unless `decode: false`. */
@@ -73,6 +87,8 @@ export type ScanItem =
   | { readonly kind: 'header'; readonly offset: 0; readonly reason: string }
   /** The file ends inside a frame: a torn tail, or a write under way. */
   | { readonly kind: 'incomplete'; readonly offset: number; readonly bytes: number }
+  /** A frame length of 0 (never written): where a zero-filled segment's records end, or a hole in it. */
+  | { readonly kind: 'zeros'; readonly offset: number; readonly bytes: number }
   /** The frame at `offset` fails its length checks or its CRC-32C. */
   | { readonly kind: 'bad'; readonly offset: number; readonly bytes: number; readonly reason: string };
 
@@ -106,6 +122,10 @@ export async function* scanSegment(
     let p = 0;
     for (;;) {
       const eof = base + filled >= size;
+      if (p + 4 <= filled && readU32(buf, p) === 0) {
+        yield { kind: 'zeros', offset: base + p, bytes: size - base - p };
+        return;
+      }
       const r = checkFrame(buf, p, filled);
       if (r > 0) {
         let decoded: LogRecord;

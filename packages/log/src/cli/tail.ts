@@ -44,8 +44,9 @@ export async function tailLog(
           if (++printed >= o.max) break;
           continue;
         }
-        // A write under way (or a torn tail, which the next openLog cuts): the end for now.
-        if (item.kind === 'incomplete') break;
+        // A write under way, a torn tail (which the next openLog cuts), or where the records of a
+        // zero-filled segment end: the end for now.
+        if (item.kind === 'incomplete' || item.kind === 'zeros') break;
         return { next, printed, stoppedAt: { file: seg.name, offset: item.offset, reason: describe(item) } };
       }
     }
