@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import type { Logger } from '@q/core';
 import { LogCorruptionError } from './errors.js';
 import { checkFrame, decodeSegmentHeader, frameSeq, SEGMENT_HEADER_BYTES, SEGMENT_ZERO_FILLED } from './format.js';
-import { closeQuietly, fdatasync, fsyncDir, ftruncate, openFd, readFully } from './fs-util.js';
+import { closeQuietly, fdatasync, fsyncDir, ftruncate, openFd, readFully, writeAll } from './fs-util.js';
 import type { ResolvedLogOptions } from './options.js';
 import { findValidFrameAfter, scanFrames } from './scan.js';
 import { parseSegmentFileName, Segment } from './segment.js';
@@ -232,6 +232,12 @@ async function openLast(
           'log recovery: cut a torn tail',
         );
       size = stop.offset;
+    }
+    if (segment.zeroFilled && options.preallocateBytes === 0) {
+      // This writer appends to it: its holes rule must not apply to what it writes (see zero-tail.ts).
+      await writeAll(fd, Buffer.alloc(2), 2, 6);
+      await fdatasync(fd);
+      segment.zeroFilled = false;
     }
     if (!content.clean) rebuilt.push(segment.name.replace(/\.seg$/, '.idx'));
     // The last segment's index stays in memory until the next roll or close, and the file is emptied now:

@@ -1,3 +1,5 @@
+import { crc32c, isSingleBitError } from './crc32c.js';
+import { FRAME_OVERHEAD, MAX_RECORD_BYTES_LIMIT, readU32 } from './format.js';
 import { readFully } from './fs-util.js';
 import { findValidFrameAfter, scanFrames } from './scan.js';
 
@@ -64,6 +66,8 @@ export async function tornLastWrite(
   size: number,
 ): Promise<number | undefined> {
   if (!(await hasZeroBlock(fd, stop, after.offset))) return undefined;
+  // A record whose own bytes hold zeros passes the test above; a flipped bit in it is still damage.
+  if (await flippedBit(fd, stop, size)) return undefined;
   let next: { offset: number; seq: number } | undefined = after;
   let endSeq = after.seq + 1;
   while (next !== undefined) {
@@ -73,4 +77,17 @@ export async function tornLastWrite(
     next = run.stop ? await findValidFrameAfter(fd, run.stop.offset, size, run.endSeq) : undefined;
   }
   return endSeq;
+}
+
+/** Whether the frame at `at` differs from its stored CRC-32C as one flipped bit makes it differ. */
+async function flippedBit(fd: number, at: number, size: number): Promise<boolean> {
+  const head = Buffer.alloc(8);
+  if ((await readFully(fd, head, 0, 8, at)) < 8) return false;
+  const total = readU32(head, 0) + 8;
+  if (total < FRAME_OVERHEAD || total > MAX_RECORD_BYTES_LIMIT + FRAME_OVERHEAD || at + total > size) return false;
+  const frame = Buffer.allocUnsafe(total);
+  await readFully(fd, frame, 0, total, at);
+  const now = crc32c(frame, 8, total, crc32c(frame, 0, 4, 0));
+  // The CRC covers the length field and everything after the CRC field: total - 4 bytes.
+  return isSingleBitError(now ^ readU32(frame, 4), total - 4);
 }

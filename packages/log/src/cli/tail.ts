@@ -1,6 +1,9 @@
+import { promises as fsp } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SEGMENT_ZERO_FILLED } from '../format.js';
 import type { LogRecord } from '../record.js';
-import { listSegments, type SegmentFile, scanSegment } from './segment-reader.js';
+import { findValidFrameAfter } from '../scan.js';
+import { listSegments, readSegmentFlags, type SegmentFile, scanSegment } from './segment-reader.js';
 
 /** Options of {@link tailLog}. */
 export interface TailOptions {
@@ -30,7 +33,8 @@ export async function tailLog(
   // Where to resume inside the current segment: its first seq and the next frame's offset.
   let at = { firstSeq: -1, offset: 0 };
   while (!o.signal.aborted && printed < o.max) {
-    const seg = pick(await listSegments(dir), next);
+    const segments = await listSegments(dir);
+    const seg = pick(segments, next);
     let progressed = false;
     if (seg !== undefined) {
       if (at.firstSeq !== seg.firstSeq) at = { firstSeq: seg.firstSeq, offset: 0 };
@@ -44,9 +48,13 @@ export async function tailLog(
           if (++printed >= o.max) break;
           continue;
         }
-        // A write under way, a torn tail (which the next openLog cuts), or where the records of a
-        // zero-filled segment end: the end for now.
-        if (item.kind === 'incomplete' || item.kind === 'zeros') break;
+        // A write under way or a torn tail (which the next openLog cuts): the end for now.
+        if (item.kind === 'incomplete') break;
+        // In the last segment of a zero-filled log a write under way shows as a whole-length frame not
+        // yet all copied (reads are not atomic against a write), and its end as zeros: with nothing
+        // valid after it, that is the end for now too. Anywhere else it is damage.
+        if (item.kind !== 'header' && seg === segments.at(-1) && (await endOfWrites(seg.path, item.offset, next)))
+          break;
         return { next, printed, stoppedAt: { file: seg.name, offset: item.offset, reason: describe(item) } };
       }
     }
@@ -56,6 +64,17 @@ export async function tailLog(
     await sleep(o.pollMs, undefined, { signal: o.signal }).catch(() => undefined);
   }
   return { next, printed };
+}
+
+/** Whether, in a zero-filled segment, `from` is where its writes end for now: no valid frame after it. */
+async function endOfWrites(path: string, from: number, minSeq: number): Promise<boolean> {
+  if (((await readSegmentFlags(path)) & SEGMENT_ZERO_FILLED) === 0) return false;
+  const fh = await fsp.open(path, 'r');
+  try {
+    return (await findValidFrameAfter(fh.fd, from, (await fh.stat()).size, minSeq)) === undefined;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The segment holding `seq`: the last whose first seq is at or below it, else the first (retention passed it). */
@@ -71,6 +90,7 @@ function pick(segments: readonly SegmentFile[], seq: number): SegmentFile | unde
 function describe(item: { kind: string; reason?: string }): string {
   if (item.kind === 'bad') return `bad record (${item.reason})`;
   if (item.kind === 'header') return `bad segment header (${item.reason})`;
+  if (item.kind === 'zeros') return 'zeros where a record should start';
   return 'incomplete record before the end of the log';
 }
 
