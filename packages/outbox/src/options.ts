@@ -69,9 +69,11 @@ export interface OutboxOptions {
   /**
    * How long the forwarder may wait for a fuller batch (0 to 1000 ms): while fewer than `batchMessages`
    * records wait, it pushes at most once per `lingerMs`, as Kafka producers' `linger.ms` does, so a busy
-   * outbox pushes hundreds of messages per batch instead of one group commit's worth. The first message
-   * after a quiet spell goes at once. Sends do not wait for it (they resolve once in the log); what it
-   * adds is up to this much time to the way to the sink. @default 5
+   * outbox pushes thousands of messages per batch instead of one group commit's worth: about a tenth
+   * less CPU per message, and about a tenth lower send rate with 256 senders on 2 cores, where each
+   * large push holds the thread the sends share. The first message after a quiet spell goes at once.
+   * Sends do not wait for it (they resolve once in the log); it adds up to this much time to the way to
+   * the sink. @default 0
    */
   lingerMs?: number;
   /** Direct-first: a direct batch not confirmed within this many milliseconds is spilled to the log. @default 1000 */
@@ -158,7 +160,7 @@ export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOpti
     throw new InvalidOptionError('whenFull', whenFull, "'block' or 'reject'");
   const isPermanent = options.isPermanent ?? isPermanentByDefault;
   if (typeof isPermanent !== 'function') throw new InvalidOptionError('isPermanent', isPermanent, 'a function');
-  const lingerMs = options.lingerMs ?? 5;
+  const lingerMs = options.lingerMs ?? 0;
   if (typeof lingerMs !== 'number' || !(lingerMs >= 0 && lingerMs <= 1000))
     throw new InvalidOptionError('lingerMs', lingerMs, 'a number of milliseconds from 0 to 1000');
   const logger = options.logger;
