@@ -64,25 +64,27 @@ export function crc32c(data: Uint8Array, start = 0, end = data.length, previous 
 }
 
 /**
- * Whether `syndrome`, the XOR of the CRC-32C stored for a message of `length` bytes and the one its
- * bytes now have, is what one flipped bit makes: in the message, or in the stored CRC itself. CRC-32C
- * is linear, so the syndrome of a flipped bit depends only on where it is: the bit's byte through the
- * table, then one register shift per byte after it. Checks every position (8 table steps per byte):
- * for recovery's rare path, telling a bit flipped in a record from a page a power loss did not write.
+ * Where one flipped bit would make the CRC-32C stored for a message of `length` bytes differ from the
+ * one its bytes now have by `syndrome` (their XOR): the bit's index in the message (byte * 8 + bit, bit 0
+ * the least significant), `length * 8` when the flipped bit is in the stored CRC itself, or -1 when no
+ * single bit explains it. CRC-32C is linear, so a flipped bit's syndrome depends only on where it is:
+ * the bit's byte through the table, then one register shift per byte after it. Checks every position
+ * (8 table steps per byte): for recovery's rare path, telling a bit flipped in a record from a page a
+ * power loss did not write.
  */
-export function isSingleBitError(syndrome: number, length: number): boolean {
+export function singleBitError(syndrome: number, length: number): number {
   const s = syndrome >>> 0;
-  if (s === 0) return false;
-  if ((s & (s - 1)) === 0) return true;
+  if (s === 0) return -1;
+  if ((s & (s - 1)) === 0) return length * 8;
   const t = TABLES;
   const regs = new Int32Array(8);
   for (let b = 0; b < 8; b++) regs[b] = t[1 << b] as number;
   for (let j = length - 1; j >= 0; j--) {
     for (let b = 0; b < 8; b++) {
       const r = regs[b] as number;
-      if (r >>> 0 === s) return true;
+      if (r >>> 0 === s) return j * 8 + b;
       regs[b] = (t[r & 0xff] as number) ^ (r >>> 8);
     }
   }
-  return false;
+  return -1;
 }

@@ -1,4 +1,4 @@
-import { crc32c, isSingleBitError } from './crc32c.js';
+import { crc32c, singleBitError } from './crc32c.js';
 import { FRAME_OVERHEAD, MAX_RECORD_BYTES_LIMIT, readU32 } from './format.js';
 import { readFully } from './fs-util.js';
 import { findValidFrameAfter, scanFrames } from './scan.js';
@@ -79,7 +79,11 @@ export async function tornLastWrite(
   return endSeq;
 }
 
-/** Whether the frame at `at` differs from its stored CRC-32C as one flipped bit makes it differ. */
+/**
+ * Whether the frame at `at` differs from its stored CRC-32C as one flipped bit makes it differ, and
+ * that bit is not a set bit a missing page took with it (a byte now zero with zeros after it to the
+ * end of its disk block: the torn write explains that as well).
+ */
 async function flippedBit(fd: number, at: number, size: number): Promise<boolean> {
   const head = Buffer.alloc(8);
   if ((await readFully(fd, head, 0, 8, at)) < 8) return false;
@@ -89,5 +93,14 @@ async function flippedBit(fd: number, at: number, size: number): Promise<boolean
   await readFully(fd, frame, 0, total, at);
   const now = crc32c(frame, 8, total, crc32c(frame, 0, 4, 0));
   // The CRC covers the length field and everything after the CRC field: total - 4 bytes.
-  return isSingleBitError(now ^ readU32(frame, 4), total - 4);
+  const bit = singleBitError(now ^ readU32(frame, 4), total - 4);
+  if (bit < 0) return false;
+  if (bit === (total - 4) * 8) return true;
+  const inMessage = bit >> 3;
+  const offset = inMessage < 4 ? inMessage : inMessage + 4;
+  if (frame[offset] !== 0) return true;
+  const blockEnd = Math.floor((at + offset) / BLOCK) * BLOCK + BLOCK;
+  const rest = Buffer.alloc(Math.min(blockEnd, size) - (at + offset));
+  await readFully(fd, rest, 0, rest.length, at + offset);
+  return !(blockEnd <= size && rest.every((b) => b === 0));
 }

@@ -201,6 +201,28 @@ describe('zero-fill ahead of the writer', () => {
     await again.close();
   });
 
+  it("a torn page that took a frame's last byte, which had one bit set, is a torn write, not a flipped bit (model seed 1302944790)", async () => {
+    const dir = tempLogDir();
+    const log = await openLog({ dir, sync: 'always', logger: silent, preallocateBytes: 64 * 1024 });
+    // The first record ends 1 byte into the second disk block: 16 + 30 + 467 = 513.
+    await log.append(Buffer.alloc(467, 0x41));
+    // The last write: a record whose last byte is 0x20 (one bit set) ends 1 byte into block 2 (1025),
+    // then one that ends 1 byte into block 3, then one inside block 3.
+    await log.appendBatch([Buffer.alloc(482, 0x41).fill(0x20, 481), Buffer.alloc(482, 0x42), Buffer.alloc(10, 0x43)]);
+    const copy = crashCopy(dir);
+    await log.close();
+    const path = lastSeg(copy);
+    const file = readFileSync(path);
+    expect(file[1024]).toBe(0x20);
+    // Block 2 of the last write never reached the disk: it reads as the zeros that were there.
+    file.fill(0, 1024, 1536);
+    writeFileSync(path, file);
+    const reopened = await openLog({ dir: copy, logger: silent });
+    expect(reopened.nextSeq).toBe(1);
+    expect(reopened.recovery.truncatedSeqs).toEqual([1, 4]);
+    await reopened.close();
+  });
+
   it('a zero block far before the end of the data is damage even with zero-fill', async () => {
     const dir = tempLogDir();
     const log = await openLog({ dir, sync: 'always', logger: silent, segmentBytes: 64 * 1024 * 1024 });
