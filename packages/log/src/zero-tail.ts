@@ -81,26 +81,40 @@ export async function tornLastWrite(
 
 /**
  * Whether the frame at `at` differs from its stored CRC-32C as one flipped bit makes it differ, and
- * that bit is not a set bit a missing page took with it (a byte now zero with zeros after it to the
- * end of its disk block: the torn write explains that as well).
+ * that bit is not a set bit a missing page took with it: a page that did not land reads as zeros from
+ * its start (or the frame's, if later) to its end, so a bit in such a run is left to the torn-write
+ * rule. A flipped bit in the length field moves the frame's end: the length its inner fields imply
+ * (headers and body lengths) is tried too.
  */
 async function flippedBit(fd: number, at: number, size: number): Promise<boolean> {
-  const head = Buffer.alloc(8);
-  if ((await readFully(fd, head, 0, 8, at)) < 8) return false;
-  const total = readU32(head, 0) + 8;
-  if (total < FRAME_OVERHEAD || total > MAX_RECORD_BYTES_LIMIT + FRAME_OVERHEAD || at + total > size) return false;
-  const frame = Buffer.allocUnsafe(total);
-  await readFully(fd, frame, 0, total, at);
-  const now = crc32c(frame, 8, total, crc32c(frame, 0, 4, 0));
-  // The CRC covers the length field and everything after the CRC field: total - 4 bytes.
-  const bit = singleBitError(now ^ readU32(frame, 4), total - 4);
-  if (bit < 0) return false;
-  if (bit === (total - 4) * 8) return true;
-  const inMessage = bit >> 3;
-  const offset = inMessage < 4 ? inMessage : inMessage + 4;
-  if (frame[offset] !== 0) return true;
-  const blockEnd = Math.floor((at + offset) / BLOCK) * BLOCK + BLOCK;
-  const rest = Buffer.alloc(Math.min(blockEnd, size) - (at + offset));
-  await readFully(fd, rest, 0, rest.length, at + offset);
-  return !(blockEnd <= size && rest.every((b) => b === 0));
+  const head = Buffer.alloc(30);
+  const got = await readFully(fd, head, 0, 30, at);
+  if (got < 8) return false;
+  const totals = new Set([readU32(head, 0) + 8]);
+  if (got >= 26) {
+    const hLen = (head[24] as number) | ((head[25] as number) << 8);
+    const bodyLength = Buffer.alloc(4);
+    if ((await readFully(fd, bodyLength, 0, 4, at + 26 + hLen)) === 4) totals.add(30 + hLen + readU32(bodyLength, 0));
+  }
+  for (const total of totals) {
+    if (total < FRAME_OVERHEAD || total > MAX_RECORD_BYTES_LIMIT + FRAME_OVERHEAD || at + total > size) continue;
+    const frame = Buffer.allocUnsafe(total);
+    await readFully(fd, frame, 0, total, at);
+    const now = crc32c(frame, 8, total, crc32c(frame, 0, 4, 0));
+    // The CRC covers the length field and everything after the CRC field: total - 4 bytes.
+    const bit = singleBitError(now ^ readU32(frame, 4), total - 4);
+    if (bit < 0) continue;
+    if (bit === (total - 4) * 8) return true;
+    const inMessage = bit >> 3;
+    const offset = inMessage < 4 ? inMessage : inMessage + 4;
+    if (frame[offset] !== 0) return true;
+    const blockStart = Math.floor((at + offset) / BLOCK) * BLOCK;
+    const from = Math.max(blockStart, at);
+    const blockEnd = blockStart + BLOCK;
+    if (blockEnd > size) return true;
+    const page = Buffer.alloc(blockEnd - from);
+    await readFully(fd, page, 0, page.length, from);
+    return !page.every((b) => b === 0);
+  }
+  return false;
 }
