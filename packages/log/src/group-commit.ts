@@ -292,12 +292,7 @@ export class GroupCommitter {
     }
     try {
       await writeSealedIndex(old);
-      const next = await createSegment(
-        state.segDir,
-        state.nextSeq,
-        state.options.sync === 'always',
-        state.options.preallocateBytes > 0,
-      );
+      const next = await createSegment(state.segDir, state.nextSeq, state.options);
       state.adopt(next);
       state.segments.push(next);
       state.bytes += next.size;

@@ -66,7 +66,7 @@ export async function recoverSegments(
     segments.push(segment);
   }
   if (seqs.length === 0) {
-    const segment = await createSegment(segDir, seqFloor, options.sync === 'always', options.preallocateBytes > 0);
+    const segment = await createSegment(segDir, seqFloor, options);
     return {
       segments: [segment],
       nextSeq: seqFloor,
@@ -86,7 +86,7 @@ export async function recoverSegments(
       segments.push(last.segment);
     }
     nextSeq = floor;
-    segments.push(await createSegment(segDir, floor, options.sync === 'always', options.preallocateBytes > 0));
+    segments.push(await createSegment(segDir, floor, options));
   } else segments.push(last.segment);
   return { segments, nextSeq, report: last.report };
 }
@@ -161,7 +161,7 @@ async function openLast(
     if (size < SEGMENT_HEADER_BYTES) {
       // Created but its header never reached the disk: it holds no record, write the header again.
       await segment.close();
-      const fresh = await createSegment(segDir, firstSeq, options.sync === 'always', options.preallocateBytes > 0);
+      const fresh = await createSegment(segDir, firstSeq, options);
       return {
         segment: fresh,
         report: { truncatedBytes: 0, truncatedSeqs: null, rebuiltIndexes: rebuilt },
@@ -210,8 +210,7 @@ async function openLast(
           { segment: segment.name, offset: stop.offset, reason: stop.reason, seqs: truncatedSeqs },
           'log corruption: cut the last segment at the damaged record (onCorruption: truncate)',
         );
-      } else if (stop.seqField === scan.endSeq && truncatedSeqs === null)
-        truncatedSeqs = [scan.endSeq, scan.endSeq + 1];
+      } else if (stop.seqField === scan.endSeq) truncatedSeqs = [scan.endSeq, scan.endSeq + 1];
       await ftruncate(fd, stop.offset);
       await fdatasync(fd);
       report = { truncatedBytes: size - stop.offset, truncatedSeqs, segment: segment.name, rebuiltIndexes: rebuilt };

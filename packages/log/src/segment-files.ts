@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, SEGMENT_ZERO_FILLED } from './format.js';
 import { closeQuietly, errno, fdatasync, fsyncDir, openFd, writeAll } from './fs-util.js';
+import type { ResolvedLogOptions } from './options.js';
 import { Segment } from './segment.js';
 
 /**
@@ -15,14 +16,16 @@ export function dsyncFlag(dsync: boolean): number {
 /**
  * Creates `<firstSeq>.seg` (header written and synced) and an empty `.idx`, then syncs the directory so
  * the new names survive a power loss. The returned segment holds a read-write descriptor, opened with
- * `O_DSYNC` when `dsync` (see {@link dsyncFlag}). `zeroFilled`: the header says the writer zero-fills it.
+ * `O_DSYNC` with `sync: 'always'` (see {@link dsyncFlag}); its header says it is zero-filled when the
+ * log zero-fills (`preallocateBytes`).
  */
 export async function createSegment(
   dir: string,
   firstSeq: number,
-  dsync: boolean,
-  zeroFilled: boolean,
+  options: Pick<ResolvedLogOptions, 'sync' | 'preallocateBytes'>,
 ): Promise<Segment> {
+  const dsync = options.sync === 'always';
+  const zeroFilled = options.preallocateBytes > 0;
   const segment = new Segment(dir, firstSeq);
   const { O_RDWR, O_CREAT, O_TRUNC } = fs.constants;
   const extra = dsyncFlag(dsync);

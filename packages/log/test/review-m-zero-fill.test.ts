@@ -1,11 +1,10 @@
 // Adversarial review of the zero-fill change (preallocateBytes): recovery classification and the CLI.
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
-import { bodyOf, silent, tempLogDir } from './support/log-dir.js';
+import { bodyOf, crashCopy, lastSegment, silent, tempLogDir } from './support/log-dir.js';
 
 const bin = fileURLToPath(new URL('../bin/q-log.js', import.meta.url));
 const cli = (args: string[]) => {
@@ -15,20 +14,10 @@ const cli = (args: string[]) => {
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
-const lastSeg = (dir: string) => {
-  const segs = readdirSync(join(dir, 'segments'))
-    .filter((f) => f.endsWith('.seg'))
-    .sort();
-  return join(dir, 'segments', segs.at(-1) as string);
-};
-function crashCopy(dir: string): string {
-  const copy = tempLogDir();
-  cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('LOCK') });
-  return copy;
-}
 async function waitForFill(dir: string, dataEnd: number) {
-  for (let t = 0; statSync(lastSeg(dir)).size <= dataEnd && t < 400; t++) await new Promise((r) => setTimeout(r, 5));
-  expect(statSync(lastSeg(dir)).size).toBeGreaterThan(dataEnd);
+  for (let t = 0; statSync(lastSegment(dir)).size <= dataEnd && t < 400; t++)
+    await new Promise((r) => setTimeout(r, 5));
+  expect(statSync(lastSegment(dir)).size).toBeGreaterThan(dataEnd);
 }
 
 describe('review-m: recovery after the zero-fill change', () => {
@@ -43,7 +32,7 @@ describe('review-m: recovery after the zero-fill change', () => {
       for (let i = 0; i < 10; i++) await log.append(bodyOf(i));
       await log.append(''); // frame ends with its u32 body length: 4 zero bytes
       await log.close();
-      const path = lastSeg(dir);
+      const path = lastSegment(dir);
       const file = readFileSync(path);
       const rec9 = 16 + 9 * 70;
       file[rec9 + 40] = (file[rec9 + 40] as number) ^ 0x01; // one flipped bit in acknowledged record 9
@@ -59,7 +48,7 @@ describe('review-m: recovery after the zero-fill change', () => {
     for (let i = 0; i < 200; i++) await log.append(bodyOf(i, 100));
     const dir = crashCopy(live);
     await log.close();
-    const path = lastSeg(dir);
+    const path = lastSegment(dir);
     const file = readFileSync(path);
     expect(file.length).toBeGreaterThanOrEqual(16 + 200 * 130);
     file.fill(0, 6656, 6656 + 512); // ~records 51..55, 19 KB before the end
@@ -81,7 +70,7 @@ describe('review-m: recovery after the zero-fill change', () => {
     await log.appendBatch(Array.from({ length: 40 }, (_, k) => bodyOf(20 + k, 100)));
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const torn = readFileSync(path);
     const hole = Math.ceil((16 + 20 * 70 + 600) / 512) * 512;
     torn.fill(0, hole, hole + 512);
@@ -102,7 +91,7 @@ describe('review-m: recovery after the zero-fill change', () => {
     const log = await openLog({ dir, sync: 'none', logger: silent });
     for (let i = 0; i < 20; i++) await log.append(bodyOf(i));
     await log.close();
-    const path = lastSeg(dir);
+    const path = lastSegment(dir);
     const file = readFileSync(path);
     file.fill(0, 16 + 15 * 70); // the size reached the disk, the last 5 acknowledged records' pages did not
     writeFileSync(path, file);
@@ -126,7 +115,7 @@ describe('review-m: q-log on a zero-filled log', () => {
     await log.appendBatch(Array.from({ length: 40 }, (_, k) => bodyOf(20 + k, 100)));
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const torn = readFileSync(path);
     const hole = Math.ceil((16 + 20 * 70 + 600) / 512) * 512;
     torn.fill(0, hole, hole + 512);

@@ -1,22 +1,11 @@
 // Adversarial review N of the zero-fill change: recovery's torn-last-write rule against damage, and the CLI.
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
 import { tailLog } from '../src/cli/tail.js';
-import { bodyOf, silent, tempLogDir } from './support/log-dir.js';
+import { bodyOf, crashCopy, lastSegment, silent, tempLogDir } from './support/log-dir.js';
 
-const lastSeg = (dir: string) => {
-  const segs = readdirSync(join(dir, 'segments'))
-    .filter((f) => f.endsWith('.seg'))
-    .sort();
-  return join(dir, 'segments', segs.at(-1) as string);
-};
-function crashCopy(dir: string): string {
-  const copy = tempLogDir();
-  cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('LOCK') });
-  return copy;
-}
 /** A binary body with a run of zeros in the middle (a padded struct, a sparse vector, an image). */
 const zeroRunBody = (i: number) =>
   Buffer.concat([Buffer.alloc(40, 0x41 + i), Buffer.alloc(2048), Buffer.alloc(40, 0x61 + i)]);
@@ -30,7 +19,7 @@ describe('review-n: damage in the last acknowledged group', () => {
     await log.appendBatch([0, 1, 2, 3].map(zeroRunBody));
     const copy = crashCopy(dir); // a crash (or power loss) after the group was acknowledged
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     const rec11 = 16 + 10 * 70 + (30 + 2128); // record 11, the group's second
     file[rec11 + 30 + 5] = (file[rec11 + 30 + 5] as number) ^ 0x01; // one flipped bit in its body
@@ -57,7 +46,7 @@ describe('review-n: damage in the last acknowledged group', () => {
     await log.appendBatch(Array.from({ length: 10 }, (_, i) => bodyOf(30 + i)));
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     const boundary = 16 + 30 * 70; // 2116: the last group's first frame
     const block = Math.floor(boundary / 512) * 512; // 2048..2560: ends of records 28, 29 and 30..35
@@ -84,7 +73,7 @@ describe('review-n: a zero-filled segment written on by a process that does not 
     const log = await openLog({ dir, sync: 'none', logger: silent });
     for (let i = 5; i < 20; i++) await log.append(bodyOf(i));
     await log.close();
-    const path = lastSeg(dir);
+    const path = lastSegment(dir);
     expect(readFileSync(path)[6]).toBe(0); // the reopen that appends took the zero-filled flag off
     const file = readFileSync(path);
     file.fill(0, 16 + 15 * 70); // as in review-m: the size reached the disk, the last 5 records' pages did not
@@ -112,7 +101,7 @@ describe('review-n: q-log tail beside a live zero-filling writer', () => {
     // What a reader sees while the writer's pwrite of the last group is copying it into the page cache
     // (Linux reads are not atomic against a write): its first pages are there, the later ones still the
     // zeros the fill left. Appending, the file would end there instead ('incomplete': tail waits).
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     const groupStart = 16 + 20 * 70;
     const copied = 4096; // the first page of the file

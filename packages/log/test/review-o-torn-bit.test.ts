@@ -1,22 +1,10 @@
 // Adversarial review O of dd71df0 (singleBitError locates the bit; a located bit whose byte is now zero
 // with zeros to its block end is left to the torn-write rule).
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
-import { bodyOf, silent, tempLogDir } from './support/log-dir.js';
+import { bodyOf, crashCopy, lastSegment, silent, tempLogDir } from './support/log-dir.js';
 
-const lastSeg = (dir: string) => {
-  const segs = readdirSync(join(dir, 'segments'))
-    .filter((f) => f.endsWith('.seg'))
-    .sort();
-  return join(dir, 'segments', segs.at(-1) as string);
-};
-function crashCopy(dir: string): string {
-  const copy = tempLogDir();
-  cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('LOCK') });
-  return copy;
-}
 /** Offsets of the frames of a segment file (walking length fields from the header; stops at zeros). */
 function frameOffsets(file: Buffer): number[] {
   const out: number[] = [];
@@ -37,7 +25,7 @@ async function lastGroupWith(x: Buffer, headers?: Record<string, string>) {
   await log.appendBatch([headers ? { body: x, headers } : x, bodyOf(11), bodyOf(12), bodyOf(13)] as never);
   const copy = crashCopy(dir);
   await log.close();
-  const path = lastSeg(copy);
+  const path = lastSegment(copy);
   const file = readFileSync(path);
   const offs = frameOffsets(file);
   expect(offs).toHaveLength(14);
@@ -89,7 +77,7 @@ describe('review-o: single flipped bits in the last acknowledged group', () => {
     await log.appendBatch([{ body: bodyOf(10, 600), headers: { k: value } }, bodyOf(11), bodyOf(12)] as never);
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     const at = frameOffsets(file)[10] as number;
     const p = file.indexOf(0x01, at + 30);
@@ -157,7 +145,7 @@ describe('review-o: a torn last write whose syndrome happens to be a single bit 
     await log.appendBatch([body, bodyOf(11), bodyOf(12)]); // the last write, cut by the power loss
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     expect(frameOffsets(file)[10]).toBe(at);
     file.fill(0, 1024, 1536); // block [1024, 1536) of the last write never reached the disk
@@ -188,7 +176,7 @@ describe('review-o: sanity of ordinary torn last writes', () => {
     await log.appendBatch([bodyOf(11, 600), Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)]);
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     expect(frameOffsets(file)[11]).toBe(1024);
     file.fill(0, 1024, 1536);

@@ -11,23 +11,15 @@
  *   Q_LOG_ZERO_MODEL_RUNS=2000 vitest run packages/log/test/zero-fill-model.test.ts
  *   Q_LOG_ZERO_MODEL_SEED=<seed> vitest run ...      replays a failure (printed)
  */
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { LogCorruptionError, openLog } from '@q/log';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { silent, tempLogDir } from './support/log-dir.js';
+import { lastSegment, silent, tempLogDir } from './support/log-dir.js';
 
 const RUNS = Number(process.env.Q_LOG_ZERO_MODEL_RUNS ?? 60);
 const SEED = Number(process.env.Q_LOG_ZERO_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const BLOCK = 512;
-
-const lastSeg = (dir: string) => {
-  const segs = readdirSync(join(dir, 'segments'))
-    .filter((f) => f.endsWith('.seg'))
-    .sort();
-  return join(dir, 'segments', segs.at(-1) as string);
-};
 
 /** Body `k` of group `g`: never zero bytes, so only a hole makes zeros. */
 const body = (g: number, k: number, size: number) => Buffer.alloc(size, 1 + ((g * 31 + k) % 250));
@@ -70,7 +62,7 @@ describe('zero-filled segment recovery against a model', () => {
           // The damage case below starts from the same crash, not from what this open repaired.
           const copy2 = tempLogDir();
           cpSync(copy, copy2, { recursive: true });
-          const path = lastSeg(copy);
+          const path = lastSegment(copy);
           const file = readFileSync(path);
           const last = ranges.at(-1) as (typeof ranges)[number];
           const acked = last.firstSeq;
@@ -108,7 +100,7 @@ describe('zero-filled segment recovery against a model', () => {
           const span = Math.floor((Math.min(victim.end + BLOCK, blockEnds) - from) / BLOCK);
           const b = from + (at % span) * BLOCK;
           damaged.fill(0, b, b + BLOCK);
-          writeFileSync(lastSeg(copy2), damaged);
+          writeFileSync(lastSegment(copy2), damaged);
           const opening = openLog({ dir: copy2, logger: silent });
           await expect(opening).rejects.toBeInstanceOf(LogCorruptionError);
         },

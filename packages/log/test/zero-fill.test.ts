@@ -1,18 +1,17 @@
 // The active segment zero-filled ahead of the writer (`preallocateBytes`, sync 'always'): the zeros
 // are on disk while the log runs, cut at every seal and close, cut quietly by recovery after a crash,
 // and a power loss that kept some pages of the last write and not others is a torn tail, not damage.
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidOptionError } from '@q/core';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
-import { bodyOf, silent, tempLogDir } from './support/log-dir.js';
+import { bodyOf, crashCopy, lastSegment, silent, tempLogDir } from './support/log-dir.js';
 
 const segFiles = (dir: string) =>
   readdirSync(join(dir, 'segments'))
     .filter((f) => f.endsWith('.seg'))
     .sort();
-const lastSeg = (dir: string) => join(dir, 'segments', segFiles(dir).at(-1) as string);
 
 /** A logger that keeps what it was told, by level. */
 function recording() {
@@ -31,13 +30,6 @@ function recording() {
 /** Frame size of `bodyOf(i, size)` without headers. */
 const frame = (size = 40) => 30 + size;
 
-/** Copies a log directory as a crash leaves it (the writer still running, its lock left behind). */
-function crashCopy(dir: string): string {
-  const copy = tempLogDir();
-  cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('LOCK') });
-  return copy;
-}
-
 async function expectRecords(dir: string, n: number, options = {}) {
   const log = await openLog({ dir, logger: silent, ...options });
   const records = await log.read(0, { max: n + 10 });
@@ -53,13 +45,14 @@ describe('zero-fill ahead of the writer', () => {
     for (let i = 0; i < 50; i++) await log.append(bodyOf(i));
     const dataEnd = 16 + 50 * frame();
     // The fill runs in the background: the next append waits for nothing, so poll for it.
-    for (let t = 0; statSync(lastSeg(dir)).size === dataEnd && t < 200; t++) await new Promise((r) => setTimeout(r, 5));
-    const running = readFileSync(lastSeg(dir));
+    for (let t = 0; statSync(lastSegment(dir)).size === dataEnd && t < 200; t++)
+      await new Promise((r) => setTimeout(r, 5));
+    const running = readFileSync(lastSegment(dir));
     expect(running.length).toBeGreaterThan(dataEnd);
     expect(running.length).toBeLessThanOrEqual(dataEnd + 64 * 1024);
     expect(running.subarray(dataEnd).every((b) => b === 0)).toBe(true);
     await log.close();
-    expect(statSync(lastSeg(dir)).size).toBe(dataEnd);
+    expect(statSync(lastSegment(dir)).size).toBe(dataEnd);
     const { said, logger } = recording();
     const again = await openLog({ dir, logger });
     expect(again.recovery.truncatedBytes).toBe(0);
@@ -74,7 +67,7 @@ describe('zero-fill ahead of the writer', () => {
       const log = await openLog({ dir, logger: silent, ...options });
       for (let i = 0; i < 20; i++) await log.append(bodyOf(i));
       await new Promise((r) => setTimeout(r, 50));
-      expect(statSync(lastSeg(dir)).size).toBe(16 + 20 * frame());
+      expect(statSync(lastSegment(dir)).size).toBe(16 + 20 * frame());
       await log.close();
     }
     for (const bad of [1, 4095, 2048 * 1024, 4096.5, -1, Number.NaN])
@@ -88,11 +81,11 @@ describe('zero-fill ahead of the writer', () => {
     const dir = tempLogDir();
     const log = await openLog({ dir, sync: 'always', logger: silent, preallocateBytes: 64 * 1024 });
     for (let i = 0; i < 30; i++) await log.append(bodyOf(i));
-    for (let t = 0; statSync(lastSeg(dir)).size === 16 + 30 * frame() && t < 200; t++)
+    for (let t = 0; statSync(lastSegment(dir)).size === 16 + 30 * frame() && t < 200; t++)
       await new Promise((r) => setTimeout(r, 5));
     const copy = crashCopy(dir);
     await log.close();
-    const size = statSync(lastSeg(copy)).size;
+    const size = statSync(lastSegment(copy)).size;
     expect(size).toBeGreaterThan(16 + 30 * frame());
     const { said, logger } = recording();
     const reopened = await openLog({ dir: copy, logger });
@@ -134,7 +127,7 @@ describe('zero-fill ahead of the writer', () => {
     await log.appendBatch(last);
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     const start = 16 + 20 * frame();
     // A block inside the group that never reached the disk: zeros where its pages should be.
@@ -211,7 +204,7 @@ describe('zero-fill ahead of the writer', () => {
     await log.appendBatch([Buffer.alloc(482, 0x41).fill(0x20, 481), Buffer.alloc(482, 0x42), Buffer.alloc(10, 0x43)]);
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     expect(file[1024]).toBe(0x20);
     // Block 2 of the last write never reached the disk: it reads as the zeros that were there.
@@ -230,7 +223,7 @@ describe('zero-fill ahead of the writer', () => {
     for (let i = 0; i < 10; i++) await log.append(big);
     const copy = crashCopy(dir);
     await log.close();
-    const path = lastSeg(copy);
+    const path = lastSegment(copy);
     const file = readFileSync(path);
     file.fill(0, 1024, 1536);
     writeFileSync(path, file);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -23,3 +23,18 @@ export function bodyOf(i: number, size = 40): Buffer {
 }
 
 export const silent = { error() {}, warn() {}, info() {}, debug() {} };
+
+/** The path of a log's last segment file. */
+export function lastSegment(dir: string): string {
+  const segs = readdirSync(join(dir, 'segments'))
+    .filter((f) => f.endsWith('.seg'))
+    .sort();
+  return join(dir, 'segments', segs.at(-1) as string);
+}
+
+/** Copies a log directory as a crash leaves it (the writer still running, its lock left behind). */
+export function crashCopy(dir: string): string {
+  const copy = tempLogDir();
+  cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('LOCK') });
+  return copy;
+}
