@@ -190,6 +190,7 @@ export class GroupCommitter {
     const filling = this.#zeroFill.beforeWrite(seg, seg.size + bytes);
     if (filling !== undefined) await filling;
     let written: WrittenGroup;
+    const groupFirst = state.nextSeq;
     try {
       written = await writeGroup(fd, seg, group, bytes, state.nextSeq, options.indexIntervalBytes, this.#scratch);
     } catch (err) {
@@ -219,6 +220,7 @@ export class GroupCommitter {
     seg.readableSize = seg.size;
     seg.readableEndSeq = seq;
     state.durableSeq = seq;
+    state.tail.add(groupFirst, seq, written.frames);
     for (let i = 0; i < n; i++) (group[i] as Request).resolve(firstSeqs[i] as number);
     state.notify();
     this.#zeroFill.afterWrite(seg, bytes);

@@ -38,6 +38,8 @@ export interface WrittenGroup {
   readonly nextSeq: number;
   /** Offset of the last index entry pushed (the segment's previous one when none was). */
   readonly lastIndexed: number;
+  /** The frames as written: the writer's buffer, valid until its next group. */
+  readonly frames: Buffer;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function writeGroup(
   }
   sealFrames(buf);
   await writeAll(fd, buf, bytes, base);
-  return { firstSeqs, nextSeq: seq, lastIndexed };
+  return { firstSeqs, nextSeq: seq, lastIndexed, frames: buf };
 }
 
 /**

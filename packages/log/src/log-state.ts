@@ -2,6 +2,7 @@ import type { Logger } from '@q/core';
 import { MAX_OPEN_SEGMENTS, SegmentFdCache } from './fd-cache.js';
 import type { ResolvedLogOptions } from './options.js';
 import type { Segment } from './segment.js';
+import { TailCache } from './tail-cache.js';
 
 /**
  * What the parts of a {@link SegmentLog} share: the segments, the seq counters, the failure that stopped
@@ -28,6 +29,8 @@ export class LogState {
   readonly readers = new Set<{ position: number }>();
   /** Descriptors of sealed segments opened for reading, at most {@link MAX_OPEN_SEGMENTS} kept. */
   readonly fds: SegmentFdCache;
+  /** The newest groups in memory, for readers that keep up with the writer. */
+  readonly tail: TailCache;
   #waiters: Array<() => void> = [];
   #reads = 0;
   #readsIdle: (() => void) | undefined;
@@ -41,6 +44,7 @@ export class LogState {
     this.durableSeq = nextSeq;
     this.bytes = segments.reduce((n, s) => n + s.size, 0);
     this.fds = new SegmentFdCache(MAX_OPEN_SEGMENTS, (s) => s === this.active);
+    this.tail = new TailCache(options.tailCacheBytes);
     for (const s of segments) this.adopt(s);
   }
 

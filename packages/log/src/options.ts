@@ -43,6 +43,12 @@ export interface LogOptions {
    * Ignored with other sync levels. @default 1048576 (1 MiB), capped at `segmentBytes` (0 below 4 KiB)
    */
   preallocateBytes?: number;
+  /**
+   * Bytes of the newest groups kept in memory, as written, so a reader that keeps up with the writer reads
+   * them without a disk read. Kept only while some read has reached them. 0 turns it off.
+   * @default 4194304 (4 MiB)
+   */
+  tailCacheBytes?: number;
   /** Where recovery reports and failures go (fields first, message second). @default consoleLogger */
   logger?: Logger;
 }
@@ -61,6 +67,7 @@ export interface ResolvedLogOptions {
   readonly whenFull: 'reject' | 'block';
   /** 0 unless `sync` is `'always'`. */
   readonly preallocateBytes: number;
+  readonly tailCacheBytes: number;
   readonly logger: Logger | undefined;
 }
 
@@ -123,6 +130,9 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
       preallocate,
       `0, or an integer from 4096 to segmentBytes (${segmentBytes})`,
     );
+  const tailCacheBytes = options.tailCacheBytes ?? 4 * MIB;
+  if (typeof tailCacheBytes !== 'number' || !Number.isSafeInteger(tailCacheBytes) || tailCacheBytes < 0)
+    throw new InvalidOptionError('tailCacheBytes', tailCacheBytes, 'an integer >= 0');
   return {
     dir,
     sync,
@@ -135,6 +145,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
     maxAgeMs,
     whenFull,
     preallocateBytes: sync === 'always' ? preallocate : 0,
+    tailCacheBytes,
     logger: options.logger,
   };
 }

@@ -27,7 +27,10 @@ export async function readRecords(
 ): Promise<LogRecord[]> {
   if (!state.beginRead()) throw new LogClosedError(state.options.dir);
   try {
-    return await readCounted(state, fromSeq, max, maxBytes);
+    const out = await readCounted(state, fromSeq, max, maxBytes);
+    const last = out[out.length - 1];
+    state.tail.readTo(last === undefined ? Math.min(fromSeq, state.durableSeq) : last.seq + 1);
+    return out;
   } finally {
     state.endRead();
   }
@@ -37,7 +40,16 @@ async function readCounted(state: LogState, fromSeq: number, max: number, maxByt
   const out: LogRecord[] = [];
   let seq = Math.max(fromSeq, state.firstSeq);
   let bodyBytes = 0;
+  const tail = state.tail;
   while (out.length < max && seq < state.durableSeq && bodyBytes < maxBytes) {
+    if (seq >= tail.firstSeq && seq < tail.endSeq) {
+      // What the writer wrote last is still in memory: no disk read, no CRC check (it never left memory).
+      const before = out.length;
+      bodyBytes = tail.read(seq, max, maxBytes, bodyBytes, out);
+      if (bodyBytes < 0 || out.length === before) break;
+      seq = (out[out.length - 1] as LogRecord).seq + 1;
+      continue;
+    }
     const si = state.segmentIndexFor(seq);
     const seg = state.segments[si] as Segment;
     if (seq < seg.firstSeq) seq = seg.firstSeq;

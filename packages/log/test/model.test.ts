@@ -40,7 +40,8 @@ const SEED = Number(process.env.Q_LOG_MODEL_SEED ?? Math.floor(Math.random() * 2
 const PATH = process.env.Q_LOG_MODEL_PATH;
 /** Segments of 1 KiB appended to, and segments of 8 KiB zero-filled 4 KiB ahead of the writer. */
 const VARIANTS = [
-  { sync: 'always', segmentBytes: 1024, indexIntervalBytes: 128 },
+  // A tail cache smaller than a large group: it fills, evicts, and turns itself off and on again.
+  { sync: 'always', segmentBytes: 1024, indexIntervalBytes: 128, tailCacheBytes: 2048 },
   { sync: 'always', segmentBytes: 8192, indexIntervalBytes: 128, preallocateBytes: 4096 },
 ] as const;
 

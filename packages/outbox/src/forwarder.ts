@@ -1,3 +1,4 @@
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { backoffDelay, sleep } from '@q/core';
 import type { Cursor, LogRecord, SegmentLog } from '@q/log';
 import { type DeadLetterForm, type DeadLetters, refusedForGood } from './dead-letter.js';
@@ -136,7 +137,7 @@ export class Forwarder {
     const stop = this.#stop.signal;
     const read = (from: number): Promise<LogRecord[]> =>
       log.read(from, { max: options.batchMessages, maxBytes: options.batchBytes });
-    // The next batch is read while this one is pushed.
+    // From a backlog, the next batch is read while this one is pushed.
     let ahead: { readonly from: number; readonly records: Promise<LogRecord[]> } | undefined;
     let failures = 0;
     while (!stop.aborted) {
@@ -151,6 +152,10 @@ export class Forwarder {
         continue;
       }
       if (ahead === undefined && (await this.#linger())) continue;
+      // After the senders: woken as a group became durable, a push started in that same turn would run
+      // before the senders' next appends reached the log, holding back the next group's write by its whole
+      // cost. One turn later that group is on its way to the disk and the push overlaps its sync.
+      if (ahead === undefined) await yieldTurn();
       let records: LogRecord[];
       try {
         records = await (ahead?.from === this.#position ? ahead.records : read(this.#position));
@@ -170,12 +175,6 @@ export class Forwarder {
       }
       this.#oldest = first.timestamp;
       const next = (records[records.length - 1] as LogRecord).seq + 1;
-      ahead = undefined;
-      if (next < log.durableSeq) {
-        ahead = { from: next, records: read(next) };
-        // Its failure is met (and reported) by the loop that awaits it; one never awaited is no concern.
-        ahead.records.catch(() => undefined);
-      }
       const outboxId = this.#p.outboxId;
       const messages: OutboxSinkMessage[] = [];
       const torn = this.#p.torn;
@@ -184,6 +183,15 @@ export class Forwarder {
         const r = records[i] as LogRecord;
         if (!torn.has(r.seq)) messages.push(sinkMessageOfRecord(r, outboxId));
         bytes += recordBytes(r);
+      }
+      ahead = undefined;
+      // The next batch is read during this push only from a backlog (this batch was full): at the tail it
+      // would hold just what is durable now, and go out small; read after the push, it holds all that
+      // became durable meanwhile. Per push the sink costs more than per message.
+      if (next < log.durableSeq && (records.length >= options.batchMessages || 2 * bytes >= options.batchBytes)) {
+        ahead = { from: next, records: read(next) };
+        // Its failure is met (and reported) by the loop that awaits it; one never awaited is no concern.
+        ahead.records.catch(() => undefined);
       }
       let delivered: boolean;
       this.#lastPush = performance.now();

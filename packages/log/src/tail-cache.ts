@@ -1,0 +1,126 @@
+import { decodeRun, frameSize } from './format.js';
+import type { LogRecord } from './record.js';
+
+/** A group as written: its frames, sealed, in a buffer of its own. */
+interface Chunk {
+  readonly firstSeq: number;
+  readonly endSeq: number;
+  readonly buf: Buffer;
+  /** Where the last read from this chunk stopped, so the next one starts there without hopping frames. */
+  hintSeq: number;
+  hintPos: number;
+}
+
+/**
+ * The newest groups of the log, kept in memory as written, for the readers that follow the tail: a reader
+ * that keeps up (the outbox's forwarder, a live `reader()`) gets records without a read from disk, a
+ * thread-pool hop or a CRC check (the frames never left memory). Only groups already readable are kept, so
+ * the cache never shows what a reader from disk could not; a failed write never gets here.
+ *
+ * Copying a group costs little against reading it back, but nothing when no reader is near the tail: the
+ * cache keeps groups only while some read has reached what it holds (or, empty, the group being added),
+ * so a reader stalled behind a down sink turns it off until a read catches up again.
+ */
+export class TailCache {
+  readonly #budget: number;
+  #chunks: Chunk[] = [];
+  #head = 0;
+  #bytes = 0;
+  /** The furthest any read reached (the seq after its last record, or where it found nothing). */
+  #readEnd = 0;
+
+  /** @param budget bytes of frames kept at most; 0 keeps nothing. */
+  constructor(budget: number) {
+    this.#budget = budget;
+  }
+
+  /** First seq held (Infinity when empty). */
+  get firstSeq(): number {
+    return this.#head < this.#chunks.length ? (this.#chunks[this.#head] as Chunk).firstSeq : Number.POSITIVE_INFINITY;
+  }
+
+  /** Seq after the last held. */
+  get endSeq(): number {
+    return this.#head < this.#chunks.length ? (this.#chunks[this.#chunks.length - 1] as Chunk).endSeq : 0;
+  }
+
+  /** A read reached `seq`. */
+  readTo(seq: number): void {
+    if (seq > this.#readEnd) this.#readEnd = seq;
+  }
+
+  /**
+   * The group `[firstSeq, endSeq)` became readable; `frames` is the writer's buffer, copied here (the
+   * writer reuses it). Every readable group comes here, in seq order, so what is held is contiguous.
+   */
+  add(firstSeq: number, endSeq: number, frames: Buffer): void {
+    if (this.#budget === 0) return;
+    const start = this.#head < this.#chunks.length ? this.firstSeq : firstSeq;
+    if (this.#readEnd < start || frames.length > this.#budget) this.clear();
+    if (this.#readEnd < firstSeq && this.#head === this.#chunks.length) return;
+    // A buffer per group, never a ring: records handed out are views, and must not change under a reader.
+    const buf = Buffer.allocUnsafe(frames.length);
+    frames.copy(buf);
+    this.#chunks.push({ firstSeq, endSeq, buf, hintSeq: firstSeq, hintPos: 0 });
+    this.#bytes += buf.length;
+    while (this.#bytes > this.#budget) this.#bytes -= (this.#chunks[this.#head++] as Chunk).buf.length;
+    if (this.#head > 64 && this.#head * 2 > this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Drops everything held. */
+  clear(): void {
+    this.#chunks = [];
+    this.#head = 0;
+    this.#bytes = 0;
+  }
+
+  /**
+   * Appends to `out` the records from `seq` (which must be held) on, up to `max` in `out` and `maxBytes` of
+   * bodies (`bodyBytes` counted so far; one record at least). Returns the body bytes, or -1 when `maxBytes`
+   * stopped it.
+   */
+  read(seq: number, max: number, maxBytes: number, bodyBytes: number, out: LogRecord[]): number {
+    let i = this.#find(seq);
+    while (i < this.#chunks.length && out.length < max) {
+      const c = this.#chunks[i] as Chunk;
+      let cur = c.firstSeq;
+      let pos = 0;
+      if (c.hintSeq <= seq) {
+        cur = c.hintSeq;
+        pos = c.hintPos;
+      }
+      for (; cur < seq; cur++) pos += frameSize(c.buf, pos);
+      let end = pos;
+      let endSeq = cur;
+      for (const last = Math.min(c.endSeq, cur + max - out.length); endSeq < last; endSeq++)
+        end += frameSize(c.buf, end);
+      const before = out.length;
+      const taken = decodeRun(c.buf, pos, end, cur, out, bodyBytes, maxBytes, 'memory', 0);
+      const got = out.length - before;
+      c.hintSeq = cur + got;
+      c.hintPos = pos;
+      for (let k = before; k < out.length; k++) c.hintPos += frameSize(c.buf, c.hintPos);
+      if (taken < 0) return -1;
+      bodyBytes = taken;
+      seq = cur + got;
+      if (seq < c.endSeq) break;
+      i++;
+    }
+    return bodyBytes;
+  }
+
+  /** Index of the chunk holding `seq` (held: between firstSeq and endSeq). */
+  #find(seq: number): number {
+    let lo = this.#head;
+    let hi = this.#chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((this.#chunks[mid] as Chunk).firstSeq <= seq) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
