@@ -189,6 +189,8 @@ export class SegmentLog implements AsyncDisposable {
       await this.#cursors.idle();
       await this.#retention.idle();
       await state.readsIdle();
+      // A closed log still referenced (by a cursor, a reader object) keeps no cached groups alive.
+      state.tail.clear();
       for (const s of state.segments) await s.close();
       await this.#lock.release();
     }

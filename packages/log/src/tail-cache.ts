@@ -19,15 +19,17 @@ interface Chunk {
  *
  * Copying a group costs little against reading it back, but nothing when no reader is near the tail: the
  * cache keeps groups only while some read has reached what it holds (or, empty, the group being added),
- * so a reader stalled behind a down sink turns it off until a read catches up again.
+ * so a reader stalled behind a down sink turns it off until a read catches up again, and a log nobody
+ * reads keeps nothing. Each read gets its own copy of the frames it returns, as a read from disk does.
  */
 export class TailCache {
   readonly #budget: number;
-  #chunks: Chunk[] = [];
+  /** Held groups from `#head` on; evicted slots are emptied at once, so nothing evicted stays alive. */
+  #chunks: (Chunk | undefined)[] = [];
   #head = 0;
   #bytes = 0;
-  /** The furthest any read reached (the seq after its last record, or where it found nothing). */
-  #readEnd = 0;
+  /** The furthest any read reached (the seq after its last record, or where it found nothing); -1: none yet. */
+  #readEnd = -1;
 
   /** @param budget bytes of frames kept at most; 0 keeps nothing. */
   constructor(budget: number) {
@@ -44,6 +46,13 @@ export class TailCache {
     return this.#head < this.#chunks.length ? (this.#chunks[this.#chunks.length - 1] as Chunk).endSeq : 0;
   }
 
+  /** Bytes of the groups this cache keeps alive (what it holds, and anything evicted but still referenced). */
+  get retainedBytes(): number {
+    let n = 0;
+    for (const c of this.#chunks) n += c?.buf.length ?? 0;
+    return n;
+  }
+
   /** A read reached `seq`. */
   readTo(seq: number): void {
     if (seq > this.#readEnd) this.#readEnd = seq;
@@ -57,13 +66,15 @@ export class TailCache {
     if (this.#budget === 0) return;
     const start = this.#head < this.#chunks.length ? this.firstSeq : firstSeq;
     if (this.#readEnd < start || frames.length > this.#budget) this.clear();
-    if (this.#readEnd < firstSeq && this.#head === this.#chunks.length) return;
-    // A buffer per group, never a ring: records handed out are views, and must not change under a reader.
+    if (frames.length > this.#budget || (this.#readEnd < firstSeq && this.#head === this.#chunks.length)) return;
     const buf = Buffer.allocUnsafe(frames.length);
     frames.copy(buf);
     this.#chunks.push({ firstSeq, endSeq, buf, hintSeq: firstSeq, hintPos: 0 });
     this.#bytes += buf.length;
-    while (this.#bytes > this.#budget) this.#bytes -= (this.#chunks[this.#head++] as Chunk).buf.length;
+    while (this.#bytes > this.#budget) {
+      this.#bytes -= (this.#chunks[this.#head] as Chunk).buf.length;
+      this.#chunks[this.#head++] = undefined;
+    }
     if (this.#head > 64 && this.#head * 2 > this.#chunks.length) {
       this.#chunks = this.#chunks.slice(this.#head);
       this.#head = 0;
@@ -95,14 +106,20 @@ export class TailCache {
       for (; cur < seq; cur++) pos += frameSize(c.buf, pos);
       let end = pos;
       let endSeq = cur;
-      for (const last = Math.min(c.endSeq, cur + max - out.length); endSeq < last; endSeq++)
+      const ends: number[] = [];
+      for (const last = Math.min(c.endSeq, cur + max - out.length); endSeq < last; endSeq++) {
         end += frameSize(c.buf, end);
+        ends.push(end);
+      }
+      // A copy per read, as a read from disk gets: bodies are views, and one reader changing (or
+      // transferring) its own must not reach another reader's records.
+      const own = Buffer.allocUnsafe(end - pos);
+      c.buf.copy(own, 0, pos, end);
       const before = out.length;
-      const taken = decodeRun(c.buf, pos, end, cur, out, bodyBytes, maxBytes, 'memory', 0);
+      const taken = decodeRun(own, 0, end - pos, cur, out, bodyBytes, maxBytes, 'memory', 0);
       const got = out.length - before;
       c.hintSeq = cur + got;
-      c.hintPos = pos;
-      for (let k = before; k < out.length; k++) c.hintPos += frameSize(c.buf, c.hintPos);
+      c.hintPos = got === 0 ? pos : (ends[got - 1] as number);
       if (taken < 0) return -1;
       bodyBytes = taken;
       seq = cur + got;

@@ -26,6 +26,8 @@ describe('read path', () => {
     async (_, tailCacheBytes) => {
       const dir = tempLogDir();
       const log = await openLog({ dir, logger: silent, sync: 'none', segmentBytes: 4 * 1024 * 1024, tailCacheBytes });
+      // A reader at the tail: the cache (when on) keeps every group from the first on.
+      await log.read(0);
       const n = 2 * SIZES.length + 5;
       for (let i = 0; i < n; i += 3)
         await log.appendBatch(

@@ -27,6 +27,7 @@ const seqs = (records: readonly LogRecord[]) => records.map((r) => r.seq);
 describe('tail cache', () => {
   it('keeps groups while a read has reached them, and turns itself off when reads fall behind', () => {
     const cache = new TailCache(600);
+    cache.readTo(0);
     cache.add(0, 4, frames(0, 4));
     expect(cache.firstSeq).toBe(0);
     const out: LogRecord[] = [];
@@ -45,6 +46,7 @@ describe('tail cache', () => {
 
   it('a body handed out stays as it was after eviction and later groups', () => {
     const cache = new TailCache(400);
+    cache.readTo(0);
     cache.add(0, 4, frames(0, 4));
     const out: LogRecord[] = [];
     cache.read(0, 4, Number.POSITIVE_INFINITY, 0, out);
@@ -56,8 +58,43 @@ describe('tail cache', () => {
     for (const r of out) expect(r.body.equals(bodyOf(r.seq, 10))).toBe(true);
   });
 
+  it('review P: a body changed in place by one reader does not reach the next read of that seq', async () => {
+    const log = await openLog({ dir: tempLogDir(), logger: silent, sync: 'always' });
+    await log.read(0);
+    await log.append('hello world');
+    const [first] = await log.read(0);
+    (first as LogRecord).body.fill(0x58);
+    const [second] = await log.read(0);
+    expect(second?.body.toString()).toBe('hello world');
+    for await (const r of log.reader({ from: 0 })) {
+      expect(r.body.toString()).toBe('hello world');
+      break;
+    }
+    await log.close();
+  });
+
+  it('review P: what is evicted is let go at once (nothing kept alive past the budget)', () => {
+    const cache = new TailCache(4096);
+    for (let s = 0; s < 40; s++) {
+      cache.readTo(s);
+      cache.add(s, s + 1, frames(s, 1, 3000));
+      expect(cache.retainedBytes).toBeLessThanOrEqual(4096);
+    }
+    expect(cache.firstSeq).toBe(39);
+  });
+
+  it('review P: a fresh log nobody reads keeps nothing, and a group over the budget is not copied', () => {
+    const cache = new TailCache(1024);
+    cache.add(0, 5, frames(0, 5, 100));
+    expect(cache.retainedBytes).toBe(0);
+    cache.readTo(5);
+    cache.add(5, 6, frames(5, 1, 2000));
+    expect(cache.retainedBytes).toBe(0);
+  });
+
   it('reads across groups stop at max and at maxBytes (one record at least), and resume where they stopped', () => {
     const cache = new TailCache(1 << 20);
+    cache.readTo(0);
     for (let s = 0; s < 30; s += 5) cache.add(s, s + 5, frames(s, 5, 7));
     let out: LogRecord[] = [];
     cache.read(3, 9, Number.POSITIVE_INFINITY, 0, out);
@@ -110,6 +147,8 @@ describe('tail cache', () => {
             got: LogRecord[];
           }> = [];
           let next = 0;
+          // A reader at the tail from the start, as the outbox's forwarder is.
+          await log.read(0);
           for (const s of steps) {
             // Appends started together share a group: groups of several appends and batches.
             await Promise.all(
