@@ -2,14 +2,21 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { Logger } from '@q/core';
 import { LogCorruptionError } from './errors.js';
-import { checkFrame, decodeSegmentHeader, frameSeq, SEGMENT_HEADER_BYTES, SEGMENT_ZERO_FILLED } from './format.js';
+import {
+  checkFrame,
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  frameSeq,
+  SEGMENT_HEADER_BYTES,
+  SEGMENT_ZERO_FILLED,
+} from './format.js';
 import { closeQuietly, fdatasync, fsyncDir, ftruncate, openFd, readFully, writeAll } from './fs-util.js';
 import type { ResolvedLogOptions } from './options.js';
-import { findValidFrameAfter, scanFrames } from './scan.js';
+import { scanFrames } from './scan.js';
 import { parseSegmentFileName, Segment } from './segment.js';
 import { createSegment, dsyncFlag, emptyFile, unlinkSegment, writeSealedIndex } from './segment-files.js';
 import { readIndexFile } from './segment-index.js';
-import { endOfNonZero, tornLastWrite } from './zero-tail.js';
+import { whatFollows } from './zero-tail.js';
 
 /** What `openLog` found and repaired. */
 export interface RecoveryReport {
@@ -192,17 +199,14 @@ async function openLast(
     let lostEnd = 0;
     if (scan.stop) {
       const stop = scan.stop;
-      // Zeros only after the stop, in a zero-filled segment: its zero-filled tail (see ZeroFill).
-      const zeroTail = segment.zeroFilled && (await endOfNonZero(fd, stop.offset, size)) === stop.offset;
-      let after = zeroTail ? undefined : await findValidFrameAfter(fd, stop.offset, size, scan.endSeq);
+      const follows = await whatFollows(fd, stop.offset, size, scan.endSeq, segment.zeroFilled);
       let truncatedSeqs: [number, number] | null = null;
-      const torn = after && segment.zeroFilled ? await tornLastWrite(fd, stop.offset, after, size) : undefined;
-      if (after && torn !== undefined) {
+      if (follows.kind === 'torn last write') {
         // Pieces of the last write, which a power loss cut into pages: never acknowledged, never read.
-        truncatedSeqs = [scan.endSeq, torn];
-        after = undefined;
-      } else if (after) {
+        truncatedSeqs = [scan.endSeq, follows.endSeq];
+      } else if (follows.kind === 'damage') {
         if (options.onCorruption === 'fail') throw new LogCorruptionError(segment.name, stop.offset, stop.reason);
+        const after = follows.after;
         const rest = await scanFrames(fd, after.offset, after.seq, size, options.indexIntervalBytes, undefined);
         lostEnd = Math.max(rest.endSeq, after.seq + 1);
         truncatedSeqs = [scan.endSeq, lostEnd];
@@ -214,12 +218,12 @@ async function openLast(
       await ftruncate(fd, stop.offset);
       await fdatasync(fd);
       report = { truncatedBytes: size - stop.offset, truncatedSeqs, segment: segment.name, rebuiltIndexes: rebuilt };
-      if (zeroTail)
+      if (follows.kind === 'zero-filled tail')
         logger.info(
           { segment: segment.name, offset: stop.offset, bytes: size - stop.offset },
           'log recovery: cut the zero-filled tail',
         );
-      else if (!after)
+      else if (follows.kind !== 'damage')
         logger.warn(
           {
             segment: segment.name,
@@ -234,7 +238,8 @@ async function openLast(
     }
     if (segment.zeroFilled && options.preallocateBytes === 0) {
       // This writer appends to it: its holes rule must not apply to what it writes (see zero-tail.ts).
-      await writeAll(fd, Buffer.alloc(2), 2, 6);
+      const header = encodeSegmentHeader(segment.firstSeq);
+      await writeAll(fd, header, header.length, 0);
       await fdatasync(fd);
       segment.zeroFilled = false;
     }

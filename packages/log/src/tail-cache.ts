@@ -63,10 +63,11 @@ export class TailCache {
    * writer reuses it). Every readable group comes here, in seq order, so what is held is contiguous.
    */
   add(firstSeq: number, endSeq: number, frames: Buffer): void {
-    if (this.#budget === 0) return;
-    const start = this.#head < this.#chunks.length ? this.firstSeq : firstSeq;
-    if (this.#readEnd < start || frames.length > this.#budget) this.clear();
-    if (frames.length > this.#budget || (this.#readEnd < firstSeq && this.#head === this.#chunks.length)) return;
+    // Nothing held, or nobody read what is: nothing to keep unless a read reached this group.
+    if (frames.length > this.#budget || this.#readEnd < Math.min(this.firstSeq, firstSeq)) {
+      this.clear();
+      return;
+    }
     const buf = Buffer.allocUnsafe(frames.length);
     frames.copy(buf);
     this.#chunks.push({ firstSeq, endSeq, buf, hintSeq: firstSeq, hintPos: 0 });
@@ -83,7 +84,7 @@ export class TailCache {
 
   /** Drops everything held. */
   clear(): void {
-    this.#chunks = [];
+    this.#chunks.length = 0;
     this.#head = 0;
     this.#bytes = 0;
   }

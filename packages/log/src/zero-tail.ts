@@ -11,7 +11,7 @@ const BLOCK = 512;
  * The offset after the last byte of `[from, to)` that is not zero (`from` when all are): zeros after it
  * are the segment's zero-filled tail (see `ZeroFill`), never records.
  */
-export async function endOfNonZero(fd: number, from: number, to: number): Promise<number> {
+async function endOfNonZero(fd: number, from: number, to: number): Promise<number> {
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(0, to - from)));
   for (let end = to; end > from; ) {
     const start = Math.max(from, end - buf.length);
@@ -51,6 +51,34 @@ export async function hasZeroBlock(fd: number, from: number, to: number): Promis
 }
 
 /**
+ * What follows the spot `from` where the scan of a segment stopped (the one rule recovery and the CLI
+ * share): only zeros of its zero-filled tail; no valid frame with a seq at or above `minSeq` (a torn
+ * tail); the pieces of a torn last write, up to `endSeq` (zero-filled segments only); or valid records
+ * from `after` on (damage).
+ */
+export type StopFollowedBy =
+  | { readonly kind: 'zero-filled tail' }
+  | { readonly kind: 'torn tail' }
+  | { readonly kind: 'torn last write'; readonly endSeq: number }
+  | { readonly kind: 'damage'; readonly after: { readonly offset: number; readonly seq: number } };
+
+/** {@link StopFollowedBy} for the stop at `from` of a segment of `size` bytes on `fd`. */
+export async function whatFollows(
+  fd: number,
+  from: number,
+  size: number,
+  minSeq: number,
+  zeroFilled: boolean,
+): Promise<StopFollowedBy> {
+  // Zeros only after the stop, in a zero-filled segment: its zero-filled tail (see ZeroFill).
+  if (zeroFilled && (await endOfNonZero(fd, from, size)) === from) return { kind: 'zero-filled tail' };
+  const after = await findValidFrameAfter(fd, from, size, minSeq);
+  if (after === undefined) return { kind: 'torn tail' };
+  const endSeq = zeroFilled ? await tornLastWrite(fd, from, after, size) : undefined;
+  return endSeq === undefined ? { kind: 'damage', after } : { kind: 'torn last write', endSeq };
+}
+
+/**
  * In a zero-filled segment, whether the valid frames from `after` on, past a bad frame at `stop`, are
  * pieces of the last write torn by a power loss rather than damage; returns the seq after them, or
  * undefined for damage. Writes there overwrite blocks in place, where the disk may keep some pages of a
@@ -59,7 +87,7 @@ export async function hasZeroBlock(fd: number, from: number, to: number): Promis
  * after the hole belongs to the group the hole is in, the last one, which was never acknowledged.
  * Damage in any earlier group has the last group's first frame after it.
  */
-export async function tornLastWrite(
+async function tornLastWrite(
   fd: number,
   stop: number,
   after: { offset: number; seq: number },

@@ -151,11 +151,13 @@ export class Forwarder {
           });
         continue;
       }
-      if (ahead === undefined && (await this.#linger())) continue;
-      // After the senders: woken as a group became durable, a push started in that same turn would run
-      // before the senders' next appends reached the log, holding back the next group's write by its whole
-      // cost. One turn later that group is on its way to the disk and the push overlaps its sync.
-      if (ahead === undefined) await yieldTurn();
+      if (ahead === undefined) {
+        if (await this.#linger()) continue;
+        // After the senders: woken as a group became durable, a push started in that same turn would run
+        // before the senders' next appends reached the log, holding back the next group's write by its
+        // whole cost. One turn later that group is on its way to the disk and the push overlaps its sync.
+        await yieldTurn();
+      }
       let records: LogRecord[];
       try {
         records = await (ahead?.from === this.#position ? ahead.records : read(this.#position));

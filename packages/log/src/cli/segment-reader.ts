@@ -61,19 +61,6 @@ export async function listSegments(dir: string): Promise<SegmentFile[]> {
   return out.sort((a, b) => a.firstSeq - b.firstSeq);
 }
 
-/** The flags of a segment's header (0 when it has no valid header: the scan reports that). */
-export async function readSegmentFlags(path: string): Promise<number> {
-  const fh = await fsp.open(path, 'r');
-  try {
-    const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
-    const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER_BYTES, 0);
-    const header = decodeSegmentHeader(head.subarray(0, bytesRead));
-    return 'error' in header ? 0 : header.flags;
-  } finally {
-    await fh.close();
-  }
-}
-
 /** One step of {@link scanSegment}. */
 export type ScanItem =
   /** A whole frame whose CRC matched; `record` is decoded unless `decode: false`. */

@@ -1,9 +1,7 @@
-import { promises as fsp } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SEGMENT_ZERO_FILLED } from '../format.js';
 import type { LogRecord } from '../record.js';
-import { findValidFrameAfter } from '../scan.js';
-import { listSegments, readSegmentFlags, type SegmentFile, scanSegment } from './segment-reader.js';
+import { segmentEnd } from './segment-end.js';
+import { listSegments, type SegmentFile, scanSegment } from './segment-reader.js';
 
 /** Options of {@link tailLog}. */
 export interface TailOptions {
@@ -68,13 +66,8 @@ export async function tailLog(
 
 /** Whether, in a zero-filled segment, `from` is where its writes end for now: no valid frame after it. */
 async function endOfWrites(path: string, from: number, minSeq: number): Promise<boolean> {
-  if (((await readSegmentFlags(path)) & SEGMENT_ZERO_FILLED) === 0) return false;
-  const fh = await fsp.open(path, 'r');
-  try {
-    return (await findValidFrameAfter(fh.fd, from, (await fh.stat()).size, minSeq)) === undefined;
-  } finally {
-    await fh.close();
-  }
+  const { zeroFilled, follows } = await segmentEnd(path, from, minSeq);
+  return zeroFilled && (follows === 'zero-filled tail' || follows === 'torn tail');
 }
 
 /** The segment holding `seq`: the last whose first seq is at or below it, else the first (retention passed it). */

@@ -1,9 +1,6 @@
-import { promises as fsp } from 'node:fs';
-import { SEGMENT_ZERO_FILLED } from '../format.js';
-import { findValidFrameAfter } from '../scan.js';
 import { readIndexFile } from '../segment-index.js';
-import { endOfNonZero, tornLastWrite } from '../zero-tail.js';
-import { listSegments, readSegmentFlags, type SegmentFile, scanSegment } from './segment-reader.js';
+import { segmentEnd } from './segment-end.js';
+import { listSegments, type SegmentFile, scanSegment } from './segment-reader.js';
 
 /** One finding of {@link verifyLog}. */
 export interface VerifyFinding {
@@ -66,8 +63,8 @@ export async function verifyLog(dir: string): Promise<VerifyReport> {
         findings.push(error(seg.name, 0, `bad segment header: ${item.reason}`));
         break;
       }
-      const zeroFilled = ((await readSegmentFlags(seg.path)) & SEGMENT_ZERO_FILLED) !== 0;
-      if (last && item.kind === 'zeros' && zeroFilled && (await zerosToEnd(seg.path, item.offset))) {
+      const end = last ? (await segmentEnd(seg.path, item.offset, next)).follows : 'damage';
+      if (end === 'zero-filled tail') {
         findings.push(note(seg.name, item.offset, `zero-filled tail: ${item.bytes} bytes of zeros that openLog cuts`));
         break;
       }
@@ -77,8 +74,7 @@ export async function verifyLog(dir: string): Promise<VerifyReport> {
           : item.kind === 'zeros'
             ? 'zeros where a record should start'
             : 'incomplete record';
-      const after = last ? await validFrameAfter(seg.path, item.offset, next, zeroFilled) : 'none';
-      if (after === 'torn') {
+      if (end === 'torn last write') {
         findings.push(
           note(
             seg.name,
@@ -86,7 +82,7 @@ export async function verifyLog(dir: string): Promise<VerifyReport> {
             `torn last write: ${what}, pieces of one never acknowledged write after it (a power loss), ${item.bytes} bytes that openLog cuts (seq ${next} on)`,
           ),
         );
-      } else if (last && after === 'none') {
+      } else if (end === 'torn tail') {
         findings.push(
           note(seg.name, item.offset, `torn tail: ${what}, ${item.bytes} bytes that openLog cuts (seq ${next} on)`),
         );
@@ -169,38 +165,6 @@ async function checkIndex(
         `seal says ${index.seal.count} records in ${index.seal.size} bytes, the segment has ${count} in ${seg.bytes}`,
       ),
     );
-  }
-}
-
-/**
- * Whether a valid frame with a seq at or above `minSeq` starts after `from` ('none': a torn tail), and
- * if so whether, in a zero-filled segment, they are the pieces of a torn last write ('torn') or damage
- * ('damage'): the same search and rules recovery uses.
- */
-async function validFrameAfter(
-  path: string,
-  from: number,
-  minSeq: number,
-  zeroFilled: boolean,
-): Promise<'none' | 'torn' | 'damage'> {
-  const fh = await fsp.open(path, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    const after = await findValidFrameAfter(fh.fd, from, size, minSeq);
-    if (after === undefined) return 'none';
-    return zeroFilled && (await tornLastWrite(fh.fd, from, after, size)) !== undefined ? 'torn' : 'damage';
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Whether the file holds only zeros from `from` on. */
-async function zerosToEnd(path: string, from: number): Promise<boolean> {
-  const fh = await fsp.open(path, 'r');
-  try {
-    return (await endOfNonZero(fh.fd, from, (await fh.stat()).size)) === from;
-  } finally {
-    await fh.close();
   }
 }
 
