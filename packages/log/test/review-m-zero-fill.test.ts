@@ -4,7 +4,23 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
-import { bodyOf, crashCopy, lastSegment, silent, tempLogDir } from './support/log-dir.js';
+import { bodyOf, crashCopy, lastSegment, reopenAfterLostPages, silent, tempLogDir } from './support/log-dir.js';
+
+/** A crash copy of a zero-filled log whose last write (a batch of 40) lost one disk block: a torn last write. */
+async function tornCopy(): Promise<string> {
+  const dir = tempLogDir();
+  const log = await openLog({ dir, sync: 'always', logger: silent, preallocateBytes: 64 * 1024 });
+  for (let i = 0; i < 20; i++) await log.append(bodyOf(i));
+  await log.appendBatch(Array.from({ length: 40 }, (_, k) => bodyOf(20 + k, 100)));
+  const copy = crashCopy(dir);
+  await log.close();
+  const path = lastSegment(copy);
+  const torn = readFileSync(path);
+  const hole = Math.ceil((16 + 20 * 70 + 600) / 512) * 512;
+  torn.fill(0, hole, hole + 512);
+  writeFileSync(path, torn);
+  return copy;
+}
 
 const bin = fileURLToPath(new URL('../bin/q-log.js', import.meta.url));
 const cli = (args: string[]) => {
@@ -63,21 +79,6 @@ describe('review-m: recovery after the zero-fill change', () => {
     }
   });
 
-  async function tornCopy(): Promise<string> {
-    const dir = tempLogDir();
-    const log = await openLog({ dir, sync: 'always', logger: silent, preallocateBytes: 64 * 1024 });
-    for (let i = 0; i < 20; i++) await log.append(bodyOf(i));
-    await log.appendBatch(Array.from({ length: 40 }, (_, k) => bodyOf(20 + k, 100)));
-    const copy = crashCopy(dir);
-    await log.close();
-    const path = lastSegment(copy);
-    const torn = readFileSync(path);
-    const hole = Math.ceil((16 + 20 * 70 + 600) / 512) * 512;
-    torn.fill(0, hole, hole + 512);
-    writeFileSync(path, torn);
-    return copy;
-  }
-
   it('a torn last write (zero block, then pieces of it) is a torn tail whatever the sync level of the reopen', async () => {
     const copy = await tornCopy();
     // The writer zero-filled; this process opens with sync 'interval' (preallocateBytes resolves to 0).
@@ -91,35 +92,15 @@ describe('review-m: recovery after the zero-fill change', () => {
     const log = await openLog({ dir, sync: 'none', logger: silent });
     for (let i = 0; i < 20; i++) await log.append(bodyOf(i));
     await log.close();
-    const path = lastSegment(dir);
-    const file = readFileSync(path);
-    file.fill(0, 16 + 15 * 70); // the size reached the disk, the last 5 acknowledged records' pages did not
-    writeFileSync(path, file);
-    const said = { warn: [] as unknown[], info: [] as unknown[] };
-    const again = await openLog({
-      dir,
-      sync: 'none',
-      logger: { ...silent, warn: (f: unknown) => said.warn.push(f), info: (f: unknown) => said.info.push(f) },
-    });
-    expect(again.nextSeq).toBe(15);
-    await again.close();
+    const said = await reopenAfterLostPages(dir);
+    expect(said.nextSeq).toBe(15);
     expect(said.warn).toHaveLength(1);
   });
 });
 
 describe('review-m: q-log on a zero-filled log', () => {
   it('verify agrees with openLog on a torn last write of a zero-filled segment (a note, exit 0)', async () => {
-    const dir = tempLogDir();
-    const log = await openLog({ dir, sync: 'always', logger: silent, preallocateBytes: 64 * 1024 });
-    for (let i = 0; i < 20; i++) await log.append(bodyOf(i));
-    await log.appendBatch(Array.from({ length: 40 }, (_, k) => bodyOf(20 + k, 100)));
-    const copy = crashCopy(dir);
-    await log.close();
-    const path = lastSegment(copy);
-    const torn = readFileSync(path);
-    const hole = Math.ceil((16 + 20 * 70 + 600) / 512) * 512;
-    torn.fill(0, hole, hole + 512);
-    writeFileSync(path, torn);
+    const copy = await tornCopy();
     const v = cli(['verify', copy]);
     // openLog (sync 'always') opens this as a torn tail; verify's 'error' level means "openLog refuses".
     const opened = await openLog({ dir: crashCopy(copy), logger: silent });

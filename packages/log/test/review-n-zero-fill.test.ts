@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LogCorruptionError, openLog } from '@q/log';
 import { describe, expect, it } from 'vitest';
 import { tailLog } from '../src/cli/tail.js';
-import { bodyOf, crashCopy, lastSegment, silent, tempLogDir } from './support/log-dir.js';
+import { bodyOf, crashCopy, lastSegment, reopenAfterLostPages, silent, tempLogDir } from './support/log-dir.js';
 
 /** A binary body with a run of zeros in the middle (a padded struct, a sparse vector, an image). */
 const zeroRunBody = (i: number) =>
@@ -75,17 +75,8 @@ describe('review-n: a zero-filled segment written on by a process that does not 
     await log.close();
     const path = lastSegment(dir);
     expect(readFileSync(path)[6]).toBe(0); // the reopen that appends took the zero-filled flag off
-    const file = readFileSync(path);
-    file.fill(0, 16 + 15 * 70); // as in review-m: the size reached the disk, the last 5 records' pages did not
-    writeFileSync(path, file);
-    const said = { warn: [] as unknown[], info: [] as unknown[] };
-    const again = await openLog({
-      dir,
-      sync: 'none',
-      logger: { ...silent, warn: (f: unknown) => said.warn.push(f), info: (f: unknown) => said.info.push(f) },
-    });
-    expect(again.nextSeq).toBe(15);
-    await again.close();
+    const said = await reopenAfterLostPages(dir);
+    expect(said.nextSeq).toBe(15);
     expect(said.warn).toHaveLength(1);
   });
 });

@@ -1,19 +1,11 @@
 // Review N: in the outbox, a flipped bit in an acknowledged sendBatch whose bodies hold a run of zeros
 // (binary payloads) is read by @q/log recovery as a torn last write, and the outbox's torn-batch rule
 // then skips what recovery kept: the whole acknowledged batch is gone. Real redis-server.
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { LogCorruptionError } from '@q/log';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../src/index.js';
-import { listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
-
-function segmentFile(dir: string): string {
-  const files = readdirSync(join(dir, 'segments'), { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.seg'))
-    .map((e) => join(e.parentPath, e.name));
-  return files.sort((a, b) => statSync(b).size - statSync(a).size)[0] as string;
-}
+import { largestSegmentFile, listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
 
 const body = (i: number) =>
   Buffer.concat([Buffer.from(`B${i}`), Buffer.alloc(40, 0x41 + i), Buffer.alloc(2048), Buffer.alloc(40, 0x61 + i)]);
@@ -37,7 +29,7 @@ describe('review-n: damage to an acknowledged sendBatch with zero runs in its bo
     await down.sink.close();
     await down.redis.del(down.key);
 
-    const file = segmentFile(copy);
+    const file = largestSegmentFile(copy);
     const bytes = readFileSync(file);
     const at = bytes.indexOf(Buffer.from('B1'));
     expect(at).toBeGreaterThan(0);

@@ -5,26 +5,12 @@
 // whole frame, so the next open forwards the first part of a batch that was never acknowledged.
 // Here the torn write is made by cutting the segment file in the middle of the batch's frames,
 // exactly the bytes such a write leaves.
-import { readdirSync, statSync, truncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { truncateSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../src/index.js';
-import { dataEnd, listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
+import { dataEnd, largestSegmentFile, listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
 
 /** The outbox log's one segment file (the largest file under `dir`'s segments). */
-function segmentFile(dir: string): string {
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else files.push(join(d, e.name));
-    }
-  };
-  walk(join(dir, 'segments'));
-  const seg = files.filter((f) => !f.endsWith('.index') && !f.includes('cursor'));
-  return seg.sort((a, b) => statSync(b).size - statSync(a).size)[0] as string;
-}
-
 describe('review: a batch torn by a crash during its write', () => {
   it('after the restart, none of the batch or all of it reaches the sink, never a part', async () => {
     const dir = tempDir('review-torn');
@@ -39,7 +25,7 @@ describe('review: a batch torn by a crash during its write', () => {
     });
     await outbox.ready();
     await outbox.send('before');
-    const file = segmentFile(dir);
+    const file = largestSegmentFile(dir);
     const before = dataEnd(file);
     const batch = Array.from({ length: 10 }, (_, i) => ({ body: `batch ${i} ${'x'.repeat(1000)}` }));
     await outbox.sendBatch(batch);

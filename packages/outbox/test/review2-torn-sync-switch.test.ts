@@ -4,18 +4,10 @@
 // batch, cut short by a power loss, "is forwarded as far as it got". Reopened with sync 'always' (the
 // default: a user who moves to the safer level after the incident), the surviving records of the
 // ACKNOWLEDGED batch are noted in TORN and never forwarded.
-import { readdirSync, statSync, truncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync, truncateSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../src/index.js';
-import { listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
-
-function segmentFile(dir: string): string {
-  const files = readdirSync(join(dir, 'segments'), { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && !e.name.endsWith('.index'))
-    .map((e) => join(e.parentPath, e.name));
-  return files.sort((a, b) => statSync(b).size - statSync(a).size)[0] as string;
-}
+import { largestSegmentFile, listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
 
 describe('a batch acknowledged with sync none, cut by a power loss, reopened with sync always', () => {
   it('its surviving records are forwarded (it was acknowledged)', async () => {
@@ -31,7 +23,7 @@ describe('a batch acknowledged with sync none, cut by a power loss, reopened wit
       retry: { minDelayMs: 50, maxDelayMs: 100 },
     });
     await first.send('before');
-    const file = segmentFile(dir);
+    const file = largestSegmentFile(dir);
     const before = statSync(file).size;
     const results = await first.sendBatch(batch); // acknowledged
     expect(results).toHaveLength(10);

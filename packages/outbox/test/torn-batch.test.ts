@@ -1,18 +1,10 @@
 // A sendBatch torn by a crash during its write (the segment cut in the middle of its frames, as a kill
 // mid-write leaves it) is skipped whole, also by later opens once more was appended after it; its
 // idempotency keys are not remembered, so the client's retry of the unanswered batch stores it whole.
-import { readdirSync, statSync, truncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { truncateSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../src/index.js';
-import { dataEnd, listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
-
-function segmentFile(dir: string): string {
-  const files = readdirSync(join(dir, 'segments'), { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && !e.name.endsWith('.index'))
-    .map((e) => join(e.parentPath, e.name));
-  return files.sort((a, b) => statSync(b).size - statSync(a).size)[0] as string;
-}
+import { dataEnd, largestSegmentFile, listBodies, redisSink, silentLogger, tempDir } from './support/fixtures.js';
 
 async function drain(outbox: Outbox): Promise<void> {
   const deadline = Date.now() + 15_000;
@@ -35,7 +27,7 @@ describe('a sendBatch torn by a crash', () => {
       retry: { minDelayMs: 50, maxDelayMs: 100 },
     });
     await first.send('before');
-    const file = segmentFile(dir);
+    const file = largestSegmentFile(dir);
     const before = dataEnd(file);
     await first.sendBatch(batch);
     const after = dataEnd(file);

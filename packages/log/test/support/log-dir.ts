@@ -1,6 +1,7 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openLog } from '@q/log';
 import { afterEach } from 'vitest';
 
 const made: string[] = [];
@@ -37,4 +38,27 @@ export function crashCopy(dir: string): string {
   const copy = tempLogDir();
   cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('LOCK') });
   return copy;
+}
+
+/**
+ * A power loss after which the size of a log's last segment reached the disk but the pages of its last
+ * 5 records (of 20, 40-byte bodies) did not: zeros from record 15 on. Reopens the log with `sync: 'none'`
+ * and tells what it found and what it logged.
+ */
+export async function reopenAfterLostPages(
+  dir: string,
+): Promise<{ nextSeq: number; warn: unknown[]; info: unknown[] }> {
+  const path = lastSegment(dir);
+  const file = readFileSync(path);
+  file.fill(0, 16 + 15 * 70);
+  writeFileSync(path, file);
+  const said = { warn: [] as unknown[], info: [] as unknown[] };
+  const again = await openLog({
+    dir,
+    sync: 'none',
+    logger: { ...silent, warn: (f: unknown) => said.warn.push(f), info: (f: unknown) => said.info.push(f) },
+  });
+  const nextSeq = again.nextSeq;
+  await again.close();
+  return { nextSeq, ...said };
 }

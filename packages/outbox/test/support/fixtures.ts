@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, type PushInfo, silentLogger } from '@q/core';
@@ -145,4 +145,15 @@ export function dataEnd(file: string): number {
   let end = buf.length;
   while (end > 0 && buf[end - 1] === 0) end--;
   return end;
+}
+
+/**
+ * The main log's active segment file of an outbox directory: its largest `.seg` (zero-filled ahead of
+ * its writer, or the only one), where the tests that cut or damage records find them.
+ */
+export function largestSegmentFile(dir: string): string {
+  const files = readdirSync(join(dir, 'segments'), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.seg'))
+    .map((e) => join(e.parentPath, e.name));
+  return files.sort((a, b) => statSync(b).size - statSync(a).size)[0] as string;
 }
