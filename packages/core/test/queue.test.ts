@@ -334,31 +334,6 @@ describe('Queue lifecycle', () => {
     expect(logged[0]).toMatchObject({ stage: 'consume', attempt: 1 });
   });
 
-  it('emits drain when nothing is buffered or in flight, and stats on its interval', async () => {
-    const source = numberSource(30);
-    let drains = 0;
-    const reports: number[] = [];
-    const q = new Queue(
-      () => source.producer,
-      () => ({ consume: async () => delay(1) }),
-      { producers: 1, consumers: 2, statsIntervalMs: 20 },
-    );
-    q.on('drain', () => drains++);
-    q.on('stats', (r) => reports.push(r.consumed));
-    const done = q.start();
-    // A report is taken on its interval, so the one that shows all 30 can come a tick after the last consume.
-    await until(() => reports.length >= 2 && reports.at(-1) === 30);
-    await q.stop();
-    await done;
-    expect(drains).toBeGreaterThan(0);
-    expect(reports.at(-1)).toBe(30);
-    const stats = q.stats();
-    expect(stats.latency.count).toBeGreaterThan(0);
-    expect(stats.latency.p50).toBeGreaterThan(0.5);
-    expect(stats.latency.p99).toBeGreaterThanOrEqual(stats.latency.p50);
-    expect(stats).toMatchObject({ produced: 30, consumed: 30, inFlight: 0, buffered: 0, failed: 0 });
-  });
-
   it('consumeBatch receives batches from one producer, up to batchSize', async () => {
     const source = numberSource(1000, { batch: 100 });
     const sizes: number[] = [];
