@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ISocketFactory } from 'kafkajs';
+import { alignFrames } from './frame-aligner.js';
 
 /**
  * The sockets of one kafkajs client, so they can be destroyed at once. kafkajs can only disconnect
@@ -18,7 +19,9 @@ export class SocketRegistry {
   }
 
   /**
-   * kafkajs's own socket factory (same keep-alive, TLS server name), remembering each socket. Once
+   * kafkajs's own socket factory (same keep-alive, TLS server name), remembering each socket, whose
+   * `data` events carry whole frames only (see {@link alignFrames}: kafkajs 2.2.4 would otherwise read a
+   * reconnected socket's answers after the half answer a cut one left). Once
    * {@link destroy}ed it opens nothing: a connect fails at once, so a client still retrying cannot
    * reopen a connection nobody will close.
    */
@@ -28,9 +31,11 @@ export class SocketRegistry {
       host: advertisedHost,
       port: advertisedPort,
     };
-    const socket = ssl
-      ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
-      : net.connect({ host, port }, onConnect);
+    const socket = alignFrames(
+      ssl
+        ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+        : net.connect({ host, port }, onConnect),
+    );
     socket.setKeepAlive(true, 60_000);
     this.#open.add(socket);
     socket.once('close', () => this.#open.delete(socket));
