@@ -50,16 +50,28 @@ export class FrameAligner {
     this.#held = bound === chunk.length ? [] : [chunk.subarray(bound)];
     return out;
   }
+
+  /** Drops what is held: the connection is gone, its half frame will never be completed. */
+  reset(): void {
+    this.#held = [];
+    this.#prefixBytes = 0;
+    this.#prefix = 0;
+    this.#bodyLeft = 0;
+  }
 }
 
 /**
  * Makes `socket` emit `data` with whole Kafka frames only (see {@link FrameAligner}): this one socket's
- * `emit` is wrapped, nothing global.
+ * `emit` is wrapped, nothing global. Only `data` listeners (and `pipe`) see aligned bytes: `read()`
+ * after `readable` and async iteration still get them as they came, which is fine for kafkajs 2.2.4
+ * (it only listens for `data`). A half frame held at `close` is dropped then: kafkajs keeps a closed
+ * socket referenced until its connection reconnects, and the half frame with it.
  */
 export function alignFrames<S extends Socket>(socket: S): S {
   const aligner = new FrameAligner();
   const emit = socket.emit as (this: S, event: string | symbol, ...args: unknown[]) => boolean;
   socket.emit = function (this: S, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'close') aligner.reset();
     if (event !== 'data') return emit.call(this, event, ...args);
     const whole = aligner.push(args[0] as Buffer);
     return whole === undefined ? true : emit.call(this, 'data', whole);

@@ -62,4 +62,13 @@ describe('FrameAligner', () => {
     expect(aligner.push(zero.subarray(0, 3))).toBeUndefined();
     expect(aligner.push(Buffer.concat([zero.subarray(3), negative]))?.length).toBe(8);
   });
+
+  it('reset drops a held half frame: the next bytes start a new frame', () => {
+    const aligner = new FrameAligner();
+    const a = frame(Buffer.from('first'));
+    const b = frame(Buffer.from('second'));
+    expect(aligner.push(a.subarray(0, 6))).toBeUndefined();
+    aligner.reset();
+    expect(aligner.push(b)?.equals(b)).toBe(true);
+  });
 });
