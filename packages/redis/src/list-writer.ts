@@ -2,7 +2,6 @@ import { OUTBOX_ID_HEADER } from '@q/core';
 import { outboxIdOf } from '@q/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidMessageError, InvalidOutboxIdError } from './errors.js';
-import { pushInTransaction } from './outbox-transaction.js';
 import { withScripts } from './scripts.js';
 import { withoutBodies } from './without-bodies.js';
 
@@ -154,69 +153,28 @@ export function dedupeWriter(
           for (let k = from; k < to; k++) args.push((run[k] as OutboxEntry).body);
         }
       };
-      const runs = runsOf(tasks);
+      const add = (item: Item): void => {
+        const entry = item as OutboxEntry;
+        const last = run[run.length - 1];
+        if (last !== undefined && (entry.outbox !== last.outbox || entry.seq !== last.seq + 1)) end();
+        run.push(entry);
+      };
+      for (const task of tasks) {
+        if (task instanceof BatchTask) for (const item of task.items) add(item);
+        else add(task);
+      }
+      end();
       let reply: [number, number];
-      if (runs.length > 0 && runs.every(isLarge)) {
-        reply = await pushInTransaction(
-          redis,
-          key,
-          highWaterKey,
-          runs.map((r) => ({
-            outbox: (r[0] as OutboxEntry).outbox,
-            first: (r[0] as OutboxEntry).seq,
-            bodies: r.map(entryBody),
-          })),
-        );
-      } else {
-        for (const r of runs) {
-          run = r;
-          end();
-        }
-        try {
-          reply = await scripted.qOutboxPush(key, highWaterKey, args);
-        } catch (error) {
-          throw withoutBodies(error);
-        }
+      try {
+        reply = await scripted.qOutboxPush(key, highWaterKey, args);
+      } catch (error) {
+        throw withoutBodies(error);
       }
       counters.written += Number(reply[0]);
       counters.duplicatesSkipped += Number(reply[1]);
     },
   };
 }
-
-/** The tasks' entries cut into runs: consecutive messages of one outbox with consecutive sequences. */
-function runsOf(tasks: readonly Task[]): OutboxEntry[][] {
-  const runs: OutboxEntry[][] = [];
-  let run: OutboxEntry[] = [];
-  const add = (item: Item): void => {
-    const entry = item as OutboxEntry;
-    const last = run[run.length - 1];
-    if (last !== undefined && (entry.outbox !== last.outbox || entry.seq !== last.seq + 1)) {
-      runs.push(run);
-      run = [];
-    }
-    run.push(entry);
-  };
-  for (const task of tasks) {
-    if (task instanceof BatchTask) for (const item of task.items) add(item);
-    else add(task);
-  }
-  if (run.length > 0) runs.push(run);
-  return runs;
-}
-
-/**
- * Whether a run's bodies average more than PACK_AVERAGE_BYTES: they then go as the arguments of a plain
- * RPUSH in a transaction (see {@link pushInTransaction}), which cost Redis half the CPU of outbox-push-2.lua
- * reading the same arguments at 1 KB.
- */
-function isLarge(run: readonly OutboxEntry[]): boolean {
-  let bytes = 0;
-  for (const e of run) bytes += e.bytes;
-  return bytes > PACK_AVERAGE_BYTES * run.length;
-}
-
-const entryBody = (e: OutboxEntry): string | Buffer => e.body;
 
 /**
  * The bodies of `entries[from, to)` (`bytes` in all, as UTF-8) as one MessagePack array of strings (array 32,

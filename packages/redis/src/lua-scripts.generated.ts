@@ -3,7 +3,6 @@
 
 import { source as claim9 } from './lua-generated/claim-9.js';
 import { source as outboxPush2 } from './lua-generated/outbox-push-2.js';
-import { source as outboxSettle2 } from './lua-generated/outbox-settle-2.js';
 import { source as pushCapped2 } from './lua-generated/push-capped-2.js';
 import { source as readers1 } from './lua-generated/readers-1.js';
 import { source as recover6 } from './lua-generated/recover-6.js';
@@ -13,7 +12,6 @@ import { source as requeue2 } from './lua-generated/requeue-2.js';
 export const LUA_SOURCES = {
   'claim-9.lua': claim9,
   'outbox-push-2.lua': outboxPush2,
-  'outbox-settle-2.lua': outboxSettle2,
   'push-capped-2.lua': pushCapped2,
   'readers-1.lua': readers1,
   'recover-6.lua': recover6,
