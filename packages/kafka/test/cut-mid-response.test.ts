@@ -5,6 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/wait.js';
 import { SocketRegistry } from '../src/socket-registry.js';
+import { pushConfirmed } from './support/confirmed-pushes.js';
 import { silent } from './support/test-constants.js';
 
 const PRODUCE = 0;
@@ -94,16 +95,12 @@ describe('a connection cut in the middle of an answer', () => {
       logger: silent,
     });
     const confirmed: string[] = [];
-    const push = async (from: number, to: number): Promise<void> => {
-      await Promise.all(
-        Array.from({ length: to - from }, (_, i) => `m${from + i}`).map((v) =>
-          pusher.pushWithKey(v, v).then(
-            () => void confirmed.push(v),
-            () => {},
-          ),
-        ),
+    const push = (from: number, to: number): Promise<void> =>
+      pushConfirmed(
+        pusher,
+        Array.from({ length: to - from }, (_, i) => `m${from + i}`),
+        confirmed,
       );
-    };
     const allConsumed = () => confirmed.every((v) => seen.has(v));
     try {
       await push(0, 100);

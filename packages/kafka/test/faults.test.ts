@@ -3,6 +3,7 @@ import { type KafkaMessage, KafkaPusher, KafkaQueue } from '@q/kafka';
 import { ErrorCode, startKafkaBroker } from '@q/kafka-testkit';
 import { describe, expect, it } from 'vitest';
 import { delay, until } from '../../../test-support/wait.js';
+import { pushConfirmed } from './support/confirmed-pushes.js';
 import { kafkaTargets } from './support/target.js';
 import { silent } from './support/test-constants.js';
 
@@ -98,14 +99,10 @@ describe('KafkaQueue under faults (testkit only: they are injected through it)',
     let stop = false;
     const pushing = (async () => {
       for (let i = 0; !stop; i++) {
-        const batch = Array.from({ length: 20 }, (_, k) => `m${i * 20 + k}`);
-        await Promise.all(
-          batch.map((v) =>
-            pusher.pushWithKey(v, v).then(
-              () => void confirmed.push(v),
-              () => {},
-            ),
-          ),
+        await pushConfirmed(
+          pusher,
+          Array.from({ length: 20 }, (_, k) => `m${i * 20 + k}`),
+          confirmed,
         );
         await new Promise((r) => setTimeout(r, 10));
       }
