@@ -30,7 +30,7 @@ const BATCH_CASES = new Set([
 const CONSUMERS = 8;
 const BATCH = 256;
 const CAPACITY = 1024;
-const ROUNDS = 2;
+const ROUNDS = 3;
 const KEYS = 1000;
 const noop = async (_m: unknown): Promise<void> => {};
 
@@ -250,7 +250,9 @@ function memoryCase(): CaseResult {
 async function main(): Promise<void> {
   const results: CaseResult[] = [];
   // Cases compared by a target ratio share a process (see `child`); the others get one each, so the
-  // peers' peak RSS is their own. Two rounds; the better one counts for each case.
+  // peers' peak RSS is their own. Three rounds, the best counting for each case: this machine's speed
+  // swings by half over minutes, and a ratio of two cases measured in different processes is only as
+  // good as the chance that both saw a fast spell (with two rounds, keyed / batch read 0.29-0.37).
   const groups = [
     ['queue batch path', 'hand-written batch channel (arrays of 256)'],
     ['queue one-at-a-time path', 'hand-written channel, one promise per message'],
