@@ -21,3 +21,4 @@ export { LogPusher, type LogPusherOptions } from './queue/log-pusher.js';
 export type { AppendInput, LogRecord } from './record.js';
 export type { RecoveryReport } from './recovery.js';
 export { openLog, SegmentLog } from './segment-log.js';
+export { TailCacheBudget } from './tail-cache-budget.js';

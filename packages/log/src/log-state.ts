@@ -44,7 +44,7 @@ export class LogState {
     this.durableSeq = nextSeq;
     this.bytes = segments.reduce((n, s) => n + s.size, 0);
     this.fds = new SegmentFdCache(MAX_OPEN_SEGMENTS, (s) => s === this.active);
-    this.tail = new TailCache(options.tailCacheBytes);
+    this.tail = new TailCache(options.tailCacheBytes, options.tailCacheBudget);
     for (const s of segments) this.adopt(s);
   }
 

@@ -1,6 +1,7 @@
 import { InvalidOptionError, type Logger } from '@q/core';
 import { duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
 import { MAX_RECORD_BYTES_LIMIT } from './format.js';
+import { TailCacheBudget } from './tail-cache-budget.js';
 
 /**
  * When an append counts as done. `'always'`: after an `fdatasync` covering it (survives power loss);
@@ -49,6 +50,14 @@ export interface LogOptions {
    * @default 4194304 (4 MiB)
    */
   tailCacheBytes?: number;
+  /**
+   * Memory shared with other logs' tail caches: all logs given the same budget hold at most its
+   * `limitBytes` of cached groups together, each still at most its own `tailCacheBytes`. Without it,
+   * each log's cache is bounded by `tailCacheBytes` alone, so a process with many logs that keep up can
+   * hold that much per log.
+   * @default none (each log bounded by its own `tailCacheBytes` only)
+   */
+  tailCacheBudget?: TailCacheBudget;
   /** Where recovery reports and failures go (fields first, message second). @default consoleLogger */
   logger?: Logger;
 }
@@ -68,6 +77,7 @@ export interface ResolvedLogOptions {
   /** 0 unless `sync` is `'always'`. */
   readonly preallocateBytes: number;
   readonly tailCacheBytes: number;
+  readonly tailCacheBudget: TailCacheBudget | undefined;
   readonly logger: Logger | undefined;
 }
 
@@ -133,6 +143,9 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
   const tailCacheBytes = options.tailCacheBytes ?? 4 * MIB;
   if (typeof tailCacheBytes !== 'number' || !Number.isSafeInteger(tailCacheBytes) || tailCacheBytes < 0)
     throw new InvalidOptionError('tailCacheBytes', tailCacheBytes, 'an integer >= 0');
+  const tailCacheBudget = options.tailCacheBudget;
+  if (tailCacheBudget !== undefined && !(tailCacheBudget instanceof TailCacheBudget))
+    throw new InvalidOptionError('tailCacheBudget', tailCacheBudget, 'a TailCacheBudget');
   return {
     dir,
     sync,
@@ -146,6 +159,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
     whenFull,
     preallocateBytes: sync === 'always' ? preallocate : 0,
     tailCacheBytes,
+    tailCacheBudget,
     logger: options.logger,
   };
 }

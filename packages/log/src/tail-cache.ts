@@ -1,5 +1,6 @@
 import { decodeRun, frameSize } from './format.js';
 import type { LogRecord } from './record.js';
+import type { TailCacheBudget } from './tail-cache-budget.js';
 
 /** A group as written: its frames, sealed, in a buffer of its own. */
 interface Chunk {
@@ -24,6 +25,7 @@ interface Chunk {
  */
 export class TailCache {
   readonly #budget: number;
+  readonly #shared: TailCacheBudget | undefined;
   /** Held groups from `#head` on; evicted slots are emptied at once, so nothing evicted stays alive. */
   #chunks: (Chunk | undefined)[] = [];
   #head = 0;
@@ -31,9 +33,14 @@ export class TailCache {
   /** The furthest any read reached (the seq after its last record, or where it found nothing); -1: none yet. */
   #readEnd = -1;
 
-  /** @param budget bytes of frames kept at most; 0 keeps nothing. */
-  constructor(budget: number) {
+  /**
+   * @param budget bytes of frames kept at most; 0 keeps nothing.
+   * @param shared memory shared with other logs' caches: this one gives up its oldest groups while they
+   *   hold more than it allows.
+   */
+  constructor(budget: number, shared?: TailCacheBudget) {
     this.#budget = budget;
+    this.#shared = shared;
   }
 
   /** First seq held (Infinity when empty). */
@@ -63,8 +70,13 @@ export class TailCache {
    * writer reuses it). Every readable group comes here, in seq order, so what is held is contiguous.
    */
   add(firstSeq: number, endSeq: number, frames: Buffer): void {
+    const shared = this.#shared;
     // Nothing held, or nobody read what is: nothing to keep unless a read reached this group.
-    if (frames.length > this.#budget || this.#readEnd < Math.min(this.firstSeq, firstSeq)) {
+    if (
+      frames.length > this.#budget ||
+      (shared !== undefined && frames.length > shared.limitBytes) ||
+      this.#readEnd < Math.min(this.firstSeq, firstSeq)
+    ) {
       this.clear();
       return;
     }
@@ -72,11 +84,17 @@ export class TailCache {
     frames.copy(buf);
     this.#chunks.push({ firstSeq, endSeq, buf, hintSeq: firstSeq, hintPos: 0 });
     this.#bytes += buf.length;
-    while (this.#bytes > this.#budget) {
-      this.#bytes -= (this.#chunks[this.#head] as Chunk).buf.length;
+    shared?.charge(buf.length);
+    // Past the shared limit this cache gives way, down to nothing (the group just added included): the
+    // others keep theirs, so what all hold stays within the limit.
+    while (this.#bytes > this.#budget || (shared?.over === true && this.#bytes > 0)) {
+      const n = (this.#chunks[this.#head] as Chunk).buf.length;
+      this.#bytes -= n;
+      shared?.charge(-n);
       this.#chunks[this.#head++] = undefined;
     }
-    if (this.#head > 64 && this.#head * 2 > this.#chunks.length) {
+    if (this.#head === this.#chunks.length) this.clear();
+    else if (this.#head > 64 && this.#head * 2 > this.#chunks.length) {
       this.#chunks = this.#chunks.slice(this.#head);
       this.#head = 0;
     }
@@ -84,6 +102,7 @@ export class TailCache {
 
   /** Drops everything held. */
   clear(): void {
+    this.#shared?.charge(-this.#bytes);
     this.#chunks.length = 0;
     this.#head = 0;
     this.#bytes = 0;

@@ -15,6 +15,7 @@ import {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_TOPICS,
   DEFAULT_PORT,
+  DEFAULT_TAIL_CACHE_BYTES,
   type TopicDeliveryOptions,
 } from '../server/options.js';
 
@@ -46,6 +47,8 @@ Options:
                             Visible to other users in ps: prefer a private host
   --max-body-bytes N        largest request body (default ${DEFAULT_MAX_BODY_BYTES})
   --max-topics N            most topics (default ${DEFAULT_MAX_TOPICS})
+  --tail-cache-bytes N      memory for new records kept for the deliverers, all
+                            topics together (default ${DEFAULT_TAIL_CACHE_BYTES}); 0: off
   --close-timeout-ms N      on SIGTERM/SIGINT, deliveries under way get N ms;
                             the rest resume at the next start (default ${DEFAULT_CLOSE_TIMEOUT_MS})
   --log-level LEVEL         error, warn, info (default) or debug
@@ -83,6 +86,7 @@ async function serve(values: ReturnType<typeof parse>['values'], io: MainIo): Pr
     socket: values.socket,
     maxBodyBytes: countOption('--max-body-bytes', values['max-body-bytes'], DEFAULT_MAX_BODY_BYTES, 1),
     maxTopics: countOption('--max-topics', values['max-topics'], DEFAULT_MAX_TOPICS, 1),
+    tailCacheBytes: countOption('--tail-cache-bytes', values['tail-cache-bytes'], DEFAULT_TAIL_CACHE_BYTES),
     closeTimeoutMs,
     delivery: deliveryOptions(values),
     logger,
@@ -152,6 +156,7 @@ function parse(argv: readonly string[]) {
       secret: { type: 'string', multiple: true },
       'max-body-bytes': { type: 'string' },
       'max-topics': { type: 'string' },
+      'tail-cache-bytes': { type: 'string' },
       'close-timeout-ms': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },

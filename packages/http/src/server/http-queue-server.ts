@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { type Logger, silentLogger } from '@q/core';
 import { listenOnSocket, settledWithin } from '@q/core/internal';
+import { TailCacheBudget } from '@q/log';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './app.js';
 import { HttpQueueMetrics } from './metrics.js';
@@ -53,13 +54,18 @@ export class HttpQueueServer {
   constructor(options: HttpQueueServerOptions) {
     this.#options = resolveServerOptions(options);
     this.#logger = this.#options.logger ?? silentLogger;
+    const tailCacheBudget = new TailCacheBudget(this.#options.tailCacheBytes);
     this.topics = new TopicRegistry({
       dir: this.#options.dir,
       delivery: this.#options.delivery,
       maxTopics: this.#options.maxTopics,
+      tailCacheBudget,
       logger: this.#logger,
     });
-    this.metrics = new HttpQueueMetrics(() => this.topics.topics());
+    this.metrics = new HttpQueueMetrics(
+      () => this.topics.topics(),
+      () => tailCacheBudget.usedBytes,
+    );
     const { app, socketServer } = createHttpApp({
       topics: this.topics,
       metrics: this.metrics,

@@ -17,8 +17,11 @@ export class HttpQueueMetrics {
   /** One child per route, method and status seen: `labels()` hashes its arguments on every call. */
   readonly #children = new Map<string, Counter.Internal>();
 
-  /** @param topics read at every scrape */
-  constructor(topics: () => readonly Topic[]) {
+  /**
+   * @param topics read at every scrape
+   * @param tailCacheBytes the bytes the topics' tail caches hold together, read at every scrape
+   */
+  constructor(topics: () => readonly Topic[], tailCacheBytes: () => number) {
     const registers = [this.registry];
     const perTopic = (kind: 'counter' | 'gauge', name: string, help: string, read: (t: Topic) => number): void => {
       const collect = function (this: Counter<'topic'> | Gauge<'topic'>): void {
@@ -46,6 +49,14 @@ export class HttpQueueMetrics {
       (t) => t.deliverer.stats().unfinished,
     );
     perTopic('gauge', 'dead_letters', 'Dead letters stored', (t) => t.deliverer.deadLetters.count);
+    new Gauge({
+      name: `${METRIC_PREFIX}tail_cache_bytes`,
+      help: 'Bytes of new records kept in memory for the deliverers, all topics together (at most tailCacheBytes)',
+      registers,
+      collect(this: Gauge) {
+        this.set(tailCacheBytes());
+      },
+    });
     this.#requests = new Counter({
       name: `${METRIC_PREFIX}http_requests_total`,
       help: 'HTTP requests answered, by route (the pattern; "unmatched" for unknown ones), method and status',

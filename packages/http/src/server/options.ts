@@ -48,6 +48,13 @@ export interface HttpQueueServerOptions {
   closeTimeoutMs?: number;
   /** How every topic delivers (concurrency, timeouts, retries, secrets). @default the engine's defaults */
   delivery?: TopicDeliveryOptions;
+  /**
+   * Memory for the topics' tail caches, all topics together, in bytes: a topic's deliverer that keeps up
+   * reads new records from memory rather than from disk, each topic holding at most 4 MiB of them. With
+   * many busy topics they share this much; a topic left without room reads from disk. 0 turns it off.
+   * @default 67108864 (64 MiB)
+   */
+  tailCacheBytes?: number;
   /** Where deliveries' failures, dead letters and request failures (500s) are logged. @default silentLogger */
   logger?: Logger;
 }
@@ -62,6 +69,7 @@ export interface ResolvedServerOptions {
   readonly maxTopics: number;
   readonly closeTimeoutMs: number;
   readonly delivery: TopicDeliveryOptions;
+  readonly tailCacheBytes: number;
   readonly logger: Logger | undefined;
 }
 
@@ -71,6 +79,8 @@ export const DEFAULT_PORT = 7391;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Default of {@link HttpQueueServerOptions.maxTopics}. */
 export const DEFAULT_MAX_TOPICS = 1000;
+/** Default of {@link HttpQueueServerOptions.tailCacheBytes}. */
+export const DEFAULT_TAIL_CACHE_BYTES = 64 * 1024 * 1024;
 /** Default of {@link HttpQueueServerOptions.closeTimeoutMs}. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
@@ -97,6 +107,7 @@ export function resolveServerOptions(options: HttpQueueServerOptions): ResolvedS
     maxTopics: integerAtLeast('maxTopics', options.maxTopics ?? DEFAULT_MAX_TOPICS, 1),
     closeTimeoutMs: duration('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS),
     delivery,
+    tailCacheBytes: integerAtLeast('tailCacheBytes', options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES, 0),
     logger: options.logger,
   };
 }

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@q/core';
 import { HttpError } from '@q/core/internal';
+import type { TailCacheBudget } from '@q/log';
 import type { TopicDeliveryOptions } from './options.js';
 import { TOPIC_NAME, Topic } from './topic.js';
 
@@ -14,6 +15,7 @@ export class TopicRegistry {
   readonly #delivery: TopicDeliveryOptions;
   readonly #maxTopics: number;
   readonly #logger: Logger;
+  readonly #tailCacheBudget: TailCacheBudget;
   /** Opening or open; a failed opening is removed so a later push tries again. */
   readonly #topics = new Map<string, Promise<Topic>>();
   readonly #open = new Map<string, Topic>();
@@ -21,11 +23,19 @@ export class TopicRegistry {
   readonly #failed = new Map<string, string>();
   #closed = false;
 
-  constructor(options: { dir: string; delivery: TopicDeliveryOptions; maxTopics: number; logger: Logger }) {
+  constructor(options: {
+    dir: string;
+    delivery: TopicDeliveryOptions;
+    maxTopics: number;
+    /** Shared by every topic's log. */
+    tailCacheBudget: TailCacheBudget;
+    logger: Logger;
+  }) {
     this.#dir = join(options.dir, 'topics');
     this.#delivery = options.delivery;
     this.#maxTopics = options.maxTopics;
     this.#logger = options.logger;
+    this.#tailCacheBudget = options.tailCacheBudget;
   }
 
   /**
@@ -96,7 +106,7 @@ export class TopicRegistry {
           details: { limit: this.#maxTopics },
         }),
       );
-    const opening = Topic.open(this.#dir, name, this.#delivery, this.#logger).then(
+    const opening = Topic.open(this.#dir, name, this.#delivery, this.#tailCacheBudget, this.#logger).then(
       (topic) => {
         this.#open.set(name, topic);
         this.#failed.delete(name);

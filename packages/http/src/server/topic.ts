@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from '@q/core';
 import { HttpError } from '@q/core/internal';
-import { type AppendInput, openLog, type SegmentLog } from '@q/log';
+import { type AppendInput, openLog, type SegmentLog, type TailCacheBudget } from '@q/log';
 import { HttpDeliverer } from '../deliverer/http-deliverer.js';
 import type { DeliveryItem, EndpointState } from '../delivery/types.js';
 import type { TopicDeliveryOptions } from './options.js';
@@ -43,9 +43,21 @@ export class Topic {
    * Opens (or creates) the topic under `topicsDir` and starts its delivery at the committed cursor:
    * records accepted before a crash or stop are delivered without waiting for a new one.
    */
-  static async open(topicsDir: string, name: string, delivery: TopicDeliveryOptions, logger: Logger): Promise<Topic> {
+  static async open(
+    topicsDir: string,
+    name: string,
+    delivery: TopicDeliveryOptions,
+    tailCacheBudget: TailCacheBudget,
+    logger: Logger,
+  ): Promise<Topic> {
     const dir = join(topicsDir, name);
-    const log = await openLog({ dir: join(dir, 'log'), sync: 'always', maxRecordBytes: MAX_RECORD_BYTES, logger });
+    const log = await openLog({
+      dir: join(dir, 'log'),
+      sync: 'always',
+      maxRecordBytes: MAX_RECORD_BYTES,
+      tailCacheBudget,
+      logger,
+    });
     let deliverer: HttpDeliverer | undefined;
     try {
       deliverer = new HttpDeliverer({

@@ -1,0 +1,117 @@
+import { InvalidOptionError } from '@q/core';
+import { type LogRecord, openLog, type SegmentLog, TailCacheBudget } from '@q/log';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeFrame, FRAME_OVERHEAD, headersBytes } from '../src/format.js';
+import { TailCache } from '../src/tail-cache.js';
+import { bodyOf, silent, tempLogDir } from './support/log-dir.js';
+
+const RUNS = Number(process.env.Q_LOG_TAIL_BUDGET_RUNS ?? 300);
+
+/** Frames of records `first..first+n-1` of `size` bytes, as the writer hands them over. */
+function frames(first: number, n: number, size: number): Buffer {
+  return Buffer.concat(
+    Array.from({ length: n }, (_, k) => {
+      const buf = Buffer.alloc(FRAME_OVERHEAD + headersBytes(undefined) + size);
+      encodeFrame(buf, 0, first + k, 1_000, undefined, 0, bodyOf(first + k, size), size);
+      return buf;
+    }),
+  );
+}
+
+describe('tail caches sharing a TailCacheBudget', () => {
+  it(`${RUNS} random runs: all caches together never hold more than the limit, each never more than its own cap, and what they hand out is right`, () => {
+    const op = fc.record({
+      cache: fc.nat(3),
+      n: fc.integer({ min: 1, max: 6 }),
+      size: fc.integer({ min: 0, max: 900 }),
+      read: fc.boolean(),
+      clear: fc.integer({ min: 0, max: 30 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 12_000 }),
+        fc.array(fc.integer({ min: 0, max: 8_000 }), { minLength: 4, maxLength: 4 }),
+        fc.array(op, { minLength: 1, maxLength: 80 }),
+        (limit, caps, ops) => {
+          const budget = new TailCacheBudget(limit);
+          const caches = caps.map((cap) => new TailCache(cap, budget));
+          const next = caps.map(() => 0);
+          for (const o of ops) {
+            const cache = caches[o.cache] as TailCache;
+            const first = next[o.cache] as number;
+            if (o.read) cache.readTo(first);
+            cache.add(first, first + o.n, frames(first, o.n, o.size));
+            next[o.cache] = first + o.n;
+            if (o.clear === 0) cache.clear();
+            const held = caches.reduce((sum, c) => sum + c.retainedBytes, 0);
+            expect(budget.usedBytes).toBe(held);
+            expect(held).toBeLessThanOrEqual(limit);
+            for (const [i, c] of caches.entries()) expect(c.retainedBytes).toBeLessThanOrEqual(caps[i] as number);
+            // Whatever a cache still holds reads back as written.
+            if (cache.firstSeq < cache.endSeq) {
+              const out: LogRecord[] = [];
+              cache.read(cache.firstSeq, 1_000, Number.POSITIVE_INFINITY, 0, out);
+              expect(out.map((r) => r.seq)).toEqual(
+                Array.from({ length: cache.endSeq - cache.firstSeq }, (_, k) => cache.firstSeq + k),
+              );
+              for (const r of out) expect(r.body.equals(bodyOf(r.seq, r.body.length))).toBe(true);
+            }
+          }
+          for (const c of caches) c.clear();
+          expect(budget.usedBytes).toBe(0);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('three logs with readers at their tails stay within the shared limit; each reads every record; close lets go', async () => {
+    const limit = 64 * 1024;
+    const budget = new TailCacheBudget(limit);
+    const logs: SegmentLog[] = [];
+    for (let i = 0; i < 3; i++)
+      logs.push(
+        await openLog({
+          dir: tempLogDir(),
+          logger: silent,
+          sync: 'none',
+          tailCacheBytes: 48 * 1024,
+          tailCacheBudget: budget,
+        }),
+      );
+    const seen = logs.map(() => [] as LogRecord[]);
+    let peak = 0;
+    for (let round = 0; round < 60; round++) {
+      for (let i = 0; i < logs.length; i++) {
+        const log = logs[i] as SegmentLog;
+        const got = seen[i] as LogRecord[];
+        await log.appendBatch(Array.from({ length: 8 }, (_, k) => ({ body: bodyOf(round * 8 + k, 1000) })));
+        // A reader that keeps up reads from where it stopped, as the outbox's forwarder does.
+        got.push(...(await log.read(got.length, { max: 100 })));
+        peak = Math.max(peak, budget.usedBytes);
+        expect(budget.usedBytes).toBeLessThanOrEqual(limit);
+      }
+    }
+    // The caches were in use (not switched off), and shared the limit.
+    expect(peak).toBeGreaterThan(limit / 2);
+    for (const got of seen) {
+      expect(got.map((r) => r.seq)).toEqual(Array.from({ length: 480 }, (_, k) => k));
+      for (const r of got) expect(r.body.equals(bodyOf(r.seq, 1000))).toBe(true);
+    }
+    const before = budget.usedBytes;
+    await (logs[0] as SegmentLog).close();
+    expect(budget.usedBytes).toBeLessThan(before);
+    await (logs[1] as SegmentLog).close();
+    await (logs[2] as SegmentLog).close();
+    expect(budget.usedBytes).toBe(0);
+  });
+
+  it('bad budgets get a typed error naming the option', async () => {
+    expect(() => new TailCacheBudget(-1)).toThrow(InvalidOptionError);
+    expect(() => new TailCacheBudget(1.5)).toThrow(/limitBytes/);
+    await expect(
+      openLog({ dir: tempLogDir(), logger: silent, tailCacheBudget: { limitBytes: 10 } as unknown as TailCacheBudget }),
+    ).rejects.toThrow(/tailCacheBudget/);
+  });
+});
