@@ -74,3 +74,39 @@ describe('Backlog', () => {
     expect(batch).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });
+
+describe('Backlog joins (review S)', () => {
+  it('joins and drains 150,000 ranges (more than a call takes arguments) without throwing or losing one', () => {
+    const origin = {} as ProducerSlot<number>;
+    const b = new Backlog<number>();
+    const batch = Array.from({ length: 300_000 }, (_, i) => i);
+    for (let i = 0; i < 150_000; i++) b.push(batch, 2 * i, 2 * i + 1, origin);
+    const joined = b.shift(1_000_000);
+    expect(joined.length).toBe(150_000);
+    expect(joined[149_999]).toBe(299_998);
+    for (let i = 0; i < 150_000; i++) b.push(batch, 2 * i + 1, 2 * i + 2, origin);
+    let drained = 0;
+    b.drain(() => drained++);
+    expect(drained).toBe(150_000);
+    expect(b.empty).toBe(true);
+  });
+
+  it('joins batches that say they are not concat-spreadable, or have holes, message by message', () => {
+    const origin = {} as ProducerSlot<number | undefined>;
+    const b = new Backlog<number | undefined>();
+    const first = Object.assign([1, 2, 3], { [Symbol.isConcatSpreadable]: false });
+    const second = Object.assign([4, 5], { [Symbol.isConcatSpreadable]: false });
+    b.push(first, 0, 3, origin);
+    b.push(second, 0, 2, origin);
+    expect(b.shift(10)).toEqual([1, 2, 3, 4, 5]);
+    // biome-ignore lint/suspicious/noSparseArray: a batch with a hole, as a producer may build one
+    const holey = [1, , 3];
+    b.push(holey, 0, 3, origin);
+    b.push([4], 0, 1, origin);
+    const out = b.shift(10);
+    let visited = 0;
+    for (const _ of out) visited++;
+    expect(visited).toBe(4);
+    expect(Object.keys(out).length).toBe(4);
+  });
+});
