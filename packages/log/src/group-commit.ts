@@ -220,7 +220,17 @@ export class GroupCommitter {
     seg.readableSize = seg.size;
     seg.readableEndSeq = seq;
     state.durableSeq = seq;
-    state.tail.add(groupFirst, seq, written.frames);
+    try {
+      state.tail.add(groupFirst, seq, written.frames);
+    } catch (err) {
+      // Only a cache: the group is durable and its appends must resolve whatever happened to the copy.
+      state.logger.warn({ err, dir: options.dir }, 'log: the tail cache failed; reads go to disk');
+      try {
+        state.tail.clear();
+      } catch {
+        // Nothing more to do: reads past the cache go to disk.
+      }
+    }
     for (let i = 0; i < n; i++) (group[i] as Request).resolve(firstSeqs[i] as number);
     state.notify();
     this.#zeroFill.afterWrite(seg, bytes);

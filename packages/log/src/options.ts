@@ -1,7 +1,7 @@
 import { InvalidOptionError, type Logger } from '@q/core';
 import { duration, integerAtLeast, nonEmptyString } from '@q/core/internal';
 import { MAX_RECORD_BYTES_LIMIT } from './format.js';
-import { TailCacheBudget } from './tail-cache-budget.js';
+import { budgetHooks, type TailCacheBudget } from './tail-cache-budget.js';
 
 /**
  * When an append counts as done. `'always'`: after an `fdatasync` covering it (survives power loss);
@@ -144,7 +144,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
   if (typeof tailCacheBytes !== 'number' || !Number.isSafeInteger(tailCacheBytes) || tailCacheBytes < 0)
     throw new InvalidOptionError('tailCacheBytes', tailCacheBytes, 'an integer >= 0');
   const tailCacheBudget = options.tailCacheBudget;
-  if (tailCacheBudget !== undefined && !(tailCacheBudget instanceof TailCacheBudget))
+  if (tailCacheBudget !== undefined && !budgetHooks.is(tailCacheBudget))
     throw new InvalidOptionError('tailCacheBudget', tailCacheBudget, 'a TailCacheBudget');
   return {
     dir,

@@ -189,8 +189,13 @@ export class SegmentLog implements AsyncDisposable {
       await this.#cursors.idle();
       await this.#retention.idle();
       await state.readsIdle();
-      // A closed log still referenced (by a cursor, a reader object) keeps no cached groups alive.
-      state.tail.clear();
+      // A closed log still referenced (by a cursor, a reader object) keeps no cached groups alive (and
+      // gives its room in a shared budget back). Only a cache: its failure must not keep the files open.
+      try {
+        state.tail.clear();
+      } catch (err) {
+        state.logger.warn({ err, dir: state.options.dir }, 'log: dropping the tail cache failed');
+      }
       for (const s of state.segments) await s.close();
       await this.#lock.release();
     }

@@ -1,13 +1,45 @@
 import { InvalidOptionError } from '@q/core';
 
+/** A group held by a tail cache, as the budget sees it. */
+export interface BudgetedGroup {
+  /** Bytes it holds. */
+  readonly bytes: number;
+  /** Still held by its cache (false once evicted or cleared). */
+  held: boolean;
+}
+
+/** A tail cache sharing a budget: asked to give up its oldest group. */
+export interface BudgetedCache {
+  /** Gives up `group`, which is its oldest held group. */
+  evictOldest(group: BudgetedGroup): void;
+}
+
+/** Internal hooks into a budget's private state: not on the class, so a subclass cannot change them. */
+export interface BudgetHooks {
+  /** Whether `value` is a real {@link TailCacheBudget}. */
+  is(value: unknown): value is TailCacheBudget;
+  /** `cache` now holds `group` (its newest). */
+  added(budget: TailCacheBudget, cache: BudgetedCache, group: BudgetedGroup): void;
+  /** A cache let go of `groups` groups of `bytes` bytes together (it set their `held` to false). */
+  released(budget: TailCacheBudget, bytes: number, groups: number): void;
+  /** Evicts the oldest groups of all sharing caches until they hold at most the limit. */
+  makeRoom(budget: TailCacheBudget): void;
+}
+
+/** Set once by {@link TailCacheBudget}'s static block. */
+export let budgetHooks: BudgetHooks;
+
+/** Entries of the add order dropped from its head before the array is cut down. */
+const COMPACT_AFTER = 1024;
+
 /**
- * Memory shared by the tail caches of several logs (see `tailCacheBytes` in {@link LogOptions}): a process
- * with many logs (one per topic, say) holds at most `limitBytes` of cached groups in all, whatever each
- * log's own cap. Pass the same budget to every log that should share it.
+ * Memory shared by the tail caches of several logs (see `tailCacheBytes` in `LogOptions`): a process with
+ * many logs (one per topic, say) holds at most `limitBytes` of cached groups in all, whatever each log's
+ * own cap. Pass the same budget to every log that should share it.
  *
- * When a log adds a group beyond the limit, it gives up its own oldest groups first; a log that cannot
- * make room that way keeps nothing until others let theirs go (a cache is emptied when its reader falls
- * behind, and when its log closes). Its readers then read from disk: slower, never different.
+ * Past the limit, the oldest groups of all sharing logs go first, in the order they were added, whichever
+ * log holds them: a log that went quiet gives its room to the busy ones. A reader whose groups were
+ * evicted reads from disk: slower, never different.
  *
  * @example
  * ```ts
@@ -20,6 +52,11 @@ export class TailCacheBudget {
   /** Bytes of cached groups all logs sharing this budget hold together, at most. */
   readonly limitBytes: number;
   #used = 0;
+  /** Held groups, counted so stale entries of {@link TailCacheBudget.#order} can be dropped. */
+  #live = 0;
+  /** Every group added, oldest first, from `#head` on; entries of groups no longer held are skipped. */
+  #order: ({ readonly cache: BudgetedCache; readonly group: BudgetedGroup } | undefined)[] = [];
+  #head = 0;
 
   /** @param limitBytes bytes of cached groups, all logs together (an integer >= 0; 0 turns caching off). */
   constructor(limitBytes: number) {
@@ -33,13 +70,35 @@ export class TailCacheBudget {
     return this.#used;
   }
 
-  /** Whether the caches hold more than {@link TailCacheBudget.limitBytes}. @internal */
-  get over(): boolean {
-    return this.#used > this.limitBytes;
-  }
-
-  /** A cache took (positive) or let go of (negative) `bytes`. @internal */
-  charge(bytes: number): void {
-    this.#used += bytes;
+  static {
+    budgetHooks = {
+      is: (value: unknown): value is TailCacheBudget => typeof value === 'object' && value !== null && #used in value,
+      added(budget, cache, group) {
+        budget.#used += group.bytes;
+        budget.#live++;
+        budget.#order.push({ cache, group });
+      },
+      released(budget, bytes, groups) {
+        budget.#used -= bytes;
+        budget.#live -= groups;
+      },
+      makeRoom(budget) {
+        const order = budget.#order;
+        while (budget.#used > budget.limitBytes && budget.#head < order.length) {
+          const entry = order[budget.#head];
+          order[budget.#head++] = undefined;
+          if (entry?.group.held) entry.cache.evictOldest(entry.group);
+        }
+        // Entries of groups their caches let go themselves (their own cap, a reader falling behind,
+        // close) are dropped here, so the order holds about as many entries as there are held groups.
+        if (budget.#head > COMPACT_AFTER && budget.#head * 2 > order.length) {
+          budget.#order = order.slice(budget.#head);
+          budget.#head = 0;
+        } else if (order.length - budget.#head > 2 * budget.#live + COMPACT_AFTER) {
+          budget.#order = order.slice(budget.#head).filter((e) => e?.group.held === true);
+          budget.#head = 0;
+        }
+      },
+    };
   }
 }

@@ -1,9 +1,9 @@
 import { decodeRun, frameSize } from './format.js';
 import type { LogRecord } from './record.js';
-import type { TailCacheBudget } from './tail-cache-budget.js';
+import { type BudgetedCache, type BudgetedGroup, budgetHooks, type TailCacheBudget } from './tail-cache-budget.js';
 
 /** A group as written: its frames, sealed, in a buffer of its own. */
-interface Chunk {
+interface Chunk extends BudgetedGroup {
   readonly firstSeq: number;
   readonly endSeq: number;
   readonly buf: Buffer;
@@ -23,7 +23,7 @@ interface Chunk {
  * so a reader stalled behind a down sink turns it off until a read catches up again, and a log nobody
  * reads keeps nothing. Each read gets its own copy of the frames it returns, as a read from disk does.
  */
-export class TailCache {
+export class TailCache implements BudgetedCache {
   readonly #budget: number;
   readonly #shared: TailCacheBudget | undefined;
   /** Held groups from `#head` on; evicted slots are emptied at once, so nothing evicted stays alive. */
@@ -82,17 +82,13 @@ export class TailCache {
     }
     const buf = Buffer.allocUnsafe(frames.length);
     frames.copy(buf);
-    this.#chunks.push({ firstSeq, endSeq, buf, hintSeq: firstSeq, hintPos: 0 });
+    const chunk: Chunk = { firstSeq, endSeq, buf, bytes: buf.length, held: true, hintSeq: firstSeq, hintPos: 0 };
+    this.#chunks.push(chunk);
     this.#bytes += buf.length;
-    shared?.charge(buf.length);
-    // Past the shared limit this cache gives way, down to nothing (the group just added included): the
-    // others keep theirs, so what all hold stays within the limit.
-    while (this.#bytes > this.#budget || (shared?.over === true && this.#bytes > 0)) {
-      const n = (this.#chunks[this.#head] as Chunk).buf.length;
-      this.#bytes -= n;
-      shared?.charge(-n);
-      this.#chunks[this.#head++] = undefined;
-    }
+    if (shared !== undefined) budgetHooks.added(shared, this, chunk);
+    while (this.#bytes > this.#budget) this.#evictHead();
+    // Past the shared limit the oldest groups of all sharing caches go, this one's included.
+    if (shared !== undefined) budgetHooks.makeRoom(shared);
     if (this.#head === this.#chunks.length) this.clear();
     else if (this.#head > 64 && this.#head * 2 > this.#chunks.length) {
       this.#chunks = this.#chunks.slice(this.#head);
@@ -100,9 +96,31 @@ export class TailCache {
     }
   }
 
+  /** {@link BudgetedCache.evictOldest}: the shared budget takes this cache's oldest group. */
+  evictOldest(group: BudgetedGroup): void {
+    // Always the oldest held (groups go in the order they came, and a cache only drops its oldest or all);
+    // anything else would be a bug, met by dropping everything rather than accounting wrongly.
+    if (this.#chunks[this.#head] === group) this.#evictHead();
+    else this.clear();
+  }
+
+  #evictHead(): void {
+    const chunk = this.#chunks[this.#head] as Chunk;
+    chunk.held = false;
+    this.#bytes -= chunk.bytes;
+    this.#chunks[this.#head++] = undefined;
+    if (this.#shared !== undefined) budgetHooks.released(this.#shared, chunk.bytes, 1);
+  }
+
   /** Drops everything held. */
   clear(): void {
-    this.#shared?.charge(-this.#bytes);
+    let groups = 0;
+    for (let i = this.#head; i < this.#chunks.length; i++) {
+      const chunk = this.#chunks[i] as Chunk;
+      chunk.held = false;
+      groups++;
+    }
+    if (this.#shared !== undefined && groups > 0) budgetHooks.released(this.#shared, this.#bytes, groups);
     this.#chunks.length = 0;
     this.#head = 0;
     this.#bytes = 0;

@@ -107,11 +107,36 @@ describe('tail caches sharing a TailCacheBudget', () => {
     expect(budget.usedBytes).toBe(0);
   });
 
+  it('review S: logs gone quiet give their room to a busy one (the oldest groups of all go first)', () => {
+    const budget = new TailCacheBudget(12_000);
+    const [a, b, c] = [0, 1, 2].map(() => new TailCache(8_000, budget)) as [TailCache, TailCache, TailCache];
+    // A burst on a and b, read to the end, then nothing more.
+    for (const quiet of [a, b])
+      for (let s = 0; s < 12; s += 2) {
+        quiet.readTo(s);
+        quiet.add(s, s + 2, frames(s, 2, 400));
+      }
+    expect(a.retainedBytes + b.retainedBytes).toBeGreaterThan(10_000);
+    // c keeps up with its writer: it gets the room a and b no longer use.
+    for (let s = 0; s < 40; s += 2) {
+      c.readTo(s);
+      c.add(s, s + 2, frames(s, 2, 400));
+      expect(budget.usedBytes).toBeLessThanOrEqual(12_000);
+    }
+    expect(c.retainedBytes).toBeGreaterThan(6_000);
+    expect(a.retainedBytes + b.retainedBytes).toBeLessThan(6_000);
+    expect(budget.usedBytes).toBe(a.retainedBytes + b.retainedBytes + c.retainedBytes);
+  });
+
   it('bad budgets get a typed error naming the option', async () => {
     expect(() => new TailCacheBudget(-1)).toThrow(InvalidOptionError);
     expect(() => new TailCacheBudget(1.5)).toThrow(/limitBytes/);
     await expect(
       openLog({ dir: tempLogDir(), logger: silent, tailCacheBudget: { limitBytes: 10 } as unknown as TailCacheBudget }),
     ).rejects.toThrow(/tailCacheBudget/);
+    // review S: an object that only looks like one (its prototype, not a budget) is refused too.
+    await expect(
+      openLog({ dir: tempLogDir(), logger: silent, tailCacheBudget: Object.create(TailCacheBudget.prototype) }),
+    ).rejects.toThrow(InvalidOptionError);
   });
 });
