@@ -107,6 +107,18 @@ describe('Backlog joins (review S)', () => {
     let visited = 0;
     for (const _ of out) visited++;
     expect(visited).toBe(4);
-    expect(Object.keys(out).length).toBe(4);
+    expect(out.length).toBe(4);
+    // A subclass whose species builds frozen arrays: joined by hand into a plain array, not through it.
+    class Frozen<X> extends Array<X> {
+      static override get [Symbol.species](): ArrayConstructor {
+        return function (this: unknown, n: number) {
+          return Object.freeze(new Array(n));
+        } as unknown as ArrayConstructor;
+      }
+    }
+    const frozen = Frozen.from([1, 2, 3]) as unknown as (number | undefined)[];
+    b.push(frozen, 1, 3, origin);
+    b.push([4], 0, 1, origin);
+    expect(b.shift(10)).toEqual([2, 3, 4]);
   });
 });

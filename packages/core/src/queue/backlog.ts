@@ -77,8 +77,9 @@ export class Backlog<T> {
   /**
    * Takes the oldest range and the ones behind it from the same origin (settlement is per producer)
    * while they fit in `max` messages together; the oldest is taken whatever its length. A lone range
-   * that is a whole array comes back as that array, a lone part of one as its `slice` (a native copy,
-   * about three times cheaper than a JavaScript loop); joined ranges are copied once into a new array.
+   * that is a whole array comes back as that array; others are copied natively (`slice`, joined with
+   * `concat`: a JavaScript loop filling a new array cost about three times as much), unless an array is
+   * a subclass or marked `Symbol.isConcatSpreadable`: those are copied message by message.
    * The backlog must not be empty; read {@link Backlog.origin} first.
    */
   shift(max: number): readonly T[] {
@@ -97,11 +98,18 @@ export class Backlog<T> {
       if (origins[k] !== origin || size + len > max) break;
       size += len;
     }
+    let plain = true;
+    for (let r = 0; r < n && plain; r++) plain = isPlainArray(values[(h + r) & mask] as readonly T[]);
     let out: readonly T[];
-    if (n === 1) out = rangeOf(values[h] as readonly T[], starts[h] as number, ends[h] as number);
-    else {
-      // Joined message by message into a plain array: `concat` would take one argument per range (V8
-      // throws past ~125,000), and obey the batches' `Symbol.isConcatSpreadable` and species.
+    if (plain) {
+      const parts = new Array<readonly T[]>(n);
+      for (let r = 0; r < n; r++) {
+        const k = (h + r) & mask;
+        parts[r] = rangeOf(values[k] as readonly T[], starts[k] as number, ends[k] as number);
+      }
+      out = n === 1 ? (parts[0] as readonly T[]) : joinPlain(parts);
+    } else {
+      // Copied message by message into a plain array: no species or spreading of the batches' own.
       const joined = new Array<T>(size);
       let w = 0;
       for (let r = 0; r < n; r++) {
@@ -158,4 +166,25 @@ export class Backlog<T> {
 /** `values[start, end)`: `values` itself when that is all of it, else its `slice`. */
 function rangeOf<T>(values: readonly T[], start: number, end: number): readonly T[] {
   return start === 0 && end === values.length ? values : values.slice(start, end);
+}
+
+/** Arguments per `concat` call: V8 refuses a call with more than about 125,000. */
+const CONCAT_ARGS = 4096;
+
+/**
+ * Whether `v` is an array `concat` and `slice` treat as such: not a subclass (whose species would build the
+ * result) and not marked `Symbol.isConcatSpreadable` (which `concat` would nest instead of joining).
+ */
+function isPlainArray(v: readonly unknown[]): boolean {
+  return (
+    v.constructor === Array && (v as { [Symbol.isConcatSpreadable]?: unknown })[Symbol.isConcatSpreadable] === undefined
+  );
+}
+
+/** Plain arrays joined with `concat` (native copies), a bounded number of arguments per call. */
+function joinPlain<T>(parts: readonly (readonly T[])[]): readonly T[] {
+  let out: T[] = [];
+  for (let i = 0; i < parts.length; i += CONCAT_ARGS)
+    out = out.concat(...(i === 0 && parts.length <= CONCAT_ARGS ? parts : parts.slice(i, i + CONCAT_ARGS)));
+  return out;
 }
