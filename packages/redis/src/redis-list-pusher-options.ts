@@ -124,7 +124,12 @@ export interface RedisListPusherOptions {
 
 /** What a {@link RedisListPusher} has written since it was made. */
 export interface RedisListPusherStats {
-  /** Messages Redis confirmed as added to the list. */
+  /**
+   * Messages Redis confirmed as added to the list, by the reply to the write that added them. With
+   * `dedupe`, a write whose reply was lost (a connection cut) and that was sent again counts its messages
+   * in `duplicatesSkipped`: the first write added them, the second found them there. So `written` may be
+   * lower than what the list received; `written + duplicatesSkipped` is not.
+   */
   readonly written: number;
   /**
    * Messages not added by `dedupe: 'outbox-id'` because their sequence was at or below their
