@@ -128,7 +128,8 @@ export interface RedisListPusherStats {
    * Messages Redis confirmed as added to the list, by the reply to the write that added them. With
    * `dedupe`, a write whose reply was lost (a connection cut) and that was sent again counts its messages
    * in `duplicatesSkipped`: the first write added them, the second found them there. So `written` may be
-   * lower than what the list received; `written + duplicatesSkipped` is not.
+   * lower than what the list received (a write whose reply was lost and that was never sent again is in
+   * neither).
    */
   readonly written: number;
   /**
