@@ -1,6 +1,9 @@
 import { InvalidOptionError } from '@q/core';
 
-/** A group held by a tail cache, as the budget sees it. */
+/**
+ * A group held by a tail cache, as the budget sees it: a ticket of its own, never the group's buffer, so
+ * what the budget still lists after a cache let the group go keeps no memory alive.
+ */
 export interface BudgetedGroup {
   /** Bytes it holds. */
   readonly bytes: number;
@@ -49,8 +52,7 @@ const COMPACT_AFTER = 1024;
  * ```
  */
 export class TailCacheBudget {
-  /** Bytes of cached groups all logs sharing this budget hold together, at most. */
-  readonly limitBytes: number;
+  readonly #limit: number;
   #used = 0;
   /** Held groups, counted so stale entries of {@link TailCacheBudget.#order} can be dropped. */
   #live = 0;
@@ -62,7 +64,12 @@ export class TailCacheBudget {
   constructor(limitBytes: number) {
     if (typeof limitBytes !== 'number' || !Number.isSafeInteger(limitBytes) || limitBytes < 0)
       throw new InvalidOptionError('limitBytes', limitBytes, 'an integer >= 0');
-    this.limitBytes = limitBytes;
+    this.#limit = limitBytes;
+  }
+
+  /** Bytes of cached groups all logs sharing this budget hold together, at most. */
+  get limitBytes(): number {
+    return this.#limit;
   }
 
   /** Bytes the sharing logs' caches hold now. */
@@ -81,10 +88,15 @@ export class TailCacheBudget {
       released(budget, bytes, groups) {
         budget.#used -= bytes;
         budget.#live -= groups;
+        // Nothing held: every listed entry is stale.
+        if (budget.#live === 0) {
+          budget.#order = [];
+          budget.#head = 0;
+        }
       },
       makeRoom(budget) {
         const order = budget.#order;
-        while (budget.#used > budget.limitBytes && budget.#head < order.length) {
+        while (budget.#used > budget.#limit && budget.#head < order.length) {
           const entry = order[budget.#head];
           order[budget.#head++] = undefined;
           if (entry?.group.held) entry.cache.evictOldest(entry.group);

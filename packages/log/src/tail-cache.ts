@@ -3,10 +3,12 @@ import type { LogRecord } from './record.js';
 import { type BudgetedCache, type BudgetedGroup, budgetHooks, type TailCacheBudget } from './tail-cache-budget.js';
 
 /** A group as written: its frames, sealed, in a buffer of its own. */
-interface Chunk extends BudgetedGroup {
+interface Chunk {
   readonly firstSeq: number;
   readonly endSeq: number;
   readonly buf: Buffer;
+  /** What a shared budget lists for it (not the chunk: the budget must not keep `buf` alive). */
+  readonly ticket: BudgetedGroup;
   /** Where the last read from this chunk stopped, so the next one starts there without hopping frames. */
   hintSeq: number;
   hintPos: number;
@@ -82,10 +84,10 @@ export class TailCache implements BudgetedCache {
     }
     const buf = Buffer.allocUnsafe(frames.length);
     frames.copy(buf);
-    const chunk: Chunk = { firstSeq, endSeq, buf, bytes: buf.length, held: true, hintSeq: firstSeq, hintPos: 0 };
-    this.#chunks.push(chunk);
+    const ticket: BudgetedGroup = { bytes: buf.length, held: true };
+    this.#chunks.push({ firstSeq, endSeq, buf, ticket, hintSeq: firstSeq, hintPos: 0 });
     this.#bytes += buf.length;
-    if (shared !== undefined) budgetHooks.added(shared, this, chunk);
+    if (shared !== undefined) budgetHooks.added(shared, this, ticket);
     while (this.#bytes > this.#budget) this.#evictHead();
     // Past the shared limit the oldest groups of all sharing caches go, this one's included.
     if (shared !== undefined) budgetHooks.makeRoom(shared);
@@ -100,24 +102,23 @@ export class TailCache implements BudgetedCache {
   evictOldest(group: BudgetedGroup): void {
     // Always the oldest held (groups go in the order they came, and a cache only drops its oldest or all);
     // anything else would be a bug, met by dropping everything rather than accounting wrongly.
-    if (this.#chunks[this.#head] === group) this.#evictHead();
+    if (this.#chunks[this.#head]?.ticket === group) this.#evictHead();
     else this.clear();
   }
 
   #evictHead(): void {
-    const chunk = this.#chunks[this.#head] as Chunk;
-    chunk.held = false;
-    this.#bytes -= chunk.bytes;
+    const { ticket } = this.#chunks[this.#head] as Chunk;
+    ticket.held = false;
+    this.#bytes -= ticket.bytes;
     this.#chunks[this.#head++] = undefined;
-    if (this.#shared !== undefined) budgetHooks.released(this.#shared, chunk.bytes, 1);
+    if (this.#shared !== undefined) budgetHooks.released(this.#shared, ticket.bytes, 1);
   }
 
   /** Drops everything held. */
   clear(): void {
     let groups = 0;
     for (let i = this.#head; i < this.#chunks.length; i++) {
-      const chunk = this.#chunks[i] as Chunk;
-      chunk.held = false;
+      (this.#chunks[i] as Chunk).ticket.held = false;
       groups++;
     }
     if (this.#shared !== undefined && groups > 0) budgetHooks.released(this.#shared, this.#bytes, groups);

@@ -78,8 +78,9 @@ export class Backlog<T> {
    * Takes the oldest range and the ones behind it from the same origin (settlement is per producer)
    * while they fit in `max` messages together; the oldest is taken whatever its length. A lone range
    * that is a whole array comes back as that array; others are copied natively (`slice`, joined with
-   * `concat`: a JavaScript loop filling a new array cost about three times as much), unless an array is
-   * a subclass or marked `Symbol.isConcatSpreadable`: those are copied message by message.
+   * `concat`: a JavaScript loop filling a new array cost about three times as much), unless the ranges
+   * are a few messages long on average (a `slice` each would cost more) or an array is a subclass or
+   * marked `Symbol.isConcatSpreadable`: then message by message into a plain array.
    * The backlog must not be empty; read {@link Backlog.origin} first.
    */
   shift(max: number): readonly T[] {
@@ -98,7 +99,8 @@ export class Backlog<T> {
       if (origins[k] !== origin || size + len > max) break;
       size += len;
     }
-    let plain = true;
+    // Natively when the ranges are long enough to pay for a `slice` each (and the arrays are plain).
+    let plain = n === 1 || size >= NATIVE_MIN_RANGE * n;
     for (let r = 0; r < n && plain; r++) plain = isPlainArray(values[(h + r) & mask] as readonly T[]);
     let out: readonly T[];
     if (plain) {
@@ -109,7 +111,8 @@ export class Backlog<T> {
       }
       out = n === 1 ? (parts[0] as readonly T[]) : joinPlain(parts);
     } else {
-      // Copied message by message into a plain array: no species or spreading of the batches' own.
+      // Copied message by message into a plain array: no species or spreading of the batches' own, and
+      // no array per range.
       const joined = new Array<T>(size);
       let w = 0;
       for (let r = 0; r < n; r++) {
@@ -168,6 +171,12 @@ function rangeOf<T>(values: readonly T[], start: number, end: number): readonly 
   return start === 0 && end === values.length ? values : values.slice(start, end);
 }
 
+/**
+ * Messages per range, on average, below which joining copies message by message: a `slice` per range
+ * costs more than the copy it saves when ranges are a few messages long.
+ */
+const NATIVE_MIN_RANGE = 16;
+
 /** Arguments per `concat` call: V8 refuses a call with more than about 125,000. */
 const CONCAT_ARGS = 4096;
 
@@ -181,10 +190,14 @@ function isPlainArray(v: readonly unknown[]): boolean {
   );
 }
 
-/** Plain arrays joined with `concat` (native copies), a bounded number of arguments per call. */
+/**
+ * Plain arrays joined with `concat` (native copies), at most {@link CONCAT_ARGS} arguments a call: more
+ * are joined in groups first, then the groups' results (each message copied once per level, so linear).
+ */
 function joinPlain<T>(parts: readonly (readonly T[])[]): readonly T[] {
-  let out: T[] = [];
+  if (parts.length <= CONCAT_ARGS) return ([] as T[]).concat(...parts);
+  const groups: (readonly T[])[] = [];
   for (let i = 0; i < parts.length; i += CONCAT_ARGS)
-    out = out.concat(...(i === 0 && parts.length <= CONCAT_ARGS ? parts : parts.slice(i, i + CONCAT_ARGS)));
-  return out;
+    groups.push(([] as T[]).concat(...parts.slice(i, i + CONCAT_ARGS)));
+  return joinPlain(groups);
 }
