@@ -21,6 +21,8 @@ export interface BudgetedCache {
 export interface BudgetHooks {
   /** Whether `value` is a real {@link TailCacheBudget}. */
   is(value: unknown): value is TailCacheBudget;
+  /** The limit as constructed (not the getter, which a subclass could change). */
+  limit(budget: TailCacheBudget): number;
   /** `cache` now holds `group` (its newest). */
   added(budget: TailCacheBudget, cache: BudgetedCache, group: BudgetedGroup): void;
   /** A cache let go of `groups` groups of `bytes` bytes together (it set their `held` to false). */
@@ -80,6 +82,7 @@ export class TailCacheBudget {
   static {
     budgetHooks = {
       is: (value: unknown): value is TailCacheBudget => typeof value === 'object' && value !== null && #used in value,
+      limit: (budget) => budget.#limit,
       added(budget, cache, group) {
         budget.#used += group.bytes;
         budget.#live++;

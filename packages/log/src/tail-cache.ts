@@ -76,7 +76,7 @@ export class TailCache implements BudgetedCache {
     // Nothing held, or nobody read what is: nothing to keep unless a read reached this group.
     if (
       frames.length > this.#budget ||
-      (shared !== undefined && frames.length > shared.limitBytes) ||
+      (shared !== undefined && frames.length > budgetHooks.limit(shared)) ||
       this.#readEnd < Math.min(this.firstSeq, firstSeq)
     ) {
       this.clear();

@@ -171,4 +171,23 @@ describe('TailCacheBudget keeps nothing alive (review T)', () => {
     }).toThrow(TypeError);
     expect(budget.limitBytes).toBe(1000);
   });
+
+  it('review U: a subclass changing the limit getter does not let a group over the real limit evict the others', () => {
+    class Loose extends TailCacheBudget {
+      override get limitBytes(): number {
+        return Number.POSITIVE_INFINITY;
+      }
+    }
+    const budget = new Loose(2_000);
+    const [a, c] = [new TailCache(10_000, budget), new TailCache(10_000, budget)];
+    a.readTo(0);
+    a.add(0, 1, frames(0, 1, 600));
+    const held = a.retainedBytes;
+    expect(held).toBeGreaterThan(0);
+    c.readTo(0);
+    c.add(0, 1, frames(0, 1, 5_000));
+    expect(c.retainedBytes).toBe(0);
+    expect(a.retainedBytes).toBe(held);
+    expect(budget.usedBytes).toBe(held);
+  });
 });
