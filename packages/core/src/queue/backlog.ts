@@ -77,10 +77,8 @@ export class Backlog<T> {
   /**
    * Takes the oldest range and the ones behind it from the same origin (settlement is per producer)
    * while they fit in `max` messages together; the oldest is taken whatever its length. A lone range
-   * that is a whole array comes back as that array; others are copied natively (`slice`, joined with
-   * `concat`: a JavaScript loop filling a new array cost about three times as much), unless the ranges
-   * are a few messages long on average (a `slice` each would cost more) or an array is a subclass or
-   * marked `Symbol.isConcatSpreadable`: then message by message into a plain array.
+   * that is a whole array comes back as that array, a lone part of one as its `slice`; joined ranges are
+   * copied once into a new plain array.
    * The backlog must not be empty; read {@link Backlog.origin} first.
    */
   shift(max: number): readonly T[] {
@@ -99,20 +97,14 @@ export class Backlog<T> {
       if (origins[k] !== origin || size + len > max) break;
       size += len;
     }
-    // Natively when the ranges are long enough to pay for a `slice` each (and the arrays are plain).
-    let plain = n === 1 || size >= NATIVE_MIN_RANGE * n;
-    for (let r = 0; r < n && plain; r++) plain = isPlainArray(values[(h + r) & mask] as readonly T[]);
+    const first = values[h] as readonly T[];
     let out: readonly T[];
-    if (plain) {
-      const parts = new Array<readonly T[]>(n);
-      for (let r = 0; r < n; r++) {
-        const k = (h + r) & mask;
-        parts[r] = rangeOf(values[k] as readonly T[], starts[k] as number, ends[k] as number);
-      }
-      out = n === 1 ? (parts[0] as readonly T[]) : joinPlain(parts);
-    } else {
-      // Copied message by message into a plain array: no species or spreading of the batches' own, and
-      // no array per range.
+    // A lone range of a plain array is its `slice` (a native copy, about three times cheaper than the loop
+    // below); joined ranges, and arrays with a species of their own, are copied message by message into a
+    // plain array (no `concat`: it takes an argument per range, honours `Symbol.isConcatSpreadable`, and
+    // slows down for the whole process once any object sets that symbol).
+    if (n === 1 && first.constructor === Array) out = rangeOf(first, starts[h] as number, ends[h] as number);
+    else {
       const joined = new Array<T>(size);
       let w = 0;
       for (let r = 0; r < n; r++) {
@@ -169,35 +161,4 @@ export class Backlog<T> {
 /** `values[start, end)`: `values` itself when that is all of it, else its `slice`. */
 function rangeOf<T>(values: readonly T[], start: number, end: number): readonly T[] {
   return start === 0 && end === values.length ? values : values.slice(start, end);
-}
-
-/**
- * Messages per range, on average, below which joining copies message by message: a `slice` per range
- * costs more than the copy it saves when ranges are a few messages long.
- */
-const NATIVE_MIN_RANGE = 16;
-
-/** Arguments per `concat` call: V8 refuses a call with more than about 125,000. */
-const CONCAT_ARGS = 4096;
-
-/**
- * Whether `v` is an array `concat` and `slice` treat as such: not a subclass (whose species would build the
- * result) and not marked `Symbol.isConcatSpreadable` (which `concat` would nest instead of joining).
- */
-function isPlainArray(v: readonly unknown[]): boolean {
-  return (
-    v.constructor === Array && (v as { [Symbol.isConcatSpreadable]?: unknown })[Symbol.isConcatSpreadable] === undefined
-  );
-}
-
-/**
- * Plain arrays joined with `concat` (native copies), at most {@link CONCAT_ARGS} arguments a call: more
- * are joined in groups first, then the groups' results (each message copied once per level, so linear).
- */
-function joinPlain<T>(parts: readonly (readonly T[])[]): readonly T[] {
-  if (parts.length <= CONCAT_ARGS) return ([] as T[]).concat(...parts);
-  const groups: (readonly T[])[] = [];
-  for (let i = 0; i < parts.length; i += CONCAT_ARGS)
-    groups.push(([] as T[]).concat(...parts.slice(i, i + CONCAT_ARGS)));
-  return joinPlain(groups);
 }
