@@ -5,6 +5,7 @@ import { recover } from '../src/recovery.js';
 import { withScripts } from '../src/scripts.js';
 import { ClaimModel, type Delivery } from './support/claim-model.js';
 import { client, uniqueKey } from './support/clients.js';
+import { assertSeeded } from './support/seeded-property.js';
 
 const MAX_DELIVERIES = 3;
 const LEASE_MS = 60_000; // never runs out by itself: the test expires leases where it wants
@@ -157,15 +158,10 @@ async function run(redis: ReturnType<typeof withScripts>, commands: Command[]): 
 describe('claim / settle / recover against a model (fast-check)', () => {
   it('Redis and the model agree after every step; nothing is lost, no delivery id repeats', async () => {
     const redis = withScripts(client());
-    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) => run(redis, commands)),
-        { seed, numRuns: 100 },
-      );
-    } catch (error) {
-      console.error(`claim model failed: rerun with FC_SEED=${seed}`);
-      throw error;
-    }
+    await assertSeeded(
+      'claim model',
+      fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) => run(redis, commands)),
+      100,
+    );
   }, 120_000);
 });

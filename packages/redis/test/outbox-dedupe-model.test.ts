@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { client, uniqueKey } from './support/clients.js';
+import { assertSeeded } from './support/seeded-property.js';
 
 const OUTBOXES = ['a', 'b', 'c'] as const;
 
@@ -118,15 +119,10 @@ async function check(redis: Redis, commands: Command[]): Promise<void> {
 describe("RedisListPusher dedupe: 'outbox-id' against a model", () => {
   it('random batches with replays, gaps, restarts and three outboxes leave the list the model predicts', async () => {
     const redis = client();
-    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.array(command, { maxLength: 25 }), (commands) => check(redis, commands)),
-        { seed, numRuns: 150 },
-      );
-    } catch (error) {
-      console.error(`dedupe model failed: rerun with FC_SEED=${seed}`);
-      throw error;
-    }
+    await assertSeeded(
+      'dedupe model',
+      fc.asyncProperty(fc.array(command, { maxLength: 25 }), (commands) => check(redis, commands)),
+      150,
+    );
   }, 60_000);
 });

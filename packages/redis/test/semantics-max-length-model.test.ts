@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { client, uniqueKey } from './support/clients.js';
+import { assertSeeded } from './support/seeded-property.js';
 
 type Command =
   /** `n` pushAndConfirm calls at once (they share a chunk, or not: the rule is per push). */
@@ -92,18 +93,13 @@ describe('RedisListPusher maxLength against a model (RabbitMQ x-max-length, one 
     '%s: random pushes, batches and pops leave the list, the dead letters and the rejections the model predicts',
     async (overflow) => {
       const redis = client();
-      const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-      try {
-        await fc.assert(
-          fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.array(command, { maxLength: 20 }), (max, commands) =>
-            check(redis, max, overflow, commands),
-          ),
-          { seed, numRuns: 200 },
-        );
-      } catch (error) {
-        console.error(`max-length model (${overflow}) failed: rerun with FC_SEED=${seed}`);
-        throw error;
-      }
+      await assertSeeded(
+        `max-length model (${overflow})`,
+        fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.array(command, { maxLength: 20 }), (max, commands) =>
+          check(redis, max, overflow, commands),
+        ),
+        200,
+      );
     },
     60_000,
   );
