@@ -34,7 +34,7 @@ export interface BudgetHooks {
 /** Set once by {@link TailCacheBudget}'s static block. */
 export let budgetHooks: BudgetHooks;
 
-/** Entries of the add order dropped from its head before the array is cut down. */
+/** Dead entries of the add order, beyond as many as there are held groups, before it is rebuilt. */
 const COMPACT_AFTER = 1024;
 
 /**
@@ -104,12 +104,10 @@ export class TailCacheBudget {
           order[budget.#head++] = undefined;
           if (entry?.group.held) entry.cache.evictOldest(entry.group);
         }
-        // Entries of groups their caches let go themselves (their own cap, a reader falling behind,
-        // close) are dropped here, so the order holds about as many entries as there are held groups.
-        if (budget.#head > COMPACT_AFTER && budget.#head * 2 > order.length) {
-          budget.#order = order.slice(budget.#head);
-          budget.#head = 0;
-        } else if (order.length - budget.#head > 2 * budget.#live + COMPACT_AFTER) {
+        // Every held group has one entry past the head, so the rest are dead: the slots already taken and
+        // the entries of groups their caches let go themselves (their own cap, a reader falling behind,
+        // close). Once they outnumber the held ones (by the slack), the order is rebuilt from the held.
+        if (order.length > 2 * budget.#live + COMPACT_AFTER) {
           budget.#order = order.slice(budget.#head).filter((e) => e?.group.held === true);
           budget.#head = 0;
         }

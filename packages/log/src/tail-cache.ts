@@ -116,11 +116,8 @@ export class TailCache implements BudgetedCache {
 
   /** Drops everything held. */
   clear(): void {
-    let groups = 0;
-    for (let i = this.#head; i < this.#chunks.length; i++) {
-      (this.#chunks[i] as Chunk).ticket.held = false;
-      groups++;
-    }
+    const groups = this.#chunks.length - this.#head;
+    for (let i = this.#head; i < this.#chunks.length; i++) (this.#chunks[i] as Chunk).ticket.held = false;
     if (this.#shared !== undefined && groups > 0) budgetHooks.released(this.#shared, this.#bytes, groups);
     this.#chunks.length = 0;
     this.#head = 0;
