@@ -4,7 +4,7 @@ import type { Logger } from '@q/core';
 import { HttpError } from '@q/core/internal';
 import type { TailCacheBudget } from '@q/log';
 import type { TopicDeliveryOptions } from './options.js';
-import { TOPIC_NAME, Topic } from './topic.js';
+import { TOPIC_NAME, Topic, type TopicSetup } from './topic.js';
 
 /**
  * The server's topics, by name: each opened once (concurrent first pushes share the opening), all
@@ -12,10 +12,9 @@ import { TOPIC_NAME, Topic } from './topic.js';
  */
 export class TopicRegistry {
   readonly #dir: string;
-  readonly #delivery: TopicDeliveryOptions;
+  readonly #setup: TopicSetup;
   readonly #maxTopics: number;
   readonly #logger: Logger;
-  readonly #tailCacheBudget: TailCacheBudget;
   /** Opening or open; a failed opening is removed so a later push tries again. */
   readonly #topics = new Map<string, Promise<Topic>>();
   readonly #open = new Map<string, Topic>();
@@ -32,10 +31,9 @@ export class TopicRegistry {
     logger: Logger;
   }) {
     this.#dir = join(options.dir, 'topics');
-    this.#delivery = options.delivery;
     this.#maxTopics = options.maxTopics;
     this.#logger = options.logger;
-    this.#tailCacheBudget = options.tailCacheBudget;
+    this.#setup = { delivery: options.delivery, tailCacheBudget: options.tailCacheBudget, logger: options.logger };
   }
 
   /**
@@ -106,7 +104,7 @@ export class TopicRegistry {
           details: { limit: this.#maxTopics },
         }),
       );
-    const opening = Topic.open(this.#dir, name, this.#delivery, this.#tailCacheBudget, this.#logger).then(
+    const opening = Topic.open(this.#dir, name, this.#setup).then(
       (topic) => {
         this.#open.set(name, topic);
         this.#failed.delete(name);

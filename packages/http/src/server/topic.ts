@@ -12,6 +12,15 @@ export const TOPIC_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 /** The topic logs' `maxRecordBytes` (the @q/log default, named so requests are checked against it first). */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
+/** What every topic of a server opens with. */
+export interface TopicSetup {
+  /** How its deliverer delivers. */
+  readonly delivery: TopicDeliveryOptions;
+  /** Shared by every topic's log. */
+  readonly tailCacheBudget: TailCacheBudget;
+  readonly logger: Logger;
+}
+
 /** A replay's range, as started. */
 export interface StartedReplay {
   readonly from: number;
@@ -43,13 +52,8 @@ export class Topic {
    * Opens (or creates) the topic under `topicsDir` and starts its delivery at the committed cursor:
    * records accepted before a crash or stop are delivered without waiting for a new one.
    */
-  static async open(
-    topicsDir: string,
-    name: string,
-    delivery: TopicDeliveryOptions,
-    tailCacheBudget: TailCacheBudget,
-    logger: Logger,
-  ): Promise<Topic> {
+  static async open(topicsDir: string, name: string, setup: TopicSetup): Promise<Topic> {
+    const { delivery, tailCacheBudget, logger } = setup;
     const dir = join(topicsDir, name);
     const log = await openLog({
       dir: join(dir, 'log'),
